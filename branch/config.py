@@ -1,0 +1,358 @@
+"""Every setting of the branch, in one place.
+
+Precedence: defaults < TOML file < ``BRANCH_*`` environment variables. A setting
+``key`` in TOML section ``[section]`` is the attribute ``section_key`` and the
+variable ``BRANCH_SECTION_KEY``; top-level keys have no section (``port`` is
+``BRANCH_PORT``). Unknown keys and bad values fail at start, naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from branch.errors import ConfigError
+
+ENV_PREFIX = "BRANCH_"
+SECTIONS = ("oidc", "roles", "session", "service", "webrtc", "stores", "limits")
+MODES = ("production", "development")
+LOGOUT_STYLES = ("claveunica", "standard", "none")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One choice in a catalog (contact reasons, call outcomes)."""
+
+    code: str
+    label: str
+    label_en: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code or not self.code.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"catalog code {self.code!r} must be letters, digits, '-' or '_'")
+        if not self.label.strip():
+            raise ValueError(f"catalog entry {self.code!r} needs a label")
+
+    def to_wire(self) -> dict[str, str]:
+        return {"code": self.code, "label": self.label, "labelEn": self.label_en or self.label}
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """An RTCIceServer as the browser spells it."""
+
+    urls: tuple[str, ...]
+    username: str = ""
+    credential: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.urls:
+            raise ValueError("an ICE server needs at least one URL")
+        for url in self.urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL {url!r} must start with stun:, stuns:, turn: or turns:")
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username:
+            wire["username"] = self.username
+            wire["credential"] = self.credential
+        return wire
+
+
+DEFAULT_REASONS = (
+    CatalogEntry("licencias", "Licencias médicas", "Sick leave"),
+    CatalogEntry("afiliacion", "Afiliación y cotizaciones", "Membership and contributions"),
+    CatalogEntry("bonos", "Bonos y reembolsos", "Vouchers and refunds"),
+    CatalogEntry("ges", "Garantías GES", "GES health guarantees"),
+    CatalogEntry("reclamos", "Reclamos y sugerencias", "Complaints and suggestions"),
+    CatalogEntry("otro", "Otra consulta", "Other question"),
+)
+
+DEFAULT_OUTCOMES = (
+    CatalogEntry("resuelto", "Resuelto en la atención", "Resolved during the call"),
+    CatalogEntry("informado", "Información entregada", "Information given"),
+    CatalogEntry("derivado", "Derivado a otra área", "Referred to another area"),
+    CatalogEntry("antecedentes", "Requiere antecedentes adicionales", "Needs more documents"),
+    CatalogEntry("no_resuelto", "No resuelto", "Not resolved"),
+    CatalogEntry("interrumpido", "Atención interrumpida", "Call interrupted"),
+)
+
+
+def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = _setting("production", "production or development (development enables --dev)")
+    host: str = _setting("0.0.0.0", "address to listen on")
+    port: int = _setting(8443, "port to listen on")
+    public_url: str = _setting("", "URL citizens open; default https://localhost:<port>")
+    data_dir: str = _setting("data", "where SQLite records and other local files go")
+    certs_dir: str = _setting("certs", "where `branch certs` writes the development CA and server certificate")
+    tls: bool = _setting(True, "serve HTTPS; turn off only behind a TLS-terminating proxy")
+    tls_cert: str = _setting("", "server certificate chain (PEM); default <certs_dir>/server.pem")
+    tls_key: str = _setting("", "server private key (PEM); default <certs_dir>/server-key.pem")
+    allowed_origins: tuple[str, ...] = _setting((), "extra origins allowed to open the websocket")
+    language: str = _setting("es-CL", "default page language: es-CL or en")
+
+    oidc_issuer: str = _setting("https://accounts.claveunica.gob.cl/openid", "OpenID issuer, compared exactly")
+    oidc_client_id: str = _setting("", "client id registered with the provider")
+    oidc_client_secret: str = _setting("", "client secret (client_secret_post)", secret=True)
+    oidc_scopes: str = _setting("openid run name", "scopes requested at login")
+    oidc_redirect_uri: str = _setting("", "registered redirect URI; default <public_url>/auth/callback")
+    oidc_logout_style: str = _setting("claveunica", "claveunica, standard (end_session_endpoint) or none")
+    oidc_logout_url: str = _setting(
+        "https://accounts.claveunica.gob.cl/api/v1/accounts/app/logout",
+        "ClaveÚnica logout address (logout_style = claveunica)",
+    )
+    oidc_ca_file: str = _setting("", "extra CA bundle trusted when calling the provider")
+    oidc_dev_login: bool = _setting(False, "serve the built-in development login (development mode only)")
+
+    roles_executives: tuple[str, ...] = _setting((), "RUNs (e.g. 11.111.111-1) with the executive role")
+    roles_supervisors: tuple[str, ...] = _setting((), "RUNs with the supervisor role")
+
+    session_secret: str = _setting("", "key that signs session cookies; default kept in <data_dir>/session.key", secret=True)
+    session_max_age: int = _setting(8 * 3600, "seconds a login lasts at most")
+
+    service_name: str = _setting("Sucursal en Línea", "name shown on every page")
+    service_code: str = _setting("general", "code of the queue citizens join")
+    service_reasons: tuple[CatalogEntry, ...] = _setting(DEFAULT_REASONS, "catalog of contact reasons")
+    service_outcomes: tuple[CatalogEntry, ...] = _setting(DEFAULT_OUTCOMES, "catalog of call outcomes")
+
+    webrtc_ice_servers: tuple[IceServer, ...] = _setting((), "STUN/TURN servers handed to the browsers")
+
+    stores_live: str = _setting("memory://", "live state: memory://")
+    stores_records: str = _setting("", "records: sqlite:///path; default <data_dir>/records.sqlite3")
+
+    limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")
+    limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
+    limits_notes: int = _setting(4000, "longest wrap-up note")
+
+    def __post_init__(self) -> None:
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("oidc.logout_style", self.oidc_logout_style, LOGOUT_STYLES)
+        _check_choice("language", self.language, ("es-CL", "en"))
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port: {self.port} is not a TCP port")
+        if self.oidc_dev_login and self.mode != "development":
+            raise ConfigError(
+                "oidc.dev_login: the development login cannot run in production mode "
+                "(use `branch serve --dev` or set mode = \"development\")"
+            )
+        for name in ("public_url", "oidc_issuer", "oidc_redirect_uri"):
+            value = getattr(self, name)
+            if value and urlsplit(value).scheme not in ("http", "https"):
+                raise ConfigError(f"{_key(name)}: {value!r} is not an http(s) URL")
+        for name in ("limits_ws_message_bytes", "limits_reason_text", "limits_notes", "session_max_age"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_key(name)}: must be positive")
+        codes = [entry.code for entry in self.service_reasons]
+        if len(set(codes)) != len(codes) or not codes:
+            raise ConfigError("service.reasons: codes must be unique and the catalog not empty")
+        codes = [entry.code for entry in self.service_outcomes]
+        if len(set(codes)) != len(codes) or not codes:
+            raise ConfigError("service.outcomes: codes must be unique and the catalog not empty")
+
+    # Derived values: computed here so no caller rebuilds them differently.
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://localhost:{self.port}"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.oidc_redirect_uri or f"{self.base_url}/auth/callback"
+
+    @property
+    def issuer(self) -> str:
+        """The issuer the RP trusts: the built-in one when the development login is on."""
+        return f"{self.base_url}/dev-login" if self.oidc_dev_login else self.oidc_issuer
+
+    @property
+    def origins(self) -> frozenset[str]:
+        parts = urlsplit(self.base_url)
+        return frozenset({f"{parts.scheme}://{parts.netloc}", *self.allowed_origins})
+
+    @property
+    def cert_path(self) -> Path:
+        return Path(self.tls_cert or Path(self.certs_dir) / "server.pem")
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.tls_key or Path(self.certs_dir) / "server-key.pem")
+
+    @property
+    def ca_path(self) -> Path:
+        return Path(self.certs_dir) / "ca.pem"
+
+    @property
+    def records_url(self) -> str:
+        return self.stores_records or f"sqlite:///{Path(self.data_dir) / 'records.sqlite3'}"
+
+    def reason(self, code: str) -> CatalogEntry | None:
+        return next((entry for entry in self.service_reasons if entry.code == code), None)
+
+    def outcome(self, code: str) -> CatalogEntry | None:
+        return next((entry for entry in self.service_outcomes if entry.code == code), None)
+
+    def __repr__(self) -> str:
+        shown = []
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.metadata.get("secret") and value:
+                value = "********"
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+
+def _key(name: str) -> str:
+    for section in SECTIONS:
+        if name.startswith(section + "_"):
+            return f"{section}.{name[len(section) + 1 :]}"
+    return name
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+
+
+_FIELDS = {item.name: item for item in dataclasses.fields(Settings)}
+
+
+def _convert(name: str, raw: Any, *, from_env: bool) -> Any:
+    """Turn a TOML or environment value into the field's type, or raise naming the key."""
+    key = _key(name)
+    default = _FIELDS[name].default
+    try:
+        if isinstance(default, bool):
+            if from_env:
+                lowered = str(raw).strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(f"{raw!r} is not true or false")
+                return lowered in ("1", "true", "yes", "on")
+            if not isinstance(raw, bool):
+                raise ValueError(f"{raw!r} is not true or false")
+            return raw
+        if isinstance(default, int):
+            if isinstance(raw, bool) or (not from_env and not isinstance(raw, int)):
+                raise ValueError(f"{raw!r} is not a whole number")
+            return int(raw)
+        if isinstance(default, str):
+            if not isinstance(raw, str):
+                raise ValueError(f"{raw!r} is not text")
+            return raw
+        if name in ("service_reasons", "service_outcomes"):
+            items = json.loads(raw) if from_env else raw
+            return tuple(CatalogEntry(**_table(item)) for item in _list(items))
+        if name == "webrtc_ice_servers":
+            items = json.loads(raw) if from_env else raw
+            servers = []
+            for item in _list(items):
+                table = dict(_table(item))
+                urls = table.pop("urls", ())
+                urls = (urls,) if isinstance(urls, str) else tuple(_list(urls))
+                servers.append(IceServer(urls=urls, **table))
+            return tuple(servers)
+        # The remaining fields are lists of strings.
+        items = [part.strip() for part in str(raw).split(",") if part.strip()] if from_env else raw
+        if not all(isinstance(item, str) for item in _list(items)):
+            raise ValueError(f"{raw!r} is not a list of text")
+        return tuple(items)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{value!r} is not a list")
+    return list(value)
+
+
+def _table(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{value!r} is not a table")
+    return value
+
+
+def _flatten_toml(document: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if key in SECTIONS:
+            for inner, inner_value in _table(value).items():
+                flat[f"{key}_{inner}"] = inner_value
+                if f"{key}_{inner}" not in _FIELDS:
+                    raise ConfigError(f"{key}.{inner}: unknown setting")
+        elif key in _FIELDS and not any(key.startswith(s + "_") for s in SECTIONS):
+            flat[key] = value
+        else:
+            raise ConfigError(f"{key}: unknown setting")
+    return flat
+
+
+def load_settings(
+    env: Mapping[str, str],
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from defaults, an optional TOML file, the environment and overrides.
+
+    ``config_file`` defaults to ``BRANCH_CONFIG`` when set. ``overrides`` are the
+    command line's, already typed, and win over everything.
+    """
+    values: dict[str, Any] = {}
+    path = config_file or env.get("BRANCH_CONFIG")
+    if path:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        for name, raw in _flatten_toml(document).items():
+            values[name] = _convert(name, raw, from_env=False)
+    for variable, raw in env.items():
+        if not variable.startswith(ENV_PREFIX) or variable == "BRANCH_CONFIG":
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name not in _FIELDS:
+            raise ConfigError(f"{variable}: unknown setting")
+        values[name] = _convert(name, raw, from_env=True)
+    values.update({name: value for name, value in overrides.items() if value is not None})
+    if values.get("mode") == "development" and "oidc_dev_login" not in values:
+        values["oidc_dev_login"] = True
+    try:
+        return Settings(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def describe_settings() -> list[tuple[str, str, Any, bool]]:
+    """(key, help, default, secret) for every setting, for docs and the example file."""
+    return [
+        (_key(item.name), item.metadata["help"], item.default, item.metadata["secret"])
+        for item in dataclasses.fields(Settings)
+    ]
+
+
+def is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

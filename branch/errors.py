@@ -1,0 +1,119 @@
+"""Every error the branch reports to a person or a program.
+
+Each class carries a stable ``code`` (part of the wire contract, see
+docs/protocol.md), the HTTP status it maps to, and a human message. Errors
+sent over a websocket keep the connection open unless a close code is set.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ConfigError(Exception):
+    """A setting is unknown or invalid; the message names the key."""
+
+
+class BranchError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_wire(self) -> dict[str, str]:
+        return {"type": "error", "code": self.code, "message": self.message}
+
+
+class BadMessage(BranchError):
+    code = "bad_message"
+
+
+class UnknownMessageType(BranchError):
+    code = "unknown_type"
+
+
+class MessageTooLarge(BranchError):
+    code = "too_large"
+    status = 413
+
+
+class NotAuthenticated(BranchError):
+    code = "not_authenticated"
+    status = 401
+
+
+class Forbidden(BranchError):
+    code = "forbidden"
+    status = 403
+
+
+class BadOrigin(BranchError):
+    code = "bad_origin"
+    status = 403
+
+
+class LoginFailed(BranchError):
+    """The login could not be completed; the message says why, without secrets."""
+
+    code = "login_failed"
+
+
+class InvalidRun(LoginFailed):
+    code = "invalid_run"
+
+
+class InvalidState(BranchError):
+    """The action does not fit the current state (e.g. accept with nothing offered)."""
+
+    code = "invalid_state"
+    status = 409
+
+
+class AlreadyQueued(InvalidState):
+    code = "already_queued"
+
+
+class NotQueued(InvalidState):
+    code = "not_queued"
+
+
+class NoOffer(InvalidState):
+    code = "no_offer"
+
+
+class NotInCall(InvalidState):
+    code = "not_in_call"
+
+
+class NotYourContact(BranchError):
+    code = "not_your_contact"
+    status = 403
+
+
+class UnknownContact(BranchError):
+    code = "unknown_contact"
+    status = 404
+
+
+class UnknownReason(BranchError):
+    code = "unknown_reason"
+
+
+class UnknownOutcome(BranchError):
+    code = "unknown_outcome"
+
+
+class ServiceUnavailable(BranchError):
+    code = "unavailable"
+    status = 503
+
+
+# WebSocket close codes (RFC 6455 §7.4 plus the private 4000-4999 range).
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008  # bad Origin
+CLOSE_TOO_LARGE = 1009
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere
+CLOSE_SESSION_ENDED = 4440  # logged out or session expired
