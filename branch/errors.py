@@ -105,6 +105,13 @@ class UnknownOutcome(BranchError):
     code = "unknown_outcome"
 
 
+class InternalError(BranchError):
+    """A bug on our side; the details go to the log, never to the person."""
+
+    code = "internal"
+    status = 500
+
+
 class ServiceUnavailable(BranchError):
     code = "unavailable"
     status = 503

@@ -1,0 +1,47 @@
+# The two commands the README promises: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the tests drive for real (browser) or the venv needs.
+SYSTEM_PACKAGES := chromium fonts-liberation python3-venv
+
+.PHONY: run test setup system-deps certs lint typecheck unit clean
+
+run: $(BIN)/branch
+	$(BIN)/branch --config branch.dev.toml serve --dev
+
+test: system-deps $(BIN)/branch lint typecheck unit
+
+setup: system-deps $(BIN)/branch
+
+system-deps:
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/branch: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+certs: $(BIN)/branch
+	$(BIN)/branch certs
+
+lint: $(BIN)/branch
+	$(BIN)/ruff check branch tests
+	$(BIN)/ruff format --check branch tests
+
+typecheck: $(BIN)/branch
+	$(BIN)/mypy
+
+unit: $(BIN)/branch
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,145 @@
+"""The `branch` command: serve, certs, probe, records."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from branch.config import Settings, load_settings
+from branch.errors import ConfigError
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return load_settings(os.environ, getattr(args, "config", None), **overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from branch.tls import create_certificates, lan_addresses
+    from branch.web.app import run_server
+
+    settings = _settings(
+        args, mode="development" if args.dev else None, host=args.host, port=args.port
+    )
+    if settings.tls and not settings.cert_path.exists():
+        if not settings.development:
+            raise ConfigError(
+                f"tls_cert: {settings.cert_path} does not exist (run `branch certs` or set tls_cert)"
+            )
+        create_certificates(Path(settings.certs_dir))
+        print(f"Created development certificates in {settings.certs_dir}/", flush=True)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    print(f"{settings.service_name} abierta en {settings.base_url}", flush=True)
+    if settings.host in ("0.0.0.0", "::"):
+        scheme = "https" if settings.tls else "http"
+        for address in lan_addresses():
+            print(f"  en la red local: {scheme}://{address}:{settings.port}", flush=True)
+    if settings.oidc_dev_login:
+        print("  modo desarrollo: ingreso simulado de ClaveÚnica activo", flush=True)
+    run_server(settings)
+    return 0
+
+
+def cmd_certs(args: argparse.Namespace) -> int:
+    from branch.tls import certificate_hosts, create_certificates
+
+    settings = _settings(args)
+    paths = create_certificates(Path(settings.certs_dir), list(args.host or []))
+    print(f"CA certificate:     {paths.ca_cert}  (install it on phones and browsers to trust the branch)")
+    print(f"Server certificate: {paths.server_cert}")
+    print(f"Server key:         {paths.server_key}")
+    print(f"Valid for: {', '.join(certificate_hosts(paths.server_cert))}")
+    return 0
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    from branch.records.factory import open_record_store
+    from branch.records.text import format_contacts
+
+    settings = _settings(args)
+
+    async def show() -> int:
+        store = open_record_store(settings.records_url)
+        await store.open()
+        try:
+            records = await store.recent(args.limit)
+        finally:
+            await store.close()
+        if args.json:
+            print(json.dumps([record.to_dict() for record in records], ensure_ascii=False, indent=2))
+        else:
+            print(format_contacts(records))
+        return 0
+
+    return asyncio.run(show())
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from branch.probe import run_probe
+
+    return asyncio.run(
+        run_probe(
+            args.url,
+            insecure=args.insecure,
+            ca_file=args.ca,
+            citizen_run=args.citizen_run,
+            executive_run=args.executive_run,
+            timeout=args.timeout,
+        )
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="branch", description="The virtual branch.")
+    parser.add_argument("--config", help="TOML settings file (default: $BRANCH_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the branch")
+    serve.add_argument("--dev", action="store_true", help="development mode with the built-in login")
+    serve.add_argument("--host", help="address to listen on (BRANCH_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (BRANCH_PORT)")
+    serve.set_defaults(handler=cmd_serve)
+
+    certs = commands.add_parser("certs", help="create a local CA and a server certificate")
+    certs.add_argument("--host", action="append", help="another name or address for the certificate")
+    certs.set_defaults(handler=cmd_certs)
+
+    records = commands.add_parser("records", help="list recent contacts")
+    records.add_argument("--limit", type=int, default=20)
+    records.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    records.set_defaults(handler=cmd_records)
+
+    probe = commands.add_parser("probe", help="run a synthetic contact against a running branch")
+    probe.add_argument("url", help="the branch's address, e.g. https://localhost:8443")
+    probe.add_argument("--insecure", action="store_true", help="skip TLS certificate checks")
+    probe.add_argument("--ca", help="extra CA certificate to trust (e.g. certs/ca.pem)")
+    probe.add_argument("--citizen-run", default="44.444.444-4")
+    probe.add_argument("--executive-run", default="11.111.111-1")
+    probe.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per step")
+    probe.set_defaults(handler=cmd_probe)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(f"branch: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

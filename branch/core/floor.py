@@ -1,0 +1,298 @@
+"""The branch floor: who waits, which executive is free, who talks to whom.
+
+Pure and synchronous: every method takes ``now`` and returns the events it
+caused, so the rules are tested without sockets or clocks and a Redis
+implementation can reproduce them in Lua. Fairness rule: citizens are served
+strictly by join time; an offer that falls through puts the citizen back at
+the head because the join time never changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
+
+
+class AgentState(StrEnum):
+    OFFLINE = "offline"
+    NOT_READY = "not_ready"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    IN_CALL = "in_call"
+    WRAP_UP = "wrap_up"
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    CITIZEN_LEFT = "citizen_left"
+    CITIZEN_DROPPED = "citizen_dropped"
+    EXECUTIVE_DROPPED = "executive_dropped"
+
+
+ALLOWED = {
+    AgentState.OFFLINE: {AgentState.NOT_READY, AgentState.AVAILABLE},
+    AgentState.NOT_READY: {AgentState.AVAILABLE, AgentState.OFFLINE},
+    AgentState.AVAILABLE: {AgentState.NOT_READY, AgentState.OFFERED, AgentState.OFFLINE},
+    AgentState.OFFERED: {AgentState.IN_CALL, AgentState.AVAILABLE, AgentState.OFFLINE},
+    AgentState.IN_CALL: {AgentState.WRAP_UP, AgentState.OFFLINE},
+    AgentState.WRAP_UP: {AgentState.AVAILABLE, AgentState.NOT_READY, AgentState.OFFLINE},
+}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A citizen in line. Carries what the executive is shown when offered."""
+
+    contact_id: str
+    citizen_id: str
+    citizen_name: str
+    service: str
+    reason_code: str
+    reason_text: str
+    folio: str
+    joined_at: float
+
+    def __post_init__(self) -> None:
+        if not self.contact_id or not self.citizen_id:
+            raise ValueError(f"waiting entry needs a contact and a citizen: {self!r}")
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    name: str
+    state: AgentState
+    since: float
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """An offer, and once accepted, a call; it lives until hang-up."""
+
+    waiting: Waiting
+    agent_id: str
+    agent_name: str
+    offered_at: float
+    answered_at: float | None = None
+
+    @property
+    def contact_id(self) -> str:
+        return self.waiting.contact_id
+
+    @property
+    def citizen_id(self) -> str:
+        return self.waiting.citizen_id
+
+
+# Events: what changed, for the service to record and announce.
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    service: str
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    agent: Agent
+
+
+@dataclass(frozen=True)
+class Offered:
+    call: Call
+
+
+@dataclass(frozen=True)
+class OfferWithdrawn:
+    """The offer fell through before the accept; ``requeued`` when the citizen waits again."""
+
+    call: Call
+    reason: EndReason | None
+    requeued: bool
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    call: Call
+
+
+@dataclass(frozen=True)
+class ContactEnded:
+    """The contact is over: left the queue, dropped, or hung up."""
+
+    waiting: Waiting
+    reason: EndReason
+    by: str  # "citizen", "executive" or "system"
+    agent_id: str | None
+    at: float
+    in_call: bool = False
+
+
+Event = QueueChanged | AgentChanged | Offered | OfferWithdrawn | CallStarted | ContactEnded
+
+
+@dataclass
+class Floor:
+    waiting: list[Waiting] = field(default_factory=list)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    calls: dict[str, Call] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ queries
+
+    def waiting_in(self, service: str) -> list[Waiting]:
+        return [entry for entry in self.waiting if entry.service == service]
+
+    def find_waiting(self, citizen_id: str) -> Waiting | None:
+        return next((entry for entry in self.waiting if entry.citizen_id == citizen_id), None)
+
+    def position(self, citizen_id: str) -> int | None:
+        """1-based place in the citizen's own service line, or None when not waiting."""
+        entry = self.find_waiting(citizen_id)
+        if entry is None:
+            return None
+        return 1 + sum(1 for other in self.waiting_in(entry.service) if _order(other) < _order(entry))
+
+    def call_of_citizen(self, citizen_id: str) -> Call | None:
+        return next((call for call in self.calls.values() if call.citizen_id == citizen_id), None)
+
+    def call_of_agent(self, agent_id: str) -> Call | None:
+        return next((call for call in self.calls.values() if call.agent_id == agent_id), None)
+
+    def staffed(self) -> int:
+        """Executives logged in (any state but offline), for wait estimates."""
+        return sum(1 for agent in self.agents.values() if agent.state is not AgentState.OFFLINE)
+
+    # ------------------------------------------------------------ citizens
+
+    def join(self, entry: Waiting, now: float) -> list[Event]:
+        if self.find_waiting(entry.citizen_id) or self.call_of_citizen(entry.citizen_id):
+            raise AlreadyQueued("Ya estás en la fila o en una atención")
+        bisect.insort(self.waiting, entry, key=_order)
+        return [QueueChanged(entry.service), *self._dispatch(now)]
+
+    def leave(self, citizen_id: str, now: float) -> list[Event]:
+        """The citizen chose to leave, while waiting or while being offered."""
+        return self._citizen_out(citizen_id, EndReason.CITIZEN_LEFT, now, strict=True)
+
+    def citizen_gone(self, citizen_id: str, now: float) -> list[Event]:
+        """The citizen's page is gone for good: any wait, offer or call ends as dropped."""
+        return self._citizen_out(citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False)
+
+    def _citizen_out(self, citizen_id: str, reason: EndReason, now: float, *, strict: bool) -> list[Event]:
+        entry = self.find_waiting(citizen_id)
+        if entry is not None:
+            self.waiting.remove(entry)
+            return [QueueChanged(entry.service), ContactEnded(entry, reason, "citizen", None, now)]
+        call = self.call_of_citizen(citizen_id)
+        if call is not None and call.answered_at is None:
+            del self.calls[call.contact_id]
+            events: list[Event] = [OfferWithdrawn(call, reason, requeued=False)]
+            events += self._move(call.agent_id, AgentState.AVAILABLE, now)
+            events.append(ContactEnded(call.waiting, reason, "citizen", call.agent_id, now))
+            return events + self._dispatch(now)
+        if call is not None and not strict:
+            return self._end_call(call, EndReason.CITIZEN_DROPPED, "citizen", now)
+        if call is not None:
+            raise InvalidState("Ya estás en una atención: usa colgar para terminarla")
+        if strict:
+            raise NotQueued("No estás en la fila")
+        return []
+
+    # ------------------------------------------------------------ executives
+
+    def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
+        agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
+        self.agents[agent_id] = replace(agent, name=name)
+        return self._move(agent_id, AgentState.AVAILABLE, now) + self._dispatch(now)
+
+    def agent_not_ready(self, agent_id: str, name: str, now: float) -> list[Event]:
+        agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
+        self.agents[agent_id] = replace(agent, name=name)
+        return self._move(agent_id, AgentState.NOT_READY, now)
+
+    def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+        call = self.calls.get(contact_id)
+        if call is None or call.agent_id != agent_id or call.answered_at is not None:
+            raise NoOffer("No hay una atención ofrecida con ese identificador")
+        started = replace(call, answered_at=now)
+        self.calls[contact_id] = started
+        return [*self._move(agent_id, AgentState.IN_CALL, now, contact_id), CallStarted(started)]
+
+    def agent_gone(self, agent_id: str, now: float) -> list[Event]:
+        """The executive's page is gone: an offer goes back to the head of the line."""
+        if agent_id not in self.agents:
+            return []
+        call = self.call_of_agent(agent_id)
+        events: list[Event] = []
+        if call is not None and call.answered_at is None:
+            del self.calls[call.contact_id]
+            bisect.insort(self.waiting, call.waiting, key=_order)
+            events += [OfferWithdrawn(call, None, requeued=True), QueueChanged(call.waiting.service)]
+        elif call is not None:
+            events += self._end_call(call, EndReason.EXECUTIVE_DROPPED, "executive", now)
+        events += self._move(agent_id, AgentState.OFFLINE, now)
+        del self.agents[agent_id]
+        return events + self._dispatch(now)
+
+    def wrapup_done(self, agent_id: str, contact_id: str, then: AgentState, now: float) -> list[Event]:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not AgentState.WRAP_UP or agent.contact_id != contact_id:
+            # The executive may have reconnected since the call; the record still takes the wrap-up.
+            return []
+        if then not in (AgentState.AVAILABLE, AgentState.NOT_READY):
+            raise InvalidState(f'Cannot go to "{then}" after wrap-up')
+        return self._move(agent_id, then, now) + self._dispatch(now)
+
+    # ------------------------------------------------------------ both
+
+    def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
+        call = self.calls.get(contact_id)
+        if call is None or call.answered_at is None or user_id not in (call.citizen_id, call.agent_id):
+            raise NotInCall("No estás en una atención con ese identificador")
+        by = "citizen" if user_id == call.citizen_id else "executive"
+        return self._end_call(call, EndReason.COMPLETED, by, now)
+
+    def _end_call(self, call: Call, reason: EndReason, by: str, now: float) -> list[Event]:
+        del self.calls[call.contact_id]
+        events: list[Event] = [ContactEnded(call.waiting, reason, by, call.agent_id, now, in_call=True)]
+        agent = self.agents.get(call.agent_id)
+        if agent is not None and reason is not EndReason.EXECUTIVE_DROPPED:
+            events += self._move(call.agent_id, AgentState.WRAP_UP, now, call.contact_id)
+        return events
+
+    def _move(
+        self, agent_id: str, state: AgentState, now: float, contact_id: str | None = None
+    ) -> list[Event]:
+        """The one guard every executive state change passes."""
+        agent = self.agents[agent_id]
+        if agent.state is state and agent.contact_id == contact_id:
+            return []
+        if state not in ALLOWED[agent.state]:
+            raise InvalidState(f'Cannot go from "{agent.state}" to "{state}"')
+        moved = replace(agent, state=state, since=now, contact_id=contact_id)
+        self.agents[agent_id] = moved
+        return [AgentChanged(moved)]
+
+    def _dispatch(self, now: float) -> list[Event]:
+        """Offer the longest-waiting citizens to the executives idle the longest."""
+        events: list[Event] = []
+        while self.waiting:
+            free = [agent for agent in self.agents.values() if agent.state is AgentState.AVAILABLE]
+            if not free:
+                break
+            agent = min(free, key=lambda candidate: (candidate.since, candidate.agent_id))
+            entry = self.waiting.pop(0)
+            call = Call(entry, agent.agent_id, agent.name, offered_at=now)
+            self.calls[entry.contact_id] = call
+            events += self._move(agent.agent_id, AgentState.OFFERED, now, entry.contact_id)
+            events += [Offered(call), QueueChanged(entry.service)]
+        return events
+
+
+def _order(entry: Waiting) -> tuple[float, str]:
+    # The contact id breaks ties between identical join times deterministically.
+    return (entry.joined_at, entry.contact_id)

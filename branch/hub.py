@@ -1,0 +1,72 @@
+"""Delivery of server messages to the pages connected to this node.
+
+The hub knows connections only through a two-method protocol, so it has no
+web framework in it. One live page per person: attaching a second page
+returns the first, which the caller closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from branch.schema import dump
+
+log = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    async def send_text(self, text: str) -> None: ...
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._pages: dict[str, Connection] = {}
+
+    def attach(self, user_key: str, connection: Connection) -> Connection | None:
+        """Make ``connection`` the person's page; return the page it replaces."""
+        previous = self._pages.get(user_key)
+        self._pages[user_key] = connection
+        return previous if previous is not connection else None
+
+    def detach(self, user_key: str, connection: Connection) -> bool:
+        """Forget the page; True when it was still the person's current page."""
+        if self._pages.get(user_key) is connection:
+            del self._pages[user_key]
+            return True
+        return False
+
+    def is_connected(self, user_key: str) -> bool:
+        return user_key in self._pages
+
+    def keys(self, prefix: str) -> list[str]:
+        return [key for key in self._pages if key.startswith(prefix)]
+
+    async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
+        connection = self._pages.get(user_key)
+        if connection is None:
+            return False
+        try:
+            await connection.send_text(dump(payload))
+        except (ConnectionError, RuntimeError) as exc:
+            # A page that vanished mid-send is cleaned up by its own handler.
+            log.debug("dropping message to %s: %s", user_key, exc)
+            return False
+        return True
+
+    async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None:
+        for key in user_keys:
+            await self.send(key, payload)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        for connection in list(self._pages.values()):
+            try:
+                await connection.close(code, reason)
+            except (ConnectionError, RuntimeError):
+                pass
+        self._pages.clear()
+
+    def __len__(self) -> int:
+        return len(self._pages)

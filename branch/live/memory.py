@@ -1,0 +1,77 @@
+"""Live state in this process: the embedded default for a single node."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+from branch.core.estimate import HISTORY
+from branch.core.floor import AgentState, Event, Floor, Waiting
+from branch.live.base import AgentStatus, CitizenStatus
+
+
+class MemoryLiveStore:
+    # Every method runs the core without awaiting, so each command is atomic
+    # on the event loop without a lock.
+
+    def __init__(self) -> None:
+        self.floor = Floor()
+        self._handle_times: defaultdict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HISTORY))
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def join(self, entry: Waiting, now: float) -> list[Event]:
+        return self.floor.join(entry, now)
+
+    async def leave(self, citizen_id: str, now: float) -> list[Event]:
+        return self.floor.leave(citizen_id, now)
+
+    async def citizen_gone(self, citizen_id: str, now: float) -> list[Event]:
+        return self.floor.citizen_gone(citizen_id, now)
+
+    async def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
+        return self.floor.agent_available(agent_id, name, now)
+
+    async def agent_not_ready(self, agent_id: str, name: str, now: float) -> list[Event]:
+        return self.floor.agent_not_ready(agent_id, name, now)
+
+    async def agent_gone(self, agent_id: str, now: float) -> list[Event]:
+        return self.floor.agent_gone(agent_id, now)
+
+    async def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+        return self.floor.accept(agent_id, contact_id, now)
+
+    async def wrapup_done(
+        self, agent_id: str, contact_id: str, then: AgentState, now: float
+    ) -> list[Event]:
+        return self.floor.wrapup_done(agent_id, contact_id, then, now)
+
+    async def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
+        return self.floor.hangup(user_id, contact_id, now)
+
+    async def waiting(self, service: str) -> list[Waiting]:
+        return self.floor.waiting_in(service)
+
+    async def citizen_status(self, citizen_id: str) -> CitizenStatus:
+        entry = self.floor.find_waiting(citizen_id)
+        return CitizenStatus(
+            waiting=entry,
+            position=self.floor.position(citizen_id),
+            waiting_count=len(self.floor.waiting_in(entry.service)) if entry else 0,
+            call=self.floor.call_of_citizen(citizen_id),
+        )
+
+    async def agent_status(self, agent_id: str) -> AgentStatus:
+        return AgentStatus(self.floor.agents.get(agent_id), self.floor.call_of_agent(agent_id))
+
+    async def staffed(self) -> int:
+        return self.floor.staffed()
+
+    async def add_handle_time(self, service: str, seconds: float) -> None:
+        self._handle_times[service].append(seconds)
+
+    async def handle_times(self, service: str) -> list[float]:
+        return list(self._handle_times[service])

@@ -1,0 +1,243 @@
+"""The signaling wire schema: every websocket message, both directions.
+
+One dataclass per message type, registered by its ``type`` string. Field
+names on the wire are the browser's (camelCase, and ``sdp``, ``candidate``,
+``sdpMid``, ``sdpMLineIndex`` as in WebRTC). ``parse_client`` turns a raw
+frame into a validated message or raises with a stable error code;
+``dump`` turns a server message into JSON. docs/protocol.md documents each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from branch.errors import BadMessage, MessageTooLarge, UnknownMessageType
+
+SDP_TYPES = ("offer", "answer", "pranswer", "rollback")
+MAX_SDP_CHARS = 32 * 1024
+MAX_CANDIDATE_CHARS = 1024
+MAX_ID_CHARS = 64
+
+
+def _wire(name: str, **kwargs: Any) -> Any:
+    return field(metadata={"wire": name}, **kwargs)
+
+
+def _check_text(where: str, value: Any, *, limit: int, allow_empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise BadMessage(f"{where} must be text")
+    if len(value) > limit:
+        raise BadMessage(f"{where} is longer than {limit} characters")
+    if not allow_empty and not value:
+        raise BadMessage(f"{where} must not be empty")
+    return value
+
+
+@dataclass(frozen=True)
+class SessionDescription:
+    type: str
+    sdp: str
+
+    def __post_init__(self) -> None:
+        if self.type not in SDP_TYPES:
+            raise BadMessage(f"description.type {self.type!r} is not one of {', '.join(SDP_TYPES)}")
+        _check_text("description.sdp", self.sdp, limit=MAX_SDP_CHARS)
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> SessionDescription:
+        if not isinstance(raw, dict):
+            raise BadMessage("description must be an object with type and sdp")
+        return cls(type=raw.get("type"), sdp=raw.get("sdp", ""))  # type: ignore[arg-type]
+
+    def to_wire(self) -> dict[str, str]:
+        return {"type": self.type, "sdp": self.sdp}
+
+
+@dataclass(frozen=True)
+class IceCandidate:
+    candidate: str
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+    username_fragment: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_text("candidate.candidate", self.candidate, limit=MAX_CANDIDATE_CHARS)
+        for where, value in (("candidate.sdpMid", self.sdp_mid), ("candidate.usernameFragment", self.username_fragment)):
+            if value is not None:
+                _check_text(where, value, limit=MAX_ID_CHARS)
+        index = self.sdp_mline_index
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256):
+            raise BadMessage("candidate.sdpMLineIndex must be a whole number from 0 to 255 or null")
+        if self.sdp_mid is None and index is None:
+            raise BadMessage("candidate needs sdpMid or sdpMLineIndex")
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> IceCandidate | None:
+        """A candidate, or None for the end-of-candidates marker (null or empty candidate)."""
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise BadMessage("candidate must be an object or null")
+        if raw.get("candidate", "") == "":
+            return None
+        return cls(
+            candidate=raw.get("candidate"),  # type: ignore[arg-type]
+            sdp_mid=raw.get("sdpMid"),
+            sdp_mline_index=raw.get("sdpMLineIndex"),
+            username_fragment=raw.get("usernameFragment"),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "candidate": self.candidate,
+            "sdpMid": self.sdp_mid,
+            "sdpMLineIndex": self.sdp_mline_index,
+            "usernameFragment": self.username_fragment,
+        }
+
+
+# ---------------------------------------------------------------- client → server
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    type: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class Ping(ClientMessage):
+    type: ClassVar[str] = "ping"
+
+
+@dataclass(frozen=True)
+class QueueJoin(ClientMessage):
+    type: ClassVar[str] = "queue.join"
+    reason: str = _wire("reason")
+    text: str = _wire("text", default="")
+
+
+@dataclass(frozen=True)
+class QueueLeave(ClientMessage):
+    type: ClassVar[str] = "queue.leave"
+
+
+@dataclass(frozen=True)
+class AgentAvailable(ClientMessage):
+    type: ClassVar[str] = "agent.available"
+
+
+@dataclass(frozen=True)
+class AgentNotReady(ClientMessage):
+    type: ClassVar[str] = "agent.not_ready"
+
+
+@dataclass(frozen=True)
+class OfferAccept(ClientMessage):
+    type: ClassVar[str] = "offer.accept"
+    contact_id: str = _wire("contactId")
+
+
+@dataclass(frozen=True)
+class CallHangup(ClientMessage):
+    type: ClassVar[str] = "call.hangup"
+    contact_id: str = _wire("contactId")
+
+
+@dataclass(frozen=True)
+class SignalDescription(ClientMessage):
+    type: ClassVar[str] = "signal.description"
+    contact_id: str = _wire("contactId")
+    description: SessionDescription = _wire("description")
+
+
+@dataclass(frozen=True)
+class SignalCandidate(ClientMessage):
+    type: ClassVar[str] = "signal.candidate"
+    contact_id: str = _wire("contactId")
+    candidate: IceCandidate | None = _wire("candidate")
+
+
+@dataclass(frozen=True)
+class WrapupSubmit(ClientMessage):
+    type: ClassVar[str] = "wrapup.submit"
+    contact_id: str = _wire("contactId")
+    outcome: str = _wire("outcome")
+    reason: str = _wire("reason")
+    notes: str = _wire("notes", default="")
+    then: str = _wire("then", default="available")
+
+
+CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
+    cls.type: cls
+    for cls in (
+        Ping, QueueJoin, QueueLeave, AgentAvailable, AgentNotReady, OfferAccept,
+        CallHangup, SignalDescription, SignalCandidate, WrapupSubmit,
+    )
+}
+
+_PARSERS: dict[str, Any] = {
+    "description": SessionDescription.from_wire,
+    "candidate": IceCandidate.from_wire,
+}
+
+
+def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
+    """Validate one frame from a browser; raise BadMessage, UnknownMessageType or MessageTooLarge."""
+    if len(raw) > max_bytes:
+        raise MessageTooLarge(f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadMessage("message is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise BadMessage("message must be a JSON object")
+    kind = document.get("type")
+    if not isinstance(kind, str):
+        raise BadMessage("message needs a text field 'type'")
+    cls = CLIENT_MESSAGES.get(kind)
+    if cls is None:
+        raise UnknownMessageType(f"unknown message type {kind[:40]!r}")
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        wire_name = item.metadata["wire"]
+        if wire_name not in document:
+            if item.default is dataclasses.MISSING:
+                raise BadMessage(f"{kind}: missing field '{wire_name}'")
+            continue
+        value = document[wire_name]
+        parser = _PARSERS.get(wire_name)
+        if parser is not None:
+            values[item.name] = parser(value)
+            continue
+        if not isinstance(value, str):
+            raise BadMessage(f"{kind}: field '{wire_name}' must be text")
+        if wire_name == "contactId":
+            _check_text(f"{kind}: contactId", value, limit=MAX_ID_CHARS, allow_empty=False)
+        values[item.name] = value
+    return cls(**values)
+
+
+# ---------------------------------------------------------------- server → client
+# Server messages are plain dicts built by these functions, so every field
+# name the browser reads is written in exactly one place.
+
+SERVER_TYPES = (
+    "welcome", "pong", "error",
+    "queue.joined", "queue.position", "queue.offered", "queue.left", "queue.summary",
+    "agent.state", "offer", "offer.cancelled",
+    "call.started", "call.ended", "signal.description", "signal.candidate", "wrapup.saved",
+)
+
+
+def message(kind: str, **fields: Any) -> dict[str, Any]:
+    """A server message; camelCase keyword names are the wire names."""
+    if kind not in SERVER_TYPES:
+        raise ValueError(f"{kind!r} is not a server message type")
+    return {"type": kind, **fields}
+
+
+def dump(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,138 @@
+"""The aiohttp application: routes, stores' lifetime, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from branch.config import Settings
+from branch.errors import CLOSE_GOING_AWAY, BranchError
+from branch.hub import Hub
+from branch.live.factory import open_live_store
+from branch.live.sessions import MemorySessionStore
+from branch.records.factory import open_record_store
+from branch.service import BranchService
+from branch.tls import server_context
+from branch.web.auth import current_session, setup_auth
+from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.ws import websocket
+
+__all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+STAFF_ROLES = frozenset({"executive", "supervisor"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map the branch's errors to their status; never let a bug answer with a stack trace."""
+    try:
+        return await handler(request)
+    except BranchError as error:
+        return web.json_response({"code": error.code, "message": error.message}, status=error.status)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response(
+            {"code": "internal", "message": "Error interno; inténtalo de nuevo"}, status=500
+        )
+
+
+def _page(name: str) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
+
+
+async def landing(request: web.Request) -> web.StreamResponse:
+    return _page("index.html")
+
+
+async def citizen_page(request: web.Request) -> web.StreamResponse:
+    if await current_session(request) is None:
+        raise web.HTTPFound("/login?next=/citizen")
+    return _page("citizen.html")
+
+
+async def executive_page(request: web.Request) -> web.StreamResponse:
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPFound("/login?next=/executive")
+    if session.role.value not in STAFF_ROLES:
+        return web.Response(
+            status=403,
+            content_type="text/html",
+            text=(
+                '<!doctype html><html lang="es-CL"><meta charset="utf-8">'
+                "<title>Acceso restringido</title><h1>Acceso restringido</h1>"
+                "<p>Esta página es solo para funcionarios autorizados.</p>"
+                '<p><a href="/citizen">Ir a la Sucursal en Línea</a></p></html>'
+            ),
+        )
+    return _page("executive.html")
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})
+
+
+async def _stores(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    live = open_live_store(settings.stores_live)
+    records = open_record_store(settings.records_url)
+    await live.open()
+    await records.open()
+    app[LIVE] = live
+    app[RECORDS] = records
+    app[SERVICE] = BranchService(settings, live, records, app[HUB])
+    yield
+    await records.close()
+    await live.close()
+
+
+async def _close_pages(app: web.Application) -> None:
+    for socket in list(app[PAGES]):
+        await socket.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[HUB] = Hub()
+    app[PAGES] = weakref.WeakSet()
+    app.cleanup_ctx.append(_stores)
+    app.on_shutdown.append(_close_pages)
+
+    sessions = MemorySessionStore()
+    if settings.oidc_dev_login:
+        from branch.web.devlogin import setup_dev_login
+
+        setup_dev_login(app, settings)
+    setup_auth(app, settings, sessions)
+
+    app.router.add_get("/", landing)
+    app.router.add_get("/citizen", citizen_page)
+    app.router.add_get("/executive", executive_page)
+    app.router.add_get("/ws", websocket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static", STATIC_DIR)
+    return app
+
+
+def run_server(settings: Settings) -> None:
+    """Serve until interrupted (the `branch serve` command)."""
+    ssl_context = server_context(settings.cert_path, settings.key_path) if settings.tls else None
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_context=ssl_context,
+        access_log=None,
+        print=None,
+    )

@@ -1,0 +1,20 @@
+"""Typed keys for what the application holds (no module globals)."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+
+from branch.config import Settings
+from branch.hub import Hub
+from branch.live.base import LiveStore
+from branch.records.base import RecordStore
+from branch.service import BranchService
+
+SETTINGS = web.AppKey("settings", Settings)
+HUB = web.AppKey("hub", Hub)
+LIVE = web.AppKey("live", LiveStore)
+RECORDS = web.AppKey("records", RecordStore)
+SERVICE = web.AppKey("service", BranchService)
+PAGES = web.AppKey("pages", weakref.WeakSet[web.WebSocketResponse])

@@ -1,0 +1,103 @@
+"""The signaling websocket: authenticate, parse, hand to the service, report errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from branch.errors import (
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_REPLACED,
+    BadMessage,
+    BadOrigin,
+    BranchError,
+    InternalError,
+)
+from branch.schema import dump, parse_client
+from branch.service import BranchService, User
+from branch.web.auth import current_session
+from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 20.0
+
+
+class PageConnection:
+    """Adapts an aiohttp websocket to the hub's connection protocol."""
+
+    def __init__(self, socket: web.WebSocketResponse) -> None:
+        self.socket = socket
+
+    async def send_text(self, text: str) -> None:
+        if not self.socket.closed:
+            await self.socket.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.socket.close(code=code, message=reason.encode())
+
+
+def error_reply(error: BranchError, reply_to: str | None) -> str:
+    payload: dict[str, Any] = error.to_wire()
+    if reply_to:
+        payload["replyTo"] = reply_to
+    return dump(payload)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    origin = request.headers.get("Origin", "")
+    if origin not in settings.origins:
+        error = BadOrigin(f"origin {origin[:100]!r} may not open the branch's websocket")
+        return web.json_response(error.to_wire(), status=error.status)
+
+    socket = web.WebSocketResponse(
+        heartbeat=HEARTBEAT_SECONDS, max_msg_size=settings.limits_ws_message_bytes
+    )
+    await socket.prepare(request)
+    session = await current_session(request)
+    if session is None:
+        await socket.close(code=CLOSE_NOT_AUTHENTICATED, message=b"not authenticated")
+        return socket
+
+    service = request.app[SERVICE]
+    hub = request.app[HUB]
+    user = User(session.person.run.format(), session.person.display_name, session.role.value)
+    page = PageConnection(socket)
+    replaced = hub.attach(user.key, page)
+    if replaced is not None:
+        await replaced.close(CLOSE_REPLACED, "replaced by a newer page")
+    request.app[PAGES].add(socket)
+    try:
+        await socket.send_str(dump(await service.connected(user)))
+        async for frame in socket:
+            if frame.type is WSMsgType.TEXT:
+                await _handle_frame(service, user, socket, frame.data, settings.limits_ws_message_bytes)
+            elif frame.type is WSMsgType.BINARY:
+                await socket.send_str(error_reply(BadMessage("binary frames are not accepted"), None))
+    finally:
+        if hub.detach(user.key, page):
+            try:
+                await service.disconnected(user)
+            except Exception:
+                log.exception("cleaning up after %s failed", user.role)
+    return socket
+
+
+async def _handle_frame(
+    service: BranchService, user: User, socket: web.WebSocketResponse, data: str, max_bytes: int
+) -> None:
+    reply_to: str | None = None
+    try:
+        message = parse_client(data, max_bytes=max_bytes)
+        reply_to = message.type
+        await service.handle(user, message)
+    except BranchError as error:
+        await socket.send_str(error_reply(error, reply_to))
+    except Exception:
+        # A bug must cost one message, not the node or the person's connection.
+        log.exception("message %s from a %s failed", reply_to, user.role)
+        internal = InternalError("No pudimos procesar tu solicitud; inténtalo de nuevo")
+        await socket.send_str(error_reply(internal, reply_to))

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real branch node over HTTPS on an ephemeral loopback port."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from branch.config import Settings, load_settings
+from branch.tls import CertificatePaths, create_certificates, server_context
+from branch.web.app import create_app
+
+CITIZEN_RUN = "44.444.444-4"
+EXECUTIVE_RUN = "11.111.111-1"
+SECOND_EXECUTIVE_RUN = "12.345.678-5"
+SUPERVISOR_RUN = "22.222.222-2"
+
+
+@dataclass
+class RunningBranch:
+    settings: Settings
+    url: str
+    ca_path: Path
+    app: web.Application
+    runner: web.AppRunner
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+StartBranch = Callable[..., Awaitable[RunningBranch]]
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> CertificatePaths:
+    return create_certificates(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture
+async def start_branch(
+    tmp_path: Path, certificates: CertificatePaths
+) -> AsyncIterator[StartBranch]:
+    """Factory: start a development-mode node; every node is stopped after the test."""
+    running: list[RunningBranch] = []
+
+    async def start(**overrides: Any) -> RunningBranch:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        options: dict[str, Any] = {
+            "mode": "development",
+            "host": "127.0.0.1",
+            "port": port,
+            "public_url": f"https://localhost:{port}",
+            "data_dir": str(tmp_path / f"data-{port}"),
+            "certs_dir": str(certificates.ca_cert.parent),
+            "roles_executives": (EXECUTIVE_RUN, SECOND_EXECUTIVE_RUN),
+            "roles_supervisors": (SUPERVISOR_RUN,),
+        }
+        options.update(overrides)
+        settings = load_settings({}, **options)
+        app = create_app(settings)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.SockSite(
+            runner,
+            listener,
+            ssl_context=server_context(certificates.server_cert, certificates.server_key),
+        )
+        await site.start()
+        node = RunningBranch(settings, settings.base_url, certificates.ca_cert, app, runner)
+        running.append(node)
+        return node
+
+    yield start
+    for node in reversed(running):
+        await node.stop()

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from branch.config import describe_settings, load_settings
+from branch.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.port == 8443
+    assert settings.base_url == "https://localhost:8443"
+    assert settings.redirect_uri == "https://localhost:8443/auth/callback"
+    assert settings.issuer == "https://accounts.claveunica.gob.cl/openid"
+    assert not settings.oidc_dev_login
+
+
+def test_precedence_defaults_file_environment_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "branch.toml"
+    config.write_text('port = 9000\nhost = "127.0.0.1"\n[oidc]\nclient_id = "from-file"\n')
+    settings = load_settings(
+        {"BRANCH_PORT": "9100", "BRANCH_DATA_DIR": "/srv/branch"}, config, host="::1"
+    )
+    assert (settings.port, settings.host, settings.data_dir) == (9100, "::1", "/srv/branch")
+    assert settings.oidc_client_id == "from-file"
+
+
+def test_config_file_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "b.toml"
+    config.write_text("[roles]\nexecutives = ['11.111.111-1']\n")
+    settings = load_settings({"BRANCH_CONFIG": str(config)})
+    assert settings.roles_executives == ("11.111.111-1",)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BRANCH_PORT": "eighty"}, "port: invalid literal for int() with base 10: 'eighty'"),
+        ({"BRANCH_PORT": "70000"}, "port: 70000 is not a TCP port"),
+        ({"BRANCH_TLS": "maybe"}, "tls: 'maybe' is not true or false"),
+        ({"BRANCH_COLOUR": "blue"}, "BRANCH_COLOUR: unknown setting"),
+        ({"BRANCH_MODE": "staging"}, "mode: 'staging' is not one of production, development"),
+        ({"BRANCH_OIDC_DEV_LOGIN": "true"}, "oidc.dev_login: the development login cannot run"),
+        ({"BRANCH_PUBLIC_URL": "ftp://x"}, "public_url: 'ftp://x' is not an http(s) URL"),
+        ({"BRANCH_WEBRTC_ICE_SERVERS": '[{"urls": "http://x"}]'}, "must start with stun:"),
+        ({"BRANCH_SERVICE_REASONS": "[]"}, "service.reasons: codes must be unique"),
+        ({"BRANCH_LIMITS_NOTES": "0"}, "limits.notes: must be positive"),
+    ],
+)
+def test_bad_environment_fails_naming_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("colour = 'blue'\n", "colour: unknown setting"),
+        ("[oidc]\nissuer_url = 'x'\n", "oidc.issuer_url: unknown setting"),
+        ("[nonsense]\nx = 1\n", "nonsense: unknown setting"),
+        ("port = '8443'\n", "port: '8443' is not a whole number"),
+        ("[roles]\nexecutives = '11.111.111-1'\n", "roles.executives: '11.111.111-1' is not a list"),
+        ("port = \n", "config file"),
+    ],
+)
+def test_bad_file_fails_naming_the_key(tmp_path: Path, document: str, message: str) -> None:
+    config = tmp_path / "branch.toml"
+    config.write_text(document)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, config)
+    assert message in str(caught.value)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings({}, tmp_path / "nope.toml")
+
+
+def test_development_mode_turns_on_the_dev_login() -> None:
+    settings = load_settings({}, mode="development", port=9443)
+    assert settings.oidc_dev_login
+    assert settings.issuer == "https://localhost:9443/dev-login"
+
+
+def test_secrets_are_masked_in_repr() -> None:
+    settings = load_settings({"BRANCH_OIDC_CLIENT_SECRET": "hunter2", "BRANCH_SESSION_SECRET": "s3"})
+    assert "hunter2" not in repr(settings) and "s3'" not in repr(settings)
+    assert "oidc_client_secret='********'" in repr(settings)
+
+
+def test_ice_servers_and_catalogs_from_environment() -> None:
+    settings = load_settings(
+        {
+            "BRANCH_WEBRTC_ICE_SERVERS": '[{"urls": ["turn:t.example:3478"], "username": "u", "credential": "c"}]',
+            "BRANCH_SERVICE_REASONS": '[{"code": "a", "label": "A"}]',
+        }
+    )
+    assert settings.webrtc_ice_servers[0].to_wire() == {
+        "urls": ["turn:t.example:3478"],
+        "username": "u",
+        "credential": "c",
+    }
+    assert settings.reason("a") is not None and settings.reason("b") is None
+
+
+def test_example_file_documents_every_setting_and_loads() -> None:
+    example = (ROOT / "branch.example.toml").read_text(encoding="utf-8")
+    for key, _help, _default, _secret in describe_settings():
+        section, _, name = key.rpartition(".")
+        assert f"{name} =" in example, f"{key} is not documented in branch.example.toml"
+        if section:
+            assert f"[{section}]" in example
+    assert load_settings({}, ROOT / "branch.example.toml") == load_settings({})
