@@ -50,7 +50,9 @@ def cmd_certs(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     paths = create_certificates(Path(settings.certs_dir), list(args.host or []))
-    print(f"CA certificate:     {paths.ca_cert}  (install it on phones and browsers to trust the branch)")
+    print(
+        f"CA certificate:     {paths.ca_cert}  (install it on phones and browsers to trust the branch)"
+    )
     print(f"Server certificate: {paths.server_cert}")
     print(f"Server key:         {paths.server_key}")
     print(f"Valid for: {', '.join(certificate_hosts(paths.server_cert))}")
@@ -71,7 +73,9 @@ def cmd_records(args: argparse.Namespace) -> int:
         finally:
             await store.close()
         if args.json:
-            print(json.dumps([record.to_dict() for record in records], ensure_ascii=False, indent=2))
+            print(
+                json.dumps([record.to_dict() for record in records], ensure_ascii=False, indent=2)
+            )
         else:
             print(format_contacts(records))
         return 0
@@ -101,13 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the branch")
-    serve.add_argument("--dev", action="store_true", help="development mode with the built-in login")
+    serve.add_argument(
+        "--dev", action="store_true", help="development mode with the built-in login"
+    )
     serve.add_argument("--host", help="address to listen on (BRANCH_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (BRANCH_PORT)")
     serve.set_defaults(handler=cmd_serve)
 
     certs = commands.add_parser("certs", help="create a local CA and a server certificate")
-    certs.add_argument("--host", action="append", help="another name or address for the certificate")
+    certs.add_argument(
+        "--host", action="append", help="another name or address for the certificate"
+    )
     certs.set_defaults(handler=cmd_certs)
 
     records = commands.add_parser("records", help="list recent contacts")

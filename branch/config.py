@@ -57,7 +57,9 @@ class IceServer:
             raise ValueError("an ICE server needs at least one URL")
         for url in self.urls:
             if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
-                raise ValueError(f"ICE server URL {url!r} must start with stun:, stuns:, turn: or turns:")
+                raise ValueError(
+                    f"ICE server URL {url!r} must start with stun:, stuns:, turn: or turns:"
+                )
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"urls": list(self.urls)}
@@ -97,41 +99,63 @@ class Settings:
     port: int = _setting(8443, "port to listen on")
     public_url: str = _setting("", "URL citizens open; default https://localhost:<port>")
     data_dir: str = _setting("data", "where SQLite records and other local files go")
-    certs_dir: str = _setting("certs", "where `branch certs` writes the development CA and server certificate")
+    certs_dir: str = _setting(
+        "certs", "where `branch certs` writes the development CA and server certificate"
+    )
     tls: bool = _setting(True, "serve HTTPS; turn off only behind a TLS-terminating proxy")
     tls_cert: str = _setting("", "server certificate chain (PEM); default <certs_dir>/server.pem")
     tls_key: str = _setting("", "server private key (PEM); default <certs_dir>/server-key.pem")
     allowed_origins: tuple[str, ...] = _setting((), "extra origins allowed to open the websocket")
     language: str = _setting("es-CL", "default page language: es-CL or en")
 
-    oidc_issuer: str = _setting("https://accounts.claveunica.gob.cl/openid", "OpenID issuer, compared exactly")
+    oidc_issuer: str = _setting(
+        "https://accounts.claveunica.gob.cl/openid", "OpenID issuer, compared exactly"
+    )
     oidc_client_id: str = _setting("", "client id registered with the provider")
     oidc_client_secret: str = _setting("", "client secret (client_secret_post)", secret=True)
     oidc_scopes: str = _setting("openid run name", "scopes requested at login")
-    oidc_redirect_uri: str = _setting("", "registered redirect URI; default <public_url>/auth/callback")
-    oidc_logout_style: str = _setting("claveunica", "claveunica, standard (end_session_endpoint) or none")
+    oidc_redirect_uri: str = _setting(
+        "", "registered redirect URI; default <public_url>/auth/callback"
+    )
+    oidc_logout_style: str = _setting(
+        "claveunica", "claveunica, standard (end_session_endpoint) or none"
+    )
     oidc_logout_url: str = _setting(
         "https://accounts.claveunica.gob.cl/api/v1/accounts/app/logout",
         "ClaveÚnica logout address (logout_style = claveunica)",
     )
     oidc_ca_file: str = _setting("", "extra CA bundle trusted when calling the provider")
-    oidc_dev_login: bool = _setting(False, "serve the built-in development login (development mode only)")
+    oidc_dev_login: bool = _setting(
+        False, "serve the built-in development login (development mode only)"
+    )
 
-    roles_executives: tuple[str, ...] = _setting((), "RUNs (e.g. 11.111.111-1) with the executive role")
+    roles_executives: tuple[str, ...] = _setting(
+        (), "RUNs (e.g. 11.111.111-1) with the executive role"
+    )
     roles_supervisors: tuple[str, ...] = _setting((), "RUNs with the supervisor role")
 
-    session_secret: str = _setting("", "key that signs session cookies; default kept in <data_dir>/session.key", secret=True)
+    session_secret: str = _setting(
+        "", "key that signs session cookies; default kept in <data_dir>/session.key", secret=True
+    )
     session_max_age: int = _setting(8 * 3600, "seconds a login lasts at most")
 
     service_name: str = _setting("Sucursal en Línea", "name shown on every page")
     service_code: str = _setting("general", "code of the queue citizens join")
-    service_reasons: tuple[CatalogEntry, ...] = _setting(DEFAULT_REASONS, "catalog of contact reasons")
-    service_outcomes: tuple[CatalogEntry, ...] = _setting(DEFAULT_OUTCOMES, "catalog of call outcomes")
+    service_reasons: tuple[CatalogEntry, ...] = _setting(
+        DEFAULT_REASONS, "catalog of contact reasons"
+    )
+    service_outcomes: tuple[CatalogEntry, ...] = _setting(
+        DEFAULT_OUTCOMES, "catalog of call outcomes"
+    )
 
-    webrtc_ice_servers: tuple[IceServer, ...] = _setting((), "STUN/TURN servers handed to the browsers")
+    webrtc_ice_servers: tuple[IceServer, ...] = _setting(
+        (), "STUN/TURN servers handed to the browsers"
+    )
 
     stores_live: str = _setting("memory://", "live state: memory://")
-    stores_records: str = _setting("", "records: sqlite:///path; default <data_dir>/records.sqlite3")
+    stores_records: str = _setting(
+        "", "records: sqlite:///path; default <data_dir>/records.sqlite3"
+    )
 
     limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
@@ -146,13 +170,18 @@ class Settings:
         if self.oidc_dev_login and self.mode != "development":
             raise ConfigError(
                 "oidc.dev_login: the development login cannot run in production mode "
-                "(use `branch serve --dev` or set mode = \"development\")"
+                '(use `branch serve --dev` or set mode = "development")'
             )
         for name in ("public_url", "oidc_issuer", "oidc_redirect_uri"):
             value = getattr(self, name)
             if value and urlsplit(value).scheme not in ("http", "https"):
                 raise ConfigError(f"{_key(name)}: {value!r} is not an http(s) URL")
-        for name in ("limits_ws_message_bytes", "limits_reason_text", "limits_notes", "session_max_age"):
+        for name in (
+            "limits_ws_message_bytes",
+            "limits_reason_text",
+            "limits_notes",
+            "session_max_age",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_key(name)}: must be positive")
         codes = [entry.code for entry in self.service_reasons]

@@ -65,11 +65,16 @@ class IceCandidate:
 
     def __post_init__(self) -> None:
         _check_text("candidate.candidate", self.candidate, limit=MAX_CANDIDATE_CHARS)
-        for where, value in (("candidate.sdpMid", self.sdp_mid), ("candidate.usernameFragment", self.username_fragment)):
+        for where, value in (
+            ("candidate.sdpMid", self.sdp_mid),
+            ("candidate.usernameFragment", self.username_fragment),
+        ):
             if value is not None:
                 _check_text(where, value, limit=MAX_ID_CHARS)
         index = self.sdp_mline_index
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256):
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 256
+        ):
             raise BadMessage("candidate.sdpMLineIndex must be a whole number from 0 to 255 or null")
         if self.sdp_mid is None and index is None:
             raise BadMessage("candidate needs sdpMid or sdpMLineIndex")
@@ -173,8 +178,16 @@ class WrapupSubmit(ClientMessage):
 CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
     cls.type: cls
     for cls in (
-        Ping, QueueJoin, QueueLeave, AgentAvailable, AgentNotReady, OfferAccept,
-        CallHangup, SignalDescription, SignalCandidate, WrapupSubmit,
+        Ping,
+        QueueJoin,
+        QueueLeave,
+        AgentAvailable,
+        AgentNotReady,
+        OfferAccept,
+        CallHangup,
+        SignalDescription,
+        SignalCandidate,
+        WrapupSubmit,
     )
 }
 
@@ -225,10 +238,22 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
 # name the browser reads is written in exactly one place.
 
 SERVER_TYPES = (
-    "welcome", "pong", "error",
-    "queue.joined", "queue.position", "queue.offered", "queue.left", "queue.summary",
-    "agent.state", "offer", "offer.cancelled",
-    "call.started", "call.ended", "signal.description", "signal.candidate", "wrapup.saved",
+    "welcome",
+    "pong",
+    "error",
+    "queue.joined",
+    "queue.position",
+    "queue.offered",
+    "queue.left",
+    "queue.summary",
+    "agent.state",
+    "offer",
+    "offer.cancelled",
+    "call.started",
+    "call.ended",
+    "signal.description",
+    "signal.candidate",
+    "wrapup.saved",
 )
 
 

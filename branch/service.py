@@ -103,19 +103,33 @@ class BranchService:
 
     async def connected(self, user: User) -> dict[str, Any]:
         """The welcome for a page that just opened, with the state to resume."""
-        state: dict[str, Any] = {"queue": None, "call": None, "agent": None, "offer": None, "wrapup": None}
+        state: dict[str, Any] = {
+            "queue": None,
+            "call": None,
+            "agent": None,
+            "offer": None,
+            "wrapup": None,
+        }
         if user.role == CITIZEN:
             status = await self.live.citizen_status(user.person_id)
             if status.waiting is not None and status.position is not None:
-                state["queue"] = await self._position_fields(status.waiting, status.position, status.waiting_count)
+                state["queue"] = await self._position_fields(
+                    status.waiting, status.position, status.waiting_count
+                )
             elif status.call is not None and status.call.answered_at is None:
-                state["queue"] = {"contactId": status.call.contact_id, "folio": status.call.waiting.folio, "offered": True}
+                state["queue"] = {
+                    "contactId": status.call.contact_id,
+                    "folio": status.call.waiting.folio,
+                    "offered": True,
+                }
             elif status.call is not None:
                 state["call"] = self._call_fields(status.call, CITIZEN)
         elif user.role == EXECUTIVE:
             agent_status = await self.live.agent_status(user.person_id)
             if agent_status.agent is None:
-                await self._apply(await self.live.agent_not_ready(user.person_id, user.name, self.clock()))
+                await self._apply(
+                    await self.live.agent_not_ready(user.person_id, user.name, self.clock())
+                )
                 agent_status = await self.live.agent_status(user.person_id)
             agent, call = agent_status.agent, agent_status.call
             if agent is not None:
@@ -134,7 +148,9 @@ class BranchService:
             serviceName=settings.service_name,
             iceServers=[server.to_wire() for server in settings.webrtc_ice_servers],
             reasons=[entry.to_wire() for entry in settings.service_reasons],
-            outcomes=[entry.to_wire() for entry in settings.service_outcomes] if user.role != CITIZEN else [],
+            outcomes=[entry.to_wire() for entry in settings.service_outcomes]
+            if user.role != CITIZEN
+            else [],
             limits={"reasonText": settings.limits_reason_text, "notes": settings.limits_notes},
             state=state,
         )
@@ -174,15 +190,23 @@ class BranchService:
                 await self._apply(await self.live.hangup(user.person_id, message.contact_id, now))
             case schema.SignalDescription():
                 partner = await self._partner(user, message.contact_id)
-                await self.hub.send(partner, schema.message(
-                    "signal.description", contactId=message.contact_id, description=message.description.to_wire()
-                ))
+                await self.hub.send(
+                    partner,
+                    schema.message(
+                        "signal.description",
+                        contactId=message.contact_id,
+                        description=message.description.to_wire(),
+                    ),
+                )
             case schema.SignalCandidate():
                 partner = await self._partner(user, message.contact_id)
                 candidate = message.candidate.to_wire() if message.candidate else None
-                await self.hub.send(partner, schema.message(
-                    "signal.candidate", contactId=message.contact_id, candidate=candidate
-                ))
+                await self.hub.send(
+                    partner,
+                    schema.message(
+                        "signal.candidate", contactId=message.contact_id, candidate=candidate
+                    ),
+                )
             case schema.WrapupSubmit():
                 await self._wrapup(user, message, now)
 
@@ -192,7 +216,9 @@ class BranchService:
             raise UnknownReason(f"reason {message.reason[:40]!r} is not in the catalog")
         text = message.text.strip()
         if len(text) > settings.limits_reason_text:
-            raise BadMessage(f"queue.join: text is longer than {settings.limits_reason_text} characters")
+            raise BadMessage(
+                f"queue.join: text is longer than {settings.limits_reason_text} characters"
+            )
         status = await self.live.citizen_status(user.person_id)
         if status.waiting is not None or status.call is not None:
             raise AlreadyQueued("Ya estás en la fila o en una atención")
@@ -200,14 +226,26 @@ class BranchService:
         folio = await self.records.contact_joined(
             contact_id, settings.service_code, user.person_id, user.name, message.reason, text, now
         )
-        entry = Waiting(contact_id, user.person_id, user.name, settings.service_code, message.reason, text, folio, now)
+        entry = Waiting(
+            contact_id,
+            user.person_id,
+            user.name,
+            settings.service_code,
+            message.reason,
+            text,
+            folio,
+            now,
+        )
         try:
             events = await self.live.join(entry, now)
         except AlreadyQueued:
             # Another page of the same person joined in between: close this record honestly.
             await self.records.contact_ended(contact_id, EndReason.CITIZEN_LEFT, now)
             raise
-        await self.hub.send(user.key, schema.message("queue.joined", contactId=contact_id, folio=folio, joinedAt=now))
+        await self.hub.send(
+            user.key,
+            schema.message("queue.joined", contactId=contact_id, folio=folio, joinedAt=now),
+        )
         await self._apply(events)
 
     async def _wrapup(self, user: User, message: schema.WrapupSubmit, now: float) -> None:
@@ -217,17 +255,28 @@ class BranchService:
         if settings.reason(message.reason) is None:
             raise UnknownReason(f"reason {message.reason[:40]!r} is not in the catalog")
         if len(message.notes) > settings.limits_notes:
-            raise BadMessage(f"wrapup.submit: notes are longer than {settings.limits_notes} characters")
+            raise BadMessage(
+                f"wrapup.submit: notes are longer than {settings.limits_notes} characters"
+            )
         if message.then not in (AgentState.AVAILABLE, AgentState.NOT_READY):
             raise BadMessage("wrapup.submit: then must be 'available' or 'not_ready'")
         await self.records.contact_wrapped_up(
-            message.contact_id, user.person_id, message.outcome, message.reason, message.notes.strip(), now
+            message.contact_id,
+            user.person_id,
+            message.outcome,
+            message.reason,
+            message.notes.strip(),
+            now,
         )
         record = await self.records.get(message.contact_id)
         if record is not None and record.answered_at is not None:
             await self.live.add_handle_time(record.service, now - record.answered_at)
         await self.hub.send(user.key, schema.message("wrapup.saved", contactId=message.contact_id))
-        await self._apply(await self.live.wrapup_done(user.person_id, message.contact_id, AgentState(message.then), now))
+        await self._apply(
+            await self.live.wrapup_done(
+                user.person_id, message.contact_id, AgentState(message.then), now
+            )
+        )
 
     async def _partner(self, user: User, contact_id: str) -> str:
         """The other member of the caller's call, or NotInCall: signaling never goes elsewhere."""
@@ -250,21 +299,43 @@ class BranchService:
                 case QueueChanged(service=service):
                     changed_services.add(service)
                 case AgentChanged(agent=agent):
-                    await self.hub.send(executive_key(agent.agent_id), schema.message(
-                        "agent.state", state=agent.state.value, since=agent.since
-                    ))
+                    await self.hub.send(
+                        executive_key(agent.agent_id),
+                        schema.message("agent.state", state=agent.state.value, since=agent.since),
+                    )
                 case Offered(call=call):
-                    await self.records.contact_offered(call.contact_id, call.agent_id, call.agent_name, call.offered_at)
-                    await self.hub.send(executive_key(call.agent_id), schema.message("offer", **self._offer_fields(call)))
-                    await self.hub.send(citizen_key(call.citizen_id), schema.message("queue.offered", contactId=call.contact_id))
+                    await self.records.contact_offered(
+                        call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                    )
+                    await self.hub.send(
+                        executive_key(call.agent_id),
+                        schema.message("offer", **self._offer_fields(call)),
+                    )
+                    await self.hub.send(
+                        citizen_key(call.citizen_id),
+                        schema.message("queue.offered", contactId=call.contact_id),
+                    )
                 case OfferWithdrawn(call=call, reason=reason):
-                    await self.hub.send(executive_key(call.agent_id), schema.message(
-                        "offer.cancelled", contactId=call.contact_id, reason=reason.value if reason else "executive_gone"
-                    ))
+                    await self.hub.send(
+                        executive_key(call.agent_id),
+                        schema.message(
+                            "offer.cancelled",
+                            contactId=call.contact_id,
+                            reason=reason.value if reason else "executive_gone",
+                        ),
+                    )
                 case CallStarted(call=call):
-                    await self.records.contact_answered(call.contact_id, call.answered_at or call.offered_at)
-                    await self.hub.send(executive_key(call.agent_id), schema.message("call.started", **self._call_fields(call, EXECUTIVE)))
-                    await self.hub.send(citizen_key(call.citizen_id), schema.message("call.started", **self._call_fields(call, CITIZEN)))
+                    await self.records.contact_answered(
+                        call.contact_id, call.answered_at or call.offered_at
+                    )
+                    await self.hub.send(
+                        executive_key(call.agent_id),
+                        schema.message("call.started", **self._call_fields(call, EXECUTIVE)),
+                    )
+                    await self.hub.send(
+                        citizen_key(call.citizen_id),
+                        schema.message("call.started", **self._call_fields(call, CITIZEN)),
+                    )
                 case ContactEnded():
                     await self._contact_ended(event)
         for service in changed_services:
@@ -274,30 +345,41 @@ class BranchService:
         contact_id = event.waiting.contact_id
         await self.records.contact_ended(contact_id, event.reason, event.at)
         if event.in_call:
-            ended = schema.message("call.ended", contactId=contact_id, reason=event.reason.value, by=event.by)
+            ended = schema.message(
+                "call.ended", contactId=contact_id, reason=event.reason.value, by=event.by
+            )
             await self.hub.send(citizen_key(event.waiting.citizen_id), ended)
             if event.agent_id:
                 await self.hub.send(executive_key(event.agent_id), ended)
         else:
-            await self.hub.send(citizen_key(event.waiting.citizen_id), schema.message(
-                "queue.left", contactId=contact_id, reason=event.reason.value
-            ))
+            await self.hub.send(
+                citizen_key(event.waiting.citizen_id),
+                schema.message("queue.left", contactId=contact_id, reason=event.reason.value),
+            )
 
     async def _send_positions(self, service: str) -> None:
         waiting = await self.live.waiting(service)
         for place, entry in enumerate(waiting, start=1):
             fields = await self._position_fields(entry, place, len(waiting))
-            await self.hub.send(citizen_key(entry.citizen_id), schema.message("queue.position", **fields))
+            await self.hub.send(
+                citizen_key(entry.citizen_id), schema.message("queue.position", **fields)
+            )
         await self._send_summary(self.hub.keys(f"{EXECUTIVE}:"), waiting)
 
     async def _send_summary(self, keys: list[str], waiting: list[Waiting] | None = None) -> None:
         if waiting is None:
             waiting = await self.live.waiting(self.settings.service_code)
         oldest = waiting[0].joined_at if waiting else None
-        await self.hub.send_many(keys, schema.message("queue.summary", waiting=len(waiting), oldestJoinedAt=oldest))
+        await self.hub.send_many(
+            keys, schema.message("queue.summary", waiting=len(waiting), oldestJoinedAt=oldest)
+        )
 
-    async def _position_fields(self, entry: Waiting, position: int, waiting_count: int) -> dict[str, Any]:
-        estimate = estimate_wait(position, await self.live.handle_times(entry.service), await self.live.staffed())
+    async def _position_fields(
+        self, entry: Waiting, position: int, waiting_count: int
+    ) -> dict[str, Any]:
+        estimate = estimate_wait(
+            position, await self.live.handle_times(entry.service), await self.live.staffed()
+        )
         return {
             "contactId": entry.contact_id,
             "folio": entry.folio,
@@ -314,7 +396,11 @@ class BranchService:
             "contactId": entry.contact_id,
             "folio": entry.folio,
             "citizen": {"run": entry.citizen_id, "name": entry.citizen_name},
-            "reason": {"code": entry.reason_code, "label": reason.label if reason else entry.reason_code, "text": entry.reason_text},
+            "reason": {
+                "code": entry.reason_code,
+                "label": reason.label if reason else entry.reason_code,
+                "text": entry.reason_text,
+            },
             "joinedAt": entry.joined_at,
             "offeredAt": call.offered_at,
         }

@@ -108,7 +108,9 @@ def create_certificates(
         ca_name = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "branch development"),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"branch development CA {socket.gethostname()}"),
+                x509.NameAttribute(
+                    NameOID.COMMON_NAME, f"branch development CA {socket.gethostname()}"
+                ),
             ]
         )
         ca_cert = (
@@ -122,13 +124,21 @@ def create_certificates(
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+            )
             .sign(ca_key, hashes.SHA256())
         )
         _write_private(paths.ca_key, _key_pem(ca_key))

@@ -64,7 +64,10 @@ def test_bad_environment_fails_naming_the_key(env: dict[str, str], message: str)
         ("[oidc]\nissuer_url = 'x'\n", "oidc.issuer_url: unknown setting"),
         ("[nonsense]\nx = 1\n", "nonsense: unknown setting"),
         ("port = '8443'\n", "port: '8443' is not a whole number"),
-        ("[roles]\nexecutives = '11.111.111-1'\n", "roles.executives: '11.111.111-1' is not a list"),
+        (
+            "[roles]\nexecutives = '11.111.111-1'\n",
+            "roles.executives: '11.111.111-1' is not a list",
+        ),
         ("port = \n", "config file"),
     ],
 )
@@ -88,7 +91,9 @@ def test_development_mode_turns_on_the_dev_login() -> None:
 
 
 def test_secrets_are_masked_in_repr() -> None:
-    settings = load_settings({"BRANCH_OIDC_CLIENT_SECRET": "hunter2", "BRANCH_SESSION_SECRET": "s3"})
+    settings = load_settings(
+        {"BRANCH_OIDC_CLIENT_SECRET": "hunter2", "BRANCH_SESSION_SECRET": "s3"}
+    )
     assert "hunter2" not in repr(settings) and "s3'" not in repr(settings)
     assert "oidc_client_secret='********'" in repr(settings)
 

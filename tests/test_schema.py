@@ -19,16 +19,27 @@ def parse(document: Any) -> schema.ClientMessage:
 
 
 def test_join_with_defaults() -> None:
-    assert parse({"type": "queue.join", "reason": "otro"}) == schema.QueueJoin(reason="otro", text="")
+    assert parse({"type": "queue.join", "reason": "otro"}) == schema.QueueJoin(
+        reason="otro", text=""
+    )
 
 
 def test_description_and_candidates_use_browser_field_names() -> None:
     description = parse(
-        {"type": "signal.description", "contactId": "c1", "description": {"type": "offer", "sdp": "v=0"}}
+        {
+            "type": "signal.description",
+            "contactId": "c1",
+            "description": {"type": "offer", "sdp": "v=0"},
+        }
     )
     assert isinstance(description, schema.SignalDescription)
     assert description.description.to_wire() == {"type": "offer", "sdp": "v=0"}
-    wire = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "u"}
+    wire = {
+        "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "usernameFragment": "u",
+    }
     candidate = parse({"type": "signal.candidate", "contactId": "c1", "candidate": wire})
     assert isinstance(candidate, schema.SignalCandidate) and candidate.candidate is not None
     assert candidate.candidate.to_wire() == wire
@@ -50,16 +61,72 @@ def test_end_of_candidates(end_marker: Any) -> None:
         ({"type": 7}, BadMessage, "message needs a text field 'type'"),
         ({"type": "queue.teleport"}, UnknownMessageType, "unknown message type 'queue.teleport'"),
         ({"type": "queue.join"}, BadMessage, "queue.join: missing field 'reason'"),
-        ({"type": "queue.join", "reason": 5}, BadMessage, "queue.join: field 'reason' must be text"),
-        ({"type": "offer.accept", "contactId": ""}, BadMessage, "offer.accept: contactId must not be empty"),
-        ({"type": "offer.accept", "contactId": "x" * 65}, BadMessage, "offer.accept: contactId is longer than 64 characters"),
-        ({"type": "signal.description", "contactId": "c", "description": "v=0"}, BadMessage, "description must be an object with type and sdp"),
-        ({"type": "signal.description", "contactId": "c", "description": {"type": "bogus", "sdp": ""}}, BadMessage, "description.type 'bogus' is not one of offer, answer, pranswer, rollback"),
-        ({"type": "signal.description", "contactId": "c", "description": {"type": "offer", "sdp": 1}}, BadMessage, "description.sdp must be text"),
-        ({"type": "signal.candidate", "contactId": "c", "candidate": "x"}, BadMessage, "candidate must be an object or null"),
-        ({"type": "signal.candidate", "contactId": "c", "candidate": {"candidate": "a"}}, BadMessage, "candidate needs sdpMid or sdpMLineIndex"),
-        ({"type": "signal.candidate", "contactId": "c", "candidate": {"candidate": "a", "sdpMLineIndex": -1}}, BadMessage, "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null"),
-        ({"type": "signal.candidate", "contactId": "c", "candidate": {"candidate": "a", "sdpMLineIndex": True}}, BadMessage, "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null"),
+        (
+            {"type": "queue.join", "reason": 5},
+            BadMessage,
+            "queue.join: field 'reason' must be text",
+        ),
+        (
+            {"type": "offer.accept", "contactId": ""},
+            BadMessage,
+            "offer.accept: contactId must not be empty",
+        ),
+        (
+            {"type": "offer.accept", "contactId": "x" * 65},
+            BadMessage,
+            "offer.accept: contactId is longer than 64 characters",
+        ),
+        (
+            {"type": "signal.description", "contactId": "c", "description": "v=0"},
+            BadMessage,
+            "description must be an object with type and sdp",
+        ),
+        (
+            {
+                "type": "signal.description",
+                "contactId": "c",
+                "description": {"type": "bogus", "sdp": ""},
+            },
+            BadMessage,
+            "description.type 'bogus' is not one of offer, answer, pranswer, rollback",
+        ),
+        (
+            {
+                "type": "signal.description",
+                "contactId": "c",
+                "description": {"type": "offer", "sdp": 1},
+            },
+            BadMessage,
+            "description.sdp must be text",
+        ),
+        (
+            {"type": "signal.candidate", "contactId": "c", "candidate": "x"},
+            BadMessage,
+            "candidate must be an object or null",
+        ),
+        (
+            {"type": "signal.candidate", "contactId": "c", "candidate": {"candidate": "a"}},
+            BadMessage,
+            "candidate needs sdpMid or sdpMLineIndex",
+        ),
+        (
+            {
+                "type": "signal.candidate",
+                "contactId": "c",
+                "candidate": {"candidate": "a", "sdpMLineIndex": -1},
+            },
+            BadMessage,
+            "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null",
+        ),
+        (
+            {
+                "type": "signal.candidate",
+                "contactId": "c",
+                "candidate": {"candidate": "a", "sdpMLineIndex": True},
+            },
+            BadMessage,
+            "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null",
+        ),
     ],
 )
 def test_bad_messages_are_named(raw: Any, error: type[Exception], message: str) -> None:
@@ -82,6 +149,8 @@ def test_server_messages_are_registered() -> None:
 def test_every_client_type_is_documented() -> None:
     from pathlib import Path
 
-    protocol = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    protocol = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text(
+        encoding="utf-8"
+    )
     for kind in [*schema.CLIENT_MESSAGES, *schema.SERVER_TYPES]:
         assert f"`{kind}`" in protocol, f"{kind} is missing from docs/protocol.md"

@@ -154,7 +154,9 @@ class Floor:
         entry = self.find_waiting(citizen_id)
         if entry is None:
             return None
-        return 1 + sum(1 for other in self.waiting_in(entry.service) if _order(other) < _order(entry))
+        return 1 + sum(
+            1 for other in self.waiting_in(entry.service) if _order(other) < _order(entry)
+        )
 
     def call_of_citizen(self, citizen_id: str) -> Call | None:
         return next((call for call in self.calls.values() if call.citizen_id == citizen_id), None)
@@ -182,7 +184,9 @@ class Floor:
         """The citizen's page is gone for good: any wait, offer or call ends as dropped."""
         return self._citizen_out(citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False)
 
-    def _citizen_out(self, citizen_id: str, reason: EndReason, now: float, *, strict: bool) -> list[Event]:
+    def _citizen_out(
+        self, citizen_id: str, reason: EndReason, now: float, *, strict: bool
+    ) -> list[Event]:
         entry = self.find_waiting(citizen_id)
         if entry is not None:
             self.waiting.remove(entry)
@@ -231,14 +235,19 @@ class Floor:
         if call is not None and call.answered_at is None:
             del self.calls[call.contact_id]
             bisect.insort(self.waiting, call.waiting, key=_order)
-            events += [OfferWithdrawn(call, None, requeued=True), QueueChanged(call.waiting.service)]
+            events += [
+                OfferWithdrawn(call, None, requeued=True),
+                QueueChanged(call.waiting.service),
+            ]
         elif call is not None:
             events += self._end_call(call, EndReason.EXECUTIVE_DROPPED, "executive", now)
         events += self._move(agent_id, AgentState.OFFLINE, now)
         del self.agents[agent_id]
         return events + self._dispatch(now)
 
-    def wrapup_done(self, agent_id: str, contact_id: str, then: AgentState, now: float) -> list[Event]:
+    def wrapup_done(
+        self, agent_id: str, contact_id: str, then: AgentState, now: float
+    ) -> list[Event]:
         agent = self.agents.get(agent_id)
         if agent is None or agent.state is not AgentState.WRAP_UP or agent.contact_id != contact_id:
             # The executive may have reconnected since the call; the record still takes the wrap-up.
@@ -251,14 +260,20 @@ class Floor:
 
     def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
         call = self.calls.get(contact_id)
-        if call is None or call.answered_at is None or user_id not in (call.citizen_id, call.agent_id):
+        if (
+            call is None
+            or call.answered_at is None
+            or user_id not in (call.citizen_id, call.agent_id)
+        ):
             raise NotInCall("No estás en una atención con ese identificador")
         by = "citizen" if user_id == call.citizen_id else "executive"
         return self._end_call(call, EndReason.COMPLETED, by, now)
 
     def _end_call(self, call: Call, reason: EndReason, by: str, now: float) -> list[Event]:
         del self.calls[call.contact_id]
-        events: list[Event] = [ContactEnded(call.waiting, reason, by, call.agent_id, now, in_call=True)]
+        events: list[Event] = [
+            ContactEnded(call.waiting, reason, by, call.agent_id, now, in_call=True)
+        ]
         agent = self.agents.get(call.agent_id)
         if agent is not None and reason is not EndReason.EXECUTIVE_DROPPED:
             events += self._move(call.agent_id, AgentState.WRAP_UP, now, call.contact_id)

@@ -15,7 +15,9 @@ class MemoryLiveStore:
 
     def __init__(self) -> None:
         self.floor = Floor()
-        self._handle_times: defaultdict[str, deque[float]] = defaultdict(lambda: deque(maxlen=HISTORY))
+        self._handle_times: defaultdict[str, deque[float]] = defaultdict(
+            lambda: deque(maxlen=HISTORY)
+        )
 
     async def open(self) -> None:
         return None

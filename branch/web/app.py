@@ -36,7 +36,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except BranchError as error:
-        return web.json_response({"code": error.code, "message": error.message}, status=error.status)
+        return web.json_response(
+            {"code": error.code, "message": error.message}, status=error.status
+        )
     except web.HTTPException:
         raise
     except Exception:

@@ -74,9 +74,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await socket.send_str(dump(await service.connected(user)))
         async for frame in socket:
             if frame.type is WSMsgType.TEXT:
-                await _handle_frame(service, user, socket, frame.data, settings.limits_ws_message_bytes)
+                await _handle_frame(
+                    service, user, socket, frame.data, settings.limits_ws_message_bytes
+                )
             elif frame.type is WSMsgType.BINARY:
-                await socket.send_str(error_reply(BadMessage("binary frames are not accepted"), None))
+                await socket.send_str(
+                    error_reply(BadMessage("binary frames are not accepted"), None)
+                )
     finally:
         if hub.detach(user.key, page):
             try:

@@ -16,7 +16,9 @@ from branch.core.estimate import HISTORY, average_handle_time, estimate_wait
         (1, [300.0], 0, 150.0),  # nobody staffed: assume one comes back
     ],
 )
-def test_estimate(position: int, history: list[float], staffed: int, expected: float | None) -> None:
+def test_estimate(
+    position: int, history: list[float], staffed: int, expected: float | None
+) -> None:
     assert estimate_wait(position, history, staffed) == expected
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from branch.core.floor import (
@@ -23,7 +25,7 @@ def citizen(name: str, joined_at: float, service: str = "general") -> Waiting:
     return Waiting(f"c-{name}", name, name.title(), service, "otro", "", f"F-{name}", joined_at)
 
 
-def offers(events: list[object]) -> list[tuple[str, str]]:
+def offers(events: Sequence[object]) -> list[tuple[str, str]]:
     return [(e.call.citizen_id, e.call.agent_id) for e in events if isinstance(e, Offered)]
 
 
@@ -35,7 +37,9 @@ def offers(events: list[object]) -> list[tuple[str, str]]:
         ([("bea", 2.0), ("ana", 2.0)], ["ana", "bea"]),  # same instant: contact id breaks the tie
     ],
 )
-def test_waiting_line_is_ordered_by_join_time(arrivals: list[tuple[str, float]], expected: list[str]) -> None:
+def test_waiting_line_is_ordered_by_join_time(
+    arrivals: list[tuple[str, float]], expected: list[str]
+) -> None:
     floor = Floor()
     for name, at in arrivals:
         floor.join(citizen(name, at), now=at)
@@ -79,7 +83,9 @@ def test_available_executive_gets_the_longest_waiting_citizen() -> None:
         (["y", "x"], "y"),
     ],
 )
-def test_citizen_goes_to_the_executive_idle_longest(ready_order: list[str], expected_agent: str) -> None:
+def test_citizen_goes_to_the_executive_idle_longest(
+    ready_order: list[str], expected_agent: str
+) -> None:
     floor = Floor()
     for step, agent in enumerate(ready_order):
         floor.agent_available(agent, agent.upper(), now=float(step))
@@ -155,7 +161,9 @@ def test_citizen_leaving_during_an_offer_frees_the_executive_for_the_next() -> N
         ("x", EndReason.COMPLETED, AgentState.WRAP_UP),
     ],
 )
-def test_hangup_ends_the_call_and_starts_wrap_up(who: str, reason: EndReason, agent_state: AgentState) -> None:
+def test_hangup_ends_the_call_and_starts_wrap_up(
+    who: str, reason: EndReason, agent_state: AgentState
+) -> None:
     floor = Floor()
     floor.join(citizen("ana", 1.0), 1.0)
     floor.agent_available("x", "X", 2.0)
