@@ -1,0 +1,94 @@
+"""Contact records: what every contact was, written step by step as it happens."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from branch.core.floor import EndReason
+
+__all__ = ["ContactRecord", "EndReason", "RecordStore"]
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    contact_id: str
+    folio: str
+    service: str
+    citizen_run: str
+    citizen_name: str
+    reason_code: str
+    reason_text: str
+    joined_at: float
+    offered_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    wrapped_up_at: float | None = None
+    executive_run: str | None = None
+    executive_name: str | None = None
+    end_reason: EndReason | None = None
+    outcome_code: str | None = None
+    confirmed_reason_code: str | None = None
+    notes: str | None = None
+
+    @property
+    def waited_seconds(self) -> float | None:
+        until = self.answered_at if self.answered_at is not None else self.ended_at
+        return None if until is None else until - self.joined_at
+
+    @property
+    def talk_seconds(self) -> float | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.answered_at
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO-8601 UTC."""
+        document = asdict(self)
+        for name in ("joined_at", "offered_at", "answered_at", "ended_at", "wrapped_up_at"):
+            value = document[name]
+            if value is not None:
+                document[name] = datetime.datetime.fromtimestamp(value, datetime.UTC).isoformat()
+        document["end_reason"] = self.end_reason.value if self.end_reason else None
+        return document
+
+
+class RecordStore(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    async def contact_joined(
+        self,
+        contact_id: str,
+        service: str,
+        citizen_run: str,
+        citizen_name: str,
+        reason_code: str,
+        reason_text: str,
+        joined_at: float,
+    ) -> str:
+        """Create the record; returns its folio."""
+        ...
+
+    async def contact_offered(
+        self, contact_id: str, executive_run: str, executive_name: str, at: float
+    ) -> None: ...
+    async def contact_answered(self, contact_id: str, at: float) -> None: ...
+    async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
+        """Record the end; the first end wins, later ones are ignored."""
+        ...
+
+    async def contact_wrapped_up(
+        self,
+        contact_id: str,
+        executive_run: str,
+        outcome_code: str,
+        confirmed_reason_code: str,
+        notes: str,
+        at: float,
+    ) -> None: ...
+    async def get(self, contact_id: str) -> ContactRecord | None: ...
+    async def recent(
+        self, limit: int = 50, *, citizen_run: str | None = None
+    ) -> list[ContactRecord]: ...

@@ -1,0 +1,245 @@
+"""Contact records in SQLite: the embedded default.
+
+WAL with synchronous=FULL: every step is committed to disk before the call
+returns, so a node that dies mid-contact keeps every step written so far.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from branch.core.floor import EndReason
+from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
+from branch.records.base import ContactRecord
+
+FOLIO_ZONE = ZoneInfo("America/Santiago")
+
+# Ordered schema steps; PRAGMA user_version counts how many were applied.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE contacts (
+        contact_id TEXT PRIMARY KEY,
+        folio TEXT NOT NULL UNIQUE,
+        service TEXT NOT NULL,
+        citizen_run TEXT NOT NULL,
+        citizen_name TEXT NOT NULL,
+        reason_code TEXT NOT NULL,
+        reason_text TEXT NOT NULL DEFAULT '',
+        joined_at REAL NOT NULL,
+        offered_at REAL,
+        answered_at REAL,
+        ended_at REAL,
+        wrapped_up_at REAL,
+        executive_run TEXT,
+        executive_name TEXT,
+        end_reason TEXT,
+        outcome_code TEXT,
+        confirmed_reason_code TEXT,
+        notes TEXT
+    );
+    CREATE INDEX contacts_joined_at ON contacts (joined_at);
+    CREATE INDEX contacts_citizen_run ON contacts (citizen_run, joined_at);
+    CREATE TABLE folio_days (
+        day TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+    );
+    """,
+)
+
+COLUMNS = (
+    "contact_id, folio, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
+    "offered_at, answered_at, ended_at, wrapped_up_at, executive_run, executive_name, end_reason, "
+    "outcome_code, confirmed_reason_code, notes"
+)
+
+
+def folio_day(joined_at: float) -> str:
+    """The Santiago calendar day a contact belongs to, as the folio prefix."""
+    return datetime.datetime.fromtimestamp(joined_at, FOLIO_ZONE).strftime("%Y%m%d")
+
+
+END_REASON_COLUMN = COLUMNS.split(", ").index("end_reason")
+
+
+def _record(row: Iterable[object]) -> ContactRecord:
+    values = list(row)
+    if values[END_REASON_COLUMN] is not None:
+        values[END_REASON_COLUMN] = EndReason(str(values[END_REASON_COLUMN]))
+    return ContactRecord(*values)  # type: ignore[arg-type]
+
+
+class SqliteRecordStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError(f"record store {self.path} is not open")
+        return self._db
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await self.db.execute(pragma)
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            await self.close()
+            raise ConfigError(
+                f"stores.records: {self.path} has schema version {version}, newer than this "
+                f"branch knows ({len(MIGRATIONS)}); upgrade the branch"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    await self.db.execute(statement)
+                await self.db.execute(f"PRAGMA user_version = {number}")
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def contact_joined(
+        self,
+        contact_id: str,
+        service: str,
+        citizen_run: str,
+        citizen_name: str,
+        reason_code: str,
+        reason_text: str,
+        joined_at: float,
+    ) -> str:
+        day = folio_day(joined_at)
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            await self.db.execute(
+                "INSERT INTO folio_days (day, last) VALUES (?, 1) "
+                "ON CONFLICT (day) DO UPDATE SET last = last + 1",
+                (day,),
+            )
+            async with self.db.execute(
+                "SELECT last FROM folio_days WHERE day = ?", (day,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            folio = f"{day}-{int(row[0]) if row else 1:06d}"
+            await self.db.execute(
+                "INSERT INTO contacts (contact_id, folio, service, citizen_run, citizen_name, "
+                "reason_code, reason_text, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    contact_id,
+                    folio,
+                    service,
+                    citizen_run,
+                    citizen_name,
+                    reason_code,
+                    reason_text,
+                    joined_at,
+                ),
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return folio
+
+    async def _update(self, contact_id: str, sql: str, parameters: tuple[object, ...]) -> int:
+        cursor = await self.db.execute(sql, parameters)
+        changed = cursor.rowcount
+        await cursor.close()
+        if changed == 0 and await self.get(contact_id) is None:
+            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
+        return changed
+
+    async def contact_offered(
+        self, contact_id: str, executive_run: str, executive_name: str, at: float
+    ) -> None:
+        # A re-offer (the first executive dropped) replaces the earlier one.
+        await self._update(
+            contact_id,
+            "UPDATE contacts SET offered_at = ?, executive_run = ?, executive_name = ? "
+            "WHERE contact_id = ?",
+            (at, executive_run, executive_name, contact_id),
+        )
+
+    async def contact_answered(self, contact_id: str, at: float) -> None:
+        await self._update(
+            contact_id,
+            "UPDATE contacts SET answered_at = ? WHERE contact_id = ? AND answered_at IS NULL",
+            (at, contact_id),
+        )
+
+    async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
+        await self._update(
+            contact_id,
+            "UPDATE contacts SET ended_at = ?, end_reason = ? WHERE contact_id = ? AND ended_at IS NULL",
+            (at, EndReason(end_reason).value, contact_id),
+        )
+
+    async def contact_wrapped_up(
+        self,
+        contact_id: str,
+        executive_run: str,
+        outcome_code: str,
+        confirmed_reason_code: str,
+        notes: str,
+        at: float,
+    ) -> None:
+        record = await self.get(contact_id)
+        if record is None:
+            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
+        if record.executive_run != executive_run or record.answered_at is None:
+            raise NotYourContact("Esta atención no es tuya")
+        if record.ended_at is None:
+            raise InvalidState("La atención no ha terminado")
+        cursor = await self.db.execute(
+            "UPDATE contacts SET outcome_code = ?, confirmed_reason_code = ?, notes = ?, "
+            "wrapped_up_at = ? WHERE contact_id = ? AND wrapped_up_at IS NULL",
+            (outcome_code, confirmed_reason_code, notes, at, contact_id),
+        )
+        changed = cursor.rowcount
+        await cursor.close()
+        if changed == 0:
+            raise InvalidState("El cierre de esta atención ya fue registrado")
+
+    async def get(self, contact_id: str) -> ContactRecord | None:
+        async with self.db.execute(
+            f"SELECT {COLUMNS} FROM contacts WHERE contact_id = ?", (contact_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _record(row)
+
+    async def recent(
+        self, limit: int = 50, *, citizen_run: str | None = None
+    ) -> list[ContactRecord]:
+        where, parameters = (
+            ("", [limit])
+            if citizen_run is None
+            else ("WHERE citizen_run = ?", [citizen_run, limit])
+        )
+        sql = f"SELECT {COLUMNS} FROM contacts {where} ORDER BY joined_at DESC, folio DESC LIMIT ?"
+        async with self.db.execute(sql, parameters) as cursor:
+            rows = await cursor.fetchall()
+        return [_record(row) for row in rows]

@@ -1,0 +1,65 @@
+"""Contacts as a plain-text table, for `branch records`."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from branch.records.base import ContactRecord
+
+LOCAL_ZONE = ZoneInfo("America/Santiago")
+END_REASONS = {
+    "completed": "completada",
+    "citizen_left": "salió de la fila",
+    "citizen_dropped": "ciudadano desconectado",
+    "executive_dropped": "ejecutivo desconectado",
+}
+HEADINGS = (
+    "Folio",
+    "Ingreso",
+    "RUN",
+    "Nombre",
+    "Motivo",
+    "Ejecutivo",
+    "Espera",
+    "Conversación",
+    "Término",
+    "Resultado",
+)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _row(record: ContactRecord) -> tuple[str, ...]:
+    joined = datetime.datetime.fromtimestamp(record.joined_at, LOCAL_ZONE)
+    return (
+        record.folio,
+        joined.strftime("%d-%m-%Y %H:%M"),
+        record.citizen_run,
+        record.citizen_name,
+        record.reason_code,
+        record.executive_name or "-",
+        _duration(record.waited_seconds),
+        _duration(record.talk_seconds),
+        END_REASONS.get(record.end_reason or "", "en curso"),
+        record.outcome_code or "-",
+    )
+
+
+def format_contacts(records: Sequence[ContactRecord]) -> str:
+    if not records:
+        return "No hay atenciones registradas."
+    rows = [HEADINGS, *(_row(record) for record in records)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADINGS))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

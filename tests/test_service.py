@@ -1,0 +1,416 @@
+"""The service without the web: messages in, floor steps, records and notices out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from branch import schema
+from branch.config import load_settings
+from branch.errors import (
+    AlreadyQueued,
+    Forbidden,
+    NoOffer,
+    NotInCall,
+    NotQueued,
+    NotYourContact,
+    UnknownOutcome,
+    UnknownReason,
+)
+from branch.hub import Hub
+from branch.live.memory import MemoryLiveStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.service import BranchService, User
+
+ANA = User("44.444.444-4", "Ana Rojas", "citizen")
+BEA = User("13.131.313-1", "Bea Soto", "citizen")
+EXE = User("11.111.111-1", "Eva Díaz", "executive")
+EXE2 = User("12.345.678-5", "Leo Paz", "executive")
+
+
+class Page:
+    """A connection that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [message for message in self.sent if message["type"] == kind]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        found = self.of(kind)
+        assert found, f"no {kind} in {[m['type'] for m in self.sent]}"
+        return found[-1]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_795_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+async def records(tmp_path: Path) -> AsyncIterator[SqliteRecordStore]:
+    store = SqliteRecordStore(tmp_path / "records.sqlite3")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()
+
+
+@pytest.fixture
+def service(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+    settings = load_settings({})
+    return BranchService(settings, MemoryLiveStore(), records, hub, clock)
+
+
+async def page_for(service: BranchService, hub: Hub, user: User) -> Page:
+    page = Page()
+    hub.attach(user.key, page)
+    page.sent.append(await service.connected(user))
+    return page
+
+
+async def test_a_whole_contact_is_served_and_recorded(
+    service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    assert exe.last("agent.state")["state"] == "not_ready"
+    assert ana.of("welcome")[0]["state"]["queue"] is None
+
+    await service.handle(ANA, schema.QueueJoin(reason="licencias", text="  Licencia rechazada  "))
+    joined = ana.last("queue.joined")
+    contact_id = joined["contactId"]
+    position = ana.last("queue.position")
+    assert (position["position"], position["waiting"], position["estimatedWaitSeconds"]) == (
+        1,
+        1,
+        None,
+    )
+    assert exe.last("queue.summary")["waiting"] == 1
+
+    clock.advance(30)
+    await service.handle(EXE, schema.AgentAvailable())
+    offer = exe.last("offer")
+    assert offer["citizen"] == {"run": "44.444.444-4", "name": "Ana Rojas"}
+    assert offer["reason"] == {
+        "code": "licencias",
+        "label": "Licencias médicas",
+        "text": "Licencia rechazada",
+    }
+    assert offer["folio"] == joined["folio"]
+    assert ana.last("queue.offered")["contactId"] == contact_id
+
+    clock.advance(5)
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    assert exe.last("call.started")["initiator"] is True
+    assert ana.last("call.started") == {
+        "type": "call.started",
+        "contactId": contact_id,
+        "folio": joined["folio"],
+        "peer": {"name": "Eva Díaz", "run": ""},
+        "initiator": False,
+        "polite": True,
+    }
+
+    offer_sdp = schema.SessionDescription("offer", "v=0 offer")
+    await service.handle(
+        EXE, schema.SignalDescription(contact_id=contact_id, description=offer_sdp)
+    )
+    assert ana.last("signal.description")["description"] == {"type": "offer", "sdp": "v=0 offer"}
+    candidate = schema.IceCandidate("candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0, None)
+    await service.handle(ANA, schema.SignalCandidate(contact_id=contact_id, candidate=candidate))
+    await service.handle(ANA, schema.SignalCandidate(contact_id=contact_id, candidate=None))
+    relayed = exe.of("signal.candidate")
+    assert relayed[0]["candidate"]["candidate"].startswith("candidate:1")
+    assert relayed[1]["candidate"] is None
+
+    clock.advance(120)
+    await service.handle(ANA, schema.CallHangup(contact_id=contact_id))
+    assert ana.last("call.ended")["reason"] == "completed"
+    assert exe.last("call.ended")["by"] == "citizen"
+    assert exe.last("agent.state")["state"] == "wrap_up"
+
+    clock.advance(20)
+    await service.handle(
+        EXE,
+        schema.WrapupSubmit(contact_id=contact_id, outcome="resuelto", reason="bonos", notes="ok"),
+    )
+    assert exe.last("wrapup.saved")["contactId"] == contact_id
+    assert exe.last("agent.state")["state"] == "available"
+
+    record = await records.get(contact_id)
+    assert record is not None
+    assert (record.citizen_run, record.executive_run) == ("44.444.444-4", "11.111.111-1")
+    assert record.reason_code == "licencias" and record.reason_text == "Licencia rechazada"
+    assert record.confirmed_reason_code == "bonos" and record.outcome_code == "resuelto"
+    assert record.end_reason == "completed"
+    assert record.answered_at is not None and record.joined_at is not None
+    assert record.answered_at - record.joined_at == 35
+    # The executive is available again: the next citizen is offered at once.
+    bea = await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro"))
+    assert exe.last("offer")["citizen"]["name"] == "Bea Soto"
+    assert bea.last("queue.offered")["contactId"] == bea.last("queue.joined")["contactId"]
+
+
+async def test_estimates_appear_once_there_is_history(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    await page_for(service, hub, EXE)
+    ana = await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    await service.handle(EXE, schema.AgentAvailable())
+    contact_id = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    clock.advance(280)
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    clock.advance(20)
+    await service.handle(
+        EXE,
+        schema.WrapupSubmit(
+            contact_id=contact_id, outcome="resuelto", reason="otro", then="not_ready"
+        ),
+    )
+    bea = await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro"))
+    assert bea.last("queue.position")["estimatedWaitSeconds"] == 150  # half of 300 s, one executive
+
+
+async def test_welcome_resumes_a_waiting_place(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro"))
+    clock.advance(1)
+    ana = await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    again = await page_for(service, hub, ANA)
+    resumed = again.last("welcome")["state"]["queue"]
+    assert (resumed["position"], resumed["waiting"]) == (2, 2)
+    assert resumed["contactId"] == ana.last("queue.joined")["contactId"]
+
+
+@pytest.mark.parametrize(
+    ("user", "message", "error", "text"),
+    [
+        (
+            ANA,
+            schema.OfferAccept(contact_id="x"),
+            Forbidden,
+            "offer.accept is not allowed for the citizen role",
+        ),
+        (
+            ANA,
+            schema.AgentAvailable(),
+            Forbidden,
+            "agent.available is not allowed for the citizen role",
+        ),
+        (
+            EXE,
+            schema.QueueJoin(reason="otro"),
+            Forbidden,
+            "queue.join is not allowed for the executive role",
+        ),
+        (
+            ANA,
+            schema.QueueJoin(reason="teleport"),
+            UnknownReason,
+            "reason 'teleport' is not in the catalog",
+        ),
+        (ANA, schema.QueueLeave(), NotQueued, "No estás en la fila"),
+        (
+            EXE,
+            schema.OfferAccept(contact_id="nothing"),
+            NoOffer,
+            "No hay una atención ofrecida con ese identificador",
+        ),
+        (
+            ANA,
+            schema.CallHangup(contact_id="nothing"),
+            NotInCall,
+            "No estás en una atención con ese identificador",
+        ),
+        (
+            ANA,
+            schema.SignalDescription(
+                contact_id="nothing", description=schema.SessionDescription("offer", "")
+            ),
+            NotInCall,
+            "No estás en una atención con ese identificador",
+        ),
+        (
+            EXE,
+            schema.WrapupSubmit(contact_id="x", outcome="nope", reason="otro"),
+            UnknownOutcome,
+            "outcome 'nope' is not in the catalog",
+        ),
+    ],
+)
+async def test_bad_requests_are_refused_by_name(
+    service: BranchService,
+    hub: Hub,
+    user: User,
+    message: schema.ClientMessage,
+    error: type[Exception],
+    text: str,
+) -> None:
+    await page_for(service, hub, user)
+    with pytest.raises(error) as caught:
+        await service.handle(user, message)
+    assert str(caught.value) == text
+
+
+async def test_second_join_is_refused_and_leaves_one_record(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    with pytest.raises(AlreadyQueued):
+        await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    assert len(await records.recent(10)) == 1
+
+
+async def test_signaling_goes_only_to_the_call_partner(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    bea = await page_for(service, hub, BEA)
+    await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    clock.advance(1)
+    await service.handle(BEA, schema.QueueJoin(reason="otro"))
+    await service.handle(EXE, schema.AgentAvailable())
+    ana_contact = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.OfferAccept(contact_id=ana_contact))
+    # Bea names Ana's call: refused, and nothing reaches anyone.
+    with pytest.raises(NotInCall):
+        await service.handle(
+            BEA,
+            schema.SignalDescription(
+                contact_id=ana_contact, description=schema.SessionDescription("offer", "x")
+            ),
+        )
+    assert ana.of("signal.description") == [] and bea.of("signal.description") == []
+
+
+async def test_wrap_up_of_someone_elses_contact_is_refused(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    await page_for(service, hub, EXE)
+    await page_for(service, hub, EXE2)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    await service.handle(EXE, schema.AgentAvailable())
+    contact_id = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    with pytest.raises(NotYourContact):
+        await service.handle(
+            EXE2, schema.WrapupSubmit(contact_id=contact_id, outcome="resuelto", reason="otro")
+        )
+    record = await records.get(contact_id)
+    assert record is not None and record.outcome_code is None
+
+
+@pytest.mark.parametrize(
+    ("stage", "gone", "end_reason"),
+    [
+        ("waiting", "citizen", "citizen_dropped"),
+        ("offered", "citizen", "citizen_dropped"),
+        ("in_call", "citizen", "citizen_dropped"),
+        ("in_call", "executive", "executive_dropped"),
+    ],
+)
+async def test_dropped_pages_are_recorded(
+    service: BranchService,
+    hub: Hub,
+    records: SqliteRecordStore,
+    stage: str,
+    gone: str,
+    end_reason: str,
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    if stage in ("offered", "in_call"):
+        await service.handle(EXE, schema.AgentAvailable())
+    if stage == "in_call":
+        await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    user = ANA if gone == "citizen" else EXE
+    hub.detach(user.key, ana if gone == "citizen" else exe)
+    await service.disconnected(user)
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason == end_reason
+    if stage == "offered":
+        assert exe.last("offer.cancelled")["reason"] == "citizen_dropped"
+        assert exe.last("agent.state")["state"] == "available"
+    if stage == "in_call" and gone == "executive":
+        assert ana.last("call.ended") == {
+            "type": "call.ended",
+            "contactId": contact_id,
+            "reason": "executive_dropped",
+            "by": "executive",
+        }
+
+
+async def test_citizen_leaving_the_queue_is_recorded(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    await service.handle(ANA, schema.QueueLeave())
+    contact_id = ana.last("queue.joined")["contactId"]
+    assert ana.last("queue.left") == {
+        "type": "queue.left",
+        "contactId": contact_id,
+        "reason": "citizen_left",
+    }
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason == "citizen_left" and record.answered_at is None
+
+
+async def test_executive_leaving_during_an_offer_keeps_the_citizens_place(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    await service.handle(EXE, schema.AgentAvailable())
+    hub.detach(EXE.key, exe)
+    await service.disconnected(EXE)
+    assert ana.last("queue.position")["position"] == 1
+    exe2 = await page_for(service, hub, EXE2)
+    await service.handle(EXE2, schema.AgentAvailable())
+    assert exe2.last("offer")["contactId"] == ana.last("queue.joined")["contactId"]
+    record = await records.get(ana.last("queue.joined")["contactId"])
+    assert (
+        record is not None and record.executive_run == "12.345.678-5" and record.end_reason is None
+    )
