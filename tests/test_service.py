@@ -27,7 +27,7 @@ from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
 
 ANA = User("44.444.444-4", "Ana Rojas", "citizen")
-BEA = User("13.131.313-1", "Bea Soto", "citizen")
+BEA = User("13.131.313-6", "Bea Soto", "citizen")
 EXE = User("11.111.111-1", "Eva Díaz", "executive")
 EXE2 = User("12.345.678-5", "Leo Paz", "executive")
 
