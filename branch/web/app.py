@@ -99,7 +99,8 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_pages(app: web.Application) -> None:
-    for socket in list(app[PAGES]):
+    pages = app[PAGES]
+    for socket in list(pages):
         await socket.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
 
 

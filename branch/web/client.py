@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
@@ -54,6 +55,15 @@ class _FormReader(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._in_form = False
+
+
+def _alert(html: str) -> str:
+    """The message of an error page (its role="alert" paragraph), for a readable failure."""
+    start = html.find('role="alert">')
+    if start < 0:
+        return html[:200]
+    start += len('role="alert">')
+    return unescape(html[start : html.find("<", start)])
 
 
 class BranchClient:
@@ -116,10 +126,20 @@ class BranchClient:
             if form.action is None:
                 raise ClientError("the login page has no form (is the development login on?)")
             fields = {**form.fields, "run": run, "given_name": given_names, "family_name": surnames}
-            async with self.http.post(urljoin(form_url, form.action), data=fields) as landed:
-                if landed.status != 200:
-                    detail = (await landed.text())[:200]
-                    raise ClientError(f"login answered HTTP {landed.status}: {detail}")
+            async with self.http.post(
+                urljoin(form_url, form.action), data=fields, allow_redirects=False
+            ) as provider:
+                if provider.status != 302:
+                    raise ClientError(
+                        f"the login form answered HTTP {provider.status}: {_alert(await provider.text())}"
+                    )
+                callback = provider.headers["Location"]
+            # Stop at the callback: where it sends a person next is the page's business.
+            async with self.http.get(callback, allow_redirects=False) as landed:
+                if landed.status != 302:
+                    raise ClientError(
+                        f"login refused (HTTP {landed.status}): {_alert(await landed.text())}"
+                    )
             async with self.http.get(f"{self.url}/api/me") as me:
                 if me.status != 200:
                     raise ClientError(f"after login /api/me answered HTTP {me.status}")

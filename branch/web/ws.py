@@ -10,10 +10,12 @@ from aiohttp import WSMsgType, web
 from branch.errors import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_REPLACED,
+    CLOSE_TOO_LARGE,
     BadMessage,
     BadOrigin,
     BranchError,
     InternalError,
+    MessageTooLarge,
 )
 from branch.schema import dump, parse_client
 from branch.service import BranchService, User
@@ -53,8 +55,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         error = BadOrigin(f"origin {origin[:100]!r} may not open the branch's websocket")
         return web.json_response(error.to_wire(), status=error.status)
 
+    # The transport admits more than the limit so an oversized message is read
+    # whole and answered with a clean 1009; cutting it off mid-frame would reset
+    # the TCP connection and the page would only see 1006.
     socket = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS, max_msg_size=settings.limits_ws_message_bytes
+        heartbeat=HEARTBEAT_SECONDS, max_msg_size=settings.limits_ws_message_bytes * 4
     )
     await socket.prepare(request)
     session = await current_session(request)
@@ -98,6 +103,8 @@ async def _handle_frame(
         message = parse_client(data, max_bytes=max_bytes)
         reply_to = message.type
         await service.handle(user, message)
+    except MessageTooLarge as error:
+        await socket.close(code=CLOSE_TOO_LARGE, message=error.message.encode()[:120])
     except BranchError as error:
         await socket.send_str(error_reply(error, reply_to))
     except Exception:

@@ -1,0 +1,94 @@
+"""Login sessions: server-side records behind a signed, HttpOnly cookie."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from branch.auth.identity import Person, Role
+from branch.auth.run import Run
+from branch.config import Settings
+
+# __Host-: the browser only accepts it Secure, with Path=/ and no Domain, so a
+# sibling subdomain cannot plant or read it.
+COOKIE_NAME = "__Host-branch"
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    person: Person
+    role: Role
+    created_at: float
+    expires_at: float
+    id_token_hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "run": self.person.run.format(),
+            "given_names": list(self.person.given_names),
+            "surnames": list(self.person.surnames),
+            "role": self.role.value,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "id_token_hint": self.id_token_hint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Session:
+        person = Person(Run.parse(data["run"]), tuple(data["given_names"]), tuple(data["surnames"]))
+        return cls(
+            data["session_id"],
+            person,
+            Role(data["role"]),
+            float(data["created_at"]),
+            float(data["expires_at"]),
+            data.get("id_token_hint", ""),
+        )
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _mac(session_id: str, key: bytes) -> str:
+    digest = hmac.new(key, session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign(session_id: str, key: bytes) -> str:
+    return f"{session_id}.{_mac(session_id, key)}"
+
+
+def unsign(value: str, key: bytes) -> str | None:
+    session_id, _, mac = value.rpartition(".")
+    if not session_id or not hmac.compare_digest(mac.encode(), _mac(session_id, key).encode()):
+        return None
+    return session_id
+
+
+def session_key(settings: Settings) -> bytes:
+    """The cookie-signing key: configured, or made once and kept in the data folder."""
+    if settings.session_secret:
+        return settings.session_secret.encode()
+    path = Path(settings.data_dir) / "session.key"
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another node process made it first; use theirs.
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key)
+    return key

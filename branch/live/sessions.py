@@ -1,0 +1,60 @@
+"""Where pending logins and sessions live: server-side, with expiry."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from branch.auth.oidc import LoginAttempt
+from branch.auth.sessions import Session
+
+
+class SessionStore(Protocol):
+    async def put_login_attempt(self, attempt: LoginAttempt, ttl: float) -> None: ...
+    async def take_login_attempt(self, state: str, now: float) -> LoginAttempt | None:
+        """Single use: the attempt is gone after this, found or not."""
+        ...
+
+    async def put_session(self, session: Session) -> None: ...
+    async def get_session(self, session_id: str, now: float) -> Session | None: ...
+    async def delete_session(self, session_id: str) -> None: ...
+
+
+class MemorySessionStore:
+    def __init__(self) -> None:
+        self._attempts: dict[str, tuple[LoginAttempt, float]] = {}
+        self._sessions: dict[str, Session] = {}
+        self._swept_at = 0.0
+
+    async def put_login_attempt(self, attempt: LoginAttempt, ttl: float) -> None:
+        self._sweep(attempt.created_at)
+        self._attempts[attempt.state] = (attempt, attempt.created_at + ttl)
+
+    async def take_login_attempt(self, state: str, now: float) -> LoginAttempt | None:
+        found = self._attempts.pop(state, None)
+        if found is None or found[1] < now:
+            return None
+        return found[0]
+
+    async def put_session(self, session: Session) -> None:
+        self._sweep(session.created_at)
+        self._sessions[session.session_id] = session
+
+    async def get_session(self, session_id: str, now: float) -> Session | None:
+        session = self._sessions.get(session_id)
+        if session is None or session.expires_at < now:
+            return None
+        return session
+
+    async def delete_session(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+
+    def _sweep(self, now: float) -> None:
+        # Abandoned logins and expired sessions would otherwise pile up forever;
+        # once a minute keeps a login burst from sweeping thousands of times.
+        if now - self._swept_at < 60:
+            return
+        self._swept_at = now
+        self._attempts = {key: value for key, value in self._attempts.items() if value[1] >= now}
+        self._sessions = {
+            key: value for key, value in self._sessions.items() if value.expires_at >= now
+        }

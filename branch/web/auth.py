@@ -1,0 +1,194 @@
+"""Login, callback, logout and the session behind every request."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from aiohttp import web
+
+from branch.auth.claims import person_from_claveunica
+from branch.auth.identity import Role, role_for
+from branch.auth.oidc import authorization_url, new_login_attempt
+from branch.auth.sessions import COOKIE_NAME, Session, new_session_id, session_key, sign, unsign
+from branch.config import Settings
+from branch.errors import BadOrigin, LoginFailed, NotAuthenticated
+from branch.live.sessions import SessionStore
+from branch.tls import client_context
+from branch.web.oidc_client import OidcClient
+
+log = logging.getLogger(__name__)
+
+LOGIN_ATTEMPT_SECONDS = 600.0
+AUTH_SETTINGS = web.AppKey("auth_settings", Settings)
+SESSIONS = web.AppKey("sessions", SessionStore)
+SESSION_KEY = web.AppKey("session_key", bytes)
+OIDC = web.AppKey("oidc", OidcClient)
+
+
+async def current_session(request: web.Request) -> Session | None:
+    """The logged-in session behind the request's cookie, or None (forged, expired, absent)."""
+    value = request.cookies.get(COOKIE_NAME)
+    if not value:
+        return None
+    session_id = unsign(value, request.app[SESSION_KEY])
+    if session_id is None:
+        return None
+    return await request.app[SESSIONS].get_session(session_id, time.time())
+
+
+def _failure_page(error: LoginFailed) -> web.Response:
+    text = f"""<!doctype html>
+<html lang="es-CL"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>No pudimos completar el ingreso</title><link rel="stylesheet" href="/static/css/branch.css"></head>
+<body><main class="page"><h1>No pudimos completar el ingreso</h1>
+<p role="alert">{html.escape(error.message)}</p>
+<p><a href="/">Volver al inicio</a></p></main></body></html>"""
+    return web.Response(text=text, content_type="text/html", status=error.status)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    settings = request.app[AUTH_SETTINGS]
+    oidc = request.app[OIDC]
+    try:
+        metadata = await oidc.metadata()
+    except LoginFailed as error:
+        return _failure_page(error)
+    attempt = new_login_attempt(request.query.get("next", "/"), time.time())
+    await request.app[SESSIONS].put_login_attempt(attempt, LOGIN_ATTEMPT_SECONDS)
+    raise web.HTTPFound(
+        authorization_url(
+            metadata, oidc.client_id, settings.redirect_uri, settings.oidc_scopes, attempt
+        )
+    )
+
+
+async def callback(request: web.Request) -> web.StreamResponse:
+    settings = request.app[AUTH_SETTINGS]
+    query = request.query
+    try:
+        if "error" in query:
+            raise LoginFailed("El ingreso con ClaveÚnica fue cancelado o rechazado")
+        attempt = await request.app[SESSIONS].take_login_attempt(
+            query.get("state", ""), time.time()
+        )
+        if attempt is None:
+            raise LoginFailed(
+                "El ingreso expiró o ya fue usado; vuelve a intentarlo desde el inicio"
+            )
+        if "iss" in query and query["iss"] != settings.issuer:
+            raise LoginFailed("La respuesta de ingreso viene de un emisor distinto al configurado")
+        code = query.get("code", "")
+        if not code:
+            raise LoginFailed("La respuesta de ingreso no trae un código")
+        _claims, userinfo, id_token = await request.app[OIDC].exchange(code, attempt)
+        person = person_from_claveunica(userinfo)
+    except LoginFailed as error:
+        log.info("login failed: %s", error.code)
+        return _failure_page(error)
+
+    role = role_for(person.run, settings)
+    now = time.time()
+    # A fresh id on every login: a session id planted before login is worthless.
+    session = Session(new_session_id(), person, role, now, now + settings.session_max_age, id_token)
+    old = request.cookies.get(COOKIE_NAME)
+    old_id = unsign(old, request.app[SESSION_KEY]) if old else None
+    if old_id:
+        await request.app[SESSIONS].delete_session(old_id)
+    await request.app[SESSIONS].put_session(session)
+    log.info("login %s as %s", person.run.masked(), role.value)
+    target = attempt.next_path
+    if target == "/":
+        target = "/citizen" if role is Role.CITIZEN else "/executive"
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        COOKIE_NAME,
+        sign(session.session_id, request.app[SESSION_KEY]),
+        max_age=settings.session_max_age,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    settings = request.app[AUTH_SETTINGS]
+    if request.headers.get("Origin", "") not in settings.origins:
+        error = BadOrigin("logout must come from the branch's own pages")
+        return web.json_response(
+            {"code": error.code, "message": error.message}, status=error.status
+        )
+    session = await current_session(request)
+    if session is not None:
+        await request.app[SESSIONS].delete_session(session.session_id)
+    back = f"{settings.base_url}/"
+    if settings.oidc_logout_style == "claveunica":
+        provider_logout = (
+            f"{settings.issuer}/logout" if settings.oidc_dev_login else settings.oidc_logout_url
+        )
+        target = f"{provider_logout}?redirect={quote(back, safe='')}"
+    elif settings.oidc_logout_style == "standard":
+        metadata = await request.app[OIDC].metadata()
+        query = {"post_logout_redirect_uri": back}
+        if session is not None and session.id_token_hint:
+            query["id_token_hint"] = session.id_token_hint
+        target = f"{metadata.end_session_endpoint or back}?{urlencode(query)}"
+    else:
+        target = "/"
+    # A top-level navigation: ClaveÚnica only ends its own session that way.
+    response = web.HTTPSeeOther(target)
+    response.del_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Lax")
+    raise response
+
+
+async def me(request: web.Request) -> web.StreamResponse:
+    session = await current_session(request)
+    if session is None:
+        error = NotAuthenticated("No has ingresado")
+        return web.json_response(
+            {"code": error.code, "message": error.message}, status=error.status
+        )
+    return web.json_response(
+        {
+            "run": session.person.run.format(),
+            "name": session.person.display_name,
+            "role": session.role.value,
+        }
+    )
+
+
+def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore) -> None:
+    from branch.web.devlogin import DEV_PROVIDER
+
+    app[AUTH_SETTINGS] = settings
+    app[SESSIONS] = sessions
+    app[SESSION_KEY] = session_key(settings)
+
+    async def provider_client(app: web.Application) -> AsyncIterator[None]:
+        extra_ca = settings.oidc_ca_file or (
+            str(settings.ca_path) if settings.oidc_dev_login else ""
+        )
+        connector = aiohttp.TCPConnector(ssl=client_context(Path(extra_ca) if extra_ca else None))
+        http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15))
+        if settings.oidc_dev_login:
+            client = app[DEV_PROVIDER].client
+            app[OIDC] = OidcClient(settings, http, client.client_id, client.client_secret)
+        else:
+            app[OIDC] = OidcClient(
+                settings, http, settings.oidc_client_id, settings.oidc_client_secret
+            )
+        yield
+        await http.close()
+
+    app.cleanup_ctx.append(provider_client)
+    app.router.add_get("/login", login)
+    app.router.add_get("/auth/callback", callback)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/api/me", me)

@@ -1,0 +1,308 @@
+"""The development login: a small OpenID provider shaped like ClaveÚnica.
+
+Served by the branch itself under /dev-login when development mode is on, so
+the very same Relying Party code runs in development as in production. It
+accepts any RUN that looks like one (digits and a check digit) without
+verifying the digit: catching a wrong one is the Relying Party's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from branch.config import Settings
+
+CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
+TOKEN_SECONDS = 600
+RUN_SHAPE = re.compile(r"^\s*(\d{1,3}(?:\.?\d{3})*)-?([\dkK])\s*$")
+FORM_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "state",
+    "nonce",
+    "scope",
+    "response_type",
+    "code_challenge",
+    "code_challenge_method",
+)
+
+
+@dataclass(frozen=True)
+class DevClient:
+    client_id: str
+    client_secret: str
+
+
+@dataclass
+class DevProvider:
+    """Keys, codes and tokens of the development provider, all in memory."""
+
+    settings: Settings
+    client: DevClient
+    keys: list[tuple[str, rsa.RSAPrivateKey]] = field(default_factory=list)
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
+    sub_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            self.add_key()
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer
+
+    def add_key(self) -> str:
+        """Add a signing key and sign with it from now on (key rotation)."""
+        kid = secrets.token_urlsafe(8)
+        self.keys.append((kid, rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+        return kid
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid, key in self.keys:
+            jwk: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+    def subject(self, run_number: int) -> str:
+        # Like ClaveÚnica's sub: stable per person, and not the RUN itself.
+        return hmac.new(self.sub_secret, str(run_number).encode(), hashlib.sha256).hexdigest()[:16]
+
+    def id_token(self, claims: dict[str, Any]) -> str:
+        kid, key = self.keys[-1]
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+    def sweep(self, now: float) -> None:
+        self.codes = {code: grant for code, grant in self.codes.items() if grant["expires"] > now}
+        self.tokens = {token: value for token, value in self.tokens.items() if value[1] > now}
+
+
+DEV_PROVIDER = web.AppKey("dev_provider", DevProvider)
+
+
+def _page(body: str, status: int = 200) -> web.Response:
+    document = f"""<!doctype html>
+<html lang="es-CL"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ingreso de desarrollo — ClaveÚnica simulada</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }}
+.warning {{ background: #fff4ce; border: 2px solid #8a6d00; padding: .75rem; border-radius: .5rem; }}
+label {{ display: block; margin-top: 1rem; font-weight: 600; }}
+input {{ width: 100%; box-sizing: border-box; font-size: 1.1rem; padding: .6rem; min-height: 44px; }}
+button {{ margin-top: 1.5rem; width: 100%; min-height: 48px; font-size: 1.1rem; background: #0b4fa8; color: #fff; border: 0; border-radius: .4rem; }}
+button:focus, input:focus {{ outline: 3px solid #f2a900; outline-offset: 2px; }}
+.error {{ color: #a4001d; font-weight: 600; }}
+</style></head><body>{body}</body></html>"""
+    return web.Response(text=document, content_type="text/html", status=status)
+
+
+def _error(message: str, status: int = 400) -> web.Response:
+    return _page(
+        f'<h1>Ingreso de desarrollo</h1><p class="error" role="alert">{html.escape(message)}</p>',
+        status,
+    )
+
+
+def _check_request(provider: DevProvider, params: Any) -> str | None:
+    """Why an authorization request must be refused, or None."""
+    if params.get("client_id") != provider.client.client_id:
+        return "client_id desconocido"
+    if params.get("redirect_uri") != provider.settings.redirect_uri:
+        return "redirect_uri no registrado"
+    if params.get("response_type") != "code":
+        return "solo se admite response_type=code"
+    if "openid" not in str(params.get("scope", "")).split():
+        return "falta el scope openid"
+    if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+        return "se requiere PKCE con S256"
+    if not params.get("state"):
+        return "falta state"
+    return None
+
+
+def _form(
+    params: Any, error: str = "", run: str = "", given: str = "", family: str = ""
+) -> web.Response:
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(str(params.get(name, "")))}">'
+        for name in FORM_FIELDS
+    )
+    alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    body = f"""<h1>Ingreso de desarrollo</h1>
+<p class="warning"><strong>Esta no es la ClaveÚnica real.</strong> Es un ingreso simulado para
+probar la sucursal en este equipo: escribe cualquier RUN y un nombre.</p>
+{alert}
+<form method="post" action="/dev-login/authorize">{hidden}
+<label for="run">RUN</label>
+<input id="run" name="run" inputmode="text" autocomplete="off" placeholder="44.444.444-4" required value="{html.escape(run)}">
+<label for="given_name">Nombres</label>
+<input id="given_name" name="given_name" autocomplete="given-name" required value="{html.escape(given)}">
+<label for="family_name">Apellidos</label>
+<input id="family_name" name="family_name" autocomplete="family-name" required value="{html.escape(family)}">
+<button type="submit">Ingresar</button>
+</form>"""
+    return _page(body, 400 if error else 200)
+
+
+async def discovery(request: web.Request) -> web.Response:
+    issuer = request.app[DEV_PROVIDER].issuer
+    return web.json_response(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/authorize",
+            "token_endpoint": f"{issuer}/token",
+            "userinfo_endpoint": f"{issuer}/userinfo",
+            "jwks_uri": f"{issuer}/jwks",
+            "end_session_endpoint": f"{issuer}/logout",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "run", "name"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        }
+    )
+
+
+async def jwks(request: web.Request) -> web.Response:
+    return web.json_response(request.app[DEV_PROVIDER].jwks())
+
+
+async def authorize_page(request: web.Request) -> web.Response:
+    problem = _check_request(request.app[DEV_PROVIDER], request.query)
+    return _error(f"Solicitud de ingreso inválida: {problem}") if problem else _form(request.query)
+
+
+async def authorize_submit(request: web.Request) -> web.StreamResponse:
+    provider = request.app[DEV_PROVIDER]
+    form = await request.post()
+    problem = _check_request(provider, form)
+    if problem:
+        return _error(f"Solicitud de ingreso inválida: {problem}")
+    run, given, family = (str(form.get(name, "")) for name in ("run", "given_name", "family_name"))
+    match = RUN_SHAPE.match(run)
+    if match is None:
+        return _form(
+            form,
+            "Escribe el RUN con su dígito verificador, por ejemplo 44.444.444-4",
+            run,
+            given,
+            family,
+        )
+    if not given.split() or not family.split():
+        return _form(form, "Escribe tus nombres y apellidos", run, given, family)
+    now = time.time()
+    provider.sweep(now)
+    code = secrets.token_urlsafe(32)
+    provider.codes[code] = {
+        "client_id": str(form["client_id"]),
+        "redirect_uri": str(form["redirect_uri"]),
+        "nonce": str(form.get("nonce", "")),
+        "challenge": str(form["code_challenge"]),
+        "number": int(match.group(1).replace(".", "")),
+        "dv": match.group(2).upper(),
+        "nombres": given.split(),
+        "apellidos": family.split(),
+        "expires": now + CODE_SECONDS,
+    }
+    query = urlencode({"code": code, "state": str(form["state"]), "iss": provider.issuer})
+    raise web.HTTPFound(f"{provider.settings.redirect_uri}?{query}")
+
+
+def _token_error(error: str, description: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+async def token(request: web.Request) -> web.Response:
+    provider = request.app[DEV_PROVIDER]
+    form = await request.post()
+    if form.get("client_id") != provider.client.client_id or not hmac.compare_digest(
+        str(form.get("client_secret", "")).encode(), provider.client.client_secret.encode()
+    ):
+        return _token_error("invalid_client", "client authentication failed", 401)
+    if form.get("grant_type") != "authorization_code":
+        return _token_error("unsupported_grant_type", "only authorization_code")
+    # Single use: the code is gone whatever happens next.
+    grant = provider.codes.pop(str(form.get("code", "")), None)
+    now = time.time()
+    if grant is None or grant["expires"] < now or grant["client_id"] != form.get("client_id"):
+        return _token_error("invalid_grant", "unknown, used or expired code")
+    if grant["redirect_uri"] != form.get("redirect_uri"):
+        return _token_error("invalid_grant", "redirect_uri does not match")
+    verifier = str(form.get("code_verifier", ""))
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    if not hmac.compare_digest(challenge.encode(), str(grant["challenge"]).encode()):
+        return _token_error("invalid_grant", "PKCE verification failed")
+    sub = provider.subject(grant["number"])
+    access_token = secrets.token_urlsafe(32)
+    userinfo = {
+        "sub": sub,
+        "RolUnico": {"numero": grant["number"], "DV": grant["dv"], "tipo": "RUN"},
+        "name": {"nombres": grant["nombres"], "apellidos": grant["apellidos"]},
+    }
+    provider.tokens[access_token] = (userinfo, now + TOKEN_SECONDS)
+    claims = {
+        "iss": provider.issuer,
+        "aud": provider.client.client_id,
+        "sub": sub,
+        "iat": int(now),
+        "exp": int(now) + TOKEN_SECONDS,
+        "nonce": grant["nonce"],
+    }
+    return web.json_response(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_SECONDS,
+            "id_token": provider.id_token(claims),
+        }
+    )
+
+
+async def userinfo(request: web.Request) -> web.Response:
+    provider = request.app[DEV_PROVIDER]
+    scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
+    found = provider.tokens.get(access_token) if scheme.lower() == "bearer" else None
+    if found is None or found[1] < time.time():
+        return _token_error("invalid_token", "unknown or expired access token", 401)
+    return web.json_response(found[0])
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    base = request.app[DEV_PROVIDER].settings.base_url
+    target = request.query.get("redirect") or request.query.get("post_logout_redirect_uri") or ""
+    raise web.HTTPFound(target if target.startswith(base + "/") else base + "/")
+
+
+def setup_dev_login(app: web.Application, settings: Settings) -> DevProvider:
+    client = DevClient(
+        settings.oidc_client_id or "branch-dev",
+        settings.oidc_client_secret or secrets.token_urlsafe(32),
+    )
+    provider = DevProvider(settings, client)
+    app[DEV_PROVIDER] = provider
+    app.router.add_get("/dev-login/.well-known/openid-configuration", discovery)
+    app.router.add_get("/dev-login/jwks", jwks)
+    app.router.add_get("/dev-login/authorize", authorize_page)
+    app.router.add_post("/dev-login/authorize", authorize_submit)
+    app.router.add_post("/dev-login/token", token)
+    app.router.add_get("/dev-login/userinfo", userinfo)
+    app.router.add_post("/dev-login/userinfo", userinfo)
+    app.router.add_get("/dev-login/logout", logout)
+    return provider
