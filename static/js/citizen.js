@@ -1,0 +1,412 @@
+// The citizen's page: reason → device check → queue → call → thanks.
+// One step is visible at a time; the server's state (welcome.state) decides
+// where a reloaded or reconnected page resumes.
+
+import { Call, LevelMeter, explainMediaError, openLocalMedia, stopStream } from "./call.js";
+import {
+  errorText,
+  formatClock,
+  formatEstimate,
+  formatPosition,
+  formatWaiting,
+  secondsSince,
+} from "./i18n.js";
+import { CLOSE, Signaling } from "./signaling.js";
+
+const $ = (id) => document.getElementById(id);
+
+const STEPS = ["loading", "reason", "devices", "waiting", "connecting", "call", "ended", "replaced"];
+const IN_LINE = new Set(["waiting", "connecting", "call"]);
+
+const page = {
+  step: "loading",
+  welcome: null,
+  stream: null,
+  videoMissing: false,
+  meter: null,
+  contactId: null,
+  folio: null,
+  joinedAt: null,
+  ticker: 0,
+  callPromise: null,
+};
+
+// ------------------------------------------------------------ small view helpers
+
+function showStep(step) {
+  if (!STEPS.includes(step)) throw new Error(`unknown step ${step}`);
+  const changed = page.step !== step;
+  page.step = step;
+  for (const name of STEPS) $(`step-${name}`).hidden = name !== step;
+  document.body.dataset.step = step;
+  clearInterval(page.ticker);
+  if (step === "waiting") {
+    page.ticker = setInterval(renderWaited, 1000);
+    renderWaited();
+  }
+  // Screen-reader and keyboard users land on the new step's heading.
+  if (changed) $(`step-${step}`).querySelector("h1")?.focus();
+}
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text ?? "";
+  box.hidden = !text;
+}
+
+function showNotice(text) {
+  const box = $("connection");
+  box.textContent = text ?? "";
+  box.hidden = !text;
+}
+
+// ------------------------------------------------------------ step 1: reason
+
+function fillReasons(reasons, limit) {
+  const select = $("reason");
+  const chosen = select.value;
+  select.replaceChildren(new Option("Elige un motivo", ""));
+  for (const reason of reasons) select.append(new Option(reason.label, reason.code));
+  select.value = reasons.some((r) => r.code === chosen) ? chosen : "";
+  const text = $("reason-text");
+  text.maxLength = limit;
+  renderCount();
+}
+
+function renderCount() {
+  const text = $("reason-text");
+  $("reason-count").textContent = `${text.value.length} de ${text.maxLength} caracteres`;
+}
+
+function submitReason(event) {
+  event.preventDefault();
+  const missing = !$("reason").value;
+  $("reason-error").hidden = !missing;
+  $("reason").setAttribute("aria-invalid", String(missing));
+  if (missing) {
+    $("reason").focus();
+    return;
+  }
+  showError("");
+  showStep("devices");
+  checkDevices();
+}
+
+// ------------------------------------------------------------ step 2: device check
+
+async function checkDevices() {
+  $("join").disabled = true;
+  $("retry-devices").hidden = true;
+  $("device-problem").hidden = true;
+  $("device-status").textContent = "Pidiendo permiso para usar la cámara y el micrófono…";
+  try {
+    await ensureMedia({ fresh: true });
+  } catch (error) {
+    const { title, text } = explainMediaError(error);
+    $("device-problem-title").textContent = title;
+    $("device-problem-text").textContent = text;
+    $("device-problem").hidden = false;
+    $("device-status").textContent = "";
+    // An empty black preview would push the advice below the fold on a phone.
+    $("preview-box").hidden = true;
+    $("meter-row").hidden = true;
+    $("retry-devices").hidden = error.name === "NotSupportedError";
+    return;
+  }
+  $("preview-box").hidden = false;
+  $("meter-row").hidden = false;
+  $("preview").srcObject = page.stream;
+  $("preview-off").hidden = !page.videoMissing;
+  page.meter?.close();
+  page.meter = new LevelMeter(page.stream, $("mic-level"));
+  $("device-status").textContent = page.videoMissing
+    ? "No encontramos una cámara. Puedes continuar solo con micrófono: el ejecutivo te " +
+      "escuchará, pero no te verá. Si tienes una cámara, conéctala y toca «Probar de nuevo»."
+    : "Tu cámara y micrófono funcionan.";
+  $("retry-devices").hidden = !page.videoMissing;
+  $("join").disabled = false;
+}
+
+async function ensureMedia({ fresh = false } = {}) {
+  const live = page.stream?.getTracks().some((track) => track.readyState === "live");
+  if (live && !fresh) return page.stream;
+  releaseMedia();
+  const { stream, videoMissing } = await openLocalMedia();
+  page.stream = stream;
+  page.videoMissing = videoMissing;
+  return stream;
+}
+
+function releaseMedia() {
+  page.meter?.close();
+  page.meter = null;
+  stopStream(page.stream);
+  page.stream = null;
+  $("preview").srcObject = null;
+}
+
+function join() {
+  $("join").disabled = true;
+  page.meter?.close();
+  page.meter = null;
+  const sent = signaling.send("queue.join", {
+    reason: $("reason").value,
+    text: $("reason-text").value.trim(),
+  });
+  if (!sent) {
+    $("join").disabled = false;
+    showError("No hay conexión con la sucursal. Espera un momento e inténtalo de nuevo.");
+  }
+}
+
+// ------------------------------------------------------------ step 3: waiting
+
+function renderQueue({ contactId, folio, position, waiting, estimatedWaitSeconds, joinedAt }) {
+  if (contactId) page.contactId = contactId;
+  if (folio) page.folio = folio;
+  if (joinedAt) page.joinedAt = joinedAt;
+  if (typeof position === "number") setText("position", formatPosition(position));
+  if (typeof waiting === "number") setText("waiting-count", formatWaiting(waiting));
+  if (estimatedWaitSeconds !== undefined) setText("estimate", formatEstimate(estimatedWaitSeconds));
+  setText("waiting-folio", page.folio ?? "—");
+}
+
+// Re-writing the same words into the live region would make screen readers
+// announce them again on every position update.
+function setText(id, text) {
+  const element = $(id);
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function renderWaited() {
+  if (page.joinedAt) $("waited").textContent = formatClock(secondsSince(page.joinedAt));
+}
+
+// ------------------------------------------------------------ step 5: call
+
+function startCall(fields) {
+  page.contactId = fields.contactId;
+  page.folio = fields.folio ?? page.folio;
+  $("peer-name").textContent = fields.peer?.name || "un ejecutivo";
+  $("call-status").textContent = "Conectando…";
+  $("call-status").hidden = false;
+  showStep("call");
+  const contactId = fields.contactId;
+  closeCall();
+  page.callPromise = (async () => {
+    try {
+      await ensureMedia();
+    } catch (error) {
+      // Still join the call to see and hear the executive; say why we are not seen.
+      showError(explainMediaError(error).title);
+    }
+    const call = new Call({
+      iceServers: page.welcome?.iceServers ?? [],
+      polite: fields.polite ?? true,
+      initiator: fields.initiator ?? false,
+      localStream: page.stream,
+      send: (type, payload) => signaling.send(type, { contactId, ...payload }),
+    });
+    call.contactId = contactId;
+    call.addEventListener("remotetrack", () => {
+      const video = $("remote-video");
+      if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
+      video.play().catch(() => {});
+    });
+    call.addEventListener("connectionstate", ({ detail }) => renderConnection(detail.state));
+    $("self-video").srcObject = page.stream;
+    $("self-video").hidden = !page.stream || page.videoMissing;
+    $("toggle-camera").hidden = !call.hasTrack("video");
+    $("toggle-mic").hidden = !call.hasTrack("audio");
+    renderToggles(call);
+    // A debug hook for tests and support: the active call, nothing more.
+    window.branchCall = call;
+    return call;
+  })();
+}
+
+function renderConnection(state) {
+  const texts = {
+    new: "Conectando…",
+    connecting: "Conectando…",
+    disconnected: "La conexión está inestable; intentando recuperarla…",
+    failed: "No pudimos establecer la conexión de video. Cuelga e inténtalo de nuevo.",
+  };
+  $("call-status").textContent = texts[state] ?? "";
+  $("call-status").hidden = !texts[state];
+}
+
+function renderToggles(call) {
+  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
+  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
+  $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
+  $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
+}
+
+function withCall(contactId, action) {
+  page.callPromise?.then((call) => {
+    if (call && !call.closed && call.contactId === contactId) action(call);
+  });
+}
+
+function closeCall() {
+  const previous = page.callPromise;
+  page.callPromise = null;
+  previous?.then((call) => call.close());
+  window.branchCall = null;
+  $("remote-video").srcObject = null;
+  $("self-video").srcObject = null;
+}
+
+const ENDED_TEXTS = {
+  citizen: "Terminaste la llamada.",
+  executive: "El ejecutivo terminó la llamada.",
+  system: "La llamada se cortó.",
+};
+
+function endCall({ contactId, reason, by }) {
+  if (contactId !== page.contactId) return;
+  closeCall();
+  releaseMedia();
+  const dropped = reason === "executive_dropped" ? " Perdimos la conexión con el ejecutivo." : "";
+  $("ended-text").textContent = (ENDED_TEXTS[by] ?? "Tu atención terminó.") + dropped;
+  $("ended-folio").textContent = page.folio ?? "—";
+  page.contactId = null;
+  showStep("ended");
+}
+
+// ------------------------------------------------------------ signaling
+
+function onWelcome(message) {
+  page.welcome = message;
+  showNotice("");
+  $("service-name").textContent = message.serviceName || "Sucursal en Línea";
+  document.title = message.serviceName || "Sucursal en Línea";
+  $("person-name").textContent = message.person?.name ?? "";
+  fillReasons(message.reasons ?? [], message.limits?.reasonText ?? 500);
+  const { queue, call } = message.state ?? {};
+  if (call) {
+    page.folio = call.folio;
+    // A reloaded page has a new connection nobody will offer to: it offers
+    // itself, and the executive's page starts over when it sees the new peer.
+    if (page.step !== "call" || call.contactId !== page.contactId) {
+      startCall({ ...call, initiator: true });
+    }
+  } else if (queue?.offered) {
+    renderQueue(queue);
+    showStep("connecting");
+  } else if (queue) {
+    renderQueue(queue);
+    showStep("waiting");
+  } else if (page.step === "loading" || page.step === "replaced" || IN_LINE.has(page.step)) {
+    if (IN_LINE.has(page.step)) {
+      closeCall();
+      releaseMedia();
+      showError("Perdimos la conexión y tu atención terminó. Puedes volver a ponerte en la fila.");
+    }
+    showStep("reason");
+  }
+}
+
+function onClose({ code, final, retryInMs }) {
+  if (code === CLOSE.NOT_AUTHENTICATED) {
+    location.assign("/login?next=/citizen");
+  } else if (code === CLOSE.SESSION_ENDED) {
+    location.assign("/");
+  } else if (code === CLOSE.REPLACED) {
+    closeCall();
+    releaseMedia();
+    showNotice("");
+    showStep("replaced");
+  } else if (!final) {
+    const seconds = Math.max(1, Math.round(retryInMs / 1000));
+    showNotice(`Se perdió la conexión con la sucursal. Reintentando en ${seconds} s…`);
+  }
+}
+
+const signaling = new Signaling({ onClose });
+
+signaling
+  .on("welcome", onWelcome)
+  .on("error", (message) => {
+    showError(errorText(message.code, message.message));
+    if (message.replyTo === "queue.join") $("join").disabled = false;
+  })
+  .on("queue.joined", (message) => {
+    showError("");
+    renderQueue(message);
+    showStep("waiting");
+  })
+  .on("queue.position", (message) => {
+    renderQueue(message);
+    if (page.step !== "waiting") showStep("waiting");
+  })
+  .on("queue.offered", (message) => {
+    page.contactId = message.contactId;
+    showStep("connecting");
+  })
+  .on("queue.left", (message) => {
+    if (message.contactId !== page.contactId) return;
+    page.contactId = null;
+    releaseMedia();
+    showStep("reason");
+    showError(message.reason === "citizen_left" ? "" : "Tu atención terminó antes de comenzar.");
+    showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
+  })
+  .on("call.started", startCall)
+  .on("signal.description", ({ contactId, description }) =>
+    withCall(contactId, (call) => call.handleDescription(description)),
+  )
+  .on("signal.candidate", ({ contactId, candidate }) =>
+    withCall(contactId, (call) => call.handleCandidate(candidate)),
+  )
+  .on("call.ended", endCall);
+
+// ------------------------------------------------------------ wiring
+
+$("reason-form").addEventListener("submit", submitReason);
+$("reason-text").addEventListener("input", renderCount);
+$("reason").addEventListener("change", () => {
+  if ($("reason").value) $("reason-error").hidden = true;
+});
+$("retry-devices").addEventListener("click", checkDevices);
+$("back-to-reason").addEventListener("click", () => {
+  releaseMedia();
+  showStep("reason");
+});
+$("join").addEventListener("click", join);
+$("leave").addEventListener("click", () => {
+  if (page.contactId) signaling.send("queue.leave");
+});
+$("cancel-offer").addEventListener("click", () => {
+  if (page.contactId) signaling.send("queue.leave");
+});
+$("hangup").addEventListener("click", () => {
+  if (page.contactId) signaling.send("call.hangup", { contactId: page.contactId });
+});
+$("toggle-mic").addEventListener("click", () =>
+  withCall(page.contactId, (call) => {
+    call.setMicrophone(!call.microphoneOn);
+    renderToggles(call);
+  }),
+);
+$("toggle-camera").addEventListener("click", () =>
+  withCall(page.contactId, (call) => {
+    call.setCamera(!call.cameraOn);
+    renderToggles(call);
+  }),
+);
+$("again").addEventListener("click", () => {
+  showError("");
+  showNotice("");
+  $("reason-text").value = "";
+  renderCount();
+  showStep("reason");
+});
+$("use-here").addEventListener("click", () => signaling.connect());
+window.addEventListener("pagehide", () => signaling.close());
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) signaling.connect();
+});
+
+signaling.connect();

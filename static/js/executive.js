@@ -1,0 +1,422 @@
+// The executive's desk: state bar, offered citizen, call, wrap-up. The panel
+// shown follows the server's agent state; the server is the only judge of it.
+
+import { Call, explainMediaError, openLocalMedia, stopStream } from "./call.js";
+import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } from "./i18n.js";
+import { CLOSE, Signaling } from "./signaling.js";
+
+const $ = (id) => document.getElementById(id);
+
+const STATE_LABELS = {
+  offline: "Desconectado",
+  not_ready: "No disponible",
+  available: "Disponible",
+  offered: "Ofrecido",
+  in_call: "En llamada",
+  wrap_up: "Cierre",
+};
+
+const IDLE_TEXTS = {
+  offline: ["Desconectado", "Estamos conectando tu escritorio con la sucursal."],
+  not_ready: ["No disponible", "Marca «Disponible» cuando quieras recibir a la siguiente persona."],
+  available: ["Disponible", "Te ofreceremos a la siguiente persona de la fila apenas llegue."],
+};
+
+const PANELS = ["idle", "offer", "call", "wrapup"];
+
+const desk = {
+  welcome: null,
+  connected: false,
+  state: "offline",
+  contact: null, // {contactId, folio, citizen: {name, run}, reason: {code, label, text}, joinedAt}
+  wrapup: null, // {contactId, folio, reasonCode}
+  stream: null,
+  callPromise: null,
+  callStartedAt: null,
+  waiting: null,
+  oldestJoinedAt: null,
+  ticker: 0,
+};
+
+// ------------------------------------------------------------ rendering
+
+function showError(text) {
+  $("error").textContent = text ?? "";
+  $("error").hidden = !text;
+}
+
+function showNotice(text) {
+  $("connection").textContent = text ?? "";
+  $("connection").hidden = !text;
+}
+
+function currentPanel() {
+  if (desk.state === "offered" && desk.contact) return "offer";
+  if (desk.state === "in_call") return "call";
+  if (desk.state === "wrap_up" && desk.wrapup) return "wrapup";
+  return "idle";
+}
+
+function render() {
+  const shown = desk.connected ? desk.state : "offline";
+  $("agent-state").textContent = STATE_LABELS[shown] ?? shown;
+  $("agent-state").dataset.state = shown;
+  $("go-available").disabled = !desk.connected || !["not_ready", "offline"].includes(desk.state);
+  $("go-not-ready").disabled = !desk.connected || desk.state !== "available";
+  const [title, text] = IDLE_TEXTS[shown] ?? IDLE_TEXTS.offline;
+  $("idle-title").textContent = title;
+  $("idle-text").textContent = text;
+  const panel = currentPanel();
+  for (const name of PANELS) {
+    const section = $(`panel-${name}`);
+    const opening = name === panel && section.hidden;
+    section.hidden = name !== panel;
+    if (opening) section.querySelector("h1")?.focus();
+  }
+  tick();
+}
+
+function tick() {
+  if (desk.waiting !== null) {
+    $("queue-waiting").textContent = `${formatWaiting(desk.waiting)} en la fila`;
+    $("queue-oldest").textContent = desk.oldestJoinedAt
+      ? ` · la primera espera hace ${formatMinutes(secondsSince(desk.oldestJoinedAt))}`
+      : "";
+  }
+  if (desk.contact?.joinedAt) {
+    $("offer-waited").textContent = formatClock(secondsSince(desk.contact.joinedAt));
+  }
+  if (desk.callStartedAt) {
+    $("call-duration").textContent = formatClock(Date.now() / 1000 - desk.callStartedAt);
+  }
+}
+
+function renderContact() {
+  const contact = desk.contact;
+  const fill = (prefix) => {
+    $(`${prefix}-name`).textContent = contact?.citizen?.name ?? "";
+    $(`${prefix}-run`).textContent = contact?.citizen?.run ?? "";
+    $(`${prefix}-reason`).textContent = contact?.reason?.label ?? "—";
+    $(`${prefix}-text`).textContent = contact?.reason?.text || "—";
+    $(`${prefix}-folio`).textContent = contact?.folio ?? "";
+  };
+  fill("offer");
+  fill("call");
+}
+
+// ------------------------------------------------------------ media
+
+async function ensureMedia() {
+  if (desk.stream?.getTracks().some((track) => track.readyState === "live")) return desk.stream;
+  stopStream(desk.stream);
+  desk.stream = null;
+  const { stream, videoMissing } = await openLocalMedia();
+  desk.stream = stream;
+  $("media-status").textContent = videoMissing
+    ? "No encontramos una cámara: atenderás solo con micrófono."
+    : "";
+  return stream;
+}
+
+async function goAvailable() {
+  $("go-available").disabled = true;
+  try {
+    await ensureMedia();
+  } catch (error) {
+    const { title, text } = explainMediaError(error);
+    showError(`${title}. ${text}`);
+    render();
+    return;
+  }
+  showError("");
+  signaling.send("agent.available");
+}
+
+// ------------------------------------------------------------ call
+
+function startCall(fields) {
+  closeCall();
+  const contactId = fields.contactId;
+  if (desk.contact?.contactId !== contactId) {
+    desk.contact = { contactId, folio: fields.folio, citizen: fields.peer, reason: null };
+  }
+  desk.contact.folio = fields.folio ?? desk.contact.folio;
+  desk.callStartedAt = Date.now() / 1000;
+  renderContact();
+  $("call-status").textContent = "Conectando…";
+  $("call-status").hidden = false;
+  $("hangup").disabled = false;
+  desk.callPromise = (async () => {
+    try {
+      await ensureMedia();
+    } catch (error) {
+      showError(explainMediaError(error).title);
+    }
+    const call = new Call({
+      iceServers: desk.welcome?.iceServers ?? [],
+      polite: fields.polite ?? false,
+      initiator: fields.initiator ?? true,
+      localStream: desk.stream,
+      send: (type, payload) => signaling.send(type, { contactId, ...payload }),
+    });
+    call.contactId = contactId;
+    call.addEventListener("remotetrack", () => {
+      const video = $("remote-video");
+      if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
+      video.play().catch(() => {});
+    });
+    call.addEventListener("connectionstate", ({ detail }) => {
+      const texts = {
+        new: "Conectando…",
+        connecting: "Conectando…",
+        disconnected: "Conexión inestable; intentando recuperarla…",
+        failed: "No se pudo establecer la conexión de video.",
+      };
+      $("call-status").textContent = texts[detail.state] ?? "";
+      $("call-status").hidden = !texts[detail.state];
+    });
+    $("self-video").srcObject = desk.stream;
+    $("toggle-camera").hidden = !call.hasTrack("video");
+    $("toggle-mic").hidden = !call.hasTrack("audio");
+    renderToggles(call);
+    // A debug hook for tests and support: the active call, nothing more.
+    window.branchCall = call;
+    return call;
+  })();
+}
+
+function renderToggles(call) {
+  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
+  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
+  $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
+  $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
+}
+
+function withCall(contactId, action) {
+  desk.callPromise?.then((call) => {
+    if (call && !call.closed && call.contactId === contactId) action(call);
+  });
+}
+
+function closeCall() {
+  const previous = desk.callPromise;
+  desk.callPromise = null;
+  previous?.then((call) => call.close());
+  window.branchCall = null;
+  desk.callStartedAt = null;
+  $("remote-video").srcObject = null;
+  $("self-video").srcObject = null;
+}
+
+// ------------------------------------------------------------ wrap-up
+
+function fillCatalogs(welcome) {
+  const outcome = $("outcome");
+  outcome.replaceChildren(new Option("Elige el resultado", ""));
+  for (const entry of welcome.outcomes ?? []) outcome.append(new Option(entry.label, entry.code));
+  const reason = $("wrapup-reason");
+  reason.replaceChildren();
+  for (const entry of welcome.reasons ?? []) reason.append(new Option(entry.label, entry.code));
+  $("notes").maxLength = welcome.limits?.notes ?? 4000;
+  renderNotesCount();
+}
+
+function openWrapup(wrapup) {
+  const fresh = desk.wrapup?.contactId !== wrapup.contactId;
+  desk.wrapup = wrapup;
+  $("wrapup-folio").textContent = wrapup.folio ? `· Folio ${wrapup.folio}` : "";
+  if (fresh) {
+    $("wrapup-form").reset();
+    $("wrapup-reason").value = wrapup.reasonCode ?? "";
+    $("outcome-error").hidden = true;
+    renderNotesCount();
+  }
+  $("wrapup-submit").disabled = false;
+}
+
+function renderNotesCount() {
+  $("notes-count").textContent = `${$("notes").value.length} de ${$("notes").maxLength} caracteres`;
+}
+
+function submitWrapup(event) {
+  event.preventDefault();
+  if (!desk.wrapup) return;
+  const missing = !$("outcome").value;
+  $("outcome-error").hidden = !missing;
+  $("outcome").setAttribute("aria-invalid", String(missing));
+  if (missing) {
+    $("outcome").focus();
+    return;
+  }
+  $("wrapup-submit").disabled = true;
+  const sent = signaling.send("wrapup.submit", {
+    contactId: desk.wrapup.contactId,
+    outcome: $("outcome").value,
+    reason: $("wrapup-reason").value,
+    notes: $("notes").value.trim(),
+    then: $("then-not-ready").checked ? "not_ready" : "available",
+  });
+  if (!sent) {
+    $("wrapup-submit").disabled = false;
+    showError("No hay conexión con la sucursal. Tu cierre no se ha guardado; inténtalo de nuevo.");
+  }
+}
+
+// ------------------------------------------------------------ signaling
+
+function onWelcome(message) {
+  desk.welcome = message;
+  desk.connected = true;
+  showNotice("");
+  $("service-name").textContent = message.serviceName || "Sucursal en Línea";
+  $("person-name").textContent = message.person?.name ?? "";
+  fillCatalogs(message);
+  const { agent, offer, call, wrapup } = message.state ?? {};
+  desk.state = agent?.state ?? "offline";
+  if (offer) desk.contact = { ...offer };
+  // After a mere reconnect the media path is intact: keep the call going.
+  if (call && !desk.callPromise) startCall(call);
+  else if (!call && desk.callPromise) closeCall();
+  if (wrapup) openWrapup(wrapup);
+  renderContact();
+  render();
+}
+
+function onClose({ code, final, retryInMs }) {
+  desk.connected = false;
+  if (code === CLOSE.NOT_AUTHENTICATED) {
+    location.assign("/login?next=/executive");
+    return;
+  }
+  if (code === CLOSE.SESSION_ENDED) {
+    location.assign("/");
+    return;
+  }
+  if (code === CLOSE.REPLACED) {
+    closeCall();
+    stopStream(desk.stream);
+    desk.stream = null;
+    showNotice("Abriste el escritorio en otra ventana. Esta ventana quedó desconectada.");
+  } else if (!final) {
+    const seconds = Math.max(1, Math.round(retryInMs / 1000));
+    showNotice(`Se perdió la conexión con la sucursal. Reintentando en ${seconds} s…`);
+  }
+  render();
+}
+
+const signaling = new Signaling({ onClose });
+
+signaling
+  .on("welcome", onWelcome)
+  .on("error", (message) => {
+    showError(errorText(message.code, message.message));
+    if (message.replyTo === "offer.accept") $("accept").disabled = false;
+    if (message.replyTo === "wrapup.submit") $("wrapup-submit").disabled = false;
+    render();
+  })
+  .on("agent.state", (message) => {
+    desk.state = message.state;
+    // The camera light should not stay on while nobody can be offered.
+    if (["not_ready", "offline"].includes(message.state) && !desk.callPromise) {
+      stopStream(desk.stream);
+      desk.stream = null;
+    }
+    render();
+  })
+  .on("queue.summary", (message) => {
+    desk.waiting = message.waiting;
+    desk.oldestJoinedAt = message.oldestJoinedAt;
+    tick();
+  })
+  .on("offer", (message) => {
+    showError("");
+    desk.contact = { ...message };
+    $("accept").disabled = false;
+    renderContact();
+    render();
+  })
+  .on("offer.cancelled", (message) => {
+    if (desk.contact?.contactId !== message.contactId) return;
+    desk.contact = null;
+    showNotice("La persona salió de la fila antes de que aceptaras.");
+    render();
+  })
+  .on("call.started", (message) => {
+    showNotice("");
+    startCall(message);
+    render();
+  })
+  .on("signal.description", ({ contactId, description }) =>
+    withCall(contactId, (call) => call.handleDescription(description)),
+  )
+  .on("signal.candidate", ({ contactId, candidate }) =>
+    withCall(contactId, (call) => call.handleCandidate(candidate)),
+  )
+  .on("call.ended", (message) => {
+    if (desk.contact?.contactId !== message.contactId && !desk.callPromise) return;
+    closeCall();
+    if (message.by === "citizen") showNotice("La persona terminó la llamada.");
+    else if (message.reason === "citizen_dropped") showNotice("Se perdió la conexión con la persona.");
+    openWrapup({
+      contactId: message.contactId,
+      folio: desk.contact?.folio,
+      reasonCode: desk.contact?.reason?.code,
+    });
+    render();
+  })
+  .on("wrapup.saved", (message) => {
+    if (desk.wrapup?.contactId !== message.contactId) return;
+    desk.wrapup = null;
+    desk.contact = null;
+    $("wrapup-form").reset();
+    showError("");
+    showNotice("Cierre guardado.");
+    render();
+  });
+
+// ------------------------------------------------------------ wiring
+
+$("go-available").addEventListener("click", goAvailable);
+$("go-not-ready").addEventListener("click", () => {
+  $("go-not-ready").disabled = true;
+  signaling.send("agent.not_ready");
+});
+$("accept").addEventListener("click", async () => {
+  if (!desk.contact) return;
+  $("accept").disabled = true;
+  try {
+    await ensureMedia();
+  } catch (error) {
+    showError(explainMediaError(error).title);
+  }
+  signaling.send("offer.accept", { contactId: desk.contact.contactId });
+});
+$("hangup").addEventListener("click", () => {
+  if (!desk.contact) return;
+  $("hangup").disabled = true;
+  signaling.send("call.hangup", { contactId: desk.contact.contactId });
+});
+$("toggle-mic").addEventListener("click", () =>
+  withCall(desk.contact?.contactId, (call) => {
+    call.setMicrophone(!call.microphoneOn);
+    renderToggles(call);
+  }),
+);
+$("toggle-camera").addEventListener("click", () =>
+  withCall(desk.contact?.contactId, (call) => {
+    call.setCamera(!call.cameraOn);
+    renderToggles(call);
+  }),
+);
+$("wrapup-form").addEventListener("submit", submitWrapup);
+$("notes").addEventListener("input", renderNotesCount);
+$("outcome").addEventListener("change", () => {
+  if ($("outcome").value) $("outcome-error").hidden = true;
+});
+window.addEventListener("pagehide", () => signaling.close());
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) signaling.connect();
+});
+
+desk.ticker = setInterval(tick, 1000);
+signaling.connect();

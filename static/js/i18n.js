@@ -1,0 +1,61 @@
+// Spanish (Chile) wording that depends on numbers, kept in one place so both
+// pages say a wait or a place in line the same way.
+
+/** "4 min", "1 h 05 min", or "menos de 1 min". */
+export function formatMinutes(seconds) {
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 1) return "menos de 1 min";
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+/** A ticking clock: "0:07", "12:45", "1:02:03". */
+export function formatClock(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export function formatPosition(position) {
+  return position === 1 ? "Eres el siguiente en la fila" : `Eres el número ${position} en la fila`;
+}
+
+export function formatWaiting(count) {
+  return count === 1 ? "1 persona" : `${count} personas`;
+}
+
+export function formatEstimate(seconds) {
+  if (seconds === null || seconds === undefined) return "Aún no tenemos una estimación";
+  return `Tiempo estimado: ${formatMinutes(seconds)}`;
+}
+
+/** Seconds since an epoch-seconds instant, never negative (clocks differ a little). */
+export function secondsSince(epochSeconds) {
+  return Math.max(0, Date.now() / 1000 - epochSeconds);
+}
+
+// The server's error codes (docs/protocol.md); its own message is English
+// detail meant for logs, so people get these instead.
+const ERROR_TEXTS = {
+  bad_message: "La solicitud no es válida. Recarga la página e inténtalo de nuevo.",
+  unknown_type: "La página está desactualizada. Recárgala, por favor.",
+  forbidden: "No tienes permiso para esa acción.",
+  already_queued: "Ya estás en la fila o en una atención.",
+  not_queued: "Ya no estás en la fila.",
+  no_offer: "Esa atención ya no está disponible.",
+  not_in_call: "La llamada ya terminó.",
+  not_your_contact: "Esa atención no es tuya.",
+  invalid_state: "Esa acción no corresponde en este momento.",
+  unknown_reason: "El motivo elegido no es válido. Elige otro.",
+  unknown_outcome: "El resultado elegido no es válido. Elige otro.",
+  too_large: "El mensaje es demasiado largo.",
+  internal: "Tuvimos un problema. Inténtalo de nuevo en un momento.",
+  unavailable: "El servicio no está disponible en este momento.",
+};
+
+export function errorText(code, fallback) {
+  return ERROR_TEXTS[code] ?? fallback ?? "Ocurrió un error. Inténtalo de nuevo.";
+}

@@ -1,0 +1,132 @@
+"""Debian's Chromium driven by Playwright, with fake camera and microphone.
+
+Flags as in /work/shared/notes/webrtc.md: without --allow-loopback-in-peer-connection
+Chromium gathers no candidates on a loopback-only machine, and without the
+background-networking flags it keeps trying to reach the internet.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+CHROMIUM_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Pages wait for the server and for ICE; a few seconds is normal on a busy machine.
+expect.set_options(timeout=15_000)
+
+
+@dataclass
+class Person:
+    """One browser context (one person) with its page and what its console said."""
+
+    label: str
+    context: BrowserContext
+    page: Page
+    artifacts: Path
+    console: list[str] = field(default_factory=list)
+    shots: int = 0
+
+    async def shot(self, name: str) -> Path:
+        """Save a screenshot into test-artifacts/<test>/<nn>-<person>-<name>.png."""
+        self.shots += 1
+        path = self.artifacts / f"{self.shots:02d}-{self.label}-{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def log_in(self, run: str, names: str, surnames: str) -> None:
+        """Fill the development login form the way a person would."""
+        await self.page.fill("#run", run)
+        await self.page.fill("#given_name", names)
+        await self.page.fill("#family_name", surnames)
+        await self.page.click("button[type=submit]")
+
+
+OpenPerson = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail(
+            "Chromium is not installed: the browser tests need Debian's `chromium` on PATH "
+            "(apt-get install chromium, or `make setup`)",
+            pytrace=False,
+        )
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def open_person(
+    browser: Browser, request: pytest.FixtureRequest
+) -> AsyncIterator[OpenPerson]:
+    """Factory: a fresh context and page per person; a last screenshot of each at teardown."""
+    artifacts = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    people: list[Person] = []
+
+    async def open_one(label: str, *, init_script: str | None = None) -> Person:
+        context = await browser.new_context(
+            ignore_https_errors=True,
+            locale="es-CL",
+            # The citizen's page is mobile first; the executive works at a desk.
+            viewport={"width": 390, "height": 844}
+            if label == "citizen"
+            else {"width": 1366, "height": 900},
+        )
+        if init_script is not None:
+            await context.add_init_script(init_script)
+        page = await context.new_page()
+        person = Person(label, context, page, artifacts)
+
+        def remember(message: ConsoleMessage) -> None:
+            person.console.append(f"{message.type}: {message.text}")
+
+        page.on("console", remember)
+        page.on("pageerror", lambda error: person.console.append(f"pageerror: {error}"))
+        people.append(person)
+        return person
+
+    yield open_one
+    for person in people:
+        try:
+            await person.shot("last")
+        except Exception as error:  # a crashed page must not hide the test's own failure
+            print(f"{person.label}: no last screenshot ({error})")
+        print(f"--- {person.label} console ---", *person.console, sep="\n")
+        await person.context.close()
