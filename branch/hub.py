@@ -38,6 +38,9 @@ class Hub:
             return True
         return False
 
+    def page(self, user_key: str) -> Connection | None:
+        return self._pages.get(user_key)
+
     def is_connected(self, user_key: str) -> bool:
         return user_key in self._pages
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,9 +18,9 @@ from branch.live.sessions import MemorySessionStore
 from branch.records.factory import open_record_store
 from branch.service import BranchService
 from branch.tls import server_context
-from branch.web.auth import current_session, setup_auth
+from branch.web.auth import LOGOUT_HOOKS, current_session, setup_auth
 from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
-from branch.web.ws import websocket
+from branch.web.ws import close_pages_of, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
 
         setup_dev_login(app, settings)
     setup_auth(app, settings, sessions)
+    app[LOGOUT_HOOKS].append(functools.partial(close_pages_of, app[HUB]))
 
     app.router.add_get("/", landing)
     app.router.add_get("/citizen", citizen_page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -29,6 +29,8 @@ AUTH_SETTINGS = web.AppKey("auth_settings", Settings)
 SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
 OIDC = web.AppKey("oidc", OidcClient)
+# Called with the session a logout ended, so open pages of it can be closed.
+LOGOUT_HOOKS: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("logout_hooks")
 
 
 async def current_session(request: web.Request) -> Session | None:
@@ -128,6 +130,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is not None:
         await request.app[SESSIONS].delete_session(session.session_id)
+        for hook in request.app[LOGOUT_HOOKS]:
+            await hook(session)
     back = f"{settings.base_url}/"
     if settings.oidc_logout_style == "claveunica":
         provider_logout = (
@@ -170,6 +174,7 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     app[AUTH_SETTINGS] = settings
     app[SESSIONS] = sessions
     app[SESSION_KEY] = session_key(settings)
+    app[LOGOUT_HOOKS] = []
 
     async def provider_client(app: web.Application) -> AsyncIterator[None]:
         extra_ca = settings.oidc_ca_file or (

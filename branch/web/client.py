@@ -148,6 +148,13 @@ class BranchClient:
         except aiohttp.ClientError as exc:
             raise ClientError(f"cannot reach {self.url}: {exc}") from exc
 
+    async def logout(self) -> None:
+        async with self.http.post(
+            f"{self.url}/logout", headers={"Origin": self.origin}, allow_redirects=False
+        ) as response:
+            if response.status != 303:
+                raise ClientError(f"logout answered HTTP {response.status}")
+
     async def connect(self) -> dict[str, Any]:
         """Open the websocket; returns the welcome message."""
         try:

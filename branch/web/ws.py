@@ -7,9 +7,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from branch.auth.sessions import Session
 from branch.errors import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_REPLACED,
+    CLOSE_SESSION_ENDED,
     CLOSE_TOO_LARGE,
     BadMessage,
     BadOrigin,
@@ -17,6 +19,7 @@ from branch.errors import (
     InternalError,
     MessageTooLarge,
 )
+from branch.hub import Hub
 from branch.schema import dump, parse_client
 from branch.service import BranchService, User
 from branch.web.auth import current_session
@@ -30,8 +33,9 @@ HEARTBEAT_SECONDS = 20.0
 class PageConnection:
     """Adapts an aiohttp websocket to the hub's connection protocol."""
 
-    def __init__(self, socket: web.WebSocketResponse) -> None:
+    def __init__(self, socket: web.WebSocketResponse, session_id: str) -> None:
         self.socket = socket
+        self.session_id = session_id
 
     async def send_text(self, text: str) -> None:
         if not self.socket.closed:
@@ -39,6 +43,17 @@ class PageConnection:
 
     async def close(self, code: int, reason: str) -> None:
         await self.socket.close(code=code, message=reason.encode())
+
+
+def user_of(session: Session) -> User:
+    return User(session.person.run.format(), session.person.display_name, session.role.value)
+
+
+async def close_pages_of(hub: Hub, session: Session) -> None:
+    """After a logout: the page that session opened closes with 4440."""
+    page = hub.page(user_of(session).key)
+    if isinstance(page, PageConnection) and page.session_id == session.session_id:
+        await page.close(CLOSE_SESSION_ENDED, "session ended")
 
 
 def error_reply(error: BranchError, reply_to: str | None) -> str:
@@ -69,8 +84,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
     service = request.app[SERVICE]
     hub = request.app[HUB]
-    user = User(session.person.run.format(), session.person.display_name, session.role.value)
-    page = PageConnection(socket)
+    user = user_of(session)
+    page = PageConnection(socket, session.session_id)
     replaced = hub.attach(user.key, page)
     if replaced is not None:
         await replaced.close(CLOSE_REPLACED, "replaced by a newer page")

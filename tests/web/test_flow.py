@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from branch.errors import CLOSE_REPLACED, CLOSE_TOO_LARGE
+from branch.errors import CLOSE_REPLACED, CLOSE_SESSION_ENDED, CLOSE_TOO_LARGE
 from branch.web.app import RECORDS
 from branch.web.client import BranchClient, ServerError
 from tests.conftest import (
@@ -234,3 +234,9 @@ async def test_citizen_closing_the_page_while_waiting_is_recorded_as_dropped(
             break
         await asyncio.sleep(0.05)
     assert record is not None and record.end_reason == "citizen_dropped"
+
+
+async def test_logout_closes_the_open_page_with_4440(person: Person) -> None:
+    ana = await person(CITIZEN_RUN)
+    await ana.logout()
+    assert await ana.closed() == CLOSE_SESSION_ENDED
