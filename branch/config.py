@@ -141,6 +141,9 @@ class Settings:
 
     service_name: str = _setting("Sucursal en Línea", "name shown on every page")
     service_code: str = _setting("general", "code of the queue citizens join")
+    service_grace_seconds: int = _setting(
+        120, "seconds a waiting citizen keeps the place after the page closes or the network drops"
+    )
     service_reasons: tuple[CatalogEntry, ...] = _setting(
         DEFAULT_REASONS, "catalog of contact reasons"
     )

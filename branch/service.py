@@ -111,6 +111,7 @@ class BranchService:
             "wrapup": None,
         }
         if user.role == CITIZEN:
+            await self._apply(await self.live.citizen_back(user.person_id, self.clock()))
             status = await self.live.citizen_status(user.person_id)
             if status.waiting is not None and status.position is not None:
                 state["queue"] = await self._position_fields(
@@ -162,9 +163,18 @@ class BranchService:
         """The person's page is gone (not replaced by a newer one)."""
         now = self.clock()
         if user.role == CITIZEN:
-            await self._apply(await self.live.citizen_gone(user.person_id, now))
+            # The place belongs to the person, not the page: it waits out the grace period.
+            if self.settings.service_grace_seconds > 0:
+                await self._apply(await self.live.citizen_away(user.person_id, now))
+            else:
+                await self._apply(await self.live.citizen_gone(user.person_id, now))
         elif user.role == EXECUTIVE:
             await self._apply(await self.live.agent_gone(user.person_id, now))
+
+    async def tick(self) -> None:
+        """Periodic upkeep: end the waits of citizens gone longer than the grace period."""
+        grace = float(self.settings.service_grace_seconds)
+        await self._apply(await self.live.expire_absent(self.clock(), grace))
 
     # ------------------------------------------------------------ messages
 

@@ -342,13 +342,11 @@ async def test_wrap_up_of_someone_elses_contact_is_refused(
 @pytest.mark.parametrize(
     ("stage", "gone", "end_reason"),
     [
-        ("waiting", "citizen", "citizen_dropped"),
-        ("offered", "citizen", "citizen_dropped"),
         ("in_call", "citizen", "citizen_dropped"),
         ("in_call", "executive", "executive_dropped"),
     ],
 )
-async def test_dropped_pages_are_recorded(
+async def test_a_dropped_page_ends_the_call_at_once(
     service: BranchService,
     hub: Hub,
     records: SqliteRecordStore,
@@ -360,25 +358,55 @@ async def test_dropped_pages_are_recorded(
     exe = await page_for(service, hub, EXE)
     await service.handle(ANA, schema.QueueJoin(reason="otro"))
     contact_id = ana.last("queue.joined")["contactId"]
-    if stage in ("offered", "in_call"):
-        await service.handle(EXE, schema.AgentAvailable())
-    if stage == "in_call":
-        await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
     user = ANA if gone == "citizen" else EXE
     hub.detach(user.key, ana if gone == "citizen" else exe)
     await service.disconnected(user)
     record = await records.get(contact_id)
     assert record is not None and record.end_reason == end_reason
-    if stage == "offered":
-        assert exe.last("offer.cancelled")["reason"] == "citizen_dropped"
-        assert exe.last("agent.state")["state"] == "available"
-    if stage == "in_call" and gone == "executive":
+    if gone == "executive":
         assert ana.last("call.ended") == {
             "type": "call.ended",
             "contactId": contact_id,
             "reason": "executive_dropped",
             "by": "executive",
         }
+
+
+@pytest.mark.parametrize("stage", ["waiting", "offered"])
+async def test_a_waiting_citizen_keeps_the_place_for_the_grace_period(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock, stage: str
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    clock.advance(1)
+    await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro"))
+    if stage == "offered":
+        await service.handle(EXE, schema.AgentAvailable())
+        assert exe.last("offer")["contactId"] == contact_id
+    hub.detach(ANA.key, ana)
+    await service.disconnected(ANA)
+    if stage == "offered":
+        # Nobody is there to answer: the offer goes to the next present citizen.
+        assert exe.last("offer.cancelled")["reason"] == "citizen_dropped"
+        assert exe.last("offer")["citizen"]["name"] == "Bea Soto"
+    clock.advance(119)
+    await service.tick()
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason is None
+    back = await page_for(service, hub, ANA)
+    assert back.last("welcome")["state"]["queue"]["position"] == 1
+
+    hub.detach(ANA.key, back)
+    await service.disconnected(ANA)
+    clock.advance(120)
+    await service.tick()
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason == "citizen_dropped"
 
 
 async def test_citizen_leaving_the_queue_is_recorded(

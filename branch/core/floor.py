@@ -54,6 +54,8 @@ class Waiting:
     reason_text: str
     folio: str
     joined_at: float
+    # Set while the citizen's page is gone: the place is kept for a grace period.
+    absent_since: float | None = None
 
     def __post_init__(self) -> None:
         if not self.contact_id or not self.citizen_id:
@@ -184,6 +186,54 @@ class Floor:
         """The citizen's page is gone for good: any wait, offer or call ends as dropped."""
         return self._citizen_out(citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False)
 
+    def citizen_away(self, citizen_id: str, now: float) -> list[Event]:
+        """The citizen's page vanished (reload, network, phone locked): keep the place for now.
+
+        A pending offer is withdrawn, since nobody is there to answer it; the
+        citizen stays at the same place, marked absent, and is skipped by
+        dispatch until back. A call in progress ends as dropped.
+        """
+        entry = self.find_waiting(citizen_id)
+        if entry is not None:
+            if entry.absent_since is None:
+                self._replace_waiting(replace(entry, absent_since=now))
+            return []
+        call = self.call_of_citizen(citizen_id)
+        if call is None:
+            return []
+        if call.answered_at is not None:
+            return self._end_call(call, EndReason.CITIZEN_DROPPED, "citizen", now)
+        del self.calls[call.contact_id]
+        bisect.insort(self.waiting, replace(call.waiting, absent_since=now), key=_order)
+        events: list[Event] = [OfferWithdrawn(call, EndReason.CITIZEN_DROPPED, requeued=True)]
+        events += self._move(call.agent_id, AgentState.AVAILABLE, now)
+        return [*events, QueueChanged(call.waiting.service), *self._dispatch(now)]
+
+    def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
+        """The citizen opened the page again within the grace: present again, same place."""
+        entry = self.find_waiting(citizen_id)
+        if entry is None or entry.absent_since is None:
+            return []
+        self._replace_waiting(replace(entry, absent_since=None))
+        return self._dispatch(now)
+
+    def expire_absent(self, now: float, grace: float) -> list[Event]:
+        """End the contacts of citizens absent longer than the grace period."""
+        events: list[Event] = []
+        for entry in [
+            e for e in self.waiting if e.absent_since is not None and now - e.absent_since >= grace
+        ]:
+            events += self._citizen_out(
+                entry.citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False
+            )
+        return events
+
+    def _replace_waiting(self, entry: Waiting) -> None:
+        index = next(
+            i for i, other in enumerate(self.waiting) if other.contact_id == entry.contact_id
+        )
+        self.waiting[index] = entry
+
     def _citizen_out(
         self, citizen_id: str, reason: EndReason, now: float, *, strict: bool
     ) -> list[Event]:
@@ -295,12 +345,14 @@ class Floor:
     def _dispatch(self, now: float) -> list[Event]:
         """Offer the longest-waiting citizens to the executives idle the longest."""
         events: list[Event] = []
-        while self.waiting:
+        while True:
+            # Absent citizens keep their place but cannot answer an offer.
+            entry = next((e for e in self.waiting if e.absent_since is None), None)
             free = [agent for agent in self.agents.values() if agent.state is AgentState.AVAILABLE]
-            if not free:
+            if entry is None or not free:
                 break
             agent = min(free, key=lambda candidate: (candidate.since, candidate.agent_id))
-            entry = self.waiting.pop(0)
+            self.waiting.remove(entry)
             call = Call(entry, agent.agent_id, agent.name, offered_at=now)
             self.calls[entry.contact_id] = call
             events += self._move(agent.agent_id, AgentState.OFFERED, now, entry.contact_id)

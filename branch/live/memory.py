@@ -34,6 +34,15 @@ class MemoryLiveStore:
     async def citizen_gone(self, citizen_id: str, now: float) -> list[Event]:
         return self.floor.citizen_gone(citizen_id, now)
 
+    async def citizen_away(self, citizen_id: str, now: float) -> list[Event]:
+        return self.floor.citizen_away(citizen_id, now)
+
+    async def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
+        return self.floor.citizen_back(citizen_id, now)
+
+    async def expire_absent(self, now: float, grace: float) -> list[Event]:
+        return self.floor.expire_absent(now, grace)
+
     async def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
         return self.floor.agent_available(agent_id, name, now)
 

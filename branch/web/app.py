@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import weakref
@@ -27,6 +29,7 @@ __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+UPKEEP_SECONDS = 1.0
 STAFF_ROLES = frozenset({"executive", "supervisor"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,10 +96,25 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     await records.open()
     app[LIVE] = live
     app[RECORDS] = records
-    app[SERVICE] = BranchService(settings, live, records, app[HUB])
+    service = BranchService(settings, live, records, app[HUB])
+    app[SERVICE] = service
+    upkeep = asyncio.create_task(_upkeep(service))
     yield
+    upkeep.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await upkeep
     await records.close()
     await live.close()
+
+
+async def _upkeep(service: BranchService) -> None:
+    while True:
+        await asyncio.sleep(UPKEEP_SECONDS)
+        try:
+            await service.tick()
+        except Exception:
+            # One failed round must not stop the grace periods from ever expiring.
+            log.exception("upkeep failed")
 
 
 async def _close_pages(app: web.Application) -> None:

@@ -247,3 +247,53 @@ def test_repeating_a_state_emits_no_change() -> None:
 def test_waiting_entry_validates_itself() -> None:
     with pytest.raises(ValueError, match="needs a contact and a citizen"):
         Waiting("", "ana", "Ana", "general", "otro", "", "F", 1.0)
+
+
+def test_an_absent_citizen_keeps_the_place_but_is_skipped() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.join(citizen("bea", 2.0), 2.0)
+    assert floor.citizen_away("ana", 3.0) == []
+    assert floor.position("ana") == 1
+    assert offers(floor.agent_available("x", "X", 4.0)) == [("bea", "x")]
+    # Back before the grace ends: still first in line, and offered next.
+    assert floor.citizen_back("ana", 5.0) == []
+    assert offers(floor.agent_available("y", "Y", 6.0)) == [("ana", "y")]
+
+
+def test_a_citizen_who_leaves_while_offered_goes_back_to_the_same_place() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.join(citizen("bea", 2.0), 2.0)
+    floor.agent_available("x", "X", 3.0)
+    events = floor.citizen_away("ana", 4.0)
+    withdrawn = [e for e in events if isinstance(e, OfferWithdrawn)]
+    assert withdrawn and withdrawn[0].requeued and withdrawn[0].reason is EndReason.CITIZEN_DROPPED
+    assert offers(events) == [("bea", "x")]
+    assert floor.position("ana") == 1 and floor.find_waiting("ana") is not None
+
+
+@pytest.mark.parametrize(("elapsed", "dropped"), [(119.0, False), (120.0, True), (300.0, True)])
+def test_grace_expiry(elapsed: float, dropped: bool) -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.citizen_away("ana", 10.0)
+    events = floor.expire_absent(10.0 + elapsed, grace=120.0)
+    ended = [e.reason for e in events if isinstance(e, ContactEnded)]
+    assert ended == ([EndReason.CITIZEN_DROPPED] if dropped else [])
+    assert (floor.find_waiting("ana") is None) is dropped
+
+
+def test_present_citizens_never_expire() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    assert floor.expire_absent(10_000.0, grace=120.0) == []
+
+
+def test_a_call_in_progress_ends_when_the_citizen_page_vanishes() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.agent_available("x", "X", 2.0)
+    floor.accept("x", "c-ana", 3.0)
+    events = floor.citizen_away("ana", 4.0)
+    assert [e.reason for e in events if isinstance(e, ContactEnded)] == [EndReason.CITIZEN_DROPPED]

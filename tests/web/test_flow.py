@@ -221,18 +221,33 @@ async def test_a_newer_page_replaces_the_older_and_keeps_the_place(
     assert record is not None and record.end_reason is None
 
 
-async def test_citizen_closing_the_page_while_waiting_is_recorded_as_dropped(
-    node: RunningBranch, person: Person
-) -> None:
+async def test_a_reconnecting_citizen_keeps_the_place(node: RunningBranch, person: Person) -> None:
     ana = await person(CITIZEN_RUN)
     await ana.send("queue.join", reason="otro")
     contact_id = (await ana.receive("queue.joined"))["contactId"]
     await ana.disconnect()
-    for _attempt in range(50):
+    again = await person(CITIZEN_RUN)
+    assert again.welcome is not None
+    assert again.welcome["state"]["queue"]["contactId"] == contact_id
+    record = await node.app[RECORDS].get(contact_id)
+    assert record is not None and record.end_reason is None
+
+
+async def test_a_citizen_gone_past_the_grace_is_recorded_as_dropped(
+    start_branch: StartBranch,
+) -> None:
+    node = await start_branch(service_grace_seconds=1)
+    async with BranchClient(node.url, ca_file=node.ca_path) as ana:
+        await ana.login(CITIZEN_RUN, "Ana", "Rojas")
+        await ana.connect()
+        await ana.send("queue.join", reason="otro")
+        contact_id = (await ana.receive("queue.joined"))["contactId"]
+    record = None
+    for _attempt in range(60):
         record = await node.app[RECORDS].get(contact_id)
         if record is not None and record.end_reason is not None:
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
     assert record is not None and record.end_reason == "citizen_dropped"
 
 
