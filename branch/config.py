@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from branch.core.model import FloorRules
 from branch.errors import ConfigError
 
 ENV_PREFIX = "BRANCH_"
@@ -85,6 +86,21 @@ DEFAULT_OUTCOMES = (
     CatalogEntry("antecedentes", "Requiere antecedentes adicionales", "Needs more documents"),
     CatalogEntry("no_resuelto", "No resuelto", "Not resolved"),
     CatalogEntry("interrumpido", "Atención interrumpida", "Call interrupted"),
+    CatalogEntry("sin_cierre", "Cierre no registrado a tiempo", "Wrap-up not recorded in time"),
+)
+
+DEFAULT_PAUSE_REASONS = (
+    CatalogEntry("descanso", "Descanso", "Break"),
+    CatalogEntry("colacion", "Colación", "Lunch"),
+    CatalogEntry("capacitacion", "Capacitación", "Training"),
+    CatalogEntry("administrativo", "Tareas administrativas", "Administrative work"),
+    CatalogEntry("tecnico", "Problema técnico", "Technical problem"),
+)
+
+DEFAULT_DECLINE_REASONS = (
+    CatalogEntry("conflicto", "Conflicto de interés", "Conflict of interest"),
+    CatalogEntry("tecnico", "Problema técnico", "Technical problem"),
+    CatalogEntry("otro", "Otro motivo", "Other reason"),
 )
 
 
@@ -144,11 +160,33 @@ class Settings:
     service_grace_seconds: int = _setting(
         120, "seconds a waiting citizen keeps the place after the page closes or the network drops"
     )
+    service_offer_timeout_seconds: int = _setting(
+        20, "seconds an executive has to accept an offer before it goes back to the queue"
+    )
+    service_max_missed_offers: int = _setting(
+        2, "unanswered offers in a row after which the executive stays paused until back"
+    )
+    service_missed_cooldown_seconds: int = _setting(
+        15, "after a single unanswered offer, seconds until the executive is offered again"
+    )
+    service_wrapup_seconds: int = _setting(
+        120, "seconds for the wrap-up; then the default outcome is recorded"
+    )
+    service_default_outcome: str = _setting(
+        "sin_cierre", "outcome recorded when the wrap-up time runs out (a code of outcomes)"
+    )
     service_reasons: tuple[CatalogEntry, ...] = _setting(
         DEFAULT_REASONS, "catalog of contact reasons"
     )
     service_outcomes: tuple[CatalogEntry, ...] = _setting(
         DEFAULT_OUTCOMES, "catalog of call outcomes"
+    )
+
+    service_pause_reasons: tuple[CatalogEntry, ...] = _setting(
+        DEFAULT_PAUSE_REASONS, "reasons an executive gives for not being ready"
+    )
+    service_decline_reasons: tuple[CatalogEntry, ...] = _setting(
+        DEFAULT_DECLINE_REASONS, "reasons an executive gives for declining an offer"
     )
 
     webrtc_ice_servers: tuple[IceServer, ...] = _setting(
@@ -190,9 +228,23 @@ class Settings:
         codes = [entry.code for entry in self.service_reasons]
         if len(set(codes)) != len(codes) or not codes:
             raise ConfigError("service.reasons: codes must be unique and the catalog not empty")
-        codes = [entry.code for entry in self.service_outcomes]
-        if len(set(codes)) != len(codes) or not codes:
-            raise ConfigError("service.outcomes: codes must be unique and the catalog not empty")
+        for key in ("outcomes", "pause_reasons", "decline_reasons"):
+            codes = [entry.code for entry in getattr(self, f"service_{key}")]
+            if len(set(codes)) != len(codes) or not codes:
+                raise ConfigError(f"service.{key}: codes must be unique and the catalog not empty")
+        if self.outcome(self.service_default_outcome) is None:
+            raise ConfigError(
+                f"service.default_outcome: {self.service_default_outcome!r} is not in service.outcomes"
+            )
+        for name in (
+            "service_offer_timeout_seconds",
+            "service_max_missed_offers",
+            "service_wrapup_seconds",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_key(name)}: must be positive")
+        if self.service_missed_cooldown_seconds < 0:
+            raise ConfigError("service.missed_cooldown_seconds: must be 0 or more")
 
     # Derived values: computed here so no caller rebuilds them differently.
     @property
@@ -238,6 +290,22 @@ class Settings:
 
     def reason(self, code: str) -> CatalogEntry | None:
         return next((entry for entry in self.service_reasons if entry.code == code), None)
+
+    @property
+    def floor_rules(self) -> FloorRules:
+        return FloorRules(
+            grace=float(self.service_grace_seconds),
+            offer_timeout=float(self.service_offer_timeout_seconds),
+            max_missed=self.service_max_missed_offers,
+            missed_cooldown=float(self.service_missed_cooldown_seconds),
+            wrapup=float(self.service_wrapup_seconds),
+        )
+
+    def pause_reason(self, code: str) -> CatalogEntry | None:
+        return next((entry for entry in self.service_pause_reasons if entry.code == code), None)
+
+    def decline_reason(self, code: str) -> CatalogEntry | None:
+        return next((entry for entry in self.service_decline_reasons if entry.code == code), None)
 
     def outcome(self, code: str) -> CatalogEntry | None:
         return next((entry for entry in self.service_outcomes if entry.code == code), None)
@@ -289,7 +357,12 @@ def _convert(name: str, raw: Any, *, from_env: bool) -> Any:
             if not isinstance(raw, str):
                 raise ValueError(f"{raw!r} is not text")
             return raw
-        if name in ("service_reasons", "service_outcomes"):
+        if name in (
+            "service_reasons",
+            "service_outcomes",
+            "service_pause_reasons",
+            "service_decline_reasons",
+        ):
             items = json.loads(raw) if from_env else raw
             return tuple(CatalogEntry(**_table(item)) for item in _list(items))
         if name == "webrtc_ice_servers":

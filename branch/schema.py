@@ -137,6 +137,14 @@ class AgentAvailable(ClientMessage):
 @dataclass(frozen=True)
 class AgentNotReady(ClientMessage):
     type: ClassVar[str] = "agent.not_ready"
+    reason: str = _wire("reason", default="")
+
+
+@dataclass(frozen=True)
+class OfferDecline(ClientMessage):
+    type: ClassVar[str] = "offer.decline"
+    contact_id: str = _wire("contactId")
+    reason: str = _wire("reason")
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         AgentAvailable,
         AgentNotReady,
         OfferAccept,
+        OfferDecline,
         CallHangup,
         SignalDescription,
         SignalCandidate,

@@ -29,11 +29,13 @@ from branch.core.floor import (
     OfferWithdrawn,
     QueueChanged,
     Waiting,
+    WrapupTimedOut,
 )
 from branch.errors import (
     AlreadyQueued,
     BadMessage,
     Forbidden,
+    InvalidState,
     NotInCall,
     UnknownOutcome,
     UnknownReason,
@@ -56,6 +58,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.AgentAvailable.type: frozenset({EXECUTIVE}),
     schema.AgentNotReady.type: frozenset({EXECUTIVE}),
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
+    schema.OfferDecline.type: frozenset({EXECUTIVE}),
     schema.WrapupSubmit.type: frozenset({EXECUTIVE}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
@@ -134,7 +137,11 @@ class BranchService:
                 agent_status = await self.live.agent_status(user.person_id)
             agent, call = agent_status.agent, agent_status.call
             if agent is not None:
-                state["agent"] = {"state": agent.state.value, "since": agent.since}
+                state["agent"] = {
+                    "state": agent.state.value,
+                    "since": agent.since,
+                    "reason": agent.pause_reason,
+                }
                 if agent.state is AgentState.WRAP_UP and agent.contact_id:
                     state["wrapup"] = await self._wrapup_fields(agent.contact_id)
             if call is not None and call.answered_at is None:
@@ -152,7 +159,18 @@ class BranchService:
             outcomes=[entry.to_wire() for entry in settings.service_outcomes]
             if user.role != CITIZEN
             else [],
-            limits={"reasonText": settings.limits_reason_text, "notes": settings.limits_notes},
+            pauseReasons=[entry.to_wire() for entry in settings.service_pause_reasons]
+            if user.role != CITIZEN
+            else [],
+            declineReasons=[entry.to_wire() for entry in settings.service_decline_reasons]
+            if user.role != CITIZEN
+            else [],
+            limits={
+                "reasonText": settings.limits_reason_text,
+                "notes": settings.limits_notes,
+                "offerSeconds": settings.service_offer_timeout_seconds,
+                "wrapupSeconds": settings.service_wrapup_seconds,
+            },
             state=state,
         )
         if user.role == EXECUTIVE:
@@ -173,8 +191,7 @@ class BranchService:
 
     async def tick(self) -> None:
         """Periodic upkeep: end the waits of citizens gone longer than the grace period."""
-        grace = float(self.settings.service_grace_seconds)
-        await self._apply(await self.live.expire_absent(self.clock(), grace))
+        await self._apply(await self.live.tick(self.clock()))
 
     # ------------------------------------------------------------ messages
 
@@ -193,7 +210,23 @@ class BranchService:
             case schema.AgentAvailable():
                 await self._apply(await self.live.agent_available(user.person_id, user.name, now))
             case schema.AgentNotReady():
-                await self._apply(await self.live.agent_not_ready(user.person_id, user.name, now))
+                if message.reason and self.settings.pause_reason(message.reason) is None:
+                    raise UnknownReason(
+                        f"pause reason {message.reason[:40]!r} is not in the catalog"
+                    )
+                await self._apply(
+                    await self.live.agent_not_ready(
+                        user.person_id, user.name, now, message.reason or None
+                    )
+                )
+            case schema.OfferDecline():
+                if self.settings.decline_reason(message.reason) is None:
+                    raise UnknownReason(
+                        f"decline reason {message.reason[:40]!r} is not in the catalog"
+                    )
+                await self._apply(
+                    await self.live.decline(user.person_id, message.contact_id, message.reason, now)
+                )
             case schema.OfferAccept():
                 await self._apply(await self.live.accept(user.person_id, message.contact_id, now))
             case schema.CallHangup():
@@ -281,7 +314,9 @@ class BranchService:
         record = await self.records.get(message.contact_id)
         if record is not None and record.answered_at is not None:
             await self.live.add_handle_time(record.service, now - record.answered_at)
-        await self.hub.send(user.key, schema.message("wrapup.saved", contactId=message.contact_id))
+        await self.hub.send(
+            user.key, schema.message("wrapup.saved", contactId=message.contact_id, timedOut=False)
+        )
         await self._apply(
             await self.live.wrapup_done(
                 user.person_id, message.contact_id, AgentState(message.then), now
@@ -309,9 +344,22 @@ class BranchService:
                 case QueueChanged(service=service):
                     changed_services.add(service)
                 case AgentChanged(agent=agent):
+                    await self.records.agent_state_changed(
+                        agent.agent_id,
+                        agent.name,
+                        agent.state.value,
+                        agent.pause_reason,
+                        agent.contact_id,
+                        agent.since,
+                    )
                     await self.hub.send(
                         executive_key(agent.agent_id),
-                        schema.message("agent.state", state=agent.state.value, since=agent.since),
+                        schema.message(
+                            "agent.state",
+                            state=agent.state.value,
+                            since=agent.since,
+                            reason=agent.pause_reason,
+                        ),
                     )
                 case Offered(call=call):
                     await self.records.contact_offered(
@@ -325,15 +373,13 @@ class BranchService:
                         citizen_key(call.citizen_id),
                         schema.message("queue.offered", contactId=call.contact_id),
                     )
-                case OfferWithdrawn(call=call, reason=reason):
+                case OfferWithdrawn(call=call, cause=cause):
                     await self.hub.send(
                         executive_key(call.agent_id),
-                        schema.message(
-                            "offer.cancelled",
-                            contactId=call.contact_id,
-                            reason=reason.value if reason else "executive_gone",
-                        ),
+                        schema.message("offer.cancelled", contactId=call.contact_id, reason=cause),
                     )
+                case WrapupTimedOut():
+                    await self._wrapup_timed_out(event)
                 case CallStarted(call=call):
                     await self.records.contact_answered(
                         call.contact_id, call.answered_at or call.offered_at
@@ -350,6 +396,28 @@ class BranchService:
                     await self._contact_ended(event)
         for service in changed_services:
             await self._send_positions(service)
+
+    async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:
+        record = await self.records.get(event.contact_id)
+        if record is None:
+            return
+        try:
+            await self.records.contact_wrapped_up(
+                event.contact_id,
+                event.agent_id,
+                self.settings.service_default_outcome,
+                record.reason_code,
+                "",
+                event.at,
+            )
+        except InvalidState:
+            return  # the executive's own wrap-up got there first
+        if record.answered_at is not None:
+            await self.live.add_handle_time(record.service, event.at - record.answered_at)
+        await self.hub.send(
+            executive_key(event.agent_id),
+            schema.message("wrapup.saved", contactId=event.contact_id, timedOut=True),
+        )
 
     async def _contact_ended(self, event: ContactEnded) -> None:
         contact_id = event.waiting.contact_id
@@ -413,6 +481,7 @@ class BranchService:
             },
             "joinedAt": entry.joined_at,
             "offeredAt": call.offered_at,
+            "expiresAt": call.offered_at + self.settings.service_offer_timeout_seconds,
         }
 
     def _call_fields(self, call: Call, role: str) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def hub() -> Hub:
 @pytest.fixture
 def service(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
     settings = load_settings({})
-    return BranchService(settings, MemoryLiveStore(), records, hub, clock)
+    return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
 
 
 async def page_for(service: BranchService, hub: Hub, user: User) -> Page:
@@ -442,3 +442,66 @@ async def test_executive_leaving_during_an_offer_keeps_the_citizens_place(
     assert (
         record is not None and record.executive_run == "12.345.678-5" and record.end_reason is None
     )
+
+
+async def test_decline_and_pause_reasons_are_checked_and_recorded(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    with pytest.raises(UnknownReason, match="pause reason 'siesta' is not in the catalog"):
+        await service.handle(EXE, schema.AgentNotReady(reason="siesta"))
+    await service.handle(EXE, schema.AgentNotReady(reason="descanso"))
+    assert exe.last("agent.state")["reason"] == "descanso"
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    clock.advance(5)
+    await service.handle(EXE, schema.AgentAvailable())
+    contact_id = ana.last("queue.joined")["contactId"]
+    assert exe.last("offer")["expiresAt"] == exe.last("offer")["offeredAt"] + 20
+    with pytest.raises(UnknownReason, match="decline reason 'flojera' is not in the catalog"):
+        await service.handle(EXE, schema.OfferDecline(contact_id=contact_id, reason="flojera"))
+    await service.handle(EXE, schema.OfferDecline(contact_id=contact_id, reason="conflicto"))
+    assert exe.last("offer.cancelled") == {
+        "type": "offer.cancelled",
+        "contactId": contact_id,
+        "reason": "declined",
+    }
+    assert exe.last("agent.state")["reason"] == "declined"
+    assert ana.last("queue.position")["position"] == 1
+    states = [(s.state, s.pause_reason) for s in await records.agent_states(EXE.person_id, 0.0)]
+    assert states == [
+        ("not_ready", None),
+        ("not_ready", "descanso"),
+        ("available", None),
+        ("offered", None),
+        ("not_ready", "declined"),
+    ]
+
+
+async def test_unanswered_offer_and_late_wrap_up_follow_the_clock(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="bonos"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.AgentAvailable())
+    clock.advance(20)
+    await service.tick()
+    assert exe.last("offer.cancelled")["reason"] == "no_answer"
+    assert exe.last("agent.state")["state"] == "not_ready"
+    clock.advance(15)
+    await service.tick()  # one miss is forgiven: offered again
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    await service.handle(ANA, schema.CallHangup(contact_id=contact_id))
+    clock.advance(120)
+    await service.tick()
+    assert exe.last("wrapup.saved") == {
+        "type": "wrapup.saved",
+        "contactId": contact_id,
+        "timedOut": True,
+    }
+    assert exe.last("agent.state")["state"] == "available"
+    record = await records.get(contact_id)
+    assert record is not None
+    assert (record.outcome_code, record.confirmed_reason_code) == ("sin_cierre", "bonos")

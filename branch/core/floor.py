@@ -11,134 +11,53 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from branch.core.model import (
+    ALLOWED,
+    DECLINED,
+    NO_ANSWER,
+    Agent,
+    AgentChanged,
+    AgentState,
+    Call,
+    CallStarted,
+    ContactEnded,
+    EndReason,
+    Event,
+    FloorRules,
+    Offered,
+    OfferWithdrawn,
+    QueueChanged,
+    Waiting,
+    WrapupTimedOut,
+)
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
 
-
-class AgentState(StrEnum):
-    OFFLINE = "offline"
-    NOT_READY = "not_ready"
-    AVAILABLE = "available"
-    OFFERED = "offered"
-    IN_CALL = "in_call"
-    WRAP_UP = "wrap_up"
-
-
-class EndReason(StrEnum):
-    COMPLETED = "completed"
-    CITIZEN_LEFT = "citizen_left"
-    CITIZEN_DROPPED = "citizen_dropped"
-    EXECUTIVE_DROPPED = "executive_dropped"
-
-
-ALLOWED = {
-    AgentState.OFFLINE: {AgentState.NOT_READY, AgentState.AVAILABLE},
-    AgentState.NOT_READY: {AgentState.AVAILABLE, AgentState.OFFLINE},
-    AgentState.AVAILABLE: {AgentState.NOT_READY, AgentState.OFFERED, AgentState.OFFLINE},
-    AgentState.OFFERED: {AgentState.IN_CALL, AgentState.AVAILABLE, AgentState.OFFLINE},
-    AgentState.IN_CALL: {AgentState.WRAP_UP, AgentState.OFFLINE},
-    AgentState.WRAP_UP: {AgentState.AVAILABLE, AgentState.NOT_READY, AgentState.OFFLINE},
-}
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """A citizen in line. Carries what the executive is shown when offered."""
-
-    contact_id: str
-    citizen_id: str
-    citizen_name: str
-    service: str
-    reason_code: str
-    reason_text: str
-    folio: str
-    joined_at: float
-    # Set while the citizen's page is gone: the place is kept for a grace period.
-    absent_since: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.contact_id or not self.citizen_id:
-            raise ValueError(f"waiting entry needs a contact and a citizen: {self!r}")
-
-
-@dataclass(frozen=True)
-class Agent:
-    agent_id: str
-    name: str
-    state: AgentState
-    since: float
-    contact_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Call:
-    """An offer, and once accepted, a call; it lives until hang-up."""
-
-    waiting: Waiting
-    agent_id: str
-    agent_name: str
-    offered_at: float
-    answered_at: float | None = None
-
-    @property
-    def contact_id(self) -> str:
-        return self.waiting.contact_id
-
-    @property
-    def citizen_id(self) -> str:
-        return self.waiting.citizen_id
-
-
-# Events: what changed, for the service to record and announce.
-
-
-@dataclass(frozen=True)
-class QueueChanged:
-    service: str
-
-
-@dataclass(frozen=True)
-class AgentChanged:
-    agent: Agent
-
-
-@dataclass(frozen=True)
-class Offered:
-    call: Call
-
-
-@dataclass(frozen=True)
-class OfferWithdrawn:
-    """The offer fell through before the accept; ``requeued`` when the citizen waits again."""
-
-    call: Call
-    reason: EndReason | None
-    requeued: bool
-
-
-@dataclass(frozen=True)
-class CallStarted:
-    call: Call
-
-
-@dataclass(frozen=True)
-class ContactEnded:
-    """The contact is over: left the queue, dropped, or hung up."""
-
-    waiting: Waiting
-    reason: EndReason
-    by: str  # "citizen", "executive" or "system"
-    agent_id: str | None
-    at: float
-    in_call: bool = False
-
-
-Event = QueueChanged | AgentChanged | Offered | OfferWithdrawn | CallStarted | ContactEnded
+__all__ = [
+    "ALLOWED",
+    "DECLINED",
+    "NO_ANSWER",
+    "Agent",
+    "AgentChanged",
+    "AgentState",
+    "Call",
+    "CallStarted",
+    "ContactEnded",
+    "EndReason",
+    "Event",
+    "Floor",
+    "FloorRules",
+    "OfferWithdrawn",
+    "Offered",
+    "QueueChanged",
+    "Waiting",
+    "WrapupTimedOut",
+]
 
 
 @dataclass
 class Floor:
+    rules: FloorRules = field(default_factory=FloorRules)
     waiting: list[Waiting] = field(default_factory=list)
     agents: dict[str, Agent] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
@@ -205,7 +124,7 @@ class Floor:
             return self._end_call(call, EndReason.CITIZEN_DROPPED, "citizen", now)
         del self.calls[call.contact_id]
         bisect.insort(self.waiting, replace(call.waiting, absent_since=now), key=_order)
-        events: list[Event] = [OfferWithdrawn(call, EndReason.CITIZEN_DROPPED, requeued=True)]
+        events: list[Event] = [OfferWithdrawn(call, EndReason.CITIZEN_DROPPED.value, requeued=True)]
         events += self._move(call.agent_id, AgentState.AVAILABLE, now)
         return [*events, QueueChanged(call.waiting.service), *self._dispatch(now)]
 
@@ -216,17 +135,6 @@ class Floor:
             return []
         self._replace_waiting(replace(entry, absent_since=None))
         return self._dispatch(now)
-
-    def expire_absent(self, now: float, grace: float) -> list[Event]:
-        """End the contacts of citizens absent longer than the grace period."""
-        events: list[Event] = []
-        for entry in [
-            e for e in self.waiting if e.absent_since is not None and now - e.absent_since >= grace
-        ]:
-            events += self._citizen_out(
-                entry.citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False
-            )
-        return events
 
     def _replace_waiting(self, entry: Waiting) -> None:
         index = next(
@@ -244,7 +152,7 @@ class Floor:
         call = self.call_of_citizen(citizen_id)
         if call is not None and call.answered_at is None:
             del self.calls[call.contact_id]
-            events: list[Event] = [OfferWithdrawn(call, reason, requeued=False)]
+            events: list[Event] = [OfferWithdrawn(call, reason.value, requeued=False)]
             events += self._move(call.agent_id, AgentState.AVAILABLE, now)
             events.append(ContactEnded(call.waiting, reason, "citizen", call.agent_id, now))
             return events + self._dispatch(now)
@@ -260,20 +168,72 @@ class Floor:
 
     def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
         agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
-        self.agents[agent_id] = replace(agent, name=name)
+        # Coming back by hand ends a streak of missed offers.
+        self.agents[agent_id] = replace(agent, name=name, missed=0)
         return self._move(agent_id, AgentState.AVAILABLE, now) + self._dispatch(now)
 
-    def agent_not_ready(self, agent_id: str, name: str, now: float) -> list[Event]:
+    def agent_not_ready(
+        self, agent_id: str, name: str, now: float, reason: str | None = None
+    ) -> list[Event]:
         agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
         self.agents[agent_id] = replace(agent, name=name)
-        return self._move(agent_id, AgentState.NOT_READY, now)
+        if agent.state is AgentState.OFFERED:
+            raise InvalidState('Cannot go from "offered" to "not_ready": decline the offer instead')
+        return self._move(agent_id, AgentState.NOT_READY, now, pause_reason=reason)
 
-    def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+    def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
+        """The executive turns the offer down: the citizen keeps the head of the line."""
+        call = self._offer_for(agent_id, contact_id)
+        return self._withdraw(call, DECLINED, now, detail=reason) + self._dispatch(now)
+
+    def _offer_for(self, agent_id: str, contact_id: str) -> Call:
         call = self.calls.get(contact_id)
         if call is None or call.agent_id != agent_id or call.answered_at is not None:
             raise NoOffer("No hay una atención ofrecida con ese identificador")
-        started = replace(call, answered_at=now)
+        return call
+
+    def _withdraw(self, call: Call, cause: str, now: float, detail: str = "") -> list[Event]:
+        """Put an unanswered offer's citizen back in place and pause the executive."""
+        del self.calls[call.contact_id]
+        bisect.insort(self.waiting, call.waiting, key=_order)
+        agent = self.agents[call.agent_id]
+        if cause == NO_ANSWER:
+            self.agents[call.agent_id] = replace(agent, missed=agent.missed + 1)
+        events: list[Event] = [OfferWithdrawn(call, cause, requeued=True, detail=detail)]
+        events += self._move(call.agent_id, AgentState.NOT_READY, now, pause_reason=cause)
+        return [*events, QueueChanged(call.waiting.service)]
+
+    def tick(self, now: float) -> list[Event]:
+        """Everything that happens because time passed: unanswered offers, pauses, wrap-ups, absences."""
+        rules = self.rules
+        events: list[Event] = []
+        for call in [c for c in self.calls.values() if c.answered_at is None]:
+            if now - call.offered_at >= rules.offer_timeout:
+                events += self._withdraw(call, NO_ANSWER, now)
+        for agent in list(self.agents.values()):
+            idle = now - agent.since
+            if (
+                agent.state is AgentState.NOT_READY
+                and agent.pause_reason == NO_ANSWER
+                and agent.missed < rules.max_missed
+                and idle >= rules.missed_cooldown
+            ):
+                # One miss may be a moment away; only repeated misses need the person back.
+                events += self._move(agent.agent_id, AgentState.AVAILABLE, now)
+            elif agent.state is AgentState.WRAP_UP and idle >= rules.wrapup and agent.contact_id:
+                events.append(WrapupTimedOut(agent.agent_id, agent.contact_id, now))
+                events += self._move(agent.agent_id, AgentState.AVAILABLE, now)
+        for entry in list(self.waiting):
+            if entry.absent_since is not None and now - entry.absent_since >= rules.grace:
+                events += self._citizen_out(
+                    entry.citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False
+                )
+        return events + self._dispatch(now)
+
+    def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+        started = replace(self._offer_for(agent_id, contact_id), answered_at=now)
         self.calls[contact_id] = started
+        self.agents[agent_id] = replace(self.agents[agent_id], missed=0)
         return [*self._move(agent_id, AgentState.IN_CALL, now, contact_id), CallStarted(started)]
 
     def agent_gone(self, agent_id: str, now: float) -> list[Event]:
@@ -286,7 +246,7 @@ class Floor:
             del self.calls[call.contact_id]
             bisect.insort(self.waiting, call.waiting, key=_order)
             events += [
-                OfferWithdrawn(call, None, requeued=True),
+                OfferWithdrawn(call, "executive_gone", requeued=True),
                 QueueChanged(call.waiting.service),
             ]
         elif call is not None:
@@ -330,15 +290,26 @@ class Floor:
         return events
 
     def _move(
-        self, agent_id: str, state: AgentState, now: float, contact_id: str | None = None
+        self,
+        agent_id: str,
+        state: AgentState,
+        now: float,
+        contact_id: str | None = None,
+        pause_reason: str | None = None,
     ) -> list[Event]:
         """The one guard every executive state change passes."""
         agent = self.agents[agent_id]
-        if agent.state is state and agent.contact_id == contact_id:
+        if (
+            agent.state is state
+            and agent.contact_id == contact_id
+            and agent.pause_reason == pause_reason
+        ):
             return []
-        if state not in ALLOWED[agent.state]:
+        if agent.state is not state and state not in ALLOWED[agent.state]:
             raise InvalidState(f'Cannot go from "{agent.state}" to "{state}"')
-        moved = replace(agent, state=state, since=now, contact_id=contact_id)
+        moved = replace(
+            agent, state=state, since=now, contact_id=contact_id, pause_reason=pause_reason
+        )
         self.agents[agent_id] = moved
         return [AgentChanged(moved)]
 

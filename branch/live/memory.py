@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from branch.core.estimate import HISTORY
-from branch.core.floor import AgentState, Event, Floor, Waiting
+from branch.core.floor import AgentState, Event, Floor, FloorRules, Waiting
 from branch.live.base import AgentStatus, CitizenStatus
 
 
@@ -13,8 +13,8 @@ class MemoryLiveStore:
     # Every method runs the core without awaiting, so each command is atomic
     # on the event loop without a lock.
 
-    def __init__(self) -> None:
-        self.floor = Floor()
+    def __init__(self, rules: FloorRules) -> None:
+        self.floor = Floor(rules)
         self._handle_times: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=HISTORY)
         )
@@ -40,14 +40,19 @@ class MemoryLiveStore:
     async def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
         return self.floor.citizen_back(citizen_id, now)
 
-    async def expire_absent(self, now: float, grace: float) -> list[Event]:
-        return self.floor.expire_absent(now, grace)
+    async def tick(self, now: float) -> list[Event]:
+        return self.floor.tick(now)
 
     async def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
         return self.floor.agent_available(agent_id, name, now)
 
-    async def agent_not_ready(self, agent_id: str, name: str, now: float) -> list[Event]:
-        return self.floor.agent_not_ready(agent_id, name, now)
+    async def agent_not_ready(
+        self, agent_id: str, name: str, now: float, reason: str | None = None
+    ) -> list[Event]:
+        return self.floor.agent_not_ready(agent_id, name, now, reason)
+
+    async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
+        return self.floor.decline(agent_id, contact_id, reason, now)
 
     async def agent_gone(self, agent_id: str, now: float) -> list[Event]:
         return self.floor.agent_gone(agent_id, now)

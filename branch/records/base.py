@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from branch.core.floor import EndReason
 
-__all__ = ["ContactRecord", "EndReason", "RecordStore"]
+__all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "RecordStore"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,16 @@ class ContactRecord:
         return document
 
 
+@dataclass(frozen=True)
+class AgentStateRecord:
+    agent_run: str
+    agent_name: str
+    state: str
+    pause_reason: str | None
+    contact_id: str | None
+    at: float
+
+
 class RecordStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -88,6 +98,19 @@ class RecordStore(Protocol):
         notes: str,
         at: float,
     ) -> None: ...
+    async def agent_state_changed(
+        self,
+        agent_run: str,
+        agent_name: str,
+        state: str,
+        pause_reason: str | None,
+        contact_id: str | None,
+        at: float,
+    ) -> None:
+        """Log an executive's state change, so time in each state can be reported."""
+        ...
+
+    async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]: ...
     async def get(self, contact_id: str) -> ContactRecord | None: ...
     async def recent(
         self, limit: int = 50, *, citizen_run: str | None = None

@@ -15,7 +15,7 @@ import aiosqlite
 
 from branch.core.floor import EndReason
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
-from branch.records.base import ContactRecord
+from branch.records.base import AgentStateRecord, ContactRecord
 
 FOLIO_ZONE = ZoneInfo("America/Santiago")
 
@@ -48,6 +48,18 @@ MIGRATIONS: tuple[str, ...] = (
         day TEXT PRIMARY KEY,
         last INTEGER NOT NULL
     );
+    """,
+    """
+    CREATE TABLE agent_states (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent_run TEXT NOT NULL,
+        agent_name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        pause_reason TEXT,
+        contact_id TEXT,
+        at REAL NOT NULL
+    );
+    CREATE INDEX agent_states_agent_at ON agent_states (agent_run, at);
     """,
 )
 
@@ -223,6 +235,30 @@ class SqliteRecordStore:
         await cursor.close()
         if changed == 0:
             raise InvalidState("El cierre de esta atención ya fue registrado")
+
+    async def agent_state_changed(
+        self,
+        agent_run: str,
+        agent_name: str,
+        state: str,
+        pause_reason: str | None,
+        contact_id: str | None,
+        at: float,
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO agent_states (agent_run, agent_name, state, pause_reason, contact_id, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (agent_run, agent_name, state, pause_reason, contact_id, at),
+        )
+
+    async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]:
+        async with self.db.execute(
+            "SELECT agent_run, agent_name, state, pause_reason, contact_id, at FROM agent_states "
+            "WHERE agent_run = ? AND at >= ? ORDER BY at, id",
+            (agent_run, since),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [AgentStateRecord(*row) for row in rows]
 
     async def get(self, contact_id: str) -> ContactRecord | None:
         async with self.db.execute(

@@ -90,7 +90,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    live = open_live_store(settings.stores_live)
+    live = open_live_store(settings.stores_live, settings.floor_rules)
     records = open_record_store(settings.records_url)
     await live.open()
     await records.open()

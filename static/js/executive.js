@@ -24,10 +24,27 @@ const IDLE_TEXTS = {
 
 const PANELS = ["idle", "offer", "call", "wrapup"];
 
+// Pause reasons the floor sets by itself; the others come from the catalog.
+const SYSTEM_PAUSES = {
+  no_answer: "Sin respuesta a una atención ofrecida",
+  declined: "Rechazaste una atención",
+};
+
+const CANCEL_NOTICES = {
+  citizen_left: "La persona salió de la fila antes de que aceptaras.",
+  citizen_dropped: "La persona perdió la conexión antes de que aceptaras.",
+  no_answer: "No aceptaste a tiempo: la persona volvió al primer lugar de la fila y quedaste no disponible.",
+  declined: "Rechazaste la atención: la persona mantiene su lugar en la fila.",
+};
+
+const PAGE_TITLE = document.title;
+
 const desk = {
   welcome: null,
   connected: false,
   state: "offline",
+  pauseReason: null,
+  wrapupSince: null,
   contact: null, // {contactId, folio, citizen: {name, run}, reason: {code, label, text}, joinedAt}
   wrapup: null, // {contactId, folio, reasonCode}
   stream: null,
@@ -59,10 +76,14 @@ function currentPanel() {
 
 function render() {
   const shown = desk.connected ? desk.state : "offline";
-  $("agent-state").textContent = STATE_LABELS[shown] ?? shown;
+  const pause = shown === "not_ready" && desk.pauseReason ? ` · ${pauseLabel(desk.pauseReason)}` : "";
+  $("agent-state").textContent = (STATE_LABELS[shown] ?? shown) + pause;
   $("agent-state").dataset.state = shown;
   $("go-available").disabled = !desk.connected || !["not_ready", "offline"].includes(desk.state);
-  $("go-not-ready").disabled = !desk.connected || desk.state !== "available";
+  const canPause = desk.connected && ["available", "not_ready"].includes(desk.state);
+  $("go-not-ready").disabled = !canPause;
+  $("pause-reason").disabled = !canPause;
+  document.title = desk.state === "offered" && desk.contact ? `🔔 Nueva atención · ${PAGE_TITLE}` : PAGE_TITLE;
   const [title, text] = IDLE_TEXTS[shown] ?? IDLE_TEXTS.offline;
   $("idle-title").textContent = title;
   $("idle-text").textContent = text;
@@ -88,6 +109,50 @@ function tick() {
   }
   if (desk.callStartedAt) {
     $("call-duration").textContent = formatClock(Date.now() / 1000 - desk.callStartedAt);
+  }
+  if (desk.contact?.expiresAt && desk.state === "offered") {
+    const left = Math.max(0, Math.ceil(desk.contact.expiresAt - Date.now() / 1000));
+    $("offer-countdown").textContent = `Responde en ${left} s o la persona volverá a la fila.`;
+  }
+  if (desk.wrapupSince && desk.state === "wrap_up") {
+    const limit = desk.welcome?.limits?.wrapupSeconds ?? 120;
+    const left = Math.max(0, limit - (Date.now() / 1000 - desk.wrapupSince));
+    $("wrapup-countdown").textContent = `Tiempo para el cierre: ${formatClock(left)}`;
+  }
+}
+
+function pauseLabel(code) {
+  const entry = (desk.welcome?.pauseReasons ?? []).find((reason) => reason.code === code);
+  return entry?.label ?? SYSTEM_PAUSES[code] ?? code;
+}
+
+function fillSelect(select, entries) {
+  select.replaceChildren(...entries.map((entry) => new Option(entry.label, entry.code)));
+}
+
+// A short two-tone chime: an offer must be noticed even from another window.
+function chime() {
+  try {
+    const audio = new AudioContext();
+    for (const [index, frequency] of [880, 660].entries()) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.value = 0.15;
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + index * 0.25);
+      tone.stop(audio.currentTime + index * 0.25 + 0.2);
+    }
+    setTimeout(() => audio.close(), 1000);
+  } catch {
+    // No audio output: the title and the panel still announce the offer.
+  }
+}
+
+function announceOffer(offer) {
+  chime();
+  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+    new Notification("Nueva atención", { body: `${offer.citizen?.name ?? ""} · ${offer.reason?.label ?? ""}` });
   }
 }
 
@@ -120,6 +185,10 @@ async function ensureMedia() {
 
 async function goAvailable() {
   $("go-available").disabled = true;
+  // Asked on a click, as browsers require: lets an offer reach a hidden window.
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
   try {
     await ensureMedia();
   } catch (error) {
@@ -271,8 +340,12 @@ function onWelcome(message) {
   $("service-name").textContent = message.serviceName || "Sucursal en Línea";
   $("person-name").textContent = message.person?.name ?? "";
   fillCatalogs(message);
+  fillSelect($("pause-reason"), message.pauseReasons ?? []);
+  fillSelect($("decline-reason"), message.declineReasons ?? []);
   const { agent, offer, call, wrapup } = message.state ?? {};
   desk.state = agent?.state ?? "offline";
+  desk.pauseReason = agent?.reason ?? null;
+  desk.wrapupSince = agent?.state === "wrap_up" ? agent.since : null;
   if (offer) desk.contact = { ...offer };
   // After a mere reconnect the media path is intact: keep the call going.
   if (call && !desk.callPromise) startCall(call);
@@ -316,6 +389,8 @@ signaling
   })
   .on("agent.state", (message) => {
     desk.state = message.state;
+    desk.pauseReason = message.reason ?? null;
+    desk.wrapupSince = message.state === "wrap_up" ? message.since : null;
     // The camera light should not stay on while nobody can be offered.
     if (["not_ready", "offline"].includes(message.state) && !desk.callPromise) {
       stopStream(desk.stream);
@@ -332,13 +407,15 @@ signaling
     showError("");
     desk.contact = { ...message };
     $("accept").disabled = false;
+    $("decline").disabled = false;
     renderContact();
     render();
+    announceOffer(message);
   })
   .on("offer.cancelled", (message) => {
     if (desk.contact?.contactId !== message.contactId) return;
     desk.contact = null;
-    showNotice("La persona salió de la fila antes de que aceptaras.");
+    showNotice(CANCEL_NOTICES[message.reason] ?? "La atención ofrecida ya no está disponible.");
     render();
   })
   .on("call.started", (message) => {
@@ -370,7 +447,11 @@ signaling
     desk.contact = null;
     $("wrapup-form").reset();
     showError("");
-    showNotice("Cierre guardado.");
+    showNotice(
+      message.timedOut
+        ? "Se acabó el tiempo del cierre: quedó registrado como «Cierre no registrado a tiempo»."
+        : "Cierre guardado.",
+    );
     render();
   });
 
@@ -379,7 +460,12 @@ signaling
 $("go-available").addEventListener("click", goAvailable);
 $("go-not-ready").addEventListener("click", () => {
   $("go-not-ready").disabled = true;
-  signaling.send("agent.not_ready");
+  signaling.send("agent.not_ready", { reason: $("pause-reason").value });
+});
+$("decline").addEventListener("click", () => {
+  if (!desk.contact) return;
+  $("decline").disabled = true;
+  signaling.send("offer.decline", { contactId: desk.contact.contactId, reason: $("decline-reason").value });
 });
 $("accept").addEventListener("click", async () => {
   if (!desk.contact) return;

@@ -9,6 +9,7 @@ export const CLIENT_TYPES = Object.freeze([
   "agent.available",
   "agent.not_ready",
   "offer.accept",
+  "offer.decline",
   "call.hangup",
   "signal.description",
   "signal.candidate",

@@ -13,10 +13,12 @@ from branch.core.floor import (
     ContactEnded,
     EndReason,
     Floor,
+    FloorRules,
     Offered,
     OfferWithdrawn,
     QueueChanged,
     Waiting,
+    WrapupTimedOut,
 )
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
 
@@ -268,17 +270,17 @@ def test_a_citizen_who_leaves_while_offered_goes_back_to_the_same_place() -> Non
     floor.agent_available("x", "X", 3.0)
     events = floor.citizen_away("ana", 4.0)
     withdrawn = [e for e in events if isinstance(e, OfferWithdrawn)]
-    assert withdrawn and withdrawn[0].requeued and withdrawn[0].reason is EndReason.CITIZEN_DROPPED
+    assert withdrawn and withdrawn[0].requeued and withdrawn[0].cause == "citizen_dropped"
     assert offers(events) == [("bea", "x")]
     assert floor.position("ana") == 1 and floor.find_waiting("ana") is not None
 
 
 @pytest.mark.parametrize(("elapsed", "dropped"), [(119.0, False), (120.0, True), (300.0, True)])
 def test_grace_expiry(elapsed: float, dropped: bool) -> None:
-    floor = Floor()
+    floor = Floor(FloorRules(grace=120.0))
     floor.join(citizen("ana", 1.0), 1.0)
     floor.citizen_away("ana", 10.0)
-    events = floor.expire_absent(10.0 + elapsed, grace=120.0)
+    events = floor.tick(10.0 + elapsed)
     ended = [e.reason for e in events if isinstance(e, ContactEnded)]
     assert ended == ([EndReason.CITIZEN_DROPPED] if dropped else [])
     assert (floor.find_waiting("ana") is None) is dropped
@@ -287,7 +289,7 @@ def test_grace_expiry(elapsed: float, dropped: bool) -> None:
 def test_present_citizens_never_expire() -> None:
     floor = Floor()
     floor.join(citizen("ana", 1.0), 1.0)
-    assert floor.expire_absent(10_000.0, grace=120.0) == []
+    assert floor.tick(10_000.0) == []
 
 
 def test_a_call_in_progress_ends_when_the_citizen_page_vanishes() -> None:
@@ -297,3 +299,108 @@ def test_a_call_in_progress_ends_when_the_citizen_page_vanishes() -> None:
     floor.accept("x", "c-ana", 3.0)
     events = floor.citizen_away("ana", 4.0)
     assert [e.reason for e in events if isinstance(e, ContactEnded)] == [EndReason.CITIZEN_DROPPED]
+
+
+RULES = FloorRules(grace=120.0, offer_timeout=20.0, max_missed=2, missed_cooldown=15.0, wrapup=60.0)
+
+
+def offered_floor() -> Floor:
+    floor = Floor(RULES)
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.join(citizen("bea", 2.0), 2.0)
+    floor.agent_available("x", "X", 10.0)
+    return floor
+
+
+@pytest.mark.parametrize(("elapsed", "expired"), [(19.9, False), (20.0, True)])
+def test_an_unanswered_offer_returns_the_citizen_to_the_head(elapsed: float, expired: bool) -> None:
+    floor = offered_floor()
+    events = floor.tick(10.0 + elapsed)
+    withdrawn = [e for e in events if isinstance(e, OfferWithdrawn)]
+    assert bool(withdrawn) is expired
+    if expired:
+        assert withdrawn[0].cause == "no_answer" and withdrawn[0].requeued
+        assert [entry.citizen_id for entry in floor.waiting] == ["ana", "bea"]
+        agent = floor.agents["x"]
+        assert (agent.state, agent.pause_reason, agent.missed) == (
+            AgentState.NOT_READY,
+            "no_answer",
+            1,
+        )
+
+
+def test_one_miss_is_forgiven_after_the_cooldown_two_need_the_person() -> None:
+    floor = offered_floor()
+    floor.tick(30.0)  # first miss at 30
+    assert floor.tick(44.0) == []
+    events = floor.tick(45.0)  # cooldown over: available again, and offered ana again
+    assert offers(events) == [("ana", "x")]
+    floor.tick(65.0)  # second miss in a row
+    assert floor.agents["x"].missed == 2
+    assert offers(floor.tick(1000.0)) == []
+    assert floor.agents["x"].state is AgentState.NOT_READY
+    # Coming back by hand clears the streak.
+    assert offers(floor.agent_available("x", "X", 1001.0)) == [("ana", "x")]
+    assert floor.agents["x"].missed == 0
+
+
+def test_accepting_clears_the_streak() -> None:
+    floor = offered_floor()
+    floor.tick(30.0)
+    floor.tick(45.0)
+    floor.accept("x", "c-ana", 46.0)
+    assert floor.agents["x"].missed == 0
+
+
+def test_decline_keeps_the_citizen_first_and_pauses_the_executive() -> None:
+    floor = offered_floor()
+    floor.agent_available("y", "Y", 11.0)  # bea went to y
+    events = floor.decline("x", "c-ana", "conflicto", 12.0)
+    withdrawn = [e for e in events if isinstance(e, OfferWithdrawn)]
+    assert (withdrawn[0].cause, withdrawn[0].detail) == ("declined", "conflicto")
+    assert floor.position("ana") == 1
+    assert (floor.agents["x"].state, floor.agents["x"].pause_reason) == (
+        AgentState.NOT_READY,
+        "declined",
+    )
+    with pytest.raises(NoOffer):
+        floor.decline("x", "c-ana", "otro", 13.0)
+
+
+def test_not_ready_while_offered_must_decline() -> None:
+    floor = offered_floor()
+    with pytest.raises(InvalidState, match="decline the offer instead"):
+        floor.agent_not_ready("x", "X", 11.0, "descanso")
+
+
+def test_pause_reason_is_part_of_the_state() -> None:
+    floor = Floor()
+    floor.agent_not_ready("x", "X", 1.0, "descanso")
+    events = floor.agent_not_ready("x", "X", 2.0, "colacion")
+    assert [e.agent.pause_reason for e in events if isinstance(e, AgentChanged)] == ["colacion"]
+
+
+@pytest.mark.parametrize(("elapsed", "timed_out"), [(59.0, False), (60.0, True)])
+def test_wrap_up_is_time_boxed(elapsed: float, timed_out: bool) -> None:
+    floor = offered_floor()
+    floor.accept("x", "c-ana", 11.0)
+    floor.hangup("ana", "c-ana", 100.0)
+    events = floor.tick(100.0 + elapsed)
+    assert [e.contact_id for e in events if isinstance(e, WrapupTimedOut)] == (
+        ["c-ana"] if timed_out else []
+    )
+    if timed_out:
+        assert offers(events) == [("bea", "x")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("grace", -1.0, "grace must be 0 or more, not -1.0"),
+        ("max_missed", 0, "max_missed must be 1 or more, not 0"),
+    ],
+)
+def test_rules_validate_themselves(field: str, value: float, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        FloorRules(**{field: value})  # type: ignore[arg-type]
+    assert str(caught.value) == message

@@ -1,0 +1,178 @@
+"""The floor's vocabulary: states, the people on it, the rules, and the events it emits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AgentState(StrEnum):
+    OFFLINE = "offline"
+    NOT_READY = "not_ready"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    IN_CALL = "in_call"
+    WRAP_UP = "wrap_up"
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    CITIZEN_LEFT = "citizen_left"
+    CITIZEN_DROPPED = "citizen_dropped"
+    EXECUTIVE_DROPPED = "executive_dropped"
+
+
+ALLOWED = {
+    AgentState.OFFLINE: {AgentState.NOT_READY, AgentState.AVAILABLE},
+    AgentState.NOT_READY: {AgentState.AVAILABLE, AgentState.OFFLINE},
+    AgentState.AVAILABLE: {AgentState.NOT_READY, AgentState.OFFERED, AgentState.OFFLINE},
+    AgentState.OFFERED: {
+        AgentState.IN_CALL,
+        AgentState.AVAILABLE,
+        AgentState.NOT_READY,
+        AgentState.OFFLINE,
+    },
+    AgentState.IN_CALL: {AgentState.WRAP_UP, AgentState.OFFLINE},
+    AgentState.WRAP_UP: {AgentState.AVAILABLE, AgentState.NOT_READY, AgentState.OFFLINE},
+}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A citizen in line. Carries what the executive is shown when offered."""
+
+    contact_id: str
+    citizen_id: str
+    citizen_name: str
+    service: str
+    reason_code: str
+    reason_text: str
+    folio: str
+    joined_at: float
+    # Set while the citizen's page is gone: the place is kept for a grace period.
+    absent_since: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.contact_id or not self.citizen_id:
+            raise ValueError(f"waiting entry needs a contact and a citizen: {self!r}")
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    name: str
+    state: AgentState
+    since: float
+    contact_id: str | None = None
+    pause_reason: str | None = None
+    missed: int = 0  # offers in a row that went unanswered
+
+
+# Pause reasons the floor itself sets; people pick theirs from a catalog.
+NO_ANSWER = "no_answer"
+DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class FloorRules:
+    """The timings of the floor, from config; all in seconds."""
+
+    grace: float = 120.0
+    offer_timeout: float = 20.0
+    max_missed: int = 2
+    missed_cooldown: float = 15.0
+    wrapup: float = 120.0
+
+    def __post_init__(self) -> None:
+        for name in ("grace", "offer_timeout", "missed_cooldown", "wrapup"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if self.max_missed < 1:
+            raise ValueError(f"max_missed must be 1 or more, not {self.max_missed}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """An offer, and once accepted, a call; it lives until hang-up."""
+
+    waiting: Waiting
+    agent_id: str
+    agent_name: str
+    offered_at: float
+    answered_at: float | None = None
+
+    @property
+    def contact_id(self) -> str:
+        return self.waiting.contact_id
+
+    @property
+    def citizen_id(self) -> str:
+        return self.waiting.citizen_id
+
+
+# Events: what changed, for the service to record and announce.
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    service: str
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    agent: Agent
+
+
+@dataclass(frozen=True)
+class Offered:
+    call: Call
+
+
+@dataclass(frozen=True)
+class OfferWithdrawn:
+    """The offer fell through before the accept; ``requeued`` when the citizen waits again.
+
+    ``cause``: citizen_left, citizen_dropped, executive_gone, no_answer or declined.
+    """
+
+    call: Call
+    cause: str
+    requeued: bool
+    detail: str = ""  # the executive's reason when declined
+
+
+@dataclass(frozen=True)
+class WrapupTimedOut:
+    """Wrap-up time ran out: the default outcome is recorded for the executive."""
+
+    agent_id: str
+    contact_id: str
+    at: float
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    call: Call
+
+
+@dataclass(frozen=True)
+class ContactEnded:
+    """The contact is over: left the queue, dropped, or hung up."""
+
+    waiting: Waiting
+    reason: EndReason
+    by: str  # "citizen", "executive" or "system"
+    agent_id: str | None
+    at: float
+    in_call: bool = False
+
+
+Event = (
+    QueueChanged
+    | AgentChanged
+    | Offered
+    | OfferWithdrawn
+    | CallStarted
+    | ContactEnded
+    | WrapupTimedOut
+)
