@@ -201,6 +201,7 @@ class Settings:
     limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
     limits_notes: int = _setting(4000, "longest wrap-up note")
+    limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
 
     def __post_init__(self) -> None:
         _check_choice("mode", self.mode, MODES)

@@ -183,6 +183,20 @@ class WrapupSubmit(ClientMessage):
     then: str = _wire("then", default="available")
 
 
+@dataclass(frozen=True)
+class SurveySubmit(ClientMessage):
+    type: ClassVar[str] = "survey.submit"
+    contact_id: str = _wire("contactId")
+    score: int = _wire("score")
+    comment: str = _wire("comment", default="")
+
+
+def _score(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
+        raise BadMessage("survey.submit: score must be a whole number from 1 to 5")
+    return raw
+
+
 CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
     cls.type: cls
     for cls in (
@@ -197,12 +211,14 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         SignalDescription,
         SignalCandidate,
         WrapupSubmit,
+        SurveySubmit,
     )
 }
 
 _PARSERS: dict[str, Any] = {
     "description": SessionDescription.from_wire,
     "candidate": IceCandidate.from_wire,
+    "score": _score,
 }
 
 
@@ -263,6 +279,7 @@ SERVER_TYPES = (
     "signal.description",
     "signal.candidate",
     "wrapup.saved",
+    "survey.saved",
 )
 
 

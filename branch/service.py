@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
     schema.OfferDecline.type: frozenset({EXECUTIVE}),
     schema.WrapupSubmit.type: frozenset({EXECUTIVE}),
+    schema.SurveySubmit.type: frozenset({CITIZEN}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
@@ -252,6 +253,18 @@ class BranchService:
                 )
             case schema.WrapupSubmit():
                 await self._wrapup(user, message, now)
+            case schema.SurveySubmit():
+                comment = message.comment.strip()
+                if len(comment) > self.settings.limits_survey_comment:
+                    raise BadMessage(
+                        f"survey.submit: comment is longer than {self.settings.limits_survey_comment} characters"
+                    )
+                await self.records.contact_surveyed(
+                    message.contact_id, user.person_id, message.score, comment, now
+                )
+                await self.hub.send(
+                    user.key, schema.message("survey.saved", contactId=message.contact_id)
+                )
 
     async def _join(self, user: User, message: schema.QueueJoin, now: float) -> None:
         settings = self.settings
@@ -426,7 +439,10 @@ class BranchService:
             ended = schema.message(
                 "call.ended", contactId=contact_id, reason=event.reason.value, by=event.by
             )
-            await self.hub.send(citizen_key(event.waiting.citizen_id), ended)
+            await self.hub.send(
+                citizen_key(event.waiting.citizen_id),
+                {**ended, "receipt": await self._receipt(contact_id)},
+            )
             if event.agent_id:
                 await self.hub.send(executive_key(event.agent_id), ended)
         else:
@@ -434,6 +450,22 @@ class BranchService:
                 citizen_key(event.waiting.citizen_id),
                 schema.message("queue.left", contactId=contact_id, reason=event.reason.value),
             )
+
+    async def _receipt(self, contact_id: str) -> dict[str, Any] | None:
+        """What the citizen keeps of the contact: folio, service, reason, who served them, when."""
+        record = await self.records.get(contact_id)
+        if record is None:
+            return None
+        reason = self.settings.reason(record.reason_code)
+        return {
+            "folio": record.folio,
+            "service": self.settings.service_name,
+            "reason": reason.label if reason else record.reason_code,
+            "executive": record.executive_name,
+            "joinedAt": record.joined_at,
+            "answeredAt": record.answered_at,
+            "endedAt": record.ended_at,
+        }
 
     async def _send_positions(self, service: str) -> None:
         waiting = await self.live.waiting(service)

@@ -127,6 +127,21 @@ def test_end_of_candidates(end_marker: Any) -> None:
             BadMessage,
             "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null",
         ),
+        (
+            {"type": "survey.submit", "contactId": "c", "score": 6},
+            BadMessage,
+            "survey.submit: score must be a whole number from 1 to 5",
+        ),
+        (
+            {"type": "survey.submit", "contactId": "c", "score": "5"},
+            BadMessage,
+            "survey.submit: score must be a whole number from 1 to 5",
+        ),
+        (
+            {"type": "survey.submit", "contactId": "c", "score": True},
+            BadMessage,
+            "survey.submit: score must be a whole number from 1 to 5",
+        ),
     ],
 )
 def test_bad_messages_are_named(raw: Any, error: type[Exception], message: str) -> None:

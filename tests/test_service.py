@@ -14,6 +14,7 @@ from branch.config import load_settings
 from branch.errors import (
     AlreadyQueued,
     Forbidden,
+    InvalidState,
     NoOffer,
     NotInCall,
     NotQueued,
@@ -366,7 +367,9 @@ async def test_a_dropped_page_ends_the_call_at_once(
     record = await records.get(contact_id)
     assert record is not None and record.end_reason == end_reason
     if gone == "executive":
-        assert ana.last("call.ended") == {
+        ended = ana.last("call.ended")
+        assert ended["receipt"]["folio"] == record.folio
+        assert {key: ended[key] for key in ("type", "contactId", "reason", "by")} == {
             "type": "call.ended",
             "contactId": contact_id,
             "reason": "executive_dropped",
@@ -505,3 +508,45 @@ async def test_unanswered_offer_and_late_wrap_up_follow_the_clock(
     record = await records.get(contact_id)
     assert record is not None
     assert (record.outcome_code, record.confirmed_reason_code) == ("sin_cierre", "bonos")
+
+
+async def test_receipt_and_one_survey_per_contact(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    bea = await page_for(service, hub, BEA)
+    await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="ges"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    with pytest.raises(InvalidState, match="Solo puedes evaluar una atención que terminó"):
+        await service.handle(ANA, schema.SurveySubmit(contact_id=contact_id, score=5))
+    await service.handle(EXE, schema.AgentAvailable())
+    clock.advance(10)
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    clock.advance(200)
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    receipt = ana.last("call.ended")["receipt"]
+    assert receipt["folio"] == ana.last("queue.joined")["folio"]
+    assert (receipt["service"], receipt["reason"], receipt["executive"]) == (
+        "Sucursal en Línea",
+        "Garantías GES",
+        "Eva Díaz",
+    )
+    assert receipt["endedAt"] - receipt["answeredAt"] == 200
+
+    with pytest.raises(NotYourContact):
+        await service.handle(BEA, schema.SurveySubmit(contact_id=contact_id, score=1))
+    await service.handle(
+        ANA, schema.SurveySubmit(contact_id=contact_id, score=4, comment=" Muy amable ")
+    )
+    assert ana.last("survey.saved") == {"type": "survey.saved", "contactId": contact_id}
+    with pytest.raises(InvalidState, match="Ya evaluaste esta atención"):
+        await service.handle(ANA, schema.SurveySubmit(contact_id=contact_id, score=1))
+    record = await records.get(contact_id)
+    assert record is not None
+    assert (record.survey_score, record.survey_comment, record.executive_run) == (
+        4,
+        "Muy amable",
+        EXE.person_id,
+    )
+    assert bea.of("survey.saved") == []

@@ -31,6 +31,9 @@ class ContactRecord:
     outcome_code: str | None = None
     confirmed_reason_code: str | None = None
     notes: str | None = None
+    survey_score: int | None = None
+    survey_comment: str | None = None
+    surveyed_at: float | None = None
 
     @property
     def waited_seconds(self) -> float | None:
@@ -46,7 +49,14 @@ class ContactRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO-8601 UTC."""
         document = asdict(self)
-        for name in ("joined_at", "offered_at", "answered_at", "ended_at", "wrapped_up_at"):
+        for name in (
+            "joined_at",
+            "offered_at",
+            "answered_at",
+            "ended_at",
+            "wrapped_up_at",
+            "surveyed_at",
+        ):
             value = document[name]
             if value is not None:
                 document[name] = datetime.datetime.fromtimestamp(value, datetime.UTC).isoformat()
@@ -98,6 +108,12 @@ class RecordStore(Protocol):
         notes: str,
         at: float,
     ) -> None: ...
+    async def contact_surveyed(
+        self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
+    ) -> None:
+        """The citizen's satisfaction survey (1-5 and a comment), once per contact."""
+        ...
+
     async def agent_state_changed(
         self,
         agent_run: str,

@@ -61,12 +61,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX agent_states_agent_at ON agent_states (agent_run, at);
     """,
+    """
+    ALTER TABLE contacts ADD COLUMN survey_score INTEGER;
+    ALTER TABLE contacts ADD COLUMN survey_comment TEXT;
+    ALTER TABLE contacts ADD COLUMN surveyed_at REAL
+    """,
 )
 
 COLUMNS = (
     "contact_id, folio, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
     "offered_at, answered_at, ended_at, wrapped_up_at, executive_run, executive_name, end_reason, "
-    "outcome_code, confirmed_reason_code, notes"
+    "outcome_code, confirmed_reason_code, notes, survey_score, survey_comment, surveyed_at"
 )
 
 
@@ -235,6 +240,26 @@ class SqliteRecordStore:
         await cursor.close()
         if changed == 0:
             raise InvalidState("El cierre de esta atención ya fue registrado")
+
+    async def contact_surveyed(
+        self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
+    ) -> None:
+        record = await self.get(contact_id)
+        if record is None:
+            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
+        if record.citizen_run != citizen_run:
+            raise NotYourContact("Esta atención no es tuya")
+        if record.answered_at is None or record.ended_at is None:
+            raise InvalidState("Solo puedes evaluar una atención que terminó")
+        cursor = await self.db.execute(
+            "UPDATE contacts SET survey_score = ?, survey_comment = ?, surveyed_at = ? "
+            "WHERE contact_id = ? AND surveyed_at IS NULL",
+            (score, comment, at, contact_id),
+        )
+        changed = cursor.rowcount
+        await cursor.close()
+        if changed == 0:
+            raise InvalidState("Ya evaluaste esta atención")
 
     async def agent_state_changed(
         self,

@@ -7,6 +7,7 @@ import {
   errorText,
   formatClock,
   formatEstimate,
+  formatMinutes,
   formatPosition,
   formatWaiting,
   secondsSince,
@@ -264,15 +265,48 @@ const ENDED_TEXTS = {
   system: "La llamada se cortó.",
 };
 
-function endCall({ contactId, reason, by }) {
+function endCall({ contactId, reason, by, receipt }) {
   if (contactId !== page.contactId) return;
   closeCall();
   releaseMedia();
   const dropped = reason === "executive_dropped" ? " Perdimos la conexión con el ejecutivo." : "";
   $("ended-text").textContent = (ENDED_TEXTS[by] ?? "Tu atención terminó.") + dropped;
-  $("ended-folio").textContent = page.folio ?? "—";
+  $("ended-folio").textContent = receipt?.folio ?? page.folio ?? "—";
+  renderReceipt(receipt);
+  page.surveyFor = receipt?.answeredAt ? contactId : null;
+  $("survey-form").reset();
+  $("survey-form").hidden = !page.surveyFor;
+  $("survey-send").disabled = false;
+  $("survey-error").hidden = true;
+  $("survey-thanks").hidden = true;
   page.contactId = null;
   showStep("ended");
+}
+
+const DATE_FORMAT = new Intl.DateTimeFormat("es-CL", { dateStyle: "long", timeStyle: "short" });
+
+function renderReceipt(receipt) {
+  $("receipt").hidden = !receipt;
+  if (!receipt) return;
+  $("receipt-reason").textContent = receipt.reason;
+  $("receipt-executive").textContent = receipt.executive ?? "—";
+  const { joinedAt, answeredAt, endedAt } = receipt;
+  $("receipt-waited").textContent = answeredAt ? formatMinutes(answeredAt - joinedAt) : "—";
+  $("receipt-talked").textContent = answeredAt ? formatClock(endedAt - answeredAt) : "—";
+  $("receipt-date").textContent = DATE_FORMAT.format(new Date(joinedAt * 1000));
+}
+
+function submitSurvey(event) {
+  event.preventDefault();
+  const chosen = $("survey-form").querySelector("input[name=score]:checked");
+  $("survey-error").hidden = Boolean(chosen);
+  if (!chosen || !page.surveyFor) return;
+  const sent = signaling.send("survey.submit", {
+    contactId: page.surveyFor,
+    score: Number(chosen.value),
+    comment: $("survey-comment").value,
+  });
+  $("survey-send").disabled = sent;
 }
 
 // ------------------------------------------------------------ signaling
@@ -331,6 +365,7 @@ signaling
   .on("error", (message) => {
     showError(errorText(message.code, message.message));
     if (message.replyTo === "queue.join") $("join").disabled = false;
+    if (message.replyTo === "survey.submit") $("survey-send").disabled = false;
   })
   .on("queue.joined", (message) => {
     showError("");
@@ -360,7 +395,13 @@ signaling
   .on("signal.candidate", ({ contactId, candidate }) =>
     withCall(contactId, (call) => call.handleCandidate(candidate)),
   )
-  .on("call.ended", endCall);
+  .on("call.ended", endCall)
+  .on("survey.saved", ({ contactId }) => {
+    if (contactId !== page.surveyFor) return;
+    page.surveyFor = null;
+    $("survey-form").hidden = true;
+    $("survey-thanks").hidden = false;
+  });
 
 // ------------------------------------------------------------ wiring
 
@@ -403,6 +444,7 @@ $("again").addEventListener("click", () => {
   renderCount();
   showStep("reason");
 });
+$("survey-form").addEventListener("submit", submitSurvey);
 $("use-here").addEventListener("click", () => signaling.connect());
 window.addEventListener("pagehide", () => signaling.close());
 window.addEventListener("pageshow", (event) => {

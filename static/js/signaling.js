@@ -14,6 +14,7 @@ export const CLIENT_TYPES = Object.freeze([
   "signal.description",
   "signal.candidate",
   "wrapup.submit",
+  "survey.submit",
 ]);
 
 export const SERVER_TYPES = Object.freeze([
@@ -33,6 +34,7 @@ export const SERVER_TYPES = Object.freeze([
   "signal.description",
   "signal.candidate",
   "wrapup.saved",
+  "survey.saved",
 ]);
 
 export const CLOSE = Object.freeze({

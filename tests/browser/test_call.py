@@ -124,8 +124,20 @@ async def test_a_citizen_talks_with_an_executive(
         cpage.get_by_role("heading", name="¡Gracias por usar la Sucursal en Línea!")
     ).to_be_visible()
     await expect(cpage.locator("#ended-folio")).to_have_text(folio)
+    await expect(cpage.locator("#receipt-reason")).to_have_text("Licencias médicas")
+    await expect(cpage.locator("#receipt-executive")).to_contain_text("Juan Soto")
     assert await cpage.evaluate("window.branchCall") is None
     await citizen.shot("ended")
+
+    # The survey: a score is required, then it is recorded once.
+    await cpage.get_by_role("button", name="Enviar evaluación").click()
+    await expect(cpage.locator("#survey-error")).to_be_visible()
+    await cpage.get_by_role("radio", name="5").check()
+    await cpage.get_by_label("¿Algo que quieras contarnos?").fill("Muy clara la explicación")
+    await cpage.get_by_role("button", name="Enviar evaluación").click()
+    await expect(cpage.get_by_text("¡Gracias por tu evaluación!")).to_be_visible()
+    await expect(cpage.locator("#survey-form")).to_be_hidden()
+    await citizen.shot("surveyed")
 
     await expect(epage.locator("#agent-state")).to_have_text("Cierre")
     await expect(epage.locator("#wrapup-reason")).to_have_value("licencias")
@@ -150,6 +162,7 @@ async def test_a_citizen_talks_with_an_executive(
     assert record.answered_at is not None
     assert record.ended_at is not None
     assert record.ended_at >= record.answered_at
+    assert (record.survey_score, record.survey_comment) == (5, "Muy clara la explicación")
 
 
 # getUserMedia that fails the way a browser does; "NotFoundError" leaves the
