@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from branch.core.model import FloorRules
+from branch.core.hours import Admission, Schedule
+from branch.core.model import FloorRules, Routing
 from branch.errors import ConfigError
 
 ENV_PREFIX = "BRANCH_"
 SECTIONS = ("oidc", "roles", "session", "service", "webrtc", "stores", "limits")
+ROUTINGS = tuple(routing.value for routing in Routing)
 MODES = ("production", "development")
 LOGOUT_STYLES = ("claveunica", "standard", "none")
 
@@ -104,6 +106,97 @@ DEFAULT_DECLINE_REASONS = (
 )
 
 
+@dataclass(frozen=True)
+class Queue:
+    """One service citizens can join: its own reasons, hours and admission rules.
+
+    Declared as ``[[queues]]`` tables; the keys are these fields.
+    """
+
+    code: str
+    name: str
+    name_en: str = ""
+    reasons: tuple[CatalogEntry, ...] = DEFAULT_REASONS
+    timezone: str = "America/Santiago"
+    hours: tuple[str, ...] = ()  # e.g. ("mon-fri 08:30-13:30",); none: always open
+    holidays: tuple[str, ...] = ()  # ISO dates the service is closed
+    serve_after_close_minutes: int = 30  # those already waiting at closing are served this long
+    allow_unstaffed: bool = True  # may citizens wait while no executive of it is logged in
+    max_waiting: int = 0  # 0: no limit
+    max_wait_minutes: int = 0  # refuse joins predicted to wait longer; 0: no limit
+    admission: Admission = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        CatalogEntry(self.code, self.name)  # same rules for the code and the name
+        codes = [entry.code for entry in self.reasons]
+        if not codes or len(set(codes)) != len(codes):
+            raise ValueError("reasons: codes must be unique and the catalog not empty")
+        for name in ("serve_after_close_minutes", "max_waiting", "max_wait_minutes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more")
+        schedule = Schedule.parse(self.hours, self.holidays, self.timezone)
+        admission = Admission(
+            schedule,
+            serve_after_close=self.serve_after_close_minutes * 60.0,
+            allow_unstaffed=self.allow_unstaffed,
+            max_waiting=self.max_waiting,
+            max_wait=self.max_wait_minutes * 60.0,
+        )
+        object.__setattr__(self, "admission", admission)
+
+    def reason(self, code: str) -> CatalogEntry | None:
+        return next((entry for entry in self.reasons if entry.code == code), None)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Queue:
+        known = {item.name for item in dataclasses.fields(cls) if item.init}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        values = dict(table)
+        if "reasons" in values:
+            values["reasons"] = tuple(
+                CatalogEntry(**_table(item)) for item in _list(values["reasons"])
+            )
+        for key in ("hours", "holidays"):
+            if key in values:
+                values[key] = tuple(_list(values[key]))
+        for key, value in values.items():
+            default = getattr(cls, key, None)
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{key}: {value!r} is not true or false")
+            elif isinstance(default, int) and (
+                isinstance(value, bool) or not isinstance(value, int)
+            ):
+                raise ValueError(f"{key}: {value!r} is not a whole number")
+        return cls(**values)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "nameEn": self.name_en or self.name,
+            "reasons": [entry.to_wire() for entry in self.reasons],
+            "hours": list(self.hours),
+            "timezone": self.timezone,
+        }
+
+
+DEFAULT_QUEUES = (Queue("general", "Atención general", "General service"),)
+
+
+def parse_skills(text: str) -> tuple[tuple[str, ...], ...]:
+    """``"especialista > triage, general"``: tiers separated by '>', services by ','."""
+    tiers = []
+    for part in text.split(">"):
+        tier = tuple(code.strip() for code in part.split(",") if code.strip())
+        if not tier:
+            raise ValueError(f"skills {text!r}: an empty tier")
+        tiers.append(tier)
+    return tuple(tiers)
+
+
 def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"help": help, "secret": secret})
 
@@ -149,6 +242,11 @@ class Settings:
         (), "RUNs (e.g. 11.111.111-1) with the executive role"
     )
     roles_supervisors: tuple[str, ...] = _setting((), "RUNs with the supervisor role")
+    roles_skills: tuple[tuple[str, str], ...] = _setting(
+        (),
+        'executive RUN -> services served, e.g. "especialista > triage, general" '
+        "(tiers by '>', first tier first); an executive not listed serves every service",
+    )
 
     session_secret: str = _setting(
         "", "key that signs session cookies; default kept in <data_dir>/session.key", secret=True
@@ -156,7 +254,14 @@ class Settings:
     session_max_age: int = _setting(8 * 3600, "seconds a login lasts at most")
 
     service_name: str = _setting("Sucursal en Línea", "name shown on every page")
-    service_code: str = _setting("general", "code of the queue citizens join")
+    service_routing: str = _setting(
+        "longest_idle",
+        "which available executive gets the next citizen: longest_idle, fewest_contacts "
+        "(answered today) or round_robin",
+    )
+    service_timezone: str = _setting(
+        "America/Santiago", "the branch's day for daily figures and fewest_contacts"
+    )
     service_grace_seconds: int = _setting(
         120, "seconds a waiting citizen keeps the place after the page closes or the network drops"
     )
@@ -175,9 +280,6 @@ class Settings:
     service_default_outcome: str = _setting(
         "sin_cierre", "outcome recorded when the wrap-up time runs out (a code of outcomes)"
     )
-    service_reasons: tuple[CatalogEntry, ...] = _setting(
-        DEFAULT_REASONS, "catalog of contact reasons"
-    )
     service_outcomes: tuple[CatalogEntry, ...] = _setting(
         DEFAULT_OUTCOMES, "catalog of call outcomes"
     )
@@ -187,6 +289,12 @@ class Settings:
     )
     service_decline_reasons: tuple[CatalogEntry, ...] = _setting(
         DEFAULT_DECLINE_REASONS, "reasons an executive gives for declining an offer"
+    )
+
+    queues: tuple[Queue, ...] = _setting(
+        DEFAULT_QUEUES,
+        "the services citizens join ([[queues]] tables: code, name, name_en, reasons, timezone, "
+        "hours, holidays, serve_after_close_minutes, allow_unstaffed, max_waiting, max_wait_minutes)",
     )
 
     webrtc_ice_servers: tuple[IceServer, ...] = _setting(
@@ -226,9 +334,27 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_key(name)}: must be positive")
-        codes = [entry.code for entry in self.service_reasons]
+        codes = [queue.code for queue in self.queues]
         if len(set(codes)) != len(codes) or not codes:
-            raise ConfigError("service.reasons: codes must be unique and the catalog not empty")
+            raise ConfigError("queues: service codes must be unique and there must be one at least")
+        _check_choice("service.routing", self.service_routing, ROUTINGS)
+        try:
+            Schedule.parse([], [], self.service_timezone)
+        except ValueError as exc:
+            raise ConfigError(f"service.timezone: {exc}") from None
+        for run, text in self.roles_skills:
+            if run not in self.roles_executives:
+                raise ConfigError(f"roles.skills: {run} is not in roles.executives")
+            try:
+                tiers = parse_skills(text)
+            except ValueError as exc:
+                raise ConfigError(f"roles.skills.{run}: {exc}") from None
+            for tier in tiers:
+                for code in tier:
+                    if self.queue(code) is None:
+                        raise ConfigError(
+                            f"roles.skills.{run}: {code!r} is not a service (queues: {', '.join(codes)})"
+                        )
         for key in ("outcomes", "pause_reasons", "decline_reasons"):
             codes = [entry.code for entry in getattr(self, f"service_{key}")]
             if len(set(codes)) != len(codes) or not codes:
@@ -289,8 +415,15 @@ class Settings:
     def records_url(self) -> str:
         return self.stores_records or f"sqlite:///{Path(self.data_dir) / 'records.sqlite3'}"
 
-    def reason(self, code: str) -> CatalogEntry | None:
-        return next((entry for entry in self.service_reasons if entry.code == code), None)
+    def queue(self, code: str) -> Queue | None:
+        return next((queue for queue in self.queues if queue.code == code), None)
+
+    def skills(self, run: str) -> tuple[tuple[str, ...], ...]:
+        """The executive's services in tiers; every service in one tier when not configured."""
+        text = dict(self.roles_skills).get(run)
+        if text is None:
+            return (tuple(queue.code for queue in self.queues),)
+        return parse_skills(text)
 
     @property
     def floor_rules(self) -> FloorRules:
@@ -300,6 +433,8 @@ class Settings:
             max_missed=self.service_max_missed_offers,
             missed_cooldown=float(self.service_missed_cooldown_seconds),
             wrapup=float(self.service_wrapup_seconds),
+            routing=Routing(self.service_routing),
+            timezone=self.service_timezone,
         )
 
     def pause_reason(self, code: str) -> CatalogEntry | None:
@@ -359,13 +494,28 @@ def _convert(name: str, raw: Any, *, from_env: bool) -> Any:
                 raise ValueError(f"{raw!r} is not text")
             return raw
         if name in (
-            "service_reasons",
             "service_outcomes",
             "service_pause_reasons",
             "service_decline_reasons",
         ):
             items = json.loads(raw) if from_env else raw
             return tuple(CatalogEntry(**_table(item)) for item in _list(items))
+        if name == "queues":
+            items = json.loads(raw) if from_env else raw
+            queues = []
+            for index, item in enumerate(_list(items)):
+                try:
+                    queues.append(Queue.from_table(_table(item)))
+                except (TypeError, ValueError) as exc:
+                    code = item.get("code", index) if isinstance(item, Mapping) else index
+                    raise ValueError(f"service {code!r}: {exc}") from None
+            return tuple(queues)
+        if name == "roles_skills":
+            table = json.loads(raw) if from_env else raw
+            skills = dict(_table(table))
+            if not all(isinstance(value, str) for value in skills.values()):
+                raise ValueError('each executive\'s skills are text like "triage > general"')
+            return tuple(skills.items())
         if name == "webrtc_ice_servers":
             items = json.loads(raw) if from_env else raw
             servers = []

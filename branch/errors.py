@@ -105,6 +105,37 @@ class UnknownOutcome(BranchError):
     code = "unknown_outcome"
 
 
+class UnknownService(BranchError):
+    code = "unknown_service"
+
+
+class NotAdmitted(BranchError):
+    """The service cannot take a new citizen now; the code says why, the message what to do."""
+
+    code = "not_admitted"
+    status = 409
+
+
+class ServiceClosed(NotAdmitted):
+    code = "closed"
+
+
+class NoExecutives(NotAdmitted):
+    code = "no_executives"
+
+
+class QueueFull(NotAdmitted):
+    code = "queue_full"
+
+
+class WaitTooLong(NotAdmitted):
+    code = "wait_too_long"
+
+
+class AfterClosing(NotAdmitted):
+    code = "after_closing"
+
+
 class InternalError(BranchError):
     """A bug on our side; the details go to the log, never to the person."""
 

@@ -83,8 +83,16 @@ async def run_probe(
 
         await steps.run("executive available", available)
 
+        service: dict[str, Any] = {}
+
         async def join() -> dict[str, Any]:
-            await citizen.send("queue.join", reason=first_reason(citizen), text="branch probe")
+            service.update(probe_service(citizen, executive))
+            await citizen.send(
+                "queue.join",
+                service=service["code"],
+                reason=service["reasons"][0]["code"],
+                text="branch probe",
+            )
             return await citizen.receive("queue.joined")
 
         joined = await steps.run("citizen joins", join)
@@ -138,7 +146,7 @@ async def run_probe(
                 "wrapup.submit",
                 contactId=contact_id,
                 outcome=outcome,
-                reason=first_reason(citizen),
+                reason=service["reasons"][0]["code"],
                 notes="Contacto sintético de branch probe",
                 then="not_ready",
             )
@@ -156,8 +164,14 @@ async def run_probe(
     return 0
 
 
-def first_reason(citizen: BranchClient) -> str:
-    return str(citizen.welcome["reasons"][0]["code"]) if citizen.welcome else "otro"
+def probe_service(citizen: BranchClient, executive: BranchClient) -> dict[str, Any]:
+    """An open service the probe's executive serves, first skill tier first."""
+    services = {s["code"]: s for s in (citizen.welcome or {}).get("services", []) if s["open"]}
+    skills = (executive.welcome or {}).get("skills", [])
+    for code in (code for tier in skills for code in tier):
+        if code in services:
+            return dict(services[code])
+    raise ClientError("no open service that the probe's executive serves")
 
 
 async def _connect_both(citizen: BranchClient, executive: BranchClient) -> None:

@@ -122,6 +122,7 @@ class QueueJoin(ClientMessage):
     type: ClassVar[str] = "queue.join"
     reason: str = _wire("reason")
     text: str = _wire("text", default="")
+    service: str = _wire("service", default="")  # may be left out when there is one service
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,14 @@ class WrapupSubmit(ClientMessage):
 
 
 @dataclass(frozen=True)
+class CallTransfer(ClientMessage):
+    type: ClassVar[str] = "call.transfer"
+    contact_id: str = _wire("contactId")
+    service: str = _wire("service")
+    note: str = _wire("note", default="")
+
+
+@dataclass(frozen=True)
 class SurveySubmit(ClientMessage):
     type: ClassVar[str] = "survey.submit"
     contact_id: str = _wire("contactId")
@@ -211,6 +220,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         SignalDescription,
         SignalCandidate,
         WrapupSubmit,
+        CallTransfer,
         SurveySubmit,
     )
 }

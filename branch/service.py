@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from branch import schema
-from branch.config import Settings
+from branch import schema, wording
+from branch.config import Queue, Settings
 from branch.core.estimate import estimate_wait
 from branch.core.floor import (
     AgentChanged,
@@ -28,17 +28,27 @@ from branch.core.floor import (
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    StaffingChanged,
+    Transferred,
     Waiting,
     WrapupTimedOut,
 )
+from branch.core.hours import Refusal
 from branch.errors import (
+    AfterClosing,
     AlreadyQueued,
     BadMessage,
     Forbidden,
     InvalidState,
+    NoExecutives,
+    NotAdmitted,
     NotInCall,
+    QueueFull,
+    ServiceClosed,
     UnknownOutcome,
     UnknownReason,
+    UnknownService,
+    WaitTooLong,
 )
 from branch.hub import Hub
 from branch.live.base import LiveStore
@@ -60,11 +70,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
     schema.OfferDecline.type: frozenset({EXECUTIVE}),
     schema.WrapupSubmit.type: frozenset({EXECUTIVE}),
+    schema.CallTransfer.type: frozenset({EXECUTIVE}),
     schema.SurveySubmit.type: frozenset({CITIZEN}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
 }
+
+
+# Previous contacts an executive sees with an offer.
+HISTORY_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -114,8 +129,9 @@ class BranchService:
             "offer": None,
             "wrapup": None,
         }
+        now = self.clock()
         if user.role == CITIZEN:
-            await self._apply(await self.live.citizen_back(user.person_id, self.clock()))
+            await self._apply(await self.live.citizen_back(user.person_id, now))
             status = await self.live.citizen_status(user.person_id)
             if status.waiting is not None and status.position is not None:
                 state["queue"] = await self._position_fields(
@@ -125,6 +141,7 @@ class BranchService:
                 state["queue"] = {
                     "contactId": status.call.contact_id,
                     "folio": status.call.waiting.folio,
+                    "service": status.call.waiting.service,
                     "offered": True,
                 }
             elif status.call is not None:
@@ -133,7 +150,9 @@ class BranchService:
             agent_status = await self.live.agent_status(user.person_id)
             if agent_status.agent is None:
                 await self._apply(
-                    await self.live.agent_not_ready(user.person_id, user.name, self.clock())
+                    await self.live.agent_not_ready(
+                        user.person_id, user.name, now, skills=self.settings.skills(user.person_id)
+                    )
                 )
                 agent_status = await self.live.agent_status(user.person_id)
             agent, call = agent_status.agent, agent_status.call
@@ -146,7 +165,7 @@ class BranchService:
                 if agent.state is AgentState.WRAP_UP and agent.contact_id:
                     state["wrapup"] = await self._wrapup_fields(agent.contact_id)
             if call is not None and call.answered_at is None:
-                state["offer"] = self._offer_fields(call)
+                state["offer"] = await self._offer_fields(call)
             elif call is not None:
                 state["call"] = self._call_fields(call, EXECUTIVE)
         settings = self.settings
@@ -156,7 +175,10 @@ class BranchService:
             person={"run": user.person_id, "name": user.name},
             serviceName=settings.service_name,
             iceServers=[server.to_wire() for server in settings.webrtc_ice_servers],
-            reasons=[entry.to_wire() for entry in settings.service_reasons],
+            services=[await self._service_fields(queue, now) for queue in settings.queues],
+            skills=[list(tier) for tier in settings.skills(user.person_id)]
+            if user.role == EXECUTIVE
+            else [],
             outcomes=[entry.to_wire() for entry in settings.service_outcomes]
             if user.role != CITIZEN
             else [],
@@ -191,8 +213,12 @@ class BranchService:
             await self._apply(await self.live.agent_gone(user.person_id, now))
 
     async def tick(self) -> None:
-        """Periodic upkeep: end the waits of citizens gone longer than the grace period."""
-        await self._apply(await self.live.tick(self.clock()))
+        """Periodic upkeep: timers of the floor, and lines of services past their cut-off."""
+        now = self.clock()
+        await self._apply(await self.live.tick(now))
+        for queue in self.settings.queues:
+            if queue.admission.cut_off(now):
+                await self._apply(await self.live.close_queue(queue.code, now))
 
     # ------------------------------------------------------------ messages
 
@@ -209,7 +235,10 @@ class BranchService:
             case schema.QueueLeave():
                 await self._apply(await self.live.leave(user.person_id, now))
             case schema.AgentAvailable():
-                await self._apply(await self.live.agent_available(user.person_id, user.name, now))
+                skills = self.settings.skills(user.person_id)
+                await self._apply(
+                    await self.live.agent_available(user.person_id, user.name, now, skills)
+                )
             case schema.AgentNotReady():
                 if message.reason and self.settings.pause_reason(message.reason) is None:
                     raise UnknownReason(
@@ -217,7 +246,11 @@ class BranchService:
                     )
                 await self._apply(
                     await self.live.agent_not_ready(
-                        user.person_id, user.name, now, message.reason or None
+                        user.person_id,
+                        user.name,
+                        now,
+                        message.reason or None,
+                        self.settings.skills(user.person_id),
                     )
                 )
             case schema.OfferDecline():
@@ -253,6 +286,8 @@ class BranchService:
                 )
             case schema.WrapupSubmit():
                 await self._wrapup(user, message, now)
+            case schema.CallTransfer():
+                await self._transfer(user, message, now)
             case schema.SurveySubmit():
                 comment = message.comment.strip()
                 if len(comment) > self.settings.limits_survey_comment:
@@ -266,10 +301,24 @@ class BranchService:
                     user.key, schema.message("survey.saved", contactId=message.contact_id)
                 )
 
+    def _queue_to_join(self, code: str) -> Queue:
+        queues = self.settings.queues
+        if not code and len(queues) == 1:
+            return queues[0]
+        queue = self.settings.queue(code)
+        if queue is None:
+            raise UnknownService(
+                f"service {code[:40]!r} does not exist (services: {', '.join(q.code for q in queues)})"
+            )
+        return queue
+
     async def _join(self, user: User, message: schema.QueueJoin, now: float) -> None:
         settings = self.settings
-        if settings.reason(message.reason) is None:
-            raise UnknownReason(f"reason {message.reason[:40]!r} is not in the catalog")
+        queue = self._queue_to_join(message.service)
+        if queue.reason(message.reason) is None:
+            raise UnknownReason(
+                f"reason {message.reason[:40]!r} is not in the catalog of {queue.code}"
+            )
         text = message.text.strip()
         if len(text) > settings.limits_reason_text:
             raise BadMessage(
@@ -278,19 +327,27 @@ class BranchService:
         status = await self.live.citizen_status(user.person_id)
         if status.waiting is not None or status.call is not None:
             raise AlreadyQueued("Ya estás en la fila o en una atención")
+        waiting = await self.live.waiting(queue.code)
+        staffed = await self.live.staffed(queue.code)
+        estimate = estimate_wait(
+            len(waiting) + 1, await self.live.handle_times(queue.code), staffed
+        )
+        refusal = queue.admission.refusal(now, len(waiting), staffed, estimate)
+        if refusal is not None:
+            raise self._refusal(queue, refusal, now, len(waiting), estimate)
         contact_id = uuid.uuid4().hex
         folio = await self.records.contact_joined(
-            contact_id, settings.service_code, user.person_id, user.name, message.reason, text, now
-        )
-        entry = Waiting(
             contact_id,
+            queue.code,
             user.person_id,
             user.name,
-            settings.service_code,
             message.reason,
             text,
-            folio,
             now,
+            estimated_wait=None if estimate is None else round(estimate),
+        )
+        entry = Waiting(
+            contact_id, user.person_id, user.name, queue.code, message.reason, text, folio, now
         )
         try:
             events = await self.live.join(entry, now)
@@ -300,15 +357,107 @@ class BranchService:
             raise
         await self.hub.send(
             user.key,
-            schema.message("queue.joined", contactId=contact_id, folio=folio, joinedAt=now),
+            schema.message(
+                "queue.joined",
+                contactId=contact_id,
+                folio=folio,
+                joinedAt=now,
+                service=queue.code,
+            ),
         )
+        await self._apply(events)
+
+    def _refusal(
+        self, queue: Queue, refusal: Refusal, now: float, waiting: int, estimate: float | None
+    ) -> NotAdmitted:
+        """The error a refused citizen reads: what happened and what to do."""
+        schedule = queue.admission.schedule
+        opening = schedule.next_opening(now)
+        back = (
+            f" Te esperamos {wording.when(opening, now, schedule.timezone)}."
+            if opening is not None
+            else ""
+        )
+        match refusal:
+            case Refusal.CLOSED:
+                return ServiceClosed(f"{queue.name} está cerrado en este momento.{back}")
+            case Refusal.NO_EXECUTIVES:
+                return NoExecutives(
+                    f"En este momento no hay ejecutivos atendiendo {queue.name}. "
+                    "Intenta de nuevo en unos minutos."
+                )
+            case Refusal.QUEUE_FULL:
+                return QueueFull(
+                    f"La fila de {queue.name} está llena ({waiting} personas esperando). "
+                    "Intenta de nuevo en unos minutos."
+                )
+            case Refusal.WAIT_TOO_LONG:
+                return WaitTooLong(
+                    f"La espera estimada para {queue.name} es de unos "
+                    f"{wording.minutes(estimate or 0)}, más de lo que permitimos esperar. "
+                    "Intenta de nuevo más tarde."
+                )
+            case Refusal.AFTER_CLOSING:
+                closes = schedule.closes_at(now) or now
+                return AfterClosing(
+                    f"Con las personas que ya esperan, no alcanzaríamos a atenderte antes del "
+                    f"cierre de las {wording.clock_time(closes, schedule.timezone)} "
+                    f"(espera estimada: unos {wording.minutes(estimate or 0)}).{back}"
+                )
+
+    async def _transfer(self, user: User, message: schema.CallTransfer, now: float) -> None:
+        queue = self.settings.queue(message.service)
+        if queue is None:
+            raise UnknownService(f"service {message.service[:40]!r} does not exist")
+        note = message.note.strip()
+        if len(note) > self.settings.limits_notes:
+            raise BadMessage(
+                f"call.transfer: note is longer than {self.settings.limits_notes} characters"
+            )
+        call = (await self.live.agent_status(user.person_id)).call
+        if call is None or call.contact_id != message.contact_id or call.answered_at is None:
+            raise NotInCall("No estás en una atención con ese identificador")
+        if call.waiting.service == queue.code:
+            raise InvalidState("La atención ya está en ese servicio")
+        first = call.waiting
+        contact_id = uuid.uuid4().hex
+        folio = await self.records.contact_joined(
+            contact_id,
+            queue.code,
+            first.citizen_id,
+            first.citizen_name,
+            first.reason_code,
+            first.reason_text,
+            now,
+            transferred_from=first.contact_id,
+            transfer_note=note,
+        )
+        moved = Waiting(
+            contact_id,
+            first.citizen_id,
+            first.citizen_name,
+            queue.code,
+            first.reason_code,
+            first.reason_text,
+            folio,
+            first.joined_at,
+            transferred_from=first.contact_id,
+            transfer_note=note,
+        )
+        try:
+            events = await self.live.transfer(user.person_id, first.contact_id, moved, now)
+        except (NotInCall, InvalidState):
+            await self.records.contact_ended(contact_id, EndReason.CITIZEN_LEFT, now)
+            raise
         await self._apply(events)
 
     async def _wrapup(self, user: User, message: schema.WrapupSubmit, now: float) -> None:
         settings = self.settings
         if settings.outcome(message.outcome) is None:
             raise UnknownOutcome(f"outcome {message.outcome[:40]!r} is not in the catalog")
-        if settings.reason(message.reason) is None:
+        contact = await self.records.get(message.contact_id)
+        queue = settings.queue(contact.service) if contact else None
+        if not any(q.reason(message.reason) for q in ([queue] if queue else settings.queues)):
             raise UnknownReason(f"reason {message.reason[:40]!r} is not in the catalog")
         if len(message.notes) > settings.limits_notes:
             raise BadMessage(
@@ -356,6 +505,11 @@ class BranchService:
             match event:
                 case QueueChanged(service=service):
                     changed_services.add(service)
+                case StaffingChanged(agent=agent):
+                    # Estimates count the executives of each service.
+                    changed_services.update(
+                        queue.code for queue in self.settings.queues if agent.serves(queue.code)
+                    )
                 case AgentChanged(agent=agent):
                     await self.records.agent_state_changed(
                         agent.agent_id,
@@ -380,7 +534,7 @@ class BranchService:
                     )
                     await self.hub.send(
                         executive_key(call.agent_id),
-                        schema.message("offer", **self._offer_fields(call)),
+                        schema.message("offer", **await self._offer_fields(call)),
                     )
                     await self.hub.send(
                         citizen_key(call.citizen_id),
@@ -407,6 +561,17 @@ class BranchService:
                     )
                 case ContactEnded():
                     await self._contact_ended(event)
+                case Transferred(to=entry):
+                    await self.hub.send(
+                        citizen_key(entry.citizen_id),
+                        schema.message(
+                            "queue.joined",
+                            contactId=entry.contact_id,
+                            folio=entry.folio,
+                            joinedAt=entry.joined_at,
+                            service=entry.service,
+                        ),
+                    )
         for service in changed_services:
             await self._send_positions(service)
 
@@ -456,10 +621,11 @@ class BranchService:
         record = await self.records.get(contact_id)
         if record is None:
             return None
-        reason = self.settings.reason(record.reason_code)
+        queue = self.settings.queue(record.service)
+        reason = queue.reason(record.reason_code) if queue else None
         return {
             "folio": record.folio,
-            "service": self.settings.service_name,
+            "service": queue.name if queue else record.service,
             "reason": reason.label if reason else record.reason_code,
             "executive": record.executive_name,
             "joinedAt": record.joined_at,
@@ -474,37 +640,91 @@ class BranchService:
             await self.hub.send(
                 citizen_key(entry.citizen_id), schema.message("queue.position", **fields)
             )
-        await self._send_summary(self.hub.keys(f"{EXECUTIVE}:"), waiting)
+        await self._send_summary(self.hub.keys(f"{EXECUTIVE}:"))
 
-    async def _send_summary(self, keys: list[str], waiting: list[Waiting] | None = None) -> None:
-        if waiting is None:
-            waiting = await self.live.waiting(self.settings.service_code)
-        oldest = waiting[0].joined_at if waiting else None
-        await self.hub.send_many(
-            keys, schema.message("queue.summary", waiting=len(waiting), oldestJoinedAt=oldest)
+    async def _send_summary(self, keys: list[str]) -> None:
+        """Each executive hears of the lines of the services they serve."""
+        if not keys:
+            return
+        lines = {queue.code: await self.live.waiting(queue.code) for queue in self.settings.queues}
+        for key in keys:
+            served = [
+                code
+                for tier in self.settings.skills(key.removeprefix(f"{EXECUTIVE}:"))
+                for code in tier
+            ]
+            services = [
+                {
+                    "code": code,
+                    "waiting": len(lines[code]),
+                    "oldestJoinedAt": lines[code][0].joined_at if lines[code] else None,
+                }
+                for code in served
+            ]
+            oldest = [line["oldestJoinedAt"] for line in services if line["oldestJoinedAt"]]
+            await self.hub.send(
+                key,
+                schema.message(
+                    "queue.summary",
+                    waiting=sum(line["waiting"] for line in services),
+                    oldestJoinedAt=min(oldest, default=None),
+                    services=services,
+                ),
+            )
+
+    async def _service_fields(self, queue: Queue, now: float) -> dict[str, Any]:
+        """A service as the pages see it: catalog, hours, and whether it takes people now."""
+        schedule = queue.admission.schedule
+        waiting = await self.live.waiting(queue.code)
+        staffed = await self.live.staffed(queue.code)
+        estimate = estimate_wait(
+            len(waiting) + 1, await self.live.handle_times(queue.code), staffed
         )
+        return {
+            **queue.to_wire(),
+            "open": schedule.is_open(now),
+            "opensAt": None if schedule.is_open(now) else schedule.next_opening(now),
+            "closesAt": schedule.closes_at(now),
+            "staffed": staffed,
+            "allowUnstaffed": queue.admission.allow_unstaffed,
+            "waiting": len(waiting),
+            "estimatedWaitSeconds": None if estimate is None else round(estimate),
+        }
 
     async def _position_fields(
         self, entry: Waiting, position: int, waiting_count: int
     ) -> dict[str, Any]:
-        estimate = estimate_wait(
-            position, await self.live.handle_times(entry.service), await self.live.staffed()
-        )
+        staffed = await self.live.staffed(entry.service)
+        estimate = estimate_wait(position, await self.live.handle_times(entry.service), staffed)
         return {
             "contactId": entry.contact_id,
             "folio": entry.folio,
+            "service": entry.service,
             "position": position,
             "waiting": waiting_count,
+            "staffed": staffed,
             "estimatedWaitSeconds": None if estimate is None else round(estimate),
             "joinedAt": entry.joined_at,
         }
 
-    def _offer_fields(self, call: Call) -> dict[str, Any]:
+    async def _offer_fields(self, call: Call) -> dict[str, Any]:
         entry = call.waiting
-        reason = self.settings.reason(entry.reason_code)
+        queue = self.settings.queue(entry.service)
+        reason = queue.reason(entry.reason_code) if queue else None
+        transfer = None
+        if entry.transferred_from:
+            first = await self.records.get(entry.transferred_from)
+            transfer = {
+                "fromContactId": entry.transferred_from,
+                "folio": first.folio if first else None,
+                "executive": first.executive_name if first else None,
+                "service": first.service if first else None,
+                "note": entry.transfer_note,
+            }
         return {
             "contactId": entry.contact_id,
             "folio": entry.folio,
+            "service": {"code": entry.service, "name": queue.name if queue else entry.service},
             "citizen": {"run": entry.citizen_id, "name": entry.citizen_name},
             "reason": {
                 "code": entry.reason_code,
@@ -514,7 +734,31 @@ class BranchService:
             "joinedAt": entry.joined_at,
             "offeredAt": call.offered_at,
             "expiresAt": call.offered_at + self.settings.service_offer_timeout_seconds,
+            "transfer": transfer,
+            "history": await self._history(entry),
         }
+
+    async def _history(self, entry: Waiting) -> list[dict[str, Any]]:
+        """The citizen's previous contacts, newest first, for the executive being offered them."""
+        earlier = await self.records.recent(HISTORY_SHOWN + 1, citizen_run=entry.citizen_id)
+        shown = []
+        for record in earlier:
+            if record.contact_id == entry.contact_id:
+                continue
+            queue = self.settings.queue(record.service)
+            reason = queue.reason(record.reason_code) if queue else None
+            outcome = self.settings.outcome(record.outcome_code or "")
+            shown.append(
+                {
+                    "folio": record.folio,
+                    "joinedAt": record.joined_at,
+                    "service": queue.name if queue else record.service,
+                    "reason": reason.label if reason else record.reason_code,
+                    "outcome": outcome.label if outcome else None,
+                    "endReason": record.end_reason.value if record.end_reason else None,
+                }
+            )
+        return shown[:HISTORY_SHOWN]
 
     def _call_fields(self, call: Call, role: str) -> dict[str, Any]:
         if role == EXECUTIVE:
@@ -524,6 +768,7 @@ class BranchService:
         return {
             "contactId": call.contact_id,
             "folio": call.waiting.folio,
+            "service": call.waiting.service,
             "peer": peer,
             "initiator": role == EXECUTIVE,
             "polite": role == CITIZEN,
@@ -533,4 +778,9 @@ class BranchService:
         record = await self.records.get(contact_id)
         if record is None:
             return None
-        return {"contactId": contact_id, "folio": record.folio, "reasonCode": record.reason_code}
+        return {
+            "contactId": contact_id,
+            "folio": record.folio,
+            "reasonCode": record.reason_code,
+            "service": record.service,
+        }

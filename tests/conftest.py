@@ -12,6 +12,8 @@ import pytest
 from aiohttp import web
 
 from branch.config import Settings, load_settings
+from branch.hub import Hub
+from branch.records.sqlite import SqliteRecordStore
 from branch.tls import CertificatePaths, create_certificates, server_context
 from branch.web.app import create_app
 
@@ -81,3 +83,17 @@ async def start_branch(
     yield start
     for node in reversed(running):
         await node.stop()
+
+
+@pytest.fixture
+async def records(tmp_path: Path) -> AsyncIterator[SqliteRecordStore]:
+    """An open SQLite record store in the test's own directory."""
+    store = SqliteRecordStore(tmp_path / "records.sqlite3")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()

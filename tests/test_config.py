@@ -47,7 +47,12 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ({"BRANCH_OIDC_DEV_LOGIN": "true"}, "oidc.dev_login: the development login cannot run"),
         ({"BRANCH_PUBLIC_URL": "ftp://x"}, "public_url: 'ftp://x' is not an http(s) URL"),
         ({"BRANCH_WEBRTC_ICE_SERVERS": '[{"urls": "http://x"}]'}, "must start with stun:"),
-        ({"BRANCH_SERVICE_REASONS": "[]"}, "service.reasons: codes must be unique"),
+        ({"BRANCH_QUEUES": "[]"}, "queues: service codes must be unique"),
+        (
+            {"BRANCH_QUEUES": '[{"code": "g", "name": "G", "reasons": []}]'},
+            "queues: service 'g': reasons: codes must be unique and the catalog not empty",
+        ),
+        ({"BRANCH_ROLES_SKILLS": '{"1-9": 3}'}, "roles.skills: each executive's skills are text"),
         ({"BRANCH_LIMITS_NOTES": "0"}, "limits.notes: must be positive"),
     ],
 )
@@ -102,7 +107,7 @@ def test_ice_servers_and_catalogs_from_environment() -> None:
     settings = load_settings(
         {
             "BRANCH_WEBRTC_ICE_SERVERS": '[{"urls": ["turn:t.example:3478"], "username": "u", "credential": "c"}]',
-            "BRANCH_SERVICE_REASONS": '[{"code": "a", "label": "A"}]',
+            "BRANCH_QUEUES": '[{"code": "q", "name": "Q", "reasons": [{"code": "a", "label": "A"}]}]',
         }
     )
     assert settings.webrtc_ice_servers[0].to_wire() == {
@@ -110,14 +115,111 @@ def test_ice_servers_and_catalogs_from_environment() -> None:
         "username": "u",
         "credential": "c",
     }
-    assert settings.reason("a") is not None and settings.reason("b") is None
+    queue = settings.queue("q")
+    assert queue is not None and settings.queue("general") is None
+    assert queue.reason("a") is not None and queue.reason("b") is None
+
+
+SERVICES = """
+[roles]
+executives = ["11.111.111-1", "12.345.678-5"]
+
+[roles.skills]
+"11.111.111-1" = "especialista > triage"
+
+[service]
+routing = "round_robin"
+
+[[queues]]
+code = "triage"
+name = "Orientación"
+hours = ["mon-fri 08:30-13:30"]
+holidays = ["2026-12-25"]
+max_waiting = 40
+
+[[queues]]
+code = "especialista"
+name = "Especialista"
+reasons = [{code = "ges", label = "Garantías GES"}]
+allow_unstaffed = false
+max_wait_minutes = 45
+"""
+
+
+def test_services_skills_and_routing_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "branch.toml"
+    path.write_text(SERVICES, encoding="utf-8")
+    settings = load_settings({}, path)
+    assert [queue.code for queue in settings.queues] == ["triage", "especialista"]
+    triage, especialista = settings.queues
+    assert triage.admission.max_waiting == 40
+    assert not triage.admission.schedule.always_open
+    assert especialista.admission.schedule.always_open
+    assert (especialista.admission.allow_unstaffed, especialista.admission.max_wait) == (
+        False,
+        2700,
+    )
+    assert [entry.code for entry in especialista.reasons] == ["ges"]
+    assert settings.skills("11.111.111-1") == (("especialista",), ("triage",))
+    assert settings.skills("12.345.678-5") == (("triage", "especialista"),)  # not listed: all
+    assert settings.floor_rules.routing == "round_robin"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('"especialista > triage"', '"especialista > nada"'),
+            "roles.skills.11.111.111-1: 'nada' is not a service",
+        ),
+        (
+            ('"especialista > triage"', '"especialista >"'),
+            "roles.skills.11.111.111-1: skills 'especialista >': an empty tier",
+        ),
+        (
+            ('"11.111.111-1" = ', '"33.333.333-3" = '),
+            "roles.skills: 33.333.333-3 is not in roles.executives",
+        ),
+        (
+            ('routing = "round_robin"', 'routing = "random"'),
+            "service.routing: 'random' is not one of longest_idle, fewest_contacts, round_robin",
+        ),
+        (('code = "especialista"', 'code = "triage"'), "queues: service codes must be unique"),
+        (
+            ("max_waiting = 40", 'max_waiting = "40"'),
+            "queues: service 'triage': max_waiting: '40' is not a whole number",
+        ),
+        (("max_waiting = 40", "maximum = 40"), "queues: service 'triage': unknown key 'maximum'"),
+        (
+            ('"mon-fri 08:30-13:30"', '"lun-vie 08:30-13:30"'),
+            "queues: service 'triage': 'lun-vie 08:30-13:30': days are mon",
+        ),
+        (
+            ('"2026-12-25"', '"25-12-2026"'),
+            "queues: service 'triage': holiday '25-12-2026' is not a date",
+        ),
+        (
+            ("allow_unstaffed = false", 'allow_unstaffed = "no"'),
+            "queues: service 'especialista': allow_unstaffed: 'no' is not true or false",
+        ),
+    ],
+)
+def test_bad_services_are_named(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    path = tmp_path / "branch.toml"
+    path.write_text(SERVICES.replace(*edit), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, path)
+    assert str(caught.value).startswith(message), str(caught.value)
 
 
 def test_example_file_documents_every_setting_and_loads() -> None:
     example = (ROOT / "branch.example.toml").read_text(encoding="utf-8")
     for key, _help, _default, _secret in describe_settings():
         section, _, name = key.rpartition(".")
-        assert f"{name} =" in example, f"{key} is not documented in branch.example.toml"
+        documented = (f"{name} =", f"[{key}]", f"[[{key}]]")
+        assert any(form in example for form in documented), (
+            f"{key} is not documented in branch.example.toml"
+        )
         if section:
             assert f"[{section}]" in example
     assert load_settings({}, ROOT / "branch.example.toml") == load_settings({})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,21 +65,8 @@ class Clock:
 
 
 @pytest.fixture
-async def records(tmp_path: Path) -> AsyncIterator[SqliteRecordStore]:
-    store = SqliteRecordStore(tmp_path / "records.sqlite3")
-    await store.open()
-    yield store
-    await store.close()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def hub() -> Hub:
-    return Hub()
 
 
 @pytest.fixture
@@ -135,6 +120,7 @@ async def test_a_whole_contact_is_served_and_recorded(
         "type": "call.started",
         "contactId": contact_id,
         "folio": joined["folio"],
+        "service": "general",
         "peer": {"name": "Eva Díaz", "run": ""},
         "initiator": False,
         "polite": True,
@@ -243,7 +229,7 @@ async def test_welcome_resumes_a_waiting_place(
             ANA,
             schema.QueueJoin(reason="teleport"),
             UnknownReason,
-            "reason 'teleport' is not in the catalog",
+            "reason 'teleport' is not in the catalog of general",
         ),
         (ANA, schema.QueueLeave(), NotQueued, "No estás en la fila"),
         (
@@ -528,7 +514,7 @@ async def test_receipt_and_one_survey_per_contact(
     receipt = ana.last("call.ended")["receipt"]
     assert receipt["folio"] == ana.last("queue.joined")["folio"]
     assert (receipt["service"], receipt["reason"], receipt["executive"]) == (
-        "Sucursal en Línea",
+        "Atención general",
         "Garantías GES",
         "Eva Díaz",
     )

@@ -10,7 +10,11 @@ the head because the join time never changes.
 from __future__ import annotations
 
 import bisect
+import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from branch.core.model import (
     ALLOWED,
@@ -28,6 +32,9 @@ from branch.core.model import (
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    Routing,
+    StaffingChanged,
+    Transferred,
     Waiting,
     WrapupTimedOut,
 )
@@ -50,6 +57,9 @@ __all__ = [
     "OfferWithdrawn",
     "Offered",
     "QueueChanged",
+    "Routing",
+    "StaffingChanged",
+    "Transferred",
     "Waiting",
     "WrapupTimedOut",
 ]
@@ -61,6 +71,10 @@ class Floor:
     waiting: list[Waiting] = field(default_factory=list)
     agents: dict[str, Agent] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
+    # Contacts answered per executive on one local day, for the fewest_contacts strategy;
+    # kept across logouts so logging out and in does not reset the count.
+    answered: dict[str, tuple[datetime.date, int]] = field(default_factory=dict)
+    last_offered: str = ""  # the round_robin cursor
 
     # ------------------------------------------------------------ queries
 
@@ -85,9 +99,20 @@ class Floor:
     def call_of_agent(self, agent_id: str) -> Call | None:
         return next((call for call in self.calls.values() if call.agent_id == agent_id), None)
 
-    def staffed(self) -> int:
-        """Executives logged in (any state but offline), for wait estimates."""
-        return sum(1 for agent in self.agents.values() if agent.state is not AgentState.OFFLINE)
+    def staffed(self, service: str | None = None) -> int:
+        """Executives logged in (any state but offline) serving ``service``, for wait estimates."""
+        return sum(
+            1
+            for agent in self.agents.values()
+            if agent.state is not AgentState.OFFLINE and (service is None or agent.serves(service))
+        )
+
+    def answered_today(self, agent_id: str, now: float) -> int:
+        day, count = self.answered.get(agent_id, (None, 0))
+        return count if day == self._day(now) else 0
+
+    def _day(self, now: float) -> datetime.date:
+        return datetime.datetime.fromtimestamp(now, ZoneInfo(self.rules.timezone)).date()
 
     # ------------------------------------------------------------ citizens
 
@@ -166,20 +191,39 @@ class Floor:
 
     # ------------------------------------------------------------ executives
 
-    def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
-        agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
+    def agent_available(
+        self,
+        agent_id: str,
+        name: str,
+        now: float,
+        skills: tuple[tuple[str, ...], ...] | None = None,
+    ) -> list[Event]:
+        agent = self._agent(agent_id, name, now, skills)
         # Coming back by hand ends a streak of missed offers.
-        self.agents[agent_id] = replace(agent, name=name, missed=0)
+        self.agents[agent_id] = replace(agent, missed=0)
         return self._move(agent_id, AgentState.AVAILABLE, now) + self._dispatch(now)
 
     def agent_not_ready(
-        self, agent_id: str, name: str, now: float, reason: str | None = None
+        self,
+        agent_id: str,
+        name: str,
+        now: float,
+        reason: str | None = None,
+        skills: tuple[tuple[str, ...], ...] | None = None,
     ) -> list[Event]:
-        agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
-        self.agents[agent_id] = replace(agent, name=name)
+        agent = self._agent(agent_id, name, now, skills)
         if agent.state is AgentState.OFFERED:
             raise InvalidState('Cannot go from "offered" to "not_ready": decline the offer instead')
         return self._move(agent_id, AgentState.NOT_READY, now, pause_reason=reason)
+
+    def _agent(
+        self, agent_id: str, name: str, now: float, skills: tuple[tuple[str, ...], ...] | None
+    ) -> Agent:
+        """The executive, created offline on first sight; ``skills`` None keeps the current ones."""
+        agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
+        agent = replace(agent, name=name, skills=agent.skills if skills is None else skills)
+        self.agents[agent_id] = agent
+        return agent
 
     def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
         """The executive turns the offer down: the citizen keeps the head of the line."""
@@ -234,6 +278,7 @@ class Floor:
         started = replace(self._offer_for(agent_id, contact_id), answered_at=now)
         self.calls[contact_id] = started
         self.agents[agent_id] = replace(self.agents[agent_id], missed=0)
+        self.answered[agent_id] = (self._day(now), self.answered_today(agent_id, now) + 1)
         return [*self._move(agent_id, AgentState.IN_CALL, now, contact_id), CallStarted(started)]
 
     def agent_gone(self, agent_id: str, now: float) -> list[Event]:
@@ -279,6 +324,31 @@ class Floor:
         by = "citizen" if user_id == call.citizen_id else "executive"
         return self._end_call(call, EndReason.COMPLETED, by, now)
 
+    def transfer(self, agent_id: str, contact_id: str, to: Waiting, now: float) -> list[Event]:
+        """End the executive's call and put the citizen in ``to.service`` with the same priority.
+
+        ``to`` is the new contact; its ``joined_at`` must be the first contact's,
+        so the citizen is not sent to the back of another line.
+        """
+        call = self.calls.get(contact_id)
+        if call is None or call.answered_at is None or call.agent_id != agent_id:
+            raise NotInCall("No estás en una atención con ese identificador")
+        if to.citizen_id != call.citizen_id or to.joined_at != call.waiting.joined_at:
+            raise ValueError("a transfer keeps the citizen and the first join time")
+        if to.service == call.waiting.service:
+            raise InvalidState("La atención ya está en ese servicio")
+        events = self._end_call(call, EndReason.TRANSFERRED, "executive", now)
+        bisect.insort(self.waiting, to, key=_order)
+        return [*events, Transferred(call, to), QueueChanged(to.service), *self._dispatch(now)]
+
+    def close_queue(self, service: str, now: float) -> list[Event]:
+        """The service's cut-off after closing: whoever still waits is told and let go."""
+        events: list[Event] = []
+        for entry in self.waiting_in(service):
+            self.waiting.remove(entry)
+            events.append(ContactEnded(entry, EndReason.CLOSED, "system", None, now))
+        return [QueueChanged(service), *events] if events else []
+
     def _end_call(self, call: Call, reason: EndReason, by: str, now: float) -> list[Event]:
         del self.calls[call.contact_id]
         events: list[Event] = [
@@ -311,24 +381,62 @@ class Floor:
             agent, state=state, since=now, contact_id=contact_id, pause_reason=pause_reason
         )
         self.agents[agent_id] = moved
+        if AgentState.OFFLINE in (agent.state, state) and agent.state is not state:
+            return [AgentChanged(moved), StaffingChanged(moved)]
         return [AgentChanged(moved)]
 
     def _dispatch(self, now: float) -> list[Event]:
-        """Offer the longest-waiting citizens to the executives idle the longest."""
+        """Offer waiting citizens to available executives until no pair fits.
+
+        The executives take turns in the order the routing strategy gives; each
+        takes the longest-waiting present citizen of their first skill tier
+        that has one.
+        """
         events: list[Event] = []
         while True:
-            # Absent citizens keep their place but cannot answer an offer.
-            entry = next((e for e in self.waiting if e.absent_since is None), None)
             free = [agent for agent in self.agents.values() if agent.state is AgentState.AVAILABLE]
-            if entry is None or not free:
-                break
-            agent = min(free, key=lambda candidate: (candidate.since, candidate.agent_id))
+            pair = next(
+                (
+                    (agent, entry)
+                    for agent in sorted(free, key=self._turn_key(now))
+                    if (entry := self._next_for(agent)) is not None
+                ),
+                None,
+            )
+            if pair is None:
+                return events
+            agent, entry = pair
             self.waiting.remove(entry)
             call = Call(entry, agent.agent_id, agent.name, offered_at=now)
             self.calls[entry.contact_id] = call
+            self.last_offered = agent.agent_id
             events += self._move(agent.agent_id, AgentState.OFFERED, now, entry.contact_id)
             events += [Offered(call), QueueChanged(entry.service)]
-        return events
+
+    def _turn_key(self, now: float) -> Callable[[Agent], tuple[Any, ...]]:
+        match self.rules.routing:
+            case Routing.FEWEST_CONTACTS:
+                return lambda agent: (
+                    self.answered_today(agent.agent_id, now),
+                    agent.since,
+                    agent.agent_id,
+                )
+            case Routing.ROUND_ROBIN:
+                # Those after the last one offered come first, then the rest from the start.
+                last = self.last_offered
+                return lambda agent: (agent.agent_id <= last, agent.agent_id)
+            case _:
+                return lambda agent: (agent.since, agent.agent_id)
+
+    def _next_for(self, agent: Agent) -> Waiting | None:
+        # Absent citizens keep their place but cannot answer an offer.
+        present = [entry for entry in self.waiting if entry.absent_since is None]
+        tiers = agent.skills or (None,)
+        for tier in tiers:
+            entry = next((e for e in present if tier is None or e.service in tier), None)
+            if entry is not None:
+                return entry
+        return None
 
 
 def _order(entry: Waiting) -> tuple[float, str]:

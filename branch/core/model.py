@@ -20,6 +20,16 @@ class EndReason(StrEnum):
     CITIZEN_LEFT = "citizen_left"
     CITIZEN_DROPPED = "citizen_dropped"
     EXECUTIVE_DROPPED = "executive_dropped"
+    TRANSFERRED = "transferred"  # the call ended and a new contact waits in another service
+    CLOSED = "closed"  # still waiting when the service's cut-off after closing came
+
+
+class Routing(StrEnum):
+    """Which of several available executives gets the next citizen."""
+
+    LONGEST_IDLE = "longest_idle"
+    FEWEST_CONTACTS = "fewest_contacts"  # fewest answered today, then longest idle
+    ROUND_ROBIN = "round_robin"  # in RUN order, starting after the last one offered
 
 
 ALLOWED = {
@@ -48,9 +58,12 @@ class Waiting:
     reason_code: str
     reason_text: str
     folio: str
-    joined_at: float
+    joined_at: float  # the priority: a transfer keeps the first contact's join time
     # Set while the citizen's page is gone: the place is kept for a grace period.
     absent_since: float | None = None
+    # A transferred contact: the first contact and the executive's note for the next one.
+    transferred_from: str | None = None
+    transfer_note: str = ""
 
     def __post_init__(self) -> None:
         if not self.contact_id or not self.citizen_id:
@@ -66,6 +79,11 @@ class Agent:
     contact_id: str | None = None
     pause_reason: str | None = None
     missed: int = 0  # offers in a row that went unanswered
+    # Service codes in tiers: an earlier tier is served first; () serves every service alike.
+    skills: tuple[tuple[str, ...], ...] = ()
+
+    def serves(self, service: str) -> bool:
+        return not self.skills or any(service in tier for tier in self.skills)
 
 
 # Pause reasons the floor itself sets; people pick theirs from a catalog.
@@ -82,6 +100,8 @@ class FloorRules:
     max_missed: int = 2
     missed_cooldown: float = 15.0
     wrapup: float = 120.0
+    routing: Routing = Routing.LONGEST_IDLE
+    timezone: str = "America/Santiago"  # where "today" is, for fewest_contacts
 
     def __post_init__(self) -> None:
         for name in ("grace", "offer_timeout", "missed_cooldown", "wrapup"):
@@ -124,6 +144,13 @@ class AgentChanged:
 
 
 @dataclass(frozen=True)
+class StaffingChanged:
+    """An executive logged in or out: estimates of the services they serve change."""
+
+    agent: Agent
+
+
+@dataclass(frozen=True)
 class Offered:
     call: Call
 
@@ -151,6 +178,14 @@ class WrapupTimedOut:
 
 
 @dataclass(frozen=True)
+class Transferred:
+    """The call ended and the citizen waits again, in ``to.service``, with the same priority."""
+
+    call: Call
+    to: Waiting
+
+
+@dataclass(frozen=True)
 class CallStarted:
     call: Call
 
@@ -175,4 +210,6 @@ Event = (
     | CallStarted
     | ContactEnded
     | WrapupTimedOut
+    | Transferred
+    | StaffingChanged
 )

@@ -6,7 +6,7 @@ from collections import defaultdict, deque
 
 from branch.core.estimate import HISTORY
 from branch.core.floor import AgentState, Event, Floor, FloorRules, Waiting
-from branch.live.base import AgentStatus, CitizenStatus
+from branch.live.base import AgentStatus, CitizenStatus, Skills
 
 
 class MemoryLiveStore:
@@ -43,13 +43,20 @@ class MemoryLiveStore:
     async def tick(self, now: float) -> list[Event]:
         return self.floor.tick(now)
 
-    async def agent_available(self, agent_id: str, name: str, now: float) -> list[Event]:
-        return self.floor.agent_available(agent_id, name, now)
+    async def agent_available(
+        self, agent_id: str, name: str, now: float, skills: Skills | None = None
+    ) -> list[Event]:
+        return self.floor.agent_available(agent_id, name, now, skills)
 
     async def agent_not_ready(
-        self, agent_id: str, name: str, now: float, reason: str | None = None
+        self,
+        agent_id: str,
+        name: str,
+        now: float,
+        reason: str | None = None,
+        skills: Skills | None = None,
     ) -> list[Event]:
-        return self.floor.agent_not_ready(agent_id, name, now, reason)
+        return self.floor.agent_not_ready(agent_id, name, now, reason, skills)
 
     async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
         return self.floor.decline(agent_id, contact_id, reason, now)
@@ -68,6 +75,14 @@ class MemoryLiveStore:
     async def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
         return self.floor.hangup(user_id, contact_id, now)
 
+    async def transfer(
+        self, agent_id: str, contact_id: str, to: Waiting, now: float
+    ) -> list[Event]:
+        return self.floor.transfer(agent_id, contact_id, to, now)
+
+    async def close_queue(self, service: str, now: float) -> list[Event]:
+        return self.floor.close_queue(service, now)
+
     async def waiting(self, service: str) -> list[Waiting]:
         return self.floor.waiting_in(service)
 
@@ -83,8 +98,8 @@ class MemoryLiveStore:
     async def agent_status(self, agent_id: str) -> AgentStatus:
         return AgentStatus(self.floor.agents.get(agent_id), self.floor.call_of_agent(agent_id))
 
-    async def staffed(self) -> int:
-        return self.floor.staffed()
+    async def staffed(self, service: str | None = None) -> int:
+        return self.floor.staffed(service)
 
     async def add_handle_time(self, service: str, seconds: float) -> None:
         self._handle_times[service].append(seconds)

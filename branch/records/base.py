@@ -34,6 +34,9 @@ class ContactRecord:
     survey_score: int | None = None
     survey_comment: str | None = None
     surveyed_at: float | None = None
+    estimated_wait: float | None = None  # seconds predicted at join; None: no estimate was given
+    transferred_from: str | None = None  # the contact this one was transferred from
+    transfer_note: str | None = None
 
     @property
     def waited_seconds(self) -> float | None:
@@ -87,6 +90,10 @@ class RecordStore(Protocol):
         reason_code: str,
         reason_text: str,
         joined_at: float,
+        *,
+        estimated_wait: float | None = None,
+        transferred_from: str | None = None,
+        transfer_note: str = "",
     ) -> str:
         """Create the record; returns its folio."""
         ...

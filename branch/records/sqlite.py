@@ -66,12 +66,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE contacts ADD COLUMN survey_comment TEXT;
     ALTER TABLE contacts ADD COLUMN surveyed_at REAL
     """,
+    """
+    ALTER TABLE contacts ADD COLUMN estimated_wait REAL;
+    ALTER TABLE contacts ADD COLUMN transferred_from TEXT REFERENCES contacts (contact_id);
+    ALTER TABLE contacts ADD COLUMN transfer_note TEXT;
+    """,
 )
 
 COLUMNS = (
     "contact_id, folio, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
     "offered_at, answered_at, ended_at, wrapped_up_at, executive_run, executive_name, end_reason, "
-    "outcome_code, confirmed_reason_code, notes, survey_score, survey_comment, surveyed_at"
+    "outcome_code, confirmed_reason_code, notes, survey_score, survey_comment, surveyed_at, "
+    "estimated_wait, transferred_from, transfer_note"
 )
 
 
@@ -148,6 +154,10 @@ class SqliteRecordStore:
         reason_code: str,
         reason_text: str,
         joined_at: float,
+        *,
+        estimated_wait: float | None = None,
+        transferred_from: str | None = None,
+        transfer_note: str = "",
     ) -> str:
         day = folio_day(joined_at)
         await self.db.execute("BEGIN IMMEDIATE")
@@ -164,7 +174,8 @@ class SqliteRecordStore:
             folio = f"{day}-{int(row[0]) if row else 1:06d}"
             await self.db.execute(
                 "INSERT INTO contacts (contact_id, folio, service, citizen_run, citizen_name, "
-                "reason_code, reason_text, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "reason_code, reason_text, joined_at, estimated_wait, transferred_from, "
+                "transfer_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     contact_id,
                     folio,
@@ -174,6 +185,9 @@ class SqliteRecordStore:
                     reason_code,
                     reason_text,
                     joined_at,
+                    estimated_wait,
+                    transferred_from,
+                    transfer_note or None,
                 ),
             )
             await self.db.execute("COMMIT")

@@ -14,6 +14,8 @@ END_REASONS = {
     "citizen_left": "salió de la fila",
     "citizen_dropped": "ciudadano desconectado",
     "executive_dropped": "ejecutivo desconectado",
+    "transferred": "transferida",
+    "closed": "cierre del servicio",
 }
 HEADINGS = (
     "Folio",

@@ -8,6 +8,7 @@ import {
   formatClock,
   formatEstimate,
   formatMinutes,
+  formatOpening,
   formatPosition,
   formatWaiting,
   secondsSince,
@@ -61,7 +62,44 @@ function showNotice(text) {
   box.hidden = !text;
 }
 
-// ------------------------------------------------------------ step 1: reason
+// ------------------------------------------------------------ step 1: service and reason
+
+const services = () => page.welcome?.services ?? [];
+const chosenService = () => services().find((s) => s.code === $("service").value) ?? services()[0];
+
+function fillServices() {
+  const select = $("service");
+  const chosen = select.value;
+  select.replaceChildren(
+    ...services().map((s) => new Option(s.open ? s.name : `${s.name} (cerrado)`, s.code)),
+  );
+  if (services().some((s) => s.code === chosen)) select.value = chosen;
+  $("service-field").hidden = services().length < 2;
+  onServiceChange();
+}
+
+function onServiceChange() {
+  const service = chosenService();
+  if (!service) return;
+  fillReasons(service.reasons, page.welcome?.limits?.reasonText ?? 500);
+  const status = serviceStatus(service);
+  $("service-status").textContent = status;
+  $("service-status").hidden = !status;
+}
+
+/** What a citizen should know before choosing: closed, nobody attending, the wait. */
+function serviceStatus(service) {
+  if (!service.open) {
+    const opens = service.opensAt ? ` Abre ${formatOpening(service.opensAt, service.timezone)}.` : "";
+    return `${service.name} está cerrado en este momento.${opens}`;
+  }
+  if (service.staffed === 0) {
+    return service.allowUnstaffed
+      ? "En este momento no hay ejecutivos conectados; puedes esperar tu turno en la fila."
+      : `En este momento no hay ejecutivos atendiendo ${service.name}. Intenta en unos minutos.`;
+  }
+  return "";
+}
 
 function fillReasons(reasons, limit) {
   const select = $("reason");
@@ -81,6 +119,11 @@ function renderCount() {
 
 function submitReason(event) {
   event.preventDefault();
+  const service = chosenService();
+  if (service && !service.open) {
+    showError(serviceStatus(service));
+    return;
+  }
   const missing = !$("reason").value;
   $("reason-error").hidden = !missing;
   $("reason").setAttribute("aria-invalid", String(missing));
@@ -151,6 +194,7 @@ function join() {
   page.meter?.close();
   page.meter = null;
   const sent = signaling.send("queue.join", {
+    service: chosenService()?.code ?? "",
     reason: $("reason").value,
     text: $("reason-text").value.trim(),
   });
@@ -162,7 +206,11 @@ function join() {
 
 // ------------------------------------------------------------ step 3: waiting
 
-function renderQueue({ contactId, folio, position, waiting, estimatedWaitSeconds, joinedAt }) {
+function renderQueue(fields) {
+  const { contactId, folio, position, waiting, estimatedWaitSeconds, joinedAt, service, staffed } =
+    fields;
+  if (service) setText("waiting-service", services().find((s) => s.code === service)?.name ?? service);
+  if (typeof staffed === "number") $("waiting-staffing").hidden = staffed > 0;
   if (contactId) page.contactId = contactId;
   if (folio) page.folio = folio;
   if (joinedAt) page.joinedAt = joinedAt;
@@ -259,6 +307,11 @@ function closeCall() {
   $("self-video").srcObject = null;
 }
 
+const LEFT_TEXTS = {
+  citizen_left: "",
+  closed: "El servicio cerró antes de que alcanzáramos a atenderte. Disculpa las molestias.",
+};
+
 const ENDED_TEXTS = {
   citizen: "Terminaste la llamada.",
   executive: "El ejecutivo terminó la llamada.",
@@ -268,6 +321,13 @@ const ENDED_TEXTS = {
 function endCall({ contactId, reason, by, receipt }) {
   if (contactId !== page.contactId) return;
   closeCall();
+  if (reason === "transferred") {
+    // The new contact's queue.joined follows; the camera stays on for the next executive.
+    page.contactId = null;
+    showNotice("Te transferimos a otro servicio. Mantienes tu prioridad en la fila.");
+    showStep("waiting");
+    return;
+  }
   releaseMedia();
   const dropped = reason === "executive_dropped" ? " Perdimos la conexión con el ejecutivo." : "";
   $("ended-text").textContent = (ENDED_TEXTS[by] ?? "Tu atención terminó.") + dropped;
@@ -288,6 +348,7 @@ const DATE_FORMAT = new Intl.DateTimeFormat("es-CL", { dateStyle: "long", timeSt
 function renderReceipt(receipt) {
   $("receipt").hidden = !receipt;
   if (!receipt) return;
+  $("receipt-service").textContent = receipt.service;
   $("receipt-reason").textContent = receipt.reason;
   $("receipt-executive").textContent = receipt.executive ?? "—";
   const { joinedAt, answeredAt, endedAt } = receipt;
@@ -317,7 +378,7 @@ function onWelcome(message) {
   $("service-name").textContent = message.serviceName || "Sucursal en Línea";
   document.title = message.serviceName || "Sucursal en Línea";
   $("person-name").textContent = message.person?.name ?? "";
-  fillReasons(message.reasons ?? [], message.limits?.reasonText ?? 500);
+  fillServices();
   const { queue, call } = message.state ?? {};
   if (call) {
     page.folio = call.folio;
@@ -385,7 +446,7 @@ signaling
     page.contactId = null;
     releaseMedia();
     showStep("reason");
-    showError(message.reason === "citizen_left" ? "" : "Tu atención terminó antes de comenzar.");
+    showError(LEFT_TEXTS[message.reason] ?? "Tu atención terminó antes de comenzar.");
     showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
   })
   .on("call.started", startCall)
@@ -406,6 +467,10 @@ signaling
 // ------------------------------------------------------------ wiring
 
 $("reason-form").addEventListener("submit", submitReason);
+$("service").addEventListener("change", () => {
+  showError("");
+  onServiceChange();
+});
 $("reason-text").addEventListener("input", renderCount);
 $("reason").addEventListener("change", () => {
   if ($("reason").value) $("reason-error").hidden = true;

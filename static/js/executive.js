@@ -52,6 +52,7 @@ const desk = {
   callStartedAt: null,
   waiting: null,
   oldestJoinedAt: null,
+  lines: [], // [{code, waiting, oldestJoinedAt}] per service served
   ticker: 0,
 };
 
@@ -99,7 +100,12 @@ function render() {
 
 function tick() {
   if (desk.waiting !== null) {
-    $("queue-waiting").textContent = `${formatWaiting(desk.waiting)} en la fila`;
+    const lines = desk.lines ?? [];
+    const breakdown =
+      lines.length > 1
+        ? ` (${lines.map((line) => `${serviceName(line.code)}: ${line.waiting}`).join(" · ")})`
+        : "";
+    $("queue-waiting").textContent = `${formatWaiting(desk.waiting)} en la fila${breakdown}`;
     $("queue-oldest").textContent = desk.oldestJoinedAt
       ? ` · la primera espera hace ${formatMinutes(secondsSince(desk.oldestJoinedAt))}`
       : "";
@@ -156,8 +162,35 @@ function announceOffer(offer) {
   }
 }
 
+const serviceName = (code) =>
+  (desk.welcome?.services ?? []).find((service) => service.code === code)?.name ?? code ?? "—";
+
+const DATE = new Intl.DateTimeFormat("es-CL", { dateStyle: "medium" });
+
 function renderContact() {
   const contact = desk.contact;
+  const service = contact?.service?.code ?? contact?.service;
+  $("offer-service").textContent = serviceName(service);
+  $("call-service").textContent = serviceName(service);
+  const transfer = contact?.transfer;
+  $("offer-transfer").hidden = !transfer;
+  if (transfer) {
+    $("offer-transfer-service").textContent = serviceName(transfer.service);
+    $("offer-transfer-executive").textContent = transfer.executive ?? "—";
+    $("offer-transfer-folio").textContent = transfer.folio ?? "—";
+    $("offer-transfer-note").textContent = transfer.note || "Sin nota.";
+  }
+  const history = contact?.history ?? [];
+  $("offer-history-empty").hidden = history.length > 0;
+  $("offer-history").replaceChildren(
+    ...history.map((item) => {
+      const line = document.createElement("li");
+      const outcome = item.outcome ?? "sin cierre";
+      line.textContent = `${DATE.format(new Date(item.joinedAt * 1000))} · ${item.service} · ${item.reason} · ${outcome}`;
+      return line;
+    }),
+  );
+  fillTransferTargets(service);
   const fill = (prefix) => {
     $(`${prefix}-name`).textContent = contact?.citizen?.name ?? "";
     $(`${prefix}-run`).textContent = contact?.citizen?.run ?? "";
@@ -207,7 +240,13 @@ function startCall(fields) {
   closeCall();
   const contactId = fields.contactId;
   if (desk.contact?.contactId !== contactId) {
-    desk.contact = { contactId, folio: fields.folio, citizen: fields.peer, reason: null };
+    desk.contact = {
+      contactId,
+      folio: fields.folio,
+      citizen: fields.peer,
+      reason: null,
+      service: fields.service,
+    };
   }
   desk.contact.folio = fields.folio ?? desk.contact.folio;
   desk.callStartedAt = Date.now() / 1000;
@@ -283,11 +322,49 @@ function fillCatalogs(welcome) {
   const outcome = $("outcome");
   outcome.replaceChildren(new Option("Elige el resultado", ""));
   for (const entry of welcome.outcomes ?? []) outcome.append(new Option(entry.label, entry.code));
+  fillWrapupReasons(null);
+  $("notes").maxLength = welcome.limits?.notes ?? 4000;
+  $("transfer-note").maxLength = welcome.limits?.notes ?? 4000;
+  renderNotesCount();
+}
+
+/** The reasons of the contact's service (every service's when unknown), without repeats. */
+function fillWrapupReasons(serviceCode) {
+  const services = desk.welcome?.services ?? [];
+  const chosen = services.filter((service) => !serviceCode || service.code === serviceCode);
+  const seen = new Set();
   const reason = $("wrapup-reason");
   reason.replaceChildren();
-  for (const entry of welcome.reasons ?? []) reason.append(new Option(entry.label, entry.code));
-  $("notes").maxLength = welcome.limits?.notes ?? 4000;
-  renderNotesCount();
+  for (const service of chosen.length ? chosen : services) {
+    for (const entry of service.reasons) {
+      if (seen.has(entry.code)) continue;
+      seen.add(entry.code);
+      reason.append(new Option(entry.label, entry.code));
+    }
+  }
+}
+
+function fillTransferTargets(currentService) {
+  const select = $("transfer-service");
+  const targets = (desk.welcome?.services ?? []).filter((s) => s.code !== currentService);
+  select.replaceChildren(...targets.map((s) => new Option(s.name, s.code)));
+  $("transfer-form").hidden = targets.length === 0;
+}
+
+function submitTransfer(event) {
+  event.preventDefault();
+  const contactId = desk.contact?.contactId;
+  if (!contactId || !$("transfer-service").value) return;
+  $("transfer-submit").disabled = true;
+  const sent = signaling.send("call.transfer", {
+    contactId,
+    service: $("transfer-service").value,
+    note: $("transfer-note").value.trim(),
+  });
+  if (!sent) {
+    $("transfer-submit").disabled = false;
+    showError("No hay conexión con la sucursal. La transferencia no se hizo; inténtalo de nuevo.");
+  }
 }
 
 function openWrapup(wrapup) {
@@ -296,6 +373,7 @@ function openWrapup(wrapup) {
   $("wrapup-folio").textContent = wrapup.folio ? `· Folio ${wrapup.folio}` : "";
   if (fresh) {
     $("wrapup-form").reset();
+    fillWrapupReasons(wrapup.service);
     $("wrapup-reason").value = wrapup.reasonCode ?? "";
     $("outcome-error").hidden = true;
     renderNotesCount();
@@ -385,6 +463,7 @@ signaling
     showError(errorText(message.code, message.message));
     if (message.replyTo === "offer.accept") $("accept").disabled = false;
     if (message.replyTo === "wrapup.submit") $("wrapup-submit").disabled = false;
+    if (message.replyTo === "call.transfer") $("transfer-submit").disabled = false;
     render();
   })
   .on("agent.state", (message) => {
@@ -401,6 +480,7 @@ signaling
   .on("queue.summary", (message) => {
     desk.waiting = message.waiting;
     desk.oldestJoinedAt = message.oldestJoinedAt;
+    desk.lines = message.services ?? [];
     tick();
   })
   .on("offer", (message) => {
@@ -432,12 +512,16 @@ signaling
   .on("call.ended", (message) => {
     if (desk.contact?.contactId !== message.contactId && !desk.callPromise) return;
     closeCall();
-    if (message.by === "citizen") showNotice("La persona terminó la llamada.");
+    $("transfer-submit").disabled = false;
+    $("transfer-form").reset();
+    if (message.reason === "transferred") showNotice("Transferiste la atención. Completa el cierre.");
+    else if (message.by === "citizen") showNotice("La persona terminó la llamada.");
     else if (message.reason === "citizen_dropped") showNotice("Se perdió la conexión con la persona.");
     openWrapup({
       contactId: message.contactId,
       folio: desk.contact?.folio,
       reasonCode: desk.contact?.reason?.code,
+      service: desk.contact?.service?.code ?? desk.contact?.service,
     });
     render();
   })
@@ -458,6 +542,7 @@ signaling
 // ------------------------------------------------------------ wiring
 
 $("go-available").addEventListener("click", goAvailable);
+$("transfer-form").addEventListener("submit", submitTransfer);
 $("go-not-ready").addEventListener("click", () => {
   $("go-not-ready").disabled = true;
   signaling.send("agent.not_ready", { reason: $("pause-reason").value });

@@ -32,6 +32,25 @@ export function formatEstimate(seconds) {
   return `Tiempo estimado: ${formatMinutes(seconds)}`;
 }
 
+/** "mañana a las 08:30" or "el lunes 30 de noviembre a las 08:30", in the service's time zone. */
+export function formatOpening(epochSeconds, timeZone = "America/Santiago") {
+  const moment = new Date(epochSeconds * 1000);
+  const day = (date) => new Intl.DateTimeFormat("en-CA", { timeZone }).format(date);
+  const time = new Intl.DateTimeFormat("es-CL", { timeZone, hour: "2-digit", minute: "2-digit" });
+  const at = `a las ${time.format(moment)}`;
+  const today = new Date();
+  const tomorrow = new Date(today.getTime() + 86_400_000);
+  if (day(moment) === day(today)) return `hoy ${at}`;
+  if (day(moment) === day(tomorrow)) return `mañana ${at}`;
+  const date = new Intl.DateTimeFormat("es-CL", {
+    timeZone,
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+  });
+  return `el ${date.format(moment)} ${at}`;
+}
+
 /** Seconds since an epoch-seconds instant, never negative (clocks differ a little). */
 export function secondsSince(epochSeconds) {
   return Math.max(0, Date.now() / 1000 - epochSeconds);
@@ -54,8 +73,20 @@ const ERROR_TEXTS = {
   too_large: "El mensaje es demasiado largo.",
   internal: "Tuvimos un problema. Inténtalo de nuevo en un momento.",
   unavailable: "El servicio no está disponible en este momento.",
+  unknown_service: "El servicio elegido no existe. Recarga la página.",
 };
 
+// Refusals to join: the server's message is written for people and carries
+// the specifics (opening time, prediction), so it is shown as it comes.
+const SERVER_WORDED = new Set([
+  "closed",
+  "no_executives",
+  "queue_full",
+  "wait_too_long",
+  "after_closing",
+]);
+
 export function errorText(code, fallback) {
+  if (SERVER_WORDED.has(code) && fallback) return fallback;
   return ERROR_TEXTS[code] ?? fallback ?? "Ocurrió un error. Inténtalo de nuevo.";
 }

@@ -14,6 +14,7 @@ export const CLIENT_TYPES = Object.freeze([
   "signal.description",
   "signal.candidate",
   "wrapup.submit",
+  "call.transfer",
   "survey.submit",
 ]);
 

@@ -17,6 +17,7 @@ from branch.core.floor import (
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    StaffingChanged,
     Waiting,
     WrapupTimedOut,
 )
@@ -404,3 +405,181 @@ def test_rules_validate_themselves(field: str, value: float, message: str) -> No
     with pytest.raises(ValueError) as caught:
         FloorRules(**{field: value})  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+# ------------------------------------------------------------ services, skills, routing
+
+
+@pytest.mark.parametrize(
+    ("skills", "expected"),
+    [
+        ((), "ana"),  # every service alike: the longest waiting overall
+        ((("triage", "especialista"),), "ana"),  # one tier: still the longest waiting
+        ((("especialista",), ("triage",)), "bea"),  # especialista first, though bea came later
+        ((("triage",), ("especialista",)), "ana"),
+        ((("especialista",),), "bea"),
+        ((("otro",),), None),  # serves nothing that has people waiting
+    ],
+)
+def test_an_executive_takes_the_longest_waiting_of_the_first_skill_tier_with_people(
+    skills: tuple[tuple[str, ...], ...], expected: str | None
+) -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0, "triage"), 1.0)
+    floor.join(citizen("bea", 2.0, "especialista"), 2.0)
+    floor.join(citizen("cam", 3.0, "especialista"), 3.0)
+    events = floor.agent_available("x", "X", 4.0, skills=skills)
+    assert offers(events) == ([(expected, "x")] if expected else [])
+
+
+def test_staffed_counts_only_executives_serving_the_service() -> None:
+    floor = Floor()
+    floor.agent_not_ready("x", "X", 1.0, skills=(("triage",),))
+    floor.agent_available("y", "Y", 1.0, skills=(("triage", "especialista"),))
+    floor.agent_available("z", "Z", 1.0)  # every service
+    assert (floor.staffed("triage"), floor.staffed("especialista"), floor.staffed()) == (3, 2, 3)
+    floor.agent_gone("z", 2.0)
+    assert floor.staffed("especialista") == 1
+
+
+def test_a_skill_change_applies_at_the_next_state_change() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0, "especialista"), 1.0)
+    assert offers(floor.agent_available("x", "X", 2.0, skills=(("triage",),))) == []
+    floor.agent_not_ready("x", "X", 3.0)  # skills None: unchanged
+    assert floor.agents["x"].skills == (("triage",),)
+    assert offers(floor.agent_available("x", "X", 4.0, skills=(("especialista",),))) == [
+        ("ana", "x")
+    ]
+
+
+def serve(floor: Floor, agent: str, now: float) -> None:
+    """One whole call for the executive, from whoever waits."""
+    name = f"{agent}-{now:g}"
+    floor.join(citizen(name, now), now)
+    call = floor.call_of_citizen(name)
+    assert call is not None and call.agent_id == agent
+    floor.accept(agent, call.contact_id, now)
+    floor.hangup(agent, call.contact_id, now)
+    floor.wrapup_done(agent, call.contact_id, AgentState.AVAILABLE, now)
+
+
+@pytest.mark.parametrize(
+    ("routing", "expected"),
+    [
+        # x idle since 30, y since 20, z since 10
+        ("longest_idle", ["z", "y", "x"]),
+        # answered today: x 0, y 2, z 1 — then idle time
+        ("fewest_contacts", ["x", "z", "y"]),
+        # after the last one offered (y), in RUN order, wrapping around
+        ("round_robin", ["z", "x", "y"]),
+    ],
+)
+def test_routing_strategies(routing: str, expected: list[str]) -> None:
+    floor = Floor(FloorRules(routing=routing))  # type: ignore[arg-type]
+    floor.agent_available("y", "Y", 1.0)
+    serve(floor, "y", 2.0)
+    floor.agent_available("z", "Z", 3.0)
+    floor.agent_not_ready("y", "Y", 3.0)
+    serve(floor, "z", 4.0)
+    floor.agent_not_ready("z", "Z", 4.0)
+    floor.agent_available("y", "Y", 5.0)
+    serve(floor, "y", 6.0)  # y has answered 2, z 1, x 0; y was offered last
+    floor.agent_not_ready("y", "Y", 6.0)
+    floor.agent_available("z", "Z", 10.0)
+    floor.agent_available("y", "Y", 20.0)
+    floor.agent_available("x", "X", 30.0)
+    order = []
+    for step, name in enumerate(["p", "q", "r"]):
+        events = floor.join(citizen(name, 40.0 + step), 40.0 + step)
+        order += [agent for _, agent in offers(events)]
+    assert order == expected
+
+
+def test_fewest_contacts_counts_the_local_day() -> None:
+    # 2026-11-24 23:59 and 2026-11-25 00:01 in Santiago (UTC-3).
+    before, after = 1795575540.0, 1795575660.0
+    floor = Floor(FloorRules(routing="fewest_contacts"))  # type: ignore[arg-type]
+    floor.agent_available("x", "X", before)
+    serve(floor, "x", before)
+    assert floor.answered_today("x", before) == 1
+    assert floor.answered_today("x", after) == 0
+    floor.agent_gone("x", before)
+    assert floor.answered_today("x", before) == 1  # logging out does not reset the count
+
+
+def in_call(floor: Floor, name: str, agent: str, now: float, service: str = "triage") -> str:
+    floor.join(citizen(name, now, service), now)
+    floor.agent_available(agent, agent.upper(), now)
+    call = floor.call_of_citizen(name)
+    assert call is not None
+    floor.accept(agent, call.contact_id, now)
+    return call.contact_id
+
+
+def test_a_transfer_keeps_the_first_join_time_as_priority() -> None:
+    floor = Floor()
+    contact = in_call(floor, "ana", "x", 1.0)
+    floor.join(citizen("bea", 5.0, "especialista"), 5.0)  # came after ana
+    moved = Waiting(
+        "c-ana-2", "ana", "Ana", "especialista", "otro", "", "F-ana-2", 1.0, None, contact, "nota"
+    )
+    events = floor.transfer("x", contact, moved, 9.0)
+    ended = [e for e in events if isinstance(e, ContactEnded)]
+    assert [(e.reason, e.by, e.in_call) for e in ended] == [
+        (EndReason.TRANSFERRED, "executive", True)
+    ]
+    assert floor.agents["x"].state is AgentState.WRAP_UP
+    assert [e.citizen_id for e in floor.waiting_in("especialista")] == ["ana", "bea"]
+    assert floor.position("ana") == 1
+    events = floor.agent_available("y", "Y", 10.0, skills=(("especialista",),))
+    [offered] = [e for e in events if isinstance(e, Offered)]
+    assert offered.call.waiting.transfer_note == "nota"
+    assert offered.call.waiting.transferred_from == contact
+
+
+def test_transfer_rules() -> None:
+    floor = Floor()
+    contact = in_call(floor, "ana", "x", 1.0)
+    moved = Waiting("c-2", "ana", "Ana", "especialista", "otro", "", "F-2", 1.0)
+    with pytest.raises(NotInCall):
+        floor.transfer("y", contact, moved, 2.0)  # not y's call
+    with pytest.raises(InvalidState, match="ya está en ese servicio"):
+        floor.transfer("x", contact, Waiting("c-2", "ana", "Ana", "triage", "o", "", "F", 1.0), 2.0)
+    with pytest.raises(ValueError, match="keeps the citizen and the first join time"):
+        floor.transfer(
+            "x", contact, Waiting("c-2", "ana", "A", "especialista", "o", "", "F", 2.0), 2.0
+        )
+    floor.join(citizen("bea", 3.0), 3.0)
+    floor.agent_available("y", "Y", 3.0)
+    offer = floor.call_of_citizen("bea")
+    assert offer is not None
+    with pytest.raises(NotInCall):
+        floor.transfer("y", offer.contact_id, moved, 4.0)  # an offer is not a call yet
+
+
+def test_closing_a_queue_lets_its_waiting_citizens_go() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0, "triage"), 1.0)
+    floor.join(citizen("bea", 2.0, "especialista"), 2.0)
+    floor.join(citizen("cam", 3.0, "triage"), 3.0)
+    floor.agent_available("x", "X", 4.0, skills=(("triage",),))  # ana is being offered
+    events = floor.close_queue("triage", 5.0)
+    ended = [(e.waiting.citizen_id, e.reason, e.by) for e in events if isinstance(e, ContactEnded)]
+    assert ended == [("cam", EndReason.CLOSED, "system")]
+    assert QueueChanged("triage") in events
+    assert [e.citizen_id for e in floor.waiting] == ["bea"]
+    assert floor.call_of_citizen("ana") is not None  # an offer under way goes on
+    assert floor.close_queue("triage", 6.0) == []
+
+
+def staffing(events: Sequence[object]) -> list[str]:
+    return [e.agent.agent_id for e in events if isinstance(e, StaffingChanged)]
+
+
+def test_staffing_changes_only_when_an_executive_logs_in_or_out() -> None:
+    floor = Floor()
+    assert staffing(floor.agent_not_ready("x", "X", 1.0)) == ["x"]
+    assert staffing(floor.agent_available("x", "X", 2.0)) == []
+    assert staffing(floor.agent_not_ready("x", "X", 3.0, "descanso")) == []
+    assert staffing(floor.agent_gone("x", 4.0)) == ["x"]

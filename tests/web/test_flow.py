@@ -126,7 +126,7 @@ async def test_two_citizens_one_executive_in_fifo_order(
         (
             '{"type": "queue.join", "reason": "nope"}',
             "unknown_reason",
-            "reason 'nope' is not in the catalog",
+            "reason 'nope' is not in the catalog of general",
         ),
         (
             '{"type": "offer.accept", "contactId": "x"}',
