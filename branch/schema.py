@@ -290,6 +290,8 @@ SERVER_TYPES = (
     "signal.candidate",
     "wrapup.saved",
     "survey.saved",
+    "call.reconnecting",
+    "call.resumed",
 )
 
 

@@ -21,6 +21,8 @@ from branch.core.floor import (
     AgentChanged,
     AgentState,
     Call,
+    CallInterrupted,
+    CallResumed,
     CallStarted,
     ContactEnded,
     EndReason,
@@ -147,6 +149,7 @@ class BranchService:
             elif status.call is not None:
                 state["call"] = self._call_fields(status.call, CITIZEN)
         elif user.role == EXECUTIVE:
+            await self._apply(await self.live.agent_back(user.person_id, now))
             agent_status = await self.live.agent_status(user.person_id)
             if agent_status.agent is None:
                 await self._apply(
@@ -210,7 +213,11 @@ class BranchService:
             else:
                 await self._apply(await self.live.citizen_gone(user.person_id, now))
         elif user.role == EXECUTIVE:
-            await self._apply(await self.live.agent_gone(user.person_id, now))
+            # A call in progress is held for the grace period; anything else ends now.
+            if self.settings.service_grace_seconds > 0:
+                await self._apply(await self.live.agent_away(user.person_id, now))
+            else:
+                await self._apply(await self.live.agent_gone(user.person_id, now))
 
     async def tick(self) -> None:
         """Periodic upkeep: timers of the floor, and lines of services past their cut-off."""
@@ -561,6 +568,20 @@ class BranchService:
                     )
                 case ContactEnded():
                     await self._contact_ended(event)
+                case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
+                    kind = (
+                        "call.reconnecting"
+                        if isinstance(event, CallInterrupted)
+                        else "call.resumed"
+                    )
+                    other = (
+                        executive_key(call.agent_id)
+                        if who == CITIZEN
+                        else citizen_key(call.citizen_id)
+                    )
+                    await self.hub.send(
+                        other, schema.message(kind, contactId=call.contact_id, who=who)
+                    )
                 case Transferred(to=entry):
                     await self.hub.send(
                         citizen_key(entry.citizen_id),

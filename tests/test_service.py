@@ -327,17 +327,14 @@ async def test_wrap_up_of_someone_elses_contact_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("stage", "gone", "end_reason"),
-    [
-        ("in_call", "citizen", "citizen_dropped"),
-        ("in_call", "executive", "executive_dropped"),
-    ],
+    ("gone", "end_reason"),
+    [("citizen", "citizen_dropped"), ("executive", "executive_dropped")],
 )
-async def test_a_dropped_page_ends_the_call_at_once(
+async def test_a_call_is_held_for_a_page_that_vanished_then_ends_as_dropped(
     service: BranchService,
     hub: Hub,
     records: SqliteRecordStore,
-    stage: str,
+    clock: Clock,
     gone: str,
     end_reason: str,
 ) -> None:
@@ -347,20 +344,63 @@ async def test_a_dropped_page_ends_the_call_at_once(
     contact_id = ana.last("queue.joined")["contactId"]
     await service.handle(EXE, schema.AgentAvailable())
     await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
-    user = ANA if gone == "citizen" else EXE
-    hub.detach(user.key, ana if gone == "citizen" else exe)
+    user, page, other = (ANA, ana, exe) if gone == "citizen" else (EXE, exe, ana)
+    hub.detach(user.key, page)
     await service.disconnected(user)
+    assert other.last("call.reconnecting") == {
+        "type": "call.reconnecting",
+        "contactId": contact_id,
+        "who": gone,
+    }
+    clock.advance(119)
+    await service.tick()
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason is None  # held, the same record goes on
+    clock.advance(1)
+    await service.tick()
     record = await records.get(contact_id)
     assert record is not None and record.end_reason == end_reason
+    ended = other.last("call.ended")
+    assert (ended["contactId"], ended["reason"]) == (contact_id, end_reason)
     if gone == "executive":
-        ended = ana.last("call.ended")
         assert ended["receipt"]["folio"] == record.folio
-        assert {key: ended[key] for key in ("type", "contactId", "reason", "by")} == {
-            "type": "call.ended",
-            "contactId": contact_id,
-            "reason": "executive_dropped",
-            "by": "executive",
-        }
+
+
+@pytest.mark.parametrize("gone", ["citizen", "executive"])
+async def test_a_page_back_within_the_grace_resumes_the_same_call(
+    service: BranchService,
+    hub: Hub,
+    records: SqliteRecordStore,
+    clock: Clock,
+    gone: str,
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    user, page, other = (ANA, ana, exe) if gone == "citizen" else (EXE, exe, ana)
+    hub.detach(user.key, page)
+    await service.disconnected(user)
+    clock.advance(30)
+    back = await page_for(service, hub, user)
+    call = back.last("welcome")["state"]["call"]
+    assert call["contactId"] == contact_id
+    assert other.last("call.resumed") == {
+        "type": "call.resumed",
+        "contactId": contact_id,
+        "who": gone,
+    }
+    # Signaling flows again between the two pages of the same call.
+    offer = schema.SessionDescription("offer", "v=0 again")
+    await service.handle(user, schema.SignalDescription(contact_id=contact_id, description=offer))
+    assert other.last("signal.description")["description"]["sdp"] == "v=0 again"
+    clock.advance(1000)
+    await service.tick()
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    record = await records.get(contact_id)
+    assert record is not None and record.end_reason == "completed"
 
 
 @pytest.mark.parametrize("stage", ["waiting", "offered"])

@@ -24,6 +24,8 @@ from branch.core.model import (
     AgentChanged,
     AgentState,
     Call,
+    CallInterrupted,
+    CallResumed,
     CallStarted,
     ContactEnded,
     EndReason,
@@ -48,6 +50,8 @@ __all__ = [
     "AgentChanged",
     "AgentState",
     "Call",
+    "CallInterrupted",
+    "CallResumed",
     "CallStarted",
     "ContactEnded",
     "EndReason",
@@ -135,7 +139,8 @@ class Floor:
 
         A pending offer is withdrawn, since nobody is there to answer it; the
         citizen stays at the same place, marked absent, and is skipped by
-        dispatch until back. A call in progress ends as dropped.
+        dispatch until back. A call in progress is held: the executive is told
+        and waits for the citizen's page to come back.
         """
         entry = self.find_waiting(citizen_id)
         if entry is not None:
@@ -146,7 +151,11 @@ class Floor:
         if call is None:
             return []
         if call.answered_at is not None:
-            return self._end_call(call, EndReason.CITIZEN_DROPPED, "citizen", now)
+            if call.citizen_absent_since is not None:
+                return []
+            held = replace(call, citizen_absent_since=now)
+            self.calls[call.contact_id] = held
+            return [CallInterrupted(held, "citizen")]
         del self.calls[call.contact_id]
         bisect.insort(self.waiting, replace(call.waiting, absent_since=now), key=_order)
         events: list[Event] = [OfferWithdrawn(call, EndReason.CITIZEN_DROPPED.value, requeued=True)]
@@ -154,7 +163,12 @@ class Floor:
         return [*events, QueueChanged(call.waiting.service), *self._dispatch(now)]
 
     def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
-        """The citizen opened the page again within the grace: present again, same place."""
+        """The citizen opened the page again within the grace: present again, same place or call."""
+        call = self.call_of_citizen(citizen_id)
+        if call is not None and call.citizen_absent_since is not None:
+            resumed = replace(call, citizen_absent_since=None)
+            self.calls[call.contact_id] = resumed
+            return [CallResumed(resumed, "citizen")]
         entry = self.find_waiting(citizen_id)
         if entry is None or entry.absent_since is None:
             return []
@@ -267,6 +281,16 @@ class Floor:
             elif agent.state is AgentState.WRAP_UP and idle >= rules.wrapup and agent.contact_id:
                 events.append(WrapupTimedOut(agent.agent_id, agent.contact_id, now))
                 events += self._move(agent.agent_id, AgentState.AVAILABLE, now)
+        for call in list(self.calls.values()):
+            if (
+                call.citizen_absent_since is not None
+                and now - call.citizen_absent_since >= rules.grace
+            ):
+                events += self._end_call(call, EndReason.CITIZEN_DROPPED, "citizen", now)
+            elif (
+                call.agent_absent_since is not None and now - call.agent_absent_since >= rules.grace
+            ):
+                events += self.agent_gone(call.agent_id, now)
         for entry in list(self.waiting):
             if entry.absent_since is not None and now - entry.absent_since >= rules.grace:
                 events += self._citizen_out(
@@ -280,6 +304,25 @@ class Floor:
         self.agents[agent_id] = replace(self.agents[agent_id], missed=0)
         self.answered[agent_id] = (self._day(now), self.answered_today(agent_id, now) + 1)
         return [*self._move(agent_id, AgentState.IN_CALL, now, contact_id), CallStarted(started)]
+
+    def agent_away(self, agent_id: str, now: float) -> list[Event]:
+        """The executive's page vanished: a call in progress is held for the grace, else gone."""
+        call = self.call_of_agent(agent_id)
+        if call is None or call.answered_at is None:
+            return self.agent_gone(agent_id, now)
+        if call.agent_absent_since is not None:
+            return []
+        held = replace(call, agent_absent_since=now)
+        self.calls[call.contact_id] = held
+        return [CallInterrupted(held, "executive")]
+
+    def agent_back(self, agent_id: str, now: float) -> list[Event]:
+        call = self.call_of_agent(agent_id)
+        if call is None or call.agent_absent_since is None:
+            return []
+        resumed = replace(call, agent_absent_since=None)
+        self.calls[call.contact_id] = resumed
+        return [CallResumed(resumed, "executive")]
 
     def agent_gone(self, agent_id: str, now: float) -> list[Event]:
         """The executive's page is gone: an offer goes back to the head of the line."""
@@ -355,8 +398,15 @@ class Floor:
             ContactEnded(call.waiting, reason, by, call.agent_id, now, in_call=True)
         ]
         agent = self.agents.get(call.agent_id)
-        if agent is not None and reason is not EndReason.EXECUTIVE_DROPPED:
-            events += self._move(call.agent_id, AgentState.WRAP_UP, now, call.contact_id)
+        if agent is None or reason is EndReason.EXECUTIVE_DROPPED:
+            return events
+        if call.agent_absent_since is not None:
+            # Nobody is at the desk to wrap up: record the default and let the executive go.
+            events.append(WrapupTimedOut(call.agent_id, call.contact_id, now))
+            events += self._move(call.agent_id, AgentState.OFFLINE, now)
+            del self.agents[call.agent_id]
+            return events
+        events += self._move(call.agent_id, AgentState.WRAP_UP, now, call.contact_id)
         return events
 
     def _move(

@@ -120,6 +120,9 @@ class Call:
     agent_name: str
     offered_at: float
     answered_at: float | None = None
+    # Set while one side's page is gone mid-call: the call is held for the grace period.
+    citizen_absent_since: float | None = None
+    agent_absent_since: float | None = None
 
     @property
     def contact_id(self) -> str:
@@ -186,6 +189,22 @@ class Transferred:
 
 
 @dataclass(frozen=True)
+class CallInterrupted:
+    """One side's page vanished mid-call; the other is told and the call is held."""
+
+    call: Call
+    who: str  # "citizen" or "executive"
+
+
+@dataclass(frozen=True)
+class CallResumed:
+    """The side that vanished is back within the grace; its page restarts the media."""
+
+    call: Call
+    who: str
+
+
+@dataclass(frozen=True)
 class CallStarted:
     call: Call
 
@@ -212,4 +231,6 @@ Event = (
     | WrapupTimedOut
     | Transferred
     | StaffingChanged
+    | CallInterrupted
+    | CallResumed
 )

@@ -64,6 +64,12 @@ class MemoryLiveStore:
     async def agent_gone(self, agent_id: str, now: float) -> list[Event]:
         return self.floor.agent_gone(agent_id, now)
 
+    async def agent_away(self, agent_id: str, now: float) -> list[Event]:
+        return self.floor.agent_away(agent_id, now)
+
+    async def agent_back(self, agent_id: str, now: float) -> list[Event]:
+        return self.floor.agent_back(agent_id, now)
+
     async def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
         return self.floor.accept(agent_id, contact_id, now)
 

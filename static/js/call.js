@@ -56,6 +56,9 @@ export class Call extends EventTarget {
     pc.addEventListener(
       "connectionstatechange",
       current(() => {
+        // A network change broke the media path while signaling still works:
+        // the impolite side asks for new candidates; negotiationneeded sends the offer.
+        if (pc.connectionState === "failed" && !this.polite) pc.restartIce();
         this.dispatchEvent(
           new CustomEvent("connectionstate", { detail: { state: pc.connectionState } }),
         );

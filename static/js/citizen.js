@@ -457,6 +457,17 @@ signaling
     withCall(contactId, (call) => call.handleCandidate(candidate)),
   )
   .on("call.ended", endCall)
+  .on("call.reconnecting", ({ contactId }) => {
+    if (contactId !== page.contactId) return;
+    $("call-status").textContent =
+      "El ejecutivo perdió la conexión. Espera un momento: la llamada sigue y se recuperará.";
+    $("call-status").hidden = false;
+  })
+  .on("call.resumed", ({ contactId }) => {
+    if (contactId !== page.contactId) return;
+    $("call-status").textContent = "El ejecutivo volvió. Reconectando…";
+    $("call-status").hidden = false;
+  })
   .on("survey.saved", ({ contactId }) => {
     if (contactId !== page.surveyFor) return;
     page.surveyFor = null;

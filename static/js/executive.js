@@ -509,6 +509,17 @@ signaling
   .on("signal.candidate", ({ contactId, candidate }) =>
     withCall(contactId, (call) => call.handleCandidate(candidate)),
   )
+  .on("call.reconnecting", ({ contactId }) => {
+    if (desk.contact?.contactId !== contactId) return;
+    $("call-status").textContent =
+      "La persona perdió la conexión. Mantenemos la llamada mientras vuelve.";
+    $("call-status").hidden = false;
+  })
+  .on("call.resumed", ({ contactId }) => {
+    if (desk.contact?.contactId !== contactId) return;
+    $("call-status").textContent = "La persona volvió. Reconectando…";
+    $("call-status").hidden = false;
+  })
   .on("call.ended", (message) => {
     if (desk.contact?.contactId !== message.contactId && !desk.callPromise) return;
     closeCall();

@@ -36,6 +36,8 @@ export const SERVER_TYPES = Object.freeze([
   "signal.candidate",
   "wrapup.saved",
   "survey.saved",
+  "call.reconnecting",
+  "call.resumed",
 ]);
 
 export const CLOSE = Object.freeze({

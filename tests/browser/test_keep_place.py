@@ -57,3 +57,38 @@ async def test_reload_keeps_the_place(start_branch: StartBranch, open_person: Op
 
     records = {record.folio: record for record in await node.app[RECORDS].recent(5)}
     assert records[folio].answered_at is not None and records[folio].end_reason is None
+
+
+@pytest.mark.parametrize("who", ["citizen", "executive"])
+async def test_a_reload_mid_call_resumes_the_same_call(
+    start_branch: StartBranch, open_person: OpenPerson, who: str
+) -> None:
+    node = await start_branch()
+    citizen, executive = await open_person("citizen"), await open_person("executive")
+    page, epage = citizen.page, executive.page
+    await page.goto(node.url + "/login?next=/citizen")
+    await citizen.log_in(CITIZEN_RUN, "María José", "González Pérez")
+    await page.get_by_label("Motivo de tu consulta").select_option("ges")
+    await page.get_by_role("button", name="Continuar").click()
+    await page.get_by_role("button", name="Ponerme en la fila").click()
+    await epage.goto(node.url + "/login?next=/executive")
+    await executive.log_in(EXECUTIVE_RUN, "Juan", "Soto")
+    await epage.get_by_role("button", name="Disponible", exact=True).click()
+    await epage.get_by_role("button", name="Aceptar").click()
+    await assert_video_flows(page)
+    await assert_video_flows(epage)
+
+    reloaded, other = (page, epage) if who == "citizen" else (epage, page)
+    await reloaded.reload()
+    # The other side is told, keeps its page, and gets video from the new connection.
+    await expect(reloaded.locator("#hangup")).to_be_visible()
+    await assert_video_flows(reloaded)
+    await assert_video_flows(other)
+    await (citizen if who == "citizen" else executive).shot("resumed")
+
+    [record] = await node.app[RECORDS].recent(5)
+    assert record.end_reason is None and record.answered_at is not None
+    await page.get_by_role("button", name="Colgar").click()
+    await expect(epage.locator("#agent-state")).to_have_text("Cierre")
+    [record] = await node.app[RECORDS].recent(5)
+    assert record.end_reason == "completed"

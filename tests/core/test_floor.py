@@ -9,6 +9,8 @@ import pytest
 from branch.core.floor import (
     AgentChanged,
     AgentState,
+    CallInterrupted,
+    CallResumed,
     CallStarted,
     ContactEnded,
     EndReason,
@@ -293,13 +295,68 @@ def test_present_citizens_never_expire() -> None:
     assert floor.tick(10_000.0) == []
 
 
-def test_a_call_in_progress_ends_when_the_citizen_page_vanishes() -> None:
-    floor = Floor()
+def call_floor() -> Floor:
+    floor = Floor(FloorRules(grace=120.0))
     floor.join(citizen("ana", 1.0), 1.0)
     floor.agent_available("x", "X", 2.0)
     floor.accept("x", "c-ana", 3.0)
-    events = floor.citizen_away("ana", 4.0)
-    assert [e.reason for e in events if isinstance(e, ContactEnded)] == [EndReason.CITIZEN_DROPPED]
+    return floor
+
+
+@pytest.mark.parametrize("who", ["citizen", "executive"])
+def test_a_call_is_held_while_one_page_is_away_and_resumes(who: str) -> None:
+    floor = call_floor()
+    away = floor.citizen_away("ana", 4.0) if who == "citizen" else floor.agent_away("x", 4.0)
+    assert [(type(e).__name__, e.who) for e in away if isinstance(e, CallInterrupted)] == [
+        ("CallInterrupted", who)
+    ]
+    assert not [e for e in away if isinstance(e, ContactEnded)]
+    assert floor.agents["x"].state is AgentState.IN_CALL
+    assert floor.tick(4.0 + 119.0) == []  # still within the grace
+    back = floor.citizen_back("ana", 124.0) if who == "citizen" else floor.agent_back("x", 124.0)
+    assert [e.who for e in back if isinstance(e, CallResumed)] == [who]
+    call = floor.call_of_citizen("ana")
+    assert call is not None and (call.citizen_absent_since, call.agent_absent_since) == (None, None)
+    assert floor.tick(10_000.0) == []  # present again: no expiry
+
+
+@pytest.mark.parametrize(
+    ("who", "reason"),
+    [("citizen", EndReason.CITIZEN_DROPPED), ("executive", EndReason.EXECUTIVE_DROPPED)],
+)
+def test_a_call_held_past_the_grace_ends_as_dropped(who: str, reason: EndReason) -> None:
+    floor = call_floor()
+    if who == "citizen":
+        floor.citizen_away("ana", 4.0)
+    else:
+        floor.agent_away("x", 4.0)
+    events = floor.tick(124.0)
+    assert [e.reason for e in events if isinstance(e, ContactEnded)] == [reason]
+    assert floor.call_of_citizen("ana") is None
+    if who == "citizen":
+        assert floor.agents["x"].state is AgentState.WRAP_UP
+    else:
+        assert "x" not in floor.agents
+
+
+def test_a_call_ended_while_the_executive_is_away_records_the_default_wrap_up() -> None:
+    floor = call_floor()
+    floor.agent_away("x", 4.0)
+    events = floor.hangup("ana", "c-ana", 5.0)
+    assert [type(e).__name__ for e in events if isinstance(e, WrapupTimedOut | ContactEnded)] == [
+        "ContactEnded",
+        "WrapupTimedOut",
+    ]
+    assert "x" not in floor.agents  # nobody at the desk: not offered anyone
+
+
+def test_an_executive_away_without_a_call_is_gone_at_once() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.agent_available("x", "X", 2.0)  # ana is offered to x
+    events = floor.agent_away("x", 3.0)
+    assert [e.cause for e in events if isinstance(e, OfferWithdrawn)] == ["executive_gone"]
+    assert "x" not in floor.agents and floor.position("ana") == 1
 
 
 RULES = FloorRules(grace=120.0, offer_timeout=20.0, max_missed=2, missed_cooldown=15.0, wrapup=60.0)
