@@ -326,6 +326,20 @@ async def test_wrap_up_of_someone_elses_contact_is_refused(
     assert record is not None and record.outcome_code is None
 
 
+async def call_then_vanish(service: BranchService, hub: Hub, gone: str) -> tuple[User, Page, str]:
+    """Ana talks with Eva; then one of their pages vanishes. Returns who left, the other page, the contact."""
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = str(ana.last("queue.joined")["contactId"])
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    user, page, other = (ANA, ana, exe) if gone == "citizen" else (EXE, exe, ana)
+    hub.detach(user.key, page)
+    await service.disconnected(user)
+    return user, other, contact_id
+
+
 @pytest.mark.parametrize(
     ("gone", "end_reason"),
     [("citizen", "citizen_dropped"), ("executive", "executive_dropped")],
@@ -338,15 +352,7 @@ async def test_a_call_is_held_for_a_page_that_vanished_then_ends_as_dropped(
     gone: str,
     end_reason: str,
 ) -> None:
-    ana = await page_for(service, hub, ANA)
-    exe = await page_for(service, hub, EXE)
-    await service.handle(ANA, schema.QueueJoin(reason="otro"))
-    contact_id = ana.last("queue.joined")["contactId"]
-    await service.handle(EXE, schema.AgentAvailable())
-    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
-    user, page, other = (ANA, ana, exe) if gone == "citizen" else (EXE, exe, ana)
-    hub.detach(user.key, page)
-    await service.disconnected(user)
+    _user, other, contact_id = await call_then_vanish(service, hub, gone)
     assert other.last("call.reconnecting") == {
         "type": "call.reconnecting",
         "contactId": contact_id,
@@ -374,15 +380,7 @@ async def test_a_page_back_within_the_grace_resumes_the_same_call(
     clock: Clock,
     gone: str,
 ) -> None:
-    ana = await page_for(service, hub, ANA)
-    exe = await page_for(service, hub, EXE)
-    await service.handle(ANA, schema.QueueJoin(reason="otro"))
-    contact_id = ana.last("queue.joined")["contactId"]
-    await service.handle(EXE, schema.AgentAvailable())
-    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
-    user, page, other = (ANA, ana, exe) if gone == "citizen" else (EXE, exe, ana)
-    hub.detach(user.key, page)
-    await service.disconnected(user)
+    user, other, contact_id = await call_then_vanish(service, hub, gone)
     clock.advance(30)
     back = await page_for(service, hub, user)
     call = back.last("welcome")["state"]["call"]
