@@ -124,6 +124,7 @@ class Queue:
     allow_unstaffed: bool = True  # may citizens wait while no executive of it is logged in
     max_waiting: int = 0  # 0: no limit
     max_wait_minutes: int = 0  # refuse joins predicted to wait longer; 0: no limit
+    keep_chat: bool = True  # keep the in-call chat with the contact record
     admission: Admission = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -294,7 +295,8 @@ class Settings:
     queues: tuple[Queue, ...] = _setting(
         DEFAULT_QUEUES,
         "the services citizens join ([[queues]] tables: code, name, name_en, reasons, timezone, "
-        "hours, holidays, serve_after_close_minutes, allow_unstaffed, max_waiting, max_wait_minutes)",
+        "hours, holidays, serve_after_close_minutes, allow_unstaffed, max_waiting, max_wait_minutes, "
+        "keep_chat)",
     )
 
     webrtc_ice_servers: tuple[IceServer, ...] = _setting(
@@ -310,6 +312,7 @@ class Settings:
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
     limits_notes: int = _setting(4000, "longest wrap-up note")
     limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
+    limits_chat_message: int = _setting(1000, "longest in-call chat message")
 
     def __post_init__(self) -> None:
         _check_choice("mode", self.mode, MODES)

@@ -193,6 +193,13 @@ class CallTransfer(ClientMessage):
 
 
 @dataclass(frozen=True)
+class ChatSend(ClientMessage):
+    type: ClassVar[str] = "chat.send"
+    contact_id: str = _wire("contactId")
+    text: str = _wire("text")
+
+
+@dataclass(frozen=True)
 class SurveySubmit(ClientMessage):
     type: ClassVar[str] = "survey.submit"
     contact_id: str = _wire("contactId")
@@ -221,6 +228,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         SignalCandidate,
         WrapupSubmit,
         CallTransfer,
+        ChatSend,
         SurveySubmit,
     )
 }
@@ -292,6 +300,7 @@ SERVER_TYPES = (
     "survey.saved",
     "call.reconnecting",
     "call.resumed",
+    "chat.message",
 )
 
 

@@ -73,6 +73,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.OfferDecline.type: frozenset({EXECUTIVE}),
     schema.WrapupSubmit.type: frozenset({EXECUTIVE}),
     schema.CallTransfer.type: frozenset({EXECUTIVE}),
+    schema.ChatSend.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SurveySubmit.type: frozenset({CITIZEN}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
@@ -147,7 +148,10 @@ class BranchService:
                     "offered": True,
                 }
             elif status.call is not None:
-                state["call"] = self._call_fields(status.call, CITIZEN)
+                state["call"] = {
+                    **self._call_fields(status.call, CITIZEN),
+                    "chat": await self._chat_fields(status.call),
+                }
         elif user.role == EXECUTIVE:
             await self._apply(await self.live.agent_back(user.person_id, now))
             agent_status = await self.live.agent_status(user.person_id)
@@ -170,7 +174,10 @@ class BranchService:
             if call is not None and call.answered_at is None:
                 state["offer"] = await self._offer_fields(call)
             elif call is not None:
-                state["call"] = self._call_fields(call, EXECUTIVE)
+                state["call"] = {
+                    **self._call_fields(call, EXECUTIVE),
+                    "chat": await self._chat_fields(call),
+                }
         settings = self.settings
         welcome = schema.message(
             "welcome",
@@ -295,6 +302,8 @@ class BranchService:
                 await self._wrapup(user, message, now)
             case schema.CallTransfer():
                 await self._transfer(user, message, now)
+            case schema.ChatSend():
+                await self._chat(user, message, now)
             case schema.SurveySubmit():
                 comment = message.comment.strip()
                 if len(comment) > self.settings.limits_survey_comment:
@@ -492,8 +501,30 @@ class BranchService:
             )
         )
 
+    async def _chat(self, user: User, message: schema.ChatSend, now: float) -> None:
+        text = message.text.strip()
+        limit = self.settings.limits_chat_message
+        if not text or len(text) > limit:
+            raise BadMessage(f"chat.send: text must have 1 to {limit} characters")
+        call, partner = await self._call_with_partner(user, message.contact_id)
+        if self._keeps_chat(call):
+            await self.records.chat_added(message.contact_id, user.role, text, now)
+        line = schema.message(
+            "chat.message",
+            contactId=message.contact_id,
+            sender=user.role,
+            name=user.name,
+            text=text,
+            at=now,
+        )
+        await self.hub.send(partner, line)
+        await self.hub.send(user.key, line)
+
     async def _partner(self, user: User, contact_id: str) -> str:
         """The other member of the caller's call, or NotInCall: signaling never goes elsewhere."""
+        return (await self._call_with_partner(user, contact_id))[1]
+
+    async def _call_with_partner(self, user: User, contact_id: str) -> tuple[Call, str]:
         if user.role == CITIZEN:
             call = (await self.live.citizen_status(user.person_id)).call
             partner = executive_key(call.agent_id) if call else ""
@@ -502,7 +533,20 @@ class BranchService:
             partner = citizen_key(call.citizen_id) if call else ""
         if call is None or call.contact_id != contact_id or call.answered_at is None:
             raise NotInCall("No estás en una atención con ese identificador")
-        return partner
+        return call, partner
+
+    def _keeps_chat(self, call: Call) -> bool:
+        queue = self.settings.queue(call.waiting.service)
+        return queue is None or queue.keep_chat
+
+    async def _chat_fields(self, call: Call) -> list[dict[str, Any]]:
+        """The chat so far, for a page that comes back mid-call (only when it is kept)."""
+        if not self._keeps_chat(call):
+            return []
+        return [
+            {"sender": line.sender, "text": line.text, "at": line.at}
+            for line in await self.records.chat(call.contact_id)
+        ]
 
     # ------------------------------------------------------------ events → records and notices
 

@@ -11,6 +11,7 @@ from branch import schema
 from branch.config import load_settings
 from branch.errors import (
     AlreadyQueued,
+    BadMessage,
     Forbidden,
     InvalidState,
     NoOffer,
@@ -574,3 +575,48 @@ async def test_receipt_and_one_survey_per_contact(
         EXE.person_id,
     )
     assert bea.of("survey.saved") == []
+
+
+async def test_chat_goes_between_the_two_members_of_the_call_and_is_kept(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    bea = await page_for(service, hub, BEA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    with pytest.raises(NotInCall):  # not before the call starts
+        await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="¿Hola?"))
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="  No lo escucho  "))
+    clock.advance(5)
+    await service.handle(EXE, schema.ChatSend(contact_id=contact_id, text="Su folio es 123"))
+    expected = {
+        "type": "chat.message",
+        "contactId": contact_id,
+        "sender": "citizen",
+        "name": "Ana Rojas",
+        "text": "No lo escucho",
+        "at": clock.now - 5,
+    }
+    assert exe.of("chat.message")[0] == expected
+    assert ana.of("chat.message")[0] == expected  # the sender sees the same line, in order
+    assert [m["text"] for m in ana.of("chat.message")] == ["No lo escucho", "Su folio es 123"]
+    assert bea.of("chat.message") == []
+    with pytest.raises(NotInCall):
+        await service.handle(BEA, schema.ChatSend(contact_id=contact_id, text="hola"))
+    with pytest.raises(BadMessage, match="1 to 1000 characters"):
+        await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="   "))
+    with pytest.raises(BadMessage, match="1 to 1000 characters"):
+        await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="x" * 1001))
+
+    kept = await records.chat(contact_id)
+    assert [(line.sender, line.text) for line in kept] == [
+        ("citizen", "No lo escucho"),
+        ("executive", "Su folio es 123"),
+    ]
+    # A page that comes back mid-call gets the conversation so far.
+    again = await page_for(service, hub, ANA)
+    chat = again.last("welcome")["state"]["call"]["chat"]
+    assert [line["text"] for line in chat] == ["No lo escucho", "Su folio es 123"]

@@ -50,6 +50,7 @@ code = "especialista"
 name = "Especialista"
 reasons = [{code = "ges", label = "Garantías GES"}, {code = "otro", label = "Otra consulta"}]
 allow_unstaffed = false
+keep_chat = false
 """
 
 
@@ -250,3 +251,16 @@ async def test_the_offer_shows_the_citizens_previous_contacts(
         ("Bonos y reembolsos", "Resuelto en la atención", "Orientación"),
         ("Licencias médicas", "Resuelto en la atención", "Orientación"),
     ]
+
+
+async def test_a_service_that_keeps_no_chat_relays_it_without_recording(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    leo = await page_for(service, hub, EXE2)
+    await service.handle(EXE2, schema.AgentNotReady())
+    await service.handle(ANA, schema.QueueJoin(service="especialista", reason="ges"))
+    contact_id = await call_between(service, ana, EXE2)
+    await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="Mi folio es 42"))
+    assert leo.last("chat.message")["text"] == "Mi folio es 42"
+    assert await records.chat(contact_id) == []

@@ -77,6 +77,14 @@ class AgentStateRecord:
     at: float
 
 
+@dataclass(frozen=True)
+class ChatRecord:
+    contact_id: str
+    at: float
+    sender: str  # "citizen" or "executive"
+    text: str
+
+
 class RecordStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -134,6 +142,8 @@ class RecordStore(Protocol):
         ...
 
     async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]: ...
+    async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None: ...
+    async def chat(self, contact_id: str) -> list[ChatRecord]: ...
     async def get(self, contact_id: str) -> ContactRecord | None: ...
     async def recent(
         self, limit: int = 50, *, citizen_run: str | None = None

@@ -15,7 +15,7 @@ import aiosqlite
 
 from branch.core.floor import EndReason
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
-from branch.records.base import AgentStateRecord, ContactRecord
+from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord
 
 FOLIO_ZONE = ZoneInfo("America/Santiago")
 
@@ -70,6 +70,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE contacts ADD COLUMN estimated_wait REAL;
     ALTER TABLE contacts ADD COLUMN transferred_from TEXT REFERENCES contacts (contact_id);
     ALTER TABLE contacts ADD COLUMN transfer_note TEXT;
+    """,
+    """
+    CREATE TABLE chat_messages (
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts (contact_id),
+        at REAL NOT NULL,
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX chat_messages_contact ON chat_messages (contact_id, id);
     """,
 )
 
@@ -298,6 +308,20 @@ class SqliteRecordStore:
         ) as cursor:
             rows = await cursor.fetchall()
         return [AgentStateRecord(*row) for row in rows]
+
+    async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO chat_messages (contact_id, at, sender, text) VALUES (?, ?, ?, ?)",
+            (contact_id, at, sender, text),
+        )
+
+    async def chat(self, contact_id: str) -> list[ChatRecord]:
+        async with self.db.execute(
+            "SELECT contact_id, at, sender, text FROM chat_messages WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [ChatRecord(*row) for row in rows]
 
     async def get(self, contact_id: str) -> ContactRecord | None:
         async with self.db.execute(

@@ -13,6 +13,7 @@ import {
   formatWaiting,
   secondsSince,
 } from "./i18n.js";
+import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -234,6 +235,10 @@ function renderWaited() {
 // ------------------------------------------------------------ step 5: call
 
 function startCall(fields) {
+  if (fields.contactId !== page.chatFor) {
+    chat.load(fields.chat);
+    page.chatFor = fields.contactId;
+  }
   page.contactId = fields.contactId;
   page.folio = fields.folio ?? page.folio;
   $("peer-name").textContent = fields.peer?.name || "un ejecutivo";
@@ -457,6 +462,9 @@ signaling
     withCall(contactId, (call) => call.handleCandidate(candidate)),
   )
   .on("call.ended", endCall)
+  .on("chat.message", (message) => {
+    if (message.contactId === page.contactId) chat.add(message);
+  })
   .on("call.reconnecting", ({ contactId }) => {
     if (contactId !== page.contactId) return;
     $("call-status").textContent =
@@ -476,6 +484,13 @@ signaling
   });
 
 // ------------------------------------------------------------ wiring
+
+const chat = new ChatBox({
+  log: $("chat-log"),
+  form: $("chat-form"),
+  role: "citizen",
+  send: (text) => Boolean(page.contactId) && signaling.send("chat.send", { contactId: page.contactId, text }),
+});
 
 $("reason-form").addEventListener("submit", submitReason);
 $("service").addEventListener("change", () => {

@@ -3,6 +3,7 @@
 
 import { Call, explainMediaError, openLocalMedia, stopStream } from "./call.js";
 import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } from "./i18n.js";
+import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -239,6 +240,10 @@ async function goAvailable() {
 function startCall(fields) {
   closeCall();
   const contactId = fields.contactId;
+  if (contactId !== desk.chatFor) {
+    chat.load(fields.chat);
+    desk.chatFor = contactId;
+  }
   if (desk.contact?.contactId !== contactId) {
     desk.contact = {
       contactId,
@@ -509,6 +514,9 @@ signaling
   .on("signal.candidate", ({ contactId, candidate }) =>
     withCall(contactId, (call) => call.handleCandidate(candidate)),
   )
+  .on("chat.message", (message) => {
+    if (message.contactId === desk.contact?.contactId) chat.add(message);
+  })
   .on("call.reconnecting", ({ contactId }) => {
     if (desk.contact?.contactId !== contactId) return;
     $("call-status").textContent =
@@ -551,6 +559,16 @@ signaling
   });
 
 // ------------------------------------------------------------ wiring
+
+const chat = new ChatBox({
+  log: $("chat-log"),
+  form: $("chat-form"),
+  role: "executive",
+  send: (text) => {
+    const contactId = desk.contact?.contactId;
+    return Boolean(contactId) && signaling.send("chat.send", { contactId, text });
+  },
+});
 
 $("go-available").addEventListener("click", goAvailable);
 $("transfer-form").addEventListener("submit", submitTransfer);

@@ -16,6 +16,7 @@ export const CLIENT_TYPES = Object.freeze([
   "wrapup.submit",
   "call.transfer",
   "survey.submit",
+  "chat.send",
 ]);
 
 export const SERVER_TYPES = Object.freeze([
@@ -38,6 +39,7 @@ export const SERVER_TYPES = Object.freeze([
   "survey.saved",
   "call.reconnecting",
   "call.resumed",
+  "chat.message",
 ]);
 
 export const CLOSE = Object.freeze({

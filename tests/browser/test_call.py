@@ -113,6 +113,16 @@ async def test_a_citizen_talks_with_an_executive(
     await citizen.shot("call")
     await executive.shot("call")
 
+    # The chat, for what is hard to say aloud: both see both lines.
+    await cpage.get_by_label("Escribe un mensaje").fill("Mi licencia es la 4455")
+    await cpage.get_by_label("Escribe un mensaje").press("Enter")
+    await expect(epage.locator("#chat-log")).to_contain_text("Mi licencia es la 4455")
+    await epage.get_by_label("Escribe un mensaje").fill("Gracias, la estoy revisando")
+    await epage.get_by_role("button", name="Enviar").click()
+    await expect(cpage.locator("#chat-log li")).to_have_count(2)
+    await expect(cpage.locator("#chat-log li").nth(1)).to_contain_text("Gracias, la estoy revisando")
+    await expect(cpage.get_by_label("Escribe un mensaje")).to_have_value("")
+
     # Muting only disables the track; the call goes on.
     await cpage.get_by_role("button", name="Silenciar micrófono").click()
     await expect(cpage.get_by_role("button", name="Activar micrófono")).to_be_visible()
@@ -163,6 +173,11 @@ async def test_a_citizen_talks_with_an_executive(
     assert record.ended_at is not None
     assert record.ended_at >= record.answered_at
     assert (record.survey_score, record.survey_comment) == (5, "Muy clara la explicación")
+    chat = await node.app[RECORDS].chat(record.contact_id)
+    assert [(line.sender, line.text) for line in chat] == [
+        ("citizen", "Mi licencia es la 4455"),
+        ("executive", "Gracias, la estoy revisando"),
+    ]
 
 
 # getUserMedia that fails the way a browser does; "NotFoundError" leaves the
