@@ -120,7 +120,9 @@ async def test_a_citizen_talks_with_an_executive(
     await epage.get_by_label("Escribe un mensaje").fill("Gracias, la estoy revisando")
     await epage.get_by_role("button", name="Enviar").click()
     await expect(cpage.locator("#chat-log li")).to_have_count(2)
-    await expect(cpage.locator("#chat-log li").nth(1)).to_contain_text("Gracias, la estoy revisando")
+    await expect(cpage.locator("#chat-log li").nth(1)).to_contain_text(
+        "Gracias, la estoy revisando"
+    )
     await expect(cpage.get_by_label("Escribe un mensaje")).to_have_value("")
 
     # Muting only disables the track; the call goes on.
