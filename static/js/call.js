@@ -18,6 +18,8 @@ export class Call extends EventTarget {
     this.send = send;
     this.localStream = localStream ?? null;
     this.closed = false;
+    this.audioOnly = false;
+    this.facing = "user";
     // Remote messages must be applied in arrival order: a candidate handled
     // before its description would be refused.
     this.pending = Promise.resolve();
@@ -172,6 +174,92 @@ export class Call extends EventTarget {
 
   setCamera(on) {
     for (const track of this.tracksOf("video")) track.enabled = on;
+  }
+
+  /**
+   * Audio only, to save data on a weak link: video stops in both directions
+   * (the transceiver goes inactive, which renegotiates through the usual
+   * perfect-negotiation path) and the camera is released, so its light goes off.
+   */
+  async setAudioOnly(on) {
+    const transceiver = this.videoTransceiver();
+    if (!transceiver) return;
+    if (on) {
+      transceiver.direction = "inactive";
+      await transceiver.sender.replaceTrack(null);
+      for (const track of this.tracksOf("video")) {
+        track.stop();
+        this.localStream.removeTrack(track);
+      }
+      this.audioOnly = true;
+      return;
+    }
+    const camera = await navigator.mediaDevices.getUserMedia({
+      video: { ...VIDEO, facingMode: { ideal: this.facing } },
+    });
+    const [track] = camera.getVideoTracks();
+    this.localStream?.addTrack(track);
+    await transceiver.sender.replaceTrack(track);
+    transceiver.direction = "sendrecv";
+    this.audioOnly = false;
+  }
+
+  /** Front ↔ back camera on phones (any next camera elsewhere). */
+  async switchCamera() {
+    const sender = this.videoSender();
+    if (!sender || this.audioOnly) return;
+    this.facing = this.facing === "environment" ? "user" : "environment";
+    const camera = await navigator.mediaDevices.getUserMedia({
+      video: { ...VIDEO, facingMode: { ideal: this.facing } },
+    });
+    const [track] = camera.getVideoTracks();
+    for (const old of this.tracksOf("video")) {
+      old.stop();
+      this.localStream.removeTrack(old);
+    }
+    this.localStream.addTrack(track);
+    await sender.replaceTrack(track);
+  }
+
+  videoSender() {
+    return this.localStream ? (this.videoTransceiver()?.sender ?? null) : null;
+  }
+
+  videoTransceiver() {
+    return this.pc.getTransceivers().find((t) => t.receiver.track?.kind === "video") ?? null;
+  }
+
+  /**
+   * "good", "fair" or "poor" from the last few seconds of stats: round trip,
+   * packets lost on what we receive, and the bandwidth estimate for what we send.
+   */
+  async sampleQuality() {
+    const stats = await this.pc.getStats();
+    let rtt = null;
+    let outgoing = null;
+    let received = 0;
+    let lost = 0;
+    stats.forEach((report) => {
+      if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") {
+        rtt = report.currentRoundTripTime ?? rtt;
+        outgoing = report.availableOutgoingBitrate ?? outgoing;
+      }
+      if (report.type === "inbound-rtp") {
+        received += report.packetsReceived ?? 0;
+        lost += report.packetsLost ?? 0;
+      }
+    });
+    const previous = this.lastSample ?? { received: 0, lost: 0 };
+    this.lastSample = { received, lost };
+    const window = received - previous.received + (lost - previous.lost);
+    const lossRate = window > 0 ? (lost - previous.lost) / window : 0;
+    if ((rtt !== null && rtt > 0.8) || lossRate > 0.1 || (outgoing !== null && outgoing < 150_000)) {
+      return "poor";
+    }
+    if ((rtt !== null && rtt > 0.3) || lossRate > 0.03 || (outgoing !== null && outgoing < 400_000)) {
+      return "fair";
+    }
+    return "good";
   }
 
   tracksOf(kind) {

@@ -272,11 +272,53 @@ function startCall(fields) {
     $("self-video").hidden = !page.stream || page.videoMissing;
     $("toggle-camera").hidden = !call.hasTrack("video");
     $("toggle-mic").hidden = !call.hasTrack("audio");
+    $("toggle-audio-only").hidden = !call.hasTrack("video");
     renderToggles(call);
+    renderCameraSwitch(call);
+    watchQuality(call);
     // A debug hook for tests and support: the active call, nothing more.
     window.branchCall = call;
     return call;
   })();
+}
+
+const QUALITY_TEXTS = { good: "buena", fair: "regular", poor: "débil" };
+
+/** Every few seconds: show the link quality; after two poor samples, suggest audio only. */
+function watchQuality(call) {
+  clearInterval(page.qualityTimer);
+  let poorInARow = 0;
+  page.qualityTimer = setInterval(async () => {
+    if (call.closed) return clearInterval(page.qualityTimer);
+    if (call.pc.connectionState !== "connected") return;
+    const quality = await call.sampleQuality();
+    $("call-quality").textContent = QUALITY_TEXTS[quality];
+    poorInARow = quality === "poor" ? poorInARow + 1 : 0;
+    $("quality-hint").hidden = poorInARow < 2 || call.audioOnly;
+  }, 3000);
+}
+
+async function renderCameraSwitch(call) {
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  const cameras = devices.filter((device) => device.kind === "videoinput");
+  $("switch-camera").hidden = cameras.length < 2 || call.audioOnly || !call.hasTrack("video");
+}
+
+async function setAudioOnly(call, on) {
+  $("toggle-audio-only").disabled = true;
+  try {
+    await call.setAudioOnly(on);
+    showError("");
+  } catch (error) {
+    showError(explainMediaError(error).title);
+  } finally {
+    $("toggle-audio-only").disabled = false;
+  }
+  $("self-video").hidden = call.audioOnly || page.videoMissing;
+  $("toggle-camera").hidden = call.audioOnly;
+  $("quality-hint").hidden = true;
+  renderToggles(call);
+  renderCameraSwitch(call);
 }
 
 function renderConnection(state) {
@@ -295,6 +337,8 @@ function renderToggles(call) {
   $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
   $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
   $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
+  $("toggle-audio-only").textContent = call.audioOnly ? "Volver al video" : "Solo audio";
+  $("toggle-audio-only").setAttribute("aria-pressed", String(call.audioOnly));
 }
 
 function withCall(contactId, action) {
@@ -304,6 +348,9 @@ function withCall(contactId, action) {
 }
 
 function closeCall() {
+  clearInterval(page.qualityTimer);
+  $("quality-hint").hidden = true;
+  $("call-quality").textContent = "—";
   const previous = page.callPromise;
   page.callPromise = null;
   previous?.then((call) => call.close());
@@ -526,6 +573,22 @@ $("toggle-camera").addEventListener("click", () =>
   withCall(page.contactId, (call) => {
     call.setCamera(!call.cameraOn);
     renderToggles(call);
+  }),
+);
+$("toggle-audio-only").addEventListener("click", () =>
+  withCall(page.contactId, (call) => setAudioOnly(call, !call.audioOnly)),
+);
+$("suggest-audio-only").addEventListener("click", () =>
+  withCall(page.contactId, (call) => setAudioOnly(call, true)),
+);
+$("switch-camera").addEventListener("click", () =>
+  withCall(page.contactId, async (call) => {
+    try {
+      await call.switchCamera();
+      $("self-video").srcObject = page.stream;
+    } catch (error) {
+      showError(explainMediaError(error).title);
+    }
   }),
 );
 $("again").addEventListener("click", () => {

@@ -1,0 +1,81 @@
+"""In the call: audio only to save data, back to video, and the camera switch on phones."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import OpenPerson
+from tests.browser.test_call import FRAMES_DECODED, assert_video_flows
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+# A phone has a front and a back camera; Chromium's fake device is one. The
+# second entry lets the page offer the switch; getUserMedia still answers with
+# the fake camera, as a phone answers with the other one.
+TWO_CAMERAS = """
+(() => {
+  const devices = navigator.mediaDevices;
+  const original = devices.enumerateDevices.bind(devices);
+  devices.enumerateDevices = async () => {
+    const found = await original();
+    const camera = found.find((d) => d.kind === "videoinput");
+    return camera ? [...found, { ...camera.toJSON(), deviceId: "back", label: "back" }] : found;
+  };
+})();
+"""
+
+SENT_VIDEO_TRACK = "() => window.branchCall?.videoSender()?.track?.id ?? null"
+
+
+async def frames_rise(page: Page) -> bool:
+    first = await page.evaluate(FRAMES_DECODED)
+    await asyncio.sleep(1.5)
+    return bool(await page.evaluate(FRAMES_DECODED) > first)
+
+
+async def test_audio_only_and_camera_switch(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    citizen = await open_person("citizen", init_script=TWO_CAMERAS)
+    executive = await open_person("executive")
+    page, epage = citizen.page, executive.page
+    await page.goto(node.url + "/login?next=/citizen")
+    await citizen.log_in(CITIZEN_RUN, "María José", "González Pérez")
+    await page.get_by_label("Motivo de tu consulta").select_option("ges")
+    await page.get_by_role("button", name="Continuar").click()
+    await page.get_by_role("button", name="Ponerme en la fila").click()
+    await epage.goto(node.url + "/login?next=/executive")
+    await executive.log_in(EXECUTIVE_RUN, "Juan", "Soto")
+    await epage.get_by_role("button", name="Disponible", exact=True).click()
+    await epage.get_by_role("button", name="Aceptar").click()
+    await assert_video_flows(epage)
+    await expect(page.locator("#call-quality")).not_to_have_text("—", timeout=10_000)
+
+    # Audio only: no video either way, the camera is released, the call goes on.
+    await page.get_by_role("button", name="Solo audio").click()
+    await expect(page.get_by_role("button", name="Volver al video")).to_be_visible()
+    await expect(page.locator("#self-video")).to_be_hidden()
+    await asyncio.sleep(1.0)  # frames already on their way still arrive
+    assert not await frames_rise(epage), "the executive still receives video"
+    assert not await frames_rise(page), "the citizen still receives video"
+    assert await page.evaluate("window.branchCall.pc.connectionState") == "connected"
+    assert await page.evaluate("window.branchCall.tracksOf('video').length") == 0
+    await citizen.shot("audio-only")
+
+    await page.get_by_role("button", name="Volver al video").click()
+    await expect(page.get_by_role("button", name="Solo audio")).to_be_visible()
+    await assert_video_flows(epage)
+    await assert_video_flows(page)
+
+    # The camera switch replaces the track being sent; the executive keeps seeing video.
+    switch = page.get_by_role("button", name="Cambiar cámara")
+    await expect(switch).to_be_visible()
+    before = await page.evaluate(SENT_VIDEO_TRACK)
+    await switch.click()
+    await page.wait_for_function(f"({SENT_VIDEO_TRACK})() !== {before!r}")
+    assert await frames_rise(epage)
