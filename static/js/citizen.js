@@ -13,6 +13,7 @@ import {
   formatWaiting,
   secondsSince,
 } from "./i18n.js";
+import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
 
@@ -192,6 +193,8 @@ function releaseMedia() {
 
 function join() {
   $("join").disabled = true;
+  // Lets "you are next" reach a page left in the background.
+  askToNotify();
   page.meter?.close();
   page.meter = null;
   const sent = signaling.send("queue.join", {
@@ -215,10 +218,25 @@ function renderQueue(fields) {
   if (contactId) page.contactId = contactId;
   if (folio) page.folio = folio;
   if (joinedAt) page.joinedAt = joinedAt;
-  if (typeof position === "number") setText("position", formatPosition(position));
+  if (typeof position === "number") {
+    setText("position", formatPosition(position));
+    announceTurn(position);
+  }
   if (typeof waiting === "number") setText("waiting-count", formatWaiting(waiting));
   if (estimatedWaitSeconds !== undefined) setText("estimate", formatEstimate(estimatedWaitSeconds));
   setText("waiting-folio", page.folio ?? "—");
+}
+
+let pageTitle = document.title; // the service's name once the welcome arrives
+
+/** Once per contact, when the citizen becomes next: chime, title and notification. */
+function announceTurn(position) {
+  const next = position === 1;
+  document.title = next ? `⏰ Eres el siguiente · ${pageTitle}` : pageTitle;
+  if (!next || page.announcedNext === page.contactId) return;
+  page.announcedNext = page.contactId;
+  chime();
+  notify("Eres el siguiente", "Mantén la página abierta: te conectaremos en un momento.");
 }
 
 // Re-writing the same words into the live region would make screen readers
@@ -233,6 +251,12 @@ function renderWaited() {
 }
 
 // ------------------------------------------------------------ step 5: call
+
+function announceCall(fields) {
+  document.title = `📞 En atención · ${pageTitle}`;
+  chime();
+  notify("Tu atención comenzó", `Te atiende ${fields.peer?.name || "un ejecutivo"}.`);
+}
 
 function startCall(fields) {
   if (fields.contactId !== page.chatFor) {
@@ -392,6 +416,7 @@ function endCall({ contactId, reason, by, receipt }) {
   $("survey-error").hidden = true;
   $("survey-thanks").hidden = true;
   page.contactId = null;
+  document.title = pageTitle;
   showStep("ended");
 }
 
@@ -428,7 +453,8 @@ function onWelcome(message) {
   page.welcome = message;
   showNotice("");
   $("service-name").textContent = message.serviceName || "Sucursal en Línea";
-  document.title = message.serviceName || "Sucursal en Línea";
+  pageTitle = message.serviceName || "Sucursal en Línea";
+  if (!IN_LINE.has(page.step)) document.title = pageTitle;
   $("person-name").textContent = message.person?.name ?? "";
   fillServices();
   const { queue, call } = message.state ?? {};
@@ -496,12 +522,16 @@ signaling
   .on("queue.left", (message) => {
     if (message.contactId !== page.contactId) return;
     page.contactId = null;
+    document.title = pageTitle;
     releaseMedia();
     showStep("reason");
     showError(LEFT_TEXTS[message.reason] ?? "Tu atención terminó antes de comenzar.");
     showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
   })
-  .on("call.started", startCall)
+  .on("call.started", (fields) => {
+    announceCall(fields);
+    startCall(fields);
+  })
   .on("signal.description", ({ contactId, description }) =>
     withCall(contactId, (call) => call.handleDescription(description)),
   )

@@ -3,6 +3,7 @@
 
 import { Call, explainMediaError, openLocalMedia, stopStream } from "./call.js";
 import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } from "./i18n.js";
+import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
 
@@ -138,29 +139,9 @@ function fillSelect(select, entries) {
 }
 
 // A short two-tone chime: an offer must be noticed even from another window.
-function chime() {
-  try {
-    const audio = new AudioContext();
-    for (const [index, frequency] of [880, 660].entries()) {
-      const tone = audio.createOscillator();
-      const gain = audio.createGain();
-      tone.frequency.value = frequency;
-      gain.gain.value = 0.15;
-      tone.connect(gain).connect(audio.destination);
-      tone.start(audio.currentTime + index * 0.25);
-      tone.stop(audio.currentTime + index * 0.25 + 0.2);
-    }
-    setTimeout(() => audio.close(), 1000);
-  } catch {
-    // No audio output: the title and the panel still announce the offer.
-  }
-}
-
 function announceOffer(offer) {
   chime();
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    new Notification("Nueva atención", { body: `${offer.citizen?.name ?? ""} · ${offer.reason?.label ?? ""}` });
-  }
+  notify("Nueva atención", `${offer.citizen?.name ?? ""} · ${offer.reason?.label ?? ""}`);
 }
 
 const serviceName = (code) =>
@@ -219,10 +200,8 @@ async function ensureMedia() {
 
 async function goAvailable() {
   $("go-available").disabled = true;
-  // Asked on a click, as browsers require: lets an offer reach a hidden window.
-  if ("Notification" in window && Notification.permission === "default") {
-    Notification.requestPermission().catch(() => {});
-  }
+  // Lets an offer reach a hidden window.
+  askToNotify();
   try {
     await ensureMedia();
   } catch (error) {

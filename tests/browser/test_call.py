@@ -79,6 +79,7 @@ async def test_a_citizen_talks_with_an_executive(
     # Step 3: first in line.
     await expect(cpage.locator("#position")).to_have_text("Eres el siguiente en la fila")
     await expect(cpage.locator("#waiting-count")).to_have_text("1 persona")
+    assert (await cpage.title()).startswith("⏰ Eres el siguiente")
     folio = (await cpage.locator("#waiting-folio").text_content() or "").strip()
     assert folio not in ("", "—")
     await citizen.shot("waiting")
@@ -109,6 +110,7 @@ async def test_a_citizen_talks_with_an_executive(
     # The call: video decoded on both sides, and still arriving.
     await expect(epage.locator("#agent-state")).to_have_text("En llamada")
     await expect(cpage.locator("#peer-name")).to_contain_text("Juan")
+    assert (await cpage.title()).startswith("📞 En atención")
     await asyncio.gather(assert_video_flows(cpage), assert_video_flows(epage))
     await citizen.shot("call")
     await executive.shot("call")
