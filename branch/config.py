@@ -269,6 +269,11 @@ class Settings:
     service_offer_timeout_seconds: int = _setting(
         20, "seconds an executive has to accept an offer before it goes back to the queue"
     )
+    service_readiness_seconds: int = _setting(
+        10,
+        "seconds the next citizen's page has to confirm it is there with camera/microphone "
+        "live before the executive is offered the call (0: no check)",
+    )
     service_max_missed_offers: int = _setting(
         2, "unanswered offers in a row after which the executive stays paused until back"
     )
@@ -436,6 +441,7 @@ class Settings:
             max_missed=self.service_max_missed_offers,
             missed_cooldown=float(self.service_missed_cooldown_seconds),
             wrapup=float(self.service_wrapup_seconds),
+            readiness=float(self.service_readiness_seconds),
             routing=Routing(self.service_routing),
             timezone=self.service_timezone,
         )

@@ -126,6 +126,14 @@ class QueueJoin(ClientMessage):
 
 
 @dataclass(frozen=True)
+class QueueReady(ClientMessage):
+    """The citizen's page is there with camera/microphone live, for the contact named."""
+
+    type: ClassVar[str] = "queue.ready"
+    contact_id: str = _wire("contactId")
+
+
+@dataclass(frozen=True)
 class QueueLeave(ClientMessage):
     type: ClassVar[str] = "queue.leave"
 
@@ -219,6 +227,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         Ping,
         QueueJoin,
         QueueLeave,
+        QueueReady,
         AgentAvailable,
         AgentNotReady,
         OfferAccept,
@@ -301,6 +310,7 @@ SERVER_TYPES = (
     "call.reconnecting",
     "call.resumed",
     "chat.message",
+    "queue.skipped",
 )
 
 

@@ -24,12 +24,14 @@ from branch.core.floor import (
     CallInterrupted,
     CallResumed,
     CallStarted,
+    CitizenSkipped,
     ContactEnded,
     EndReason,
     Event,
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    ReadinessCheck,
     StaffingChanged,
     Transferred,
     Waiting,
@@ -67,6 +69,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.Ping.type: frozenset({CITIZEN, EXECUTIVE, SUPERVISOR}),
     schema.QueueJoin.type: frozenset({CITIZEN}),
     schema.QueueLeave.type: frozenset({CITIZEN}),
+    schema.QueueReady.type: frozenset({CITIZEN}),
     schema.AgentAvailable.type: frozenset({EXECUTIVE}),
     schema.AgentNotReady.type: frozenset({EXECUTIVE}),
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
@@ -146,6 +149,7 @@ class BranchService:
                     "folio": status.call.waiting.folio,
                     "service": status.call.waiting.service,
                     "offered": True,
+                    "ready": status.call.ready,
                 }
             elif status.call is not None:
                 state["call"] = {
@@ -171,7 +175,7 @@ class BranchService:
                 }
                 if agent.state is AgentState.WRAP_UP and agent.contact_id:
                     state["wrapup"] = await self._wrapup_fields(agent.contact_id)
-            if call is not None and call.answered_at is None:
+            if call is not None and call.answered_at is None and call.ready:
                 state["offer"] = await self._offer_fields(call)
             elif call is not None:
                 state["call"] = {
@@ -246,6 +250,10 @@ class BranchService:
                 await self.hub.send(user.key, schema.message("pong"))
             case schema.QueueJoin():
                 await self._join(user, message, now)
+            case schema.QueueReady():
+                await self._apply(
+                    await self.live.citizen_ready(user.person_id, message.contact_id, now)
+                )
             case schema.QueueLeave():
                 await self._apply(await self.live.leave(user.person_id, now))
             case schema.AgentAvailable():
@@ -579,6 +587,25 @@ class BranchService:
                             reason=agent.pause_reason,
                         ),
                     )
+                case ReadinessCheck(call=call):
+                    # The page answers with queue.ready once its camera/microphone are live.
+                    await self.hub.send(
+                        citizen_key(call.citizen_id),
+                        schema.message(
+                            "queue.offered",
+                            contactId=call.contact_id,
+                            readySeconds=self.settings.service_readiness_seconds,
+                        ),
+                    )
+                case CitizenSkipped(waiting=entry):
+                    await self.hub.send(
+                        citizen_key(entry.citizen_id),
+                        schema.message(
+                            "queue.skipped",
+                            contactId=entry.contact_id,
+                            graceSeconds=self.settings.service_grace_seconds,
+                        ),
+                    )
                 case Offered(call=call):
                     await self.records.contact_offered(
                         call.contact_id, call.agent_id, call.agent_name, call.offered_at
@@ -589,7 +616,7 @@ class BranchService:
                     )
                     await self.hub.send(
                         citizen_key(call.citizen_id),
-                        schema.message("queue.offered", contactId=call.contact_id),
+                        schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
                     )
                 case OfferWithdrawn(call=call, cause=cause):
                     await self.hub.send(

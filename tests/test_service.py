@@ -72,7 +72,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def service(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
-    settings = load_settings({})
+    # Most tests here are about what happens once an executive is offered someone;
+    # the readiness check before that has its own tests.
+    settings = load_settings({}, service_readiness_seconds=0)
     return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
 
 
@@ -620,3 +622,64 @@ async def test_chat_goes_between_the_two_members_of_the_call_and_is_kept(
     again = await page_for(service, hub, ANA)
     chat = again.last("welcome")["state"]["call"]["chat"]
     assert [line["text"] for line in chat] == ["No lo escucho", "Su folio es 123"]
+
+
+@pytest.fixture
+def checked(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+    """The service with the readiness check on, as deployed."""
+    settings = load_settings({}, service_readiness_seconds=10)
+    return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+
+
+async def test_the_executive_is_offered_once_the_citizen_page_is_ready(
+    checked: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(checked, hub, ANA)
+    exe = await page_for(checked, hub, EXE)
+    await checked.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    await checked.handle(EXE, schema.AgentAvailable())
+    assert ana.last("queue.offered") == {
+        "type": "queue.offered",
+        "contactId": contact_id,
+        "readySeconds": 10,
+    }
+    assert exe.of("offer") == [] and exe.last("agent.state")["state"] == "offered"
+    again = await page_for(checked, hub, EXE)  # a reloaded desk sees no offer yet either
+    assert again.last("welcome")["state"]["offer"] is None
+    with pytest.raises(NoOffer):
+        await checked.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    clock.advance(3)
+    await checked.handle(ANA, schema.QueueReady(contact_id=contact_id))
+    offer = again.last("offer")
+    assert offer["offeredAt"] == clock.now
+    assert offer["expiresAt"] == clock.now + 20
+    await checked.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    record = await records.get(contact_id)
+    assert record is not None and record.offered_at == clock.now
+
+
+async def test_a_citizen_page_that_does_not_confirm_is_skipped_and_told(
+    checked: BranchService, hub: Hub, clock: Clock
+) -> None:
+    ana = await page_for(checked, hub, ANA)
+    bea = await page_for(checked, hub, BEA)
+    exe = await page_for(checked, hub, EXE)
+    await checked.handle(ANA, schema.QueueJoin(reason="otro"))
+    clock.advance(1)
+    await checked.handle(BEA, schema.QueueJoin(reason="otro"))
+    ana_contact = ana.last("queue.joined")["contactId"]
+    bea_contact = bea.last("queue.joined")["contactId"]
+    await checked.handle(EXE, schema.AgentAvailable())
+    clock.advance(10)
+    await checked.tick()
+    assert ana.last("queue.skipped") == {
+        "type": "queue.skipped",
+        "contactId": ana_contact,
+        "graceSeconds": 120,
+    }
+    assert ana.last("queue.position")["position"] == 1  # the place is kept
+    assert bea.last("queue.offered")["contactId"] == bea_contact  # bea is checked now
+    assert exe.last("agent.state")["state"] == "offered"
+    await checked.handle(BEA, schema.QueueReady(contact_id=bea_contact))
+    assert exe.last("offer")["contactId"] == bea_contact

@@ -65,7 +65,7 @@ def clock() -> Clock:
 def service(tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
     path = tmp_path / "branch.toml"
     path.write_text(CONFIG, encoding="utf-8")
-    settings = load_settings({}, path)
+    settings = load_settings({}, path, service_readiness_seconds=0)
     return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
 
 

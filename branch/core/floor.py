@@ -20,6 +20,7 @@ from branch.core.model import (
     ALLOWED,
     DECLINED,
     NO_ANSWER,
+    NOT_READY,
     Agent,
     AgentChanged,
     AgentState,
@@ -27,6 +28,7 @@ from branch.core.model import (
     CallInterrupted,
     CallResumed,
     CallStarted,
+    CitizenSkipped,
     ContactEnded,
     EndReason,
     Event,
@@ -34,6 +36,7 @@ from branch.core.model import (
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    ReadinessCheck,
     Routing,
     StaffingChanged,
     Transferred,
@@ -45,6 +48,7 @@ from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQu
 __all__ = [
     "ALLOWED",
     "DECLINED",
+    "NOT_READY",
     "NO_ANSWER",
     "Agent",
     "AgentChanged",
@@ -53,6 +57,7 @@ __all__ = [
     "CallInterrupted",
     "CallResumed",
     "CallStarted",
+    "CitizenSkipped",
     "ContactEnded",
     "EndReason",
     "Event",
@@ -61,6 +66,7 @@ __all__ = [
     "OfferWithdrawn",
     "Offered",
     "QueueChanged",
+    "ReadinessCheck",
     "Routing",
     "StaffingChanged",
     "Transferred",
@@ -162,6 +168,22 @@ class Floor:
         events += self._move(call.agent_id, AgentState.AVAILABLE, now)
         return [*events, QueueChanged(call.waiting.service), *self._dispatch(now)]
 
+    def citizen_ready(self, citizen_id: str, contact_id: str, now: float) -> list[Event]:
+        """The citizen's page confirmed it is there: the executive is offered the call now.
+
+        From a citizen skipped earlier it means "I am here": present again, same place.
+        A repeated or late confirmation changes nothing.
+        """
+        call = self.call_of_citizen(citizen_id)
+        if call is not None and call.contact_id == contact_id and not call.ready:
+            offered = replace(call, ready=True, offered_at=now)
+            self.calls[contact_id] = offered
+            return [Offered(offered)]
+        entry = self.find_waiting(citizen_id)
+        if entry is not None and entry.contact_id == contact_id:
+            return self.citizen_back(citizen_id, now)
+        return []
+
     def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
         """The citizen opened the page again within the grace: present again, same place or call."""
         call = self.call_of_citizen(citizen_id)
@@ -246,7 +268,12 @@ class Floor:
 
     def _offer_for(self, agent_id: str, contact_id: str) -> Call:
         call = self.calls.get(contact_id)
-        if call is None or call.agent_id != agent_id or call.answered_at is not None:
+        if (
+            call is None
+            or call.agent_id != agent_id
+            or call.answered_at is not None
+            or not call.ready
+        ):
             raise NoOffer("No hay una atención ofrecida con ese identificador")
         return call
 
@@ -261,12 +288,26 @@ class Floor:
         events += self._move(call.agent_id, AgentState.NOT_READY, now, pause_reason=cause)
         return [*events, QueueChanged(call.waiting.service)]
 
+    def _skip(self, call: Call, now: float) -> list[Event]:
+        """The citizen's page never confirmed: keep the place as absent; the executive is not at fault."""
+        del self.calls[call.contact_id]
+        absent = replace(call.waiting, absent_since=now)
+        bisect.insort(self.waiting, absent, key=_order)
+        events: list[Event] = [
+            OfferWithdrawn(call, NOT_READY, requeued=True),
+            CitizenSkipped(absent),
+        ]
+        events += self._move(call.agent_id, AgentState.AVAILABLE, now)
+        return [*events, QueueChanged(call.waiting.service)]
+
     def tick(self, now: float) -> list[Event]:
         """Everything that happens because time passed: unanswered offers, pauses, wrap-ups, absences."""
         rules = self.rules
         events: list[Event] = []
         for call in [c for c in self.calls.values() if c.answered_at is None]:
-            if now - call.offered_at >= rules.offer_timeout:
+            if not call.ready and now - call.offered_at >= rules.readiness:
+                events += self._skip(call, now)
+            elif call.ready and now - call.offered_at >= rules.offer_timeout:
                 events += self._withdraw(call, NO_ANSWER, now)
         for agent in list(self.agents.values()):
             idle = now - agent.since
@@ -457,11 +498,15 @@ class Floor:
                 return events
             agent, entry = pair
             self.waiting.remove(entry)
-            call = Call(entry, agent.agent_id, agent.name, offered_at=now)
+            checking = self.rules.readiness > 0
+            call = Call(entry, agent.agent_id, agent.name, offered_at=now, ready=not checking)
             self.calls[entry.contact_id] = call
             self.last_offered = agent.agent_id
             events += self._move(agent.agent_id, AgentState.OFFERED, now, entry.contact_id)
-            events += [Offered(call), QueueChanged(entry.service)]
+            events += [
+                ReadinessCheck(call) if checking else Offered(call),
+                QueueChanged(entry.service),
+            ]
 
     def _turn_key(self, now: float) -> Callable[[Agent], tuple[Any, ...]]:
         match self.rules.routing:

@@ -88,6 +88,7 @@ class Agent:
 
 # Pause reasons the floor itself sets; people pick theirs from a catalog.
 NO_ANSWER = "no_answer"
+NOT_READY = "citizen_not_ready"  # an OfferWithdrawn cause: the readiness check failed
 DECLINED = "declined"
 
 
@@ -100,11 +101,12 @@ class FloorRules:
     max_missed: int = 2
     missed_cooldown: float = 15.0
     wrapup: float = 120.0
+    readiness: float = 0.0  # seconds the citizen's page has to confirm; 0: no check
     routing: Routing = Routing.LONGEST_IDLE
     timezone: str = "America/Santiago"  # where "today" is, for fewest_contacts
 
     def __post_init__(self) -> None:
-        for name in ("grace", "offer_timeout", "missed_cooldown", "wrapup"):
+        for name in ("grace", "offer_timeout", "missed_cooldown", "wrapup", "readiness"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)}")
         if self.max_missed < 1:
@@ -118,8 +120,11 @@ class Call:
     waiting: Waiting
     agent_id: str
     agent_name: str
-    offered_at: float
+    offered_at: float  # while not ready: when the readiness check began
     answered_at: float | None = None
+    # False while the citizen's page has not yet confirmed it is there with live
+    # camera/microphone; the executive is offered the call only once it is ready.
+    ready: bool = True
     # Set while one side's page is gone mid-call: the call is held for the grace period.
     citizen_absent_since: float | None = None
     agent_absent_since: float | None = None
@@ -156,6 +161,20 @@ class StaffingChanged:
 @dataclass(frozen=True)
 class Offered:
     call: Call
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """The citizen is next for an executive: their page must confirm it is there."""
+
+    call: Call
+
+
+@dataclass(frozen=True)
+class CitizenSkipped:
+    """The citizen's page did not confirm in time: skipped, place kept for the grace period."""
+
+    waiting: Waiting
 
 
 @dataclass(frozen=True)
@@ -233,4 +252,6 @@ Event = (
     | StaffingChanged
     | CallInterrupted
     | CallResumed
+    | ReadinessCheck
+    | CitizenSkipped
 )

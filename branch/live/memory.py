@@ -40,6 +40,9 @@ class MemoryLiveStore:
     async def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
         return self.floor.citizen_back(citizen_id, now)
 
+    async def citizen_ready(self, citizen_id: str, contact_id: str, now: float) -> list[Event]:
+        return self.floor.citizen_ready(citizen_id, contact_id, now)
+
     async def tick(self, now: float) -> list[Event]:
         return self.floor.tick(now)
 

@@ -75,8 +75,11 @@ class BranchClient:
         *,
         ca_file: str | Path | None = None,
         insecure: bool = False,
+        answer_readiness: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
+        # Like a page with live camera and microphone, confirm readiness checks at once.
+        self.answer_readiness = answer_readiness
         parts = urlsplit(self.url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._ssl: ssl.SSLContext | bool = (
@@ -173,8 +176,17 @@ class BranchClient:
         try:
             async for frame in socket:
                 if frame.type is aiohttp.WSMsgType.TEXT:
-                    self._inbox.append(json.loads(frame.data))
+                    message = json.loads(frame.data)
+                    self._inbox.append(message)
                     self._wake()
+                    if (
+                        self.answer_readiness
+                        and message.get("type") == "queue.offered"
+                        and message.get("readySeconds")
+                    ):
+                        await socket.send_str(
+                            json.dumps({"type": "queue.ready", "contactId": message["contactId"]})
+                        )
         finally:
             self._closed = True
             self._wake()

@@ -250,6 +250,28 @@ function renderWaited() {
   if (page.joinedAt) $("waited").textContent = formatClock(secondsSince(page.joinedAt));
 }
 
+// ------------------------------------------------------------ step 4: readiness
+
+/**
+ * The executive is offered this citizen only once the page says it is here
+ * with live media: the camera and microphone are (re)opened if the browser
+ * released them while waiting, e.g. a phone that locked.
+ */
+async function confirmReady(contactId) {
+  try {
+    const stream = await ensureMedia();
+    const live = stream.getAudioTracks().some((track) => track.readyState === "live");
+    if (!live) throw new DOMException("no live microphone", "NotReadableError");
+  } catch (error) {
+    showStep("waiting");
+    showError(explainMediaError(error).title);
+    return;
+  }
+  if (page.contactId !== contactId) return;
+  $("skipped").hidden = true;
+  signaling.send("queue.ready", { contactId });
+}
+
 // ------------------------------------------------------------ step 5: call
 
 function announceCall(fields) {
@@ -468,6 +490,7 @@ function onWelcome(message) {
   } else if (queue?.offered) {
     renderQueue(queue);
     showStep("connecting");
+    if (!queue.ready) confirmReady(queue.contactId);
   } else if (queue) {
     renderQueue(queue);
     showStep("waiting");
@@ -508,6 +531,7 @@ signaling
   })
   .on("queue.joined", (message) => {
     showError("");
+    $("skipped").hidden = true;
     renderQueue(message);
     showStep("waiting");
   })
@@ -518,6 +542,15 @@ signaling
   .on("queue.offered", (message) => {
     page.contactId = message.contactId;
     showStep("connecting");
+    if (message.readySeconds) confirmReady(message.contactId);
+  })
+  .on("queue.skipped", ({ contactId, graceSeconds }) => {
+    if (contactId !== page.contactId) return;
+    showStep("waiting");
+    $("skipped").hidden = false;
+    $("skipped-text").textContent =
+      "Era tu turno, pero no pudimos confirmar que tu cámara y micrófono estuvieran listos. " +
+      `Guardamos tu lugar por ${formatMinutes(graceSeconds)}: toca «Estoy aquí» para seguir.`;
   })
   .on("queue.left", (message) => {
     if (message.contactId !== page.contactId) return;
@@ -621,6 +654,9 @@ $("switch-camera").addEventListener("click", () =>
     }
   }),
 );
+$("present").addEventListener("click", () => {
+  if (page.contactId) confirmReady(page.contactId);
+});
 $("again").addEventListener("click", () => {
   showError("");
   showNotice("");

@@ -22,6 +22,10 @@ const IDLE_TEXTS = {
   offline: ["Desconectado", "Estamos conectando tu escritorio con la sucursal."],
   not_ready: ["No disponible", "Marca «Disponible» cuando quieras recibir a la siguiente persona."],
   available: ["Disponible", "Te ofreceremos a la siguiente persona de la fila apenas llegue."],
+  offered: [
+    "Preparando la siguiente atención",
+    "Estamos confirmando que la siguiente persona tenga su cámara y micrófono listos…",
+  ],
 };
 
 const PANELS = ["idle", "offer", "call", "wrapup"];

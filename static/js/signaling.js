@@ -6,6 +6,7 @@ export const CLIENT_TYPES = Object.freeze([
   "ping",
   "queue.join",
   "queue.leave",
+  "queue.ready",
   "agent.available",
   "agent.not_ready",
   "offer.accept",
@@ -40,6 +41,7 @@ export const SERVER_TYPES = Object.freeze([
   "call.reconnecting",
   "call.resumed",
   "chat.message",
+  "queue.skipped",
 ]);
 
 export const CLOSE = Object.freeze({

@@ -67,6 +67,21 @@ class Person:
         await self.page.fill("#family_name", surnames)
         await self.page.click("button[type=submit]")
 
+    async def join_queue(self, url: str, run: str, reason: str = "ges") -> None:
+        """Log in as a citizen, pick a reason, pass the device check and join."""
+        await self.page.goto(url + "/login?next=/citizen")
+        await self.log_in(run, "María José", "González Pérez")
+        await self.page.get_by_label("Motivo de tu consulta").select_option(reason)
+        await self.page.get_by_role("button", name="Continuar").click()
+        await self.page.get_by_role("button", name="Ponerme en la fila").click()
+        await expect(self.page.locator("#waiting-folio")).not_to_have_text("—")
+
+    async def go_available(self, url: str, run: str) -> None:
+        """Log in as an executive and press Disponible."""
+        await self.page.goto(url + "/login?next=/executive")
+        await self.log_in(run, "Juan", "Soto")
+        await self.page.get_by_role("button", name="Disponible", exact=True).click()
+
 
 OpenPerson = Callable[..., Awaitable[Person]]
 

@@ -18,11 +18,7 @@ async def test_decline_and_pause_reasons(
     citizen, executive = await open_person("citizen"), await open_person("executive")
     page, epage = citizen.page, executive.page
 
-    await page.goto(node.url + "/login?next=/citizen")
-    await citizen.log_in(CITIZEN_RUN, "María José", "González Pérez")
-    await page.get_by_label("Motivo de tu consulta").select_option("ges")
-    await page.get_by_role("button", name="Continuar").click()
-    await page.get_by_role("button", name="Ponerme en la fila").click()
+    await citizen.join_queue(node.url, CITIZEN_RUN)
     await expect(page.locator("#position")).to_have_text("Eres el siguiente en la fila")
 
     await epage.goto(node.url + "/login?next=/executive")
@@ -45,3 +41,39 @@ async def test_decline_and_pause_reasons(
     await epage.get_by_role("button", name="No disponible").click()
     await expect(epage.locator("#agent-state")).to_have_text("No disponible · Colación")
     await executive.shot("paused")
+
+
+# The phone locked while waiting: the browser ended the camera and microphone
+# and refuses to open them again until the test lets it.
+LOCK_DEVICES = """() => {
+  document.querySelector("#preview").srcObject.getTracks().forEach((track) => track.stop());
+  const devices = navigator.mediaDevices;
+  window.unlockDevices = ((original) => () => { devices.getUserMedia = original; })(
+    devices.getUserMedia.bind(devices),
+  );
+  devices.getUserMedia = async () => { throw new DOMException("locked", "NotReadableError"); };
+}"""
+
+
+async def test_a_citizen_not_ready_is_skipped_then_back_with_i_am_here(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch(service_readiness_seconds=2)
+    citizen, executive = await open_person("citizen"), await open_person("executive")
+    page, epage = citizen.page, executive.page
+    await citizen.join_queue(node.url, CITIZEN_RUN)
+    await expect(page.locator("#position")).to_have_text("Eres el siguiente en la fila")
+    await page.evaluate(LOCK_DEVICES)
+    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await expect(epage.locator("#idle-title")).to_have_text("Preparando la siguiente atención")
+    await expect(page.get_by_role("button", name="Estoy aquí")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#skipped-text")).to_contain_text("Guardamos tu lugar por 2 min:")
+    await expect(epage.locator("#agent-state")).to_have_text("Disponible")  # not paused for it
+    assert await epage.locator("#panel-offer").is_hidden()
+    await citizen.shot("skipped")
+
+    await page.evaluate("window.unlockDevices()")
+    await page.get_by_role("button", name="Estoy aquí").click()
+    await expect(epage.locator("#offer-name")).to_contain_text("María González")
+    await epage.get_by_role("button", name="Aceptar").click()
+    await expect(epage.locator("#agent-state")).to_have_text("En llamada")

@@ -12,6 +12,7 @@ from branch.core.floor import (
     CallInterrupted,
     CallResumed,
     CallStarted,
+    CitizenSkipped,
     ContactEnded,
     EndReason,
     Floor,
@@ -19,6 +20,7 @@ from branch.core.floor import (
     Offered,
     OfferWithdrawn,
     QueueChanged,
+    ReadinessCheck,
     StaffingChanged,
     Waiting,
     WrapupTimedOut,
@@ -640,3 +642,60 @@ def test_staffing_changes_only_when_an_executive_logs_in_or_out() -> None:
     assert staffing(floor.agent_available("x", "X", 2.0)) == []
     assert staffing(floor.agent_not_ready("x", "X", 3.0, "descanso")) == []
     assert staffing(floor.agent_gone("x", 4.0)) == ["x"]
+
+
+# ------------------------------------------------------------ two-sided readiness
+
+CHECKED = FloorRules(readiness=10.0, grace=120.0)
+
+
+def test_the_executive_is_offered_only_once_the_citizen_page_confirms() -> None:
+    floor = Floor(CHECKED)
+    floor.join(citizen("ana", 1.0), 1.0)
+    events = floor.agent_available("x", "X", 2.0)
+    checks = [e.call for e in events if isinstance(e, ReadinessCheck)]
+    assert [c.contact_id for c in checks] == ["c-ana"] and offers(events) == []
+    assert floor.agents["x"].state is AgentState.OFFERED
+    with pytest.raises(NoOffer):  # nothing to accept before the citizen is ready
+        floor.accept("x", "c-ana", 3.0)
+    events = floor.citizen_ready("ana", "c-ana", 5.0)
+    assert offers(events) == [("ana", "x")]
+    assert floor.citizen_ready("ana", "c-ana", 6.0) == []  # a repeat changes nothing
+    # The executive's time to answer starts at the confirmation, not at the check.
+    assert floor.tick(5.0 + 19.0) == []
+    floor.accept("x", "c-ana", 25.0)
+
+
+def test_a_citizen_who_does_not_confirm_is_skipped_and_keeps_the_place() -> None:
+    floor = Floor(CHECKED)
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.join(citizen("bea", 2.0), 2.0)
+    floor.agent_available("x", "X", 3.0)
+    assert floor.tick(12.9) == []
+    events = floor.tick(13.0)
+    assert [e.waiting.citizen_id for e in events if isinstance(e, CitizenSkipped)] == ["ana"]
+    assert [e.cause for e in events if isinstance(e, OfferWithdrawn)] == ["citizen_not_ready"]
+    # The executive was not at fault: still available, and checking bea now.
+    assert [e.call.citizen_id for e in events if isinstance(e, ReadinessCheck)] == ["bea"]
+    assert floor.agents["x"].missed == 0
+    assert floor.position("ana") == 1  # the place is kept ...
+    entry = floor.find_waiting("ana")
+    assert entry is not None and entry.absent_since == 13.0
+    # ... and "I am here" makes ana present again, first in line.
+    floor.citizen_ready("ana", "c-ana", 20.0)
+    entry = floor.find_waiting("ana")
+    assert entry is not None and entry.absent_since is None
+    events = floor.tick(23.0)  # bea's check ran out too: ana is first and checked again
+    assert [e.waiting.citizen_id for e in events if isinstance(e, CitizenSkipped)] == ["bea"]
+    assert [e.call.citizen_id for e in events if isinstance(e, ReadinessCheck)] == ["ana"]
+
+
+def test_a_skipped_citizen_who_never_comes_back_is_dropped_after_the_grace() -> None:
+    floor = Floor(CHECKED)
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.agent_available("x", "X", 2.0)
+    floor.tick(12.0)
+    events = floor.tick(12.0 + 120.0)
+    assert [(e.waiting.citizen_id, e.reason) for e in events if isinstance(e, ContactEnded)] == [
+        ("ana", EndReason.CITIZEN_DROPPED)
+    ]
