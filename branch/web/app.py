@@ -21,6 +21,7 @@ from branch.records.factory import open_record_store
 from branch.service import BranchService
 from branch.tls import server_context
 from branch.web.auth import LOGOUT_HOOKS, current_session, setup_auth
+from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.ws import close_pages_of, websocket
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> web.Application:
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)
     app.on_shutdown.append(_close_pages)
+    install_security_headers(app, settings)
 
     sessions = MemorySessionStore()
     if settings.oidc_dev_login:

@@ -99,15 +99,8 @@ def _page(body: str, status: int = 200) -> web.Response:
 <html lang="es-CL"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Ingreso de desarrollo — ClaveÚnica simulada</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; }}
-.warning {{ background: #fff4ce; border: 2px solid #8a6d00; padding: .75rem; border-radius: .5rem; }}
-label {{ display: block; margin-top: 1rem; font-weight: 600; }}
-input {{ width: 100%; box-sizing: border-box; font-size: 1.1rem; padding: .6rem; min-height: 44px; }}
-button {{ margin-top: 1.5rem; width: 100%; min-height: 48px; font-size: 1.1rem; background: #0b4fa8; color: #fff; border: 0; border-radius: .4rem; }}
-button:focus, input:focus {{ outline: 3px solid #f2a900; outline-offset: 2px; }}
-.error {{ color: #a4001d; font-weight: 600; }}
-</style></head><body>{body}</body></html>"""
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/css/devlogin.css"></head><body>{body}</body></html>"""
     return web.Response(text=document, content_type="text/html", status=status)
 
 

@@ -145,3 +145,12 @@ async def open_person(
             print(f"{person.label}: no last screenshot ({error})")
         print(f"--- {person.label} console ---", *person.console, sep="\n")
         await person.context.close()
+    # The pages must run under the strict Content-Security-Policy without a single refusal,
+    # and without an uncaught exception.
+    refused = [
+        f"{person.label}: {line}"
+        for person in people
+        for line in person.console
+        if "Content Security Policy" in line or line.startswith("pageerror:")
+    ]
+    assert not refused, "\n".join(refused)

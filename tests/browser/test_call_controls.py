@@ -71,5 +71,7 @@ async def test_audio_only_and_camera_switch(
     await expect(switch).to_be_visible()
     before = await page.evaluate(SENT_VIDEO_TRACK)
     await switch.click()
-    await page.wait_for_function(f"({SENT_VIDEO_TRACK})() !== {before!r}")
+    await page.wait_for_function(
+        "(before) => (window.branchCall?.videoSender()?.track?.id ?? null) !== before", arg=before
+    )
     assert await frames_rise(epage)

@@ -71,3 +71,46 @@ async def test_forged_cookie_is_not_a_session(start_branch: StartBranch) -> None
         async with http.ws_connect(f"{node.url}/ws", origin=node.url) as socket:
             await socket.receive(timeout=5)
             assert socket.close_code == CLOSE_NOT_AUTHENTICATED
+
+
+async def test_every_response_carries_the_security_headers(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    paths = [
+        "/",
+        "/healthz",
+        "/citizen",  # a redirect
+        "/static/js/citizen.js",
+        "/static/nothing-here.js",  # a 404
+        "/dev-login/authorize?client_id=nope",  # an error page of the development login
+        "/api/me",  # 401 JSON
+    ]
+    async with session_for(node.ca_path) as http:
+        for path in paths:
+            async with http.get(f"{node.url}{path}", allow_redirects=False) as response:
+                headers = response.headers
+                policy = headers.get("Content-Security-Policy", "")
+                assert "script-src 'self';" in policy, path
+                assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+                assert "frame-ancestors 'none'" in policy, path
+                assert "default-src 'none'" in policy, path
+                assert headers["Strict-Transport-Security"].startswith("max-age=31536000"), path
+                assert headers["Referrer-Policy"] == "no-referrer", path
+                assert headers["X-Content-Type-Options"] == "nosniff", path
+                assert headers["X-Frame-Options"] == "DENY", path
+                permissions = headers["Permissions-Policy"]
+                assert "camera=(self)" in permissions and "microphone=(self)" in permissions
+                assert "geolocation=()" in permissions, path
+
+
+async def test_the_logout_redirect_to_the_provider_is_an_allowed_form_action(
+    start_branch: StartBranch,
+) -> None:
+    node = await start_branch(oidc_logout_url="https://accounts.example.cl/api/v1/logout")
+    async with session_for(node.ca_path) as http, http.get(f"{node.url}/") as response:
+        policy = response.headers["Content-Security-Policy"]
+    form_action = next(d for d in policy.split("; ") if d.startswith("form-action"))
+    assert form_action.split()[1:] == [
+        "'self'",
+        "https://accounts.example.cl",
+        f"https://localhost:{node.settings.port}",
+    ]
