@@ -308,6 +308,21 @@ class Settings:
         (), "STUN/TURN servers handed to the browsers"
     )
 
+    webrtc_turn_urls: tuple[str, ...] = _setting(
+        (),
+        "TURN URLs handed out with short-lived credentials, e.g. turn:turn.example.cl:3478 "
+        "(aiortc uses only the first)",
+    )
+    webrtc_turn_secret: str = _setting(
+        "", "secret shared with coturn (static-auth-secret) to sign TURN credentials", secret=True
+    )
+    webrtc_turn_ttl: int = _setting(
+        6 * 3600, "seconds a TURN credential lasts (a call needs it for its allocation's refreshes)"
+    )
+    webrtc_ice_transport_policy: str = _setting(
+        "all", "all, or relay to send every call through TURN (hides addresses from the peer)"
+    )
+
     stores_live: str = _setting("memory://", "live state: memory://")
     stores_records: str = _setting(
         "", "records: sqlite:///path; default <data_dir>/records.sqlite3"
@@ -346,6 +361,20 @@ class Settings:
         if len(set(codes)) != len(codes) or not codes:
             raise ConfigError("queues: service codes must be unique and there must be one at least")
         _check_choice("service.routing", self.service_routing, ROUTINGS)
+        _check_choice(
+            "webrtc.ice_transport_policy", self.webrtc_ice_transport_policy, ("all", "relay")
+        )
+        for url in self.webrtc_turn_urls:
+            if not url.startswith(("turn:", "turns:")):
+                raise ConfigError(f"webrtc.turn_urls: {url!r} must start with turn: or turns:")
+        if self.webrtc_turn_urls and not self.webrtc_turn_secret:
+            raise ConfigError("webrtc.turn_secret: needed when webrtc.turn_urls is set")
+        if self.webrtc_turn_ttl <= 0:
+            raise ConfigError("webrtc.turn_ttl: must be positive")
+        if self.webrtc_ice_transport_policy == "relay" and not self.webrtc_turn_urls:
+            raise ConfigError(
+                "webrtc.ice_transport_policy: relay needs TURN (set webrtc.turn_urls)"
+            )
         try:
             Schedule.parse([], [], self.service_timezone)
         except ValueError as exc:

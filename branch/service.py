@@ -57,6 +57,7 @@ from branch.errors import (
 from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.records.base import RecordStore
+from branch.turn import turn_credentials, turn_user
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,8 @@ class BranchService:
             role=user.role,
             person={"run": user.person_id, "name": user.name},
             serviceName=settings.service_name,
-            iceServers=[server.to_wire() for server in settings.webrtc_ice_servers],
+            iceServers=self._ice_servers(user, now),
+            iceTransportPolicy=settings.webrtc_ice_transport_policy,
             services=[await self._service_fields(queue, now) for queue in settings.queues],
             skills=[list(tier) for tier in settings.skills(user.person_id)]
             if user.role == EXECUTIVE
@@ -213,6 +215,24 @@ class BranchService:
         if user.role == EXECUTIVE:
             await self._send_summary([user.key])
         return welcome
+
+    def _ice_servers(self, user: User, now: float) -> list[dict[str, Any]]:
+        """The configured STUN/TURN servers, plus TURN with this page's own short-lived credentials."""
+        settings = self.settings
+        servers = [server.to_wire() for server in settings.webrtc_ice_servers]
+        if settings.webrtc_turn_urls:
+            secret = settings.webrtc_turn_secret
+            username, credential = turn_credentials(
+                secret, turn_user(user.key, secret), now, settings.webrtc_turn_ttl
+            )
+            servers.append(
+                {
+                    "urls": list(settings.webrtc_turn_urls),
+                    "username": username,
+                    "credential": credential,
+                }
+            )
+        return servers
 
     async def disconnected(self, user: User) -> None:
         """The person's page is gone (not replaced by a newer one)."""

@@ -49,6 +49,13 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ({"BRANCH_WEBRTC_ICE_SERVERS": '[{"urls": "http://x"}]'}, "must start with stun:"),
         ({"BRANCH_QUEUES": "[]"}, "queues: service codes must be unique"),
         (
+            {"BRANCH_WEBRTC_TURN_URLS": "stun:x:3478", "BRANCH_WEBRTC_TURN_SECRET": "s"},
+            "webrtc.turn_urls: 'stun:x:3478' must start with turn: or turns:",
+        ),
+        ({"BRANCH_WEBRTC_TURN_URLS": "turn:x:3478"}, "webrtc.turn_secret: needed"),
+        ({"BRANCH_WEBRTC_ICE_TRANSPORT_POLICY": "relay"}, "relay needs TURN"),
+        ({"BRANCH_WEBRTC_ICE_TRANSPORT_POLICY": "none"}, "'none' is not one of all, relay"),
+        (
             {"BRANCH_QUEUES": '[{"code": "g", "name": "G", "reasons": []}]'},
             "queues: service 'g': reasons: codes must be unique and the catalog not empty",
         ),

@@ -19,6 +19,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -70,7 +71,14 @@ class CallPeer:
         self.client = client
         self.contact_id = contact_id
         self.initiator = initiator
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(client.welcome)))
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=ice_servers(client.welcome),
+                iceTransportPolicy=RTCIceTransportPolicy(
+                    client.welcome.get("iceTransportPolicy", "all")
+                ),
+            )
+        )
         self.frames: dict[str, int] = {"video": 0, "audio": 0}
         self.connected = asyncio.Event()
         self._tracks_added = False
@@ -144,6 +152,19 @@ class CallPeer:
         parsed.sdpMid = candidate.get("sdpMid")
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
         await self.pc.addIceCandidate(parsed)
+
+    def selected_candidate_types(self) -> set[tuple[str, str]]:
+        """(local, remote) candidate types of the pairs ICE nominated, e.g. ("relay", "relay")."""
+        types = set()
+        for transceiver in self.pc.getTransceivers():
+            transport = transceiver.sender.transport
+            if transport is None:
+                continue
+            # aioice keeps the nominated pairs to itself; aiortc's getStats has no candidate pairs.
+            connection = transport.transport._connection
+            for pair in connection._nominated.values():
+                types.add((pair.local_candidate.type, pair.remote_candidate.type))
+        return types
 
     async def wait_connected(self, timeout: float = 20.0) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)

@@ -6,14 +6,16 @@ export class Call extends EventTarget {
   /**
    * @param {object} options
    * @param {RTCIceServer[]} options.iceServers from welcome.iceServers
+   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy] from welcome: "all" or "relay"
    * @param {boolean} options.polite
    * @param {boolean} options.initiator adds its tracks at once, so it sends the first offer
    * @param {(type: string, payload: object) => void} options.send signal.* without contactId
    * @param {MediaStream|null} options.localStream
    */
-  constructor({ iceServers, polite, initiator, send, localStream }) {
+  constructor({ iceServers, iceTransportPolicy, polite, initiator, send, localStream }) {
     super();
     this.iceServers = iceServers ?? [];
+    this.iceTransportPolicy = iceTransportPolicy ?? "all";
     this.polite = Boolean(polite);
     this.send = send;
     this.localStream = localStream ?? null;
@@ -32,7 +34,10 @@ export class Call extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.tracksAdded = false;
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+    });
     this.pc = pc;
     // Events of a replaced connection must not reach the new one's peer.
     const current = (handler) => (event) => {

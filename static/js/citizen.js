@@ -302,6 +302,7 @@ function startCall(fields) {
     }
     const call = new Call({
       iceServers: page.welcome?.iceServers ?? [],
+      iceTransportPolicy: page.welcome?.iceTransportPolicy,
       polite: fields.polite ?? true,
       initiator: fields.initiator ?? false,
       localStream: page.stream,

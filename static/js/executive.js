@@ -250,6 +250,7 @@ function startCall(fields) {
     }
     const call = new Call({
       iceServers: desk.welcome?.iceServers ?? [],
+      iceTransportPolicy: desk.welcome?.iceTransportPolicy,
       polite: fields.polite ?? false,
       initiator: fields.initiator ?? true,
       localStream: desk.stream,

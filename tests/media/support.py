@@ -1,0 +1,22 @@
+"""A citizen and an executive, played by BranchClients, paired into one call."""
+
+from __future__ import annotations
+
+from branch.web.client import BranchClient
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN
+
+
+async def pair_into_call(citizen: BranchClient, executive: BranchClient) -> str:
+    """Log both in, queue, offer, accept; returns the contact id once the call started."""
+    await citizen.login(CITIZEN_RUN, "María José", "González Pérez", "/citizen")
+    await executive.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+    await citizen.connect()
+    await executive.connect()
+    await citizen.send("queue.join", reason="licencias", text="Licencia rechazada")
+    contact_id = str((await citizen.receive("queue.joined"))["contactId"])
+    await executive.send("agent.available")
+    await executive.receive("offer")
+    await executive.send("offer.accept", contactId=contact_id)
+    await executive.receive("call.started")
+    await citizen.receive("call.started")
+    return contact_id
