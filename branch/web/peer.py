@@ -25,7 +25,9 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
+from cryptography.hazmat.primitives import hashes
 
+from branch.verification import normalize, verification_code
 from branch.web.client import BranchClient
 
 SIGNALS = ("signal.description", "signal.candidate")
@@ -62,6 +64,25 @@ def ice_servers(welcome: dict[str, Any]) -> list[RTCIceServer]:
             )
         )
     return servers
+
+
+def dtls_fingerprints(pc: RTCPeerConnection) -> tuple[str, str]:
+    """(local, remote) fingerprints, as upper-case hex, of the first established DTLS transport."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        if dtls is None or dtls.state != "connected":
+            continue
+        local = next(
+            f.value for f in dtls.getLocalParameters().fingerprints if f.algorithm == "sha-256"
+        )
+        # The certificate the peer presented in the handshake, not the one signaling announced.
+        connection = dtls._ssl
+        peer = connection.get_peer_certificate(as_cryptography=True) if connection else None
+        if peer is None:
+            continue
+        remote = peer.fingerprint(hashes.SHA256()).hex()
+        return normalize(local), normalize(remote)
+    raise RuntimeError("no established DTLS transport yet")
 
 
 class CallPeer:
@@ -152,6 +173,13 @@ class CallPeer:
         parsed.sdpMid = candidate.get("sdpMid")
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
         await self.pc.addIceCandidate(parsed)
+
+    def fingerprints(self) -> tuple[str, str]:
+        """(local, remote) SHA-256 fingerprints of the certificates DTLS actually used."""
+        return dtls_fingerprints(self.pc)
+
+    def verification_code(self) -> str:
+        return verification_code(*self.fingerprints())
 
     def selected_candidate_types(self) -> set[tuple[str, str]]:
         """(local, remote) candidate types of the pairs ICE nominated, e.g. ("relay", "relay")."""

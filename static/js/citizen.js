@@ -16,6 +16,7 @@ import {
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
+import { codeOf } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -314,7 +315,10 @@ function startCall(fields) {
       if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
       video.play().catch(() => {});
     });
-    call.addEventListener("connectionstate", ({ detail }) => renderConnection(detail.state));
+    call.addEventListener("connectionstate", ({ detail }) => {
+      renderConnection(detail.state);
+      if (detail.state === "connected") showVerificationCode(call);
+    });
     $("self-video").srcObject = page.stream;
     $("self-video").hidden = !page.stream || page.videoMissing;
     $("toggle-camera").hidden = !call.hasTrack("video");
@@ -368,6 +372,12 @@ async function setAudioOnly(call, on) {
   renderCameraSwitch(call);
 }
 
+/** The four words both people can read aloud to rule out anyone in the middle. */
+async function showVerificationCode(call) {
+  const code = await codeOf(call.pc).catch(() => null);
+  if (code && !call.closed) $("verify-code").textContent = code;
+}
+
 function renderConnection(state) {
   const texts = {
     new: "Conectando…",
@@ -396,6 +406,7 @@ function withCall(contactId, action) {
 
 function closeCall() {
   clearInterval(page.qualityTimer);
+  $("verify-code").textContent = "—";
   $("quality-hint").hidden = true;
   $("call-quality").textContent = "—";
   const previous = page.callPromise;

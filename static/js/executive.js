@@ -6,6 +6,7 @@ import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } fr
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
+import { codeOf } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -271,6 +272,13 @@ function startCall(fields) {
       };
       $("call-status").textContent = texts[detail.state] ?? "";
       $("call-status").hidden = !texts[detail.state];
+      if (detail.state === "connected") {
+        codeOf(call.pc)
+          .then((code) => {
+            if (code && !call.closed) $("verify-code").textContent = code;
+          })
+          .catch(() => {});
+      }
     });
     $("self-video").srcObject = desk.stream;
     $("toggle-camera").hidden = !call.hasTrack("video");
@@ -296,6 +304,7 @@ function withCall(contactId, action) {
 }
 
 function closeCall() {
+  $("verify-code").textContent = "—";
   const previous = desk.callPromise;
   desk.callPromise = null;
   previous?.then((call) => call.close());

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from playwright.async_api import Page, expect
 
+from branch.verification import verification_code
 from branch.web.app import RECORDS
 from tests.browser.conftest import OpenPerson
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
@@ -23,6 +25,19 @@ FRAMES_DECODED = """async () => {
     if (report.type === "inbound-rtp" && report.kind === "video") frames += report.framesDecoded ?? 0;
   });
   return frames;
+}"""
+
+# The DTLS certificate fingerprints of the established transport, as the page sees them.
+FINGERPRINTS = """async () => {
+  const stats = await window.branchCall.pc.getStats();
+  let pair = null;
+  stats.forEach((report) => {
+    if (report.type === "transport" && report.dtlsState === "connected") {
+      pair = [stats.get(report.localCertificateId).fingerprint,
+              stats.get(report.remoteCertificateId).fingerprint];
+    }
+  });
+  return pair;
 }"""
 
 CONNECTED = "() => window.branchCall?.pc.connectionState === 'connected'"
@@ -114,6 +129,14 @@ async def test_a_citizen_talks_with_an_executive(
     await asyncio.gather(assert_video_flows(cpage), assert_video_flows(epage))
     await citizen.shot("call")
     await executive.shot("call")
+
+    # Both read the same four words, derived from the certificates of their own connection.
+    for page in (cpage, epage):
+        await expect(page.locator("#verify-code")).to_have_text(re.compile(r"^[a-z]+( [a-z]+){3}$"))
+    code = await cpage.locator("#verify-code").text_content()
+    assert code == await epage.locator("#verify-code").text_content()
+    local, remote = await cpage.evaluate(FINGERPRINTS)
+    assert code == verification_code(local, remote)
 
     # The chat, for what is hard to say aloud: both see both lines.
     await cpage.get_by_label("Escribe un mensaje").fill("Mi licencia es la 4455")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from branch.web.client import BranchClient
+from branch.web.peer import CallPeer
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN
 
 
@@ -20,3 +24,21 @@ async def pair_into_call(citizen: BranchClient, executive: BranchClient) -> str:
     await executive.receive("call.started")
     await citizen.receive("call.started")
     return contact_id
+
+
+@contextlib.asynccontextmanager
+async def connected_peers(
+    citizen: BranchClient, executive: BranchClient, contact_id: str
+) -> AsyncIterator[tuple[CallPeer, CallPeer]]:
+    """aiortc peers for both sides of the call, connected; closed on the way out."""
+    citizen_peer = CallPeer(citizen, contact_id, initiator=False)
+    executive_peer = CallPeer(executive, contact_id, initiator=True)
+    try:
+        await executive_peer.start()
+        await citizen_peer.start()
+        await citizen_peer.wait_connected()
+        await executive_peer.wait_connected()
+        yield citizen_peer, executive_peer
+    finally:
+        await citizen_peer.close()
+        await executive_peer.close()

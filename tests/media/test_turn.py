@@ -12,9 +12,8 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 
 from branch.turn import turn_credentials, turn_user
 from branch.web.client import BranchClient
-from branch.web.peer import CallPeer
 from tests.conftest import StartBranch
-from tests.media.support import pair_into_call
+from tests.media.support import connected_peers, pair_into_call
 from tests.turn_server import TurnServer, coturn
 
 __all__ = ["coturn"]  # the fixture, for the tests below
@@ -60,20 +59,14 @@ async def test_a_relay_only_call_goes_through_coturn(
         assert int(expiry) > 0 and "44.444.444-4" not in user
         assert citizen.welcome["iceTransportPolicy"] == "relay"
 
-        citizen_peer = CallPeer(citizen, contact_id, initiator=False)
-        executive_peer = CallPeer(executive, contact_id, initiator=True)
-        try:
-            await executive_peer.start()
-            await citizen_peer.start()
-            await citizen_peer.wait_connected()
-            await executive_peer.wait_connected()
+        async with connected_peers(citizen, executive, contact_id) as (
+            citizen_peer,
+            executive_peer,
+        ):
             await citizen_peer.wait_frames(video=10, audio=10)
             await executive_peer.wait_frames(video=10, audio=10)
             assert citizen_peer.selected_candidate_types() == {("relay", "relay")}
             assert executive_peer.selected_candidate_types() == {("relay", "relay")}
-        finally:
-            await citizen_peer.close()
-            await executive_peer.close()
 
 
 async def relay_candidates(coturn: TurnServer, username: str, credential: str) -> int:
