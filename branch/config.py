@@ -252,7 +252,16 @@ class Settings:
     session_secret: str = _setting(
         "", "key that signs session cookies; default kept in <data_dir>/session.key", secret=True
     )
-    session_max_age: int = _setting(8 * 3600, "seconds a login lasts at most")
+    session_max_age: int = _setting(8 * 3600, "seconds a citizen's login lasts at most")
+    session_idle_seconds: int = _setting(
+        30 * 60, "seconds without a request or an open page after which a citizen's login ends"
+    )
+    session_staff_max_age: int = _setting(
+        6 * 3600, "seconds a staff login lasts at most (a shift; shorter than a citizen's)"
+    )
+    session_staff_idle_seconds: int = _setting(
+        15 * 60, "idle seconds after which a staff login ends"
+    )
 
     service_name: str = _setting("Sucursal en Línea", "name shown on every page")
     service_routing: str = _setting(
@@ -354,6 +363,9 @@ class Settings:
             "limits_reason_text",
             "limits_notes",
             "session_max_age",
+            "session_idle_seconds",
+            "session_staff_max_age",
+            "session_staff_idle_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_key(name)}: must be positive")
@@ -451,6 +463,12 @@ class Settings:
     @property
     def records_url(self) -> str:
         return self.stores_records or f"sqlite:///{Path(self.data_dir) / 'records.sqlite3'}"
+
+    def session_limits(self, staff: bool) -> tuple[int, int]:
+        """(absolute lifetime, idle timeout) in seconds for a citizen's or a staff login."""
+        if staff:
+            return self.session_staff_max_age, self.session_staff_idle_seconds
+        return self.session_max_age, self.session_idle_seconds
 
     def queue(self, code: str) -> Queue | None:
         return next((queue for queue in self.queues if queue.code == code), None)

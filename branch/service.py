@@ -234,6 +234,13 @@ class BranchService:
             )
         return servers
 
+    async def in_call(self, user: User) -> bool:
+        if user.role == CITIZEN:
+            return (await self.live.citizen_status(user.person_id)).call is not None
+        if user.role == EXECUTIVE:
+            return (await self.live.agent_status(user.person_id)).call is not None
+        return False
+
     async def disconnected(self, user: User) -> None:
         """The person's page is gone (not replaced by a newer one)."""
         now = self.clock()

@@ -27,8 +27,16 @@ class Session:
     person: Person
     role: Role
     created_at: float
-    expires_at: float
+    expires_at: float  # the absolute limit, whatever the activity
     id_token_hint: str = ""
+    last_seen: float = 0.0  # the last request or open page; 0: not since login
+
+    def idle_since(self) -> float:
+        return self.last_seen or self.created_at
+
+    def is_live(self, now: float, idle_seconds: float) -> bool:
+        """Within its absolute lifetime and not idle longer than allowed."""
+        return now < self.expires_at and now - self.idle_since() < idle_seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +48,7 @@ class Session:
             "created_at": self.created_at,
             "expires_at": self.expires_at,
             "id_token_hint": self.id_token_hint,
+            "last_seen": self.last_seen,
         }
 
     @classmethod
@@ -52,6 +61,7 @@ class Session:
             float(data["created_at"]),
             float(data["expires_at"]),
             data.get("id_token_hint", ""),
+            float(data.get("last_seen", 0.0)),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from branch.auth.oidc import LoginAttempt
@@ -17,6 +18,9 @@ class SessionStore(Protocol):
     async def put_session(self, session: Session) -> None: ...
     async def get_session(self, session_id: str, now: float) -> Session | None: ...
     async def delete_session(self, session_id: str) -> None: ...
+    async def touch(self, session_id: str, now: float) -> None:
+        """Record activity now, for the idle timeout."""
+        ...
 
 
 class MemorySessionStore:
@@ -47,6 +51,11 @@ class MemorySessionStore:
 
     async def delete_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+
+    async def touch(self, session_id: str, now: float) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            self._sessions[session_id] = replace(session, last_seen=now)
 
     def _sweep(self, now: float) -> None:
         # Abandoned logins and expired sessions would otherwise pile up forever;

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ from branch.tls import server_context
 from branch.web.auth import LOGOUT_HOOKS, current_session, setup_auth
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
-from branch.web.ws import close_pages_of, websocket
+from branch.web.ws import close_pages_of, watch_sessions, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 
@@ -118,6 +119,35 @@ async def _upkeep(service: BranchService) -> None:
             log.exception("upkeep failed")
 
 
+def _watch_interval(settings: Settings) -> float:
+    # Often enough that a limit is enforced within a quarter of itself, at most every 15 s.
+    shortest = min(
+        settings.session_idle_seconds,
+        settings.session_staff_idle_seconds,
+        settings.session_max_age,
+        settings.session_staff_max_age,
+    )
+    return max(0.2, min(15.0, shortest / 4))
+
+
+async def _session_watch(app: web.Application) -> AsyncIterator[None]:
+    interval = _watch_interval(app[SETTINGS])
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await watch_sessions(app, time.time())
+            except Exception:
+                log.exception("session watch failed")
+
+    task = asyncio.create_task(watch())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _close_pages(app: web.Application) -> None:
     pages = app[PAGES]
     for socket in list(pages):
@@ -130,6 +160,7 @@ def create_app(settings: Settings) -> web.Application:
     app[HUB] = Hub()
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)
+    app.cleanup_ctx.append(_session_watch)
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)
 

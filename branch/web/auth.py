@@ -41,7 +41,26 @@ async def current_session(request: web.Request) -> Session | None:
     session_id = unsign(value, request.app[SESSION_KEY])
     if session_id is None:
         return None
-    return await request.app[SESSIONS].get_session(session_id, time.time())
+    return await live_session(request.app, session_id, time.time())
+
+
+# Activity is written at most this often per session, not on every request.
+TOUCH_EVERY_SECONDS = 30.0
+
+
+async def live_session(app: web.Application, session_id: str, now: float) -> Session | None:
+    """The session if within its absolute and idle limits (recording the activity), else None."""
+    store = app[SESSIONS]
+    session = await store.get_session(session_id, now)
+    if session is None:
+        return None
+    _lifetime, idle = app[AUTH_SETTINGS].session_limits(session.role is not Role.CITIZEN)
+    if not session.is_live(now, idle):
+        await store.delete_session(session_id)
+        return None
+    if now - session.idle_since() >= min(TOUCH_EVERY_SECONDS, idle / 4):
+        await store.touch(session_id, now)
+    return session
 
 
 def _failure_page(error: LoginFailed) -> web.Response:
@@ -97,7 +116,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     role = role_for(person.run, settings)
     now = time.time()
     # A fresh id on every login: a session id planted before login is worthless.
-    session = Session(new_session_id(), person, role, now, now + settings.session_max_age, id_token)
+    lifetime, _idle = settings.session_limits(role is not Role.CITIZEN)
+    session = Session(new_session_id(), person, role, now, now + lifetime, id_token)
     old = request.cookies.get(COOKIE_NAME)
     old_id = unsign(old, request.app[SESSION_KEY]) if old else None
     if old_id:
@@ -111,7 +131,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     response.set_cookie(
         COOKIE_NAME,
         sign(session.session_id, request.app[SESSION_KEY]),
-        max_age=settings.session_max_age,
+        max_age=lifetime,
         path="/",
         secure=True,
         httponly=True,

@@ -22,7 +22,7 @@ from branch.errors import (
 from branch.hub import Hub
 from branch.schema import dump, parse_client
 from branch.service import BranchService, User
-from branch.web.auth import current_session
+from branch.web.auth import SESSIONS, current_session
 from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,26 @@ class PageConnection:
 
 def user_of(session: Session) -> User:
     return User(session.person.run.format(), session.person.display_name, session.role.value)
+
+
+async def watch_sessions(app: web.Application, now: float) -> None:
+    """An open page keeps its login active; a page whose login ran out is closed (4440).
+
+    A call in progress is not cut: the page is closed at the first check after it ends.
+    """
+    hub, store, service = app[HUB], app[SESSIONS], app[SERVICE]
+    for key in hub.keys(""):
+        page = hub.page(key)
+        if not isinstance(page, PageConnection):
+            continue
+        session = await store.get_session(page.session_id, now)
+        if session is not None:
+            await store.touch(page.session_id, now)
+            continue
+        role, _, person_id = key.partition(":")
+        if await service.in_call(User(person_id, "", role)):
+            continue
+        await page.close(CLOSE_SESSION_ENDED, "session expired")
 
 
 async def close_pages_of(hub: Hub, session: Session) -> None:
