@@ -22,6 +22,7 @@ from branch.records.factory import open_record_store
 from branch.service import BranchService
 from branch.tls import server_context
 from branch.web.auth import LOGOUT_HOOKS, current_session, setup_auth
+from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.ws import close_pages_of, watch_sessions, websocket
@@ -155,7 +156,9 @@ async def _close_pages(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, csrf_middleware(settings)], client_max_size=256 * 1024
+    )
     app[SETTINGS] = settings
     app[HUB] = Hub()
     app[PAGES] = weakref.WeakSet()

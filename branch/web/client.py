@@ -129,8 +129,14 @@ class BranchClient:
             if form.action is None:
                 raise ClientError("the login page has no form (is the development login on?)")
             fields = {**form.fields, "run": run, "given_name": given_names, "family_name": surnames}
+            action = urljoin(form_url, form.action)
+            parts = urlsplit(action)
+            # As a browser does: the form's POST carries the Origin of the page it was on.
             async with self.http.post(
-                urljoin(form_url, form.action), data=fields, allow_redirects=False
+                action,
+                data=fields,
+                headers={"Origin": f"{parts.scheme}://{parts.netloc}"},
+                allow_redirects=False,
             ) as provider:
                 if provider.status != 302:
                     raise ClientError(

@@ -43,7 +43,10 @@ async def authorize(
     fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
     fields.update(run=run, given_name="María José", family_name="González Pérez")
     async with http.post(
-        f"{node.url}/dev-login/authorize", data=fields, allow_redirects=False
+        f"{node.url}/dev-login/authorize",
+        data=fields,
+        headers={"Origin": node.url},
+        allow_redirects=False,
     ) as answer:
         assert answer.status == 302, await answer.text()
         assert authorize_url.startswith(f"{node.url}/dev-login/authorize?")
@@ -175,7 +178,10 @@ async def test_token_endpoint_refuses_code_replay_and_a_wrong_verifier(
 
     async def code() -> str:
         async with http.post(
-            f"{node.url}/dev-login/authorize", data=fields, allow_redirects=False
+            f"{node.url}/dev-login/authorize",
+            data=fields,
+            headers={"Origin": node.url},
+            allow_redirects=False,
         ) as answer:
             return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
 

@@ -114,3 +114,27 @@ async def test_the_logout_redirect_to_the_provider_is_an_allowed_form_action(
         "https://accounts.example.cl",
         f"https://localhost:{node.settings.port}",
     ]
+
+
+async def test_state_changing_requests_must_come_from_the_branch(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    posts = [
+        route.resource.canonical
+        for route in node.app.router.routes()
+        if route.method == "POST" and route.resource is not None
+    ]
+    assert "/logout" in posts and "/dev-login/authorize" in posts
+    async with session_for(node.ca_path) as http:
+        for path in posts:
+            if path in ("/dev-login/token", "/dev-login/userinfo"):
+                continue  # back-channel: servers with their own credentials, no browser
+            for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {}):
+                async with http.post(f"{node.url}{path}", headers=headers, data={}) as response:
+                    assert response.status == 403, (path, headers)
+                    body = await response.json()
+                    assert body["code"] == "bad_origin", (path, headers)
+        # The branch's own origin gets through to the handler (which then judges the request).
+        async with http.post(
+            f"{node.url}/logout", headers={"Origin": node.url}, allow_redirects=False
+        ) as response:
+            assert response.status != 403
