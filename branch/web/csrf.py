@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from branch.config import Settings
 from branch.errors import BadOrigin
@@ -22,9 +23,7 @@ BACK_CHANNEL_PATHS = frozenset({"/dev-login/token", "/dev-login/userinfo"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def csrf_middleware(
-    settings: Settings,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def csrf_middleware(settings: Settings) -> Middleware:
     origins = settings.origins
 
     @web.middleware

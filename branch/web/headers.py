@@ -17,7 +17,7 @@ from branch.config import Settings
 # Camera and microphone for the branch's own pages; everything else off.
 PERMISSIONS_POLICY = (
     "camera=(self), microphone=(self), display-capture=(), geolocation=(), "
-    "payment=(), usb=(), bluetooth=(), serial=(), hid=(), interest-cohort=()"
+    "payment=(), usb=(), serial=(), hid=()"
 )
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -56,7 +56,9 @@ def security_headers(settings: Settings) -> dict[str, str]:
     headers = {
         "Content-Security-Policy": content_security_policy(settings),
         "Permissions-Policy": PERMISSIONS_POLICY,
-        "Referrer-Policy": "no-referrer",
+        # Not "no-referrer": with it browsers send "Origin: null" on the branch's own
+        # form posts, which the CSRF check must then refuse.
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Cross-Origin-Opener-Policy": "same-origin",

@@ -94,7 +94,7 @@ async def test_every_response_carries_the_security_headers(start_branch: StartBr
                 assert "frame-ancestors 'none'" in policy, path
                 assert "default-src 'none'" in policy, path
                 assert headers["Strict-Transport-Security"].startswith("max-age=31536000"), path
-                assert headers["Referrer-Policy"] == "no-referrer", path
+                assert headers["Referrer-Policy"] == "same-origin", path
                 assert headers["X-Content-Type-Options"] == "nosniff", path
                 assert headers["X-Frame-Options"] == "DENY", path
                 permissions = headers["Permissions-Policy"]
