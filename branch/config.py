@@ -342,6 +342,14 @@ class Settings:
     limits_notes: int = _setting(4000, "longest wrap-up note")
     limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
     limits_chat_message: int = _setting(1000, "longest in-call chat message")
+    limits_messages_per_second: int = _setting(
+        20, "websocket messages per second one page may send, sustained"
+    )
+    limits_message_burst: int = _setting(
+        80, "websocket messages one page may send at once (ICE candidates come in bursts)"
+    )
+    limits_logins_per_minute: int = _setting(10, "logins started per minute from one address")
+    limits_joins_per_hour: int = _setting(12, "queue joins per hour by one person")
 
     def __post_init__(self) -> None:
         _check_choice("mode", self.mode, MODES)
@@ -363,6 +371,10 @@ class Settings:
             "limits_reason_text",
             "limits_notes",
             "session_max_age",
+            "limits_messages_per_second",
+            "limits_message_burst",
+            "limits_logins_per_minute",
+            "limits_joins_per_hour",
             "session_idle_seconds",
             "session_staff_max_age",
             "session_staff_idle_seconds",

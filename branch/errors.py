@@ -136,6 +136,11 @@ class AfterClosing(NotAdmitted):
     code = "after_closing"
 
 
+class RateLimited(BranchError):
+    code = "rate_limited"
+    status = 429
+
+
 class InternalError(BranchError):
     """A bug on our side; the details go to the log, never to the person."""
 
@@ -155,3 +160,4 @@ CLOSE_TOO_LARGE = 1009
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere
 CLOSE_SESSION_ENDED = 4440  # logged out or session expired
+CLOSE_RATE_LIMITED = 4429  # kept flooding after being told to slow down

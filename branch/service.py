@@ -38,6 +38,7 @@ from branch.core.floor import (
     WrapupTimedOut,
 )
 from branch.core.hours import Refusal
+from branch.core.ratelimit import Buckets, Rate
 from branch.errors import (
     AfterClosing,
     AlreadyQueued,
@@ -48,6 +49,7 @@ from branch.errors import (
     NotAdmitted,
     NotInCall,
     QueueFull,
+    RateLimited,
     ServiceClosed,
     UnknownOutcome,
     UnknownReason,
@@ -124,6 +126,9 @@ class BranchService:
         self.records = records
         self.hub = hub
         self.clock = clock
+        hourly = settings.limits_joins_per_hour
+        # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
+        self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
 
     # ------------------------------------------------------------ connection life
 
@@ -365,6 +370,12 @@ class BranchService:
 
     async def _join(self, user: User, message: schema.QueueJoin, now: float) -> None:
         settings = self.settings
+        if not self.join_limit.allow(user.person_id, now):
+            wait = self.join_limit.retry_after(user.person_id, now)
+            raise RateLimited(
+                f"Te pusiste en la fila demasiadas veces seguidas. Intenta de nuevo en "
+                f"{wording.minutes(wait)}."
+            )
         queue = self._queue_to_join(message.service)
         if queue.reason(message.reason) is None:
             raise UnknownReason(

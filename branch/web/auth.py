@@ -17,7 +17,8 @@ from branch.auth.identity import Role, role_for
 from branch.auth.oidc import authorization_url, new_login_attempt
 from branch.auth.sessions import COOKIE_NAME, Session, new_session_id, session_key, sign, unsign
 from branch.config import Settings
-from branch.errors import BadOrigin, LoginFailed, NotAuthenticated
+from branch.core.ratelimit import Buckets, Rate
+from branch.errors import BadOrigin, BranchError, LoginFailed, NotAuthenticated, RateLimited
 from branch.live.sessions import SessionStore
 from branch.tls import client_context
 from branch.web.oidc_client import OidcClient
@@ -29,6 +30,7 @@ AUTH_SETTINGS = web.AppKey("auth_settings", Settings)
 SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
 OIDC = web.AppKey("oidc", OidcClient)
+LOGIN_LIMIT = web.AppKey("login_limit", Buckets)
 # Called with the session a logout ended, so open pages of it can be closed.
 LOGOUT_HOOKS: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("logout_hooks")
 
@@ -63,7 +65,7 @@ async def live_session(app: web.Application, session_id: str, now: float) -> Ses
     return session
 
 
-def _failure_page(error: LoginFailed) -> web.Response:
+def _failure_page(error: BranchError) -> web.Response:
     text = f"""<!doctype html>
 <html lang="es-CL"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>No pudimos completar el ingreso</title><link rel="stylesheet" href="/static/css/branch.css"></head>
@@ -76,6 +78,18 @@ def _failure_page(error: LoginFailed) -> web.Response:
 async def login(request: web.Request) -> web.StreamResponse:
     settings = request.app[AUTH_SETTINGS]
     oidc = request.app[OIDC]
+    limit, address, now = request.app[LOGIN_LIMIT], request.remote or "?", time.time()
+    if not limit.allow(address, now):
+        # Behind a proxy every citizen shares its address: raise the limit there.
+        wait = max(1, round(limit.retry_after(address, now)))
+        response = _failure_page(
+            RateLimited(
+                f"Hubo demasiados intentos de ingreso desde esta conexión. Espera {wait} s "
+                "y vuelve a intentarlo."
+            )
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         metadata = await oidc.metadata()
     except LoginFailed as error:
@@ -195,6 +209,8 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     app[SESSIONS] = sessions
     app[SESSION_KEY] = session_key(settings)
     app[LOGOUT_HOOKS] = []
+    per_minute = settings.limits_logins_per_minute
+    app[LOGIN_LIMIT] = Buckets(Rate(burst=per_minute, per_second=per_minute / 60))
 
     async def provider_client(app: web.Application) -> AsyncIterator[None]:
         extra_ca = settings.oidc_ca_file or (

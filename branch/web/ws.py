@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from branch.auth.sessions import Session
+from branch.core.ratelimit import Buckets, Rate
 from branch.errors import (
     CLOSE_NOT_AUTHENTICATED,
+    CLOSE_RATE_LIMITED,
     CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_TOO_LARGE,
@@ -18,6 +21,7 @@ from branch.errors import (
     BranchError,
     InternalError,
     MessageTooLarge,
+    RateLimited,
 )
 from branch.hub import Hub
 from branch.schema import dump, parse_client
@@ -28,6 +32,9 @@ from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 20.0
+# Messages refused in a row before a flooding page is closed (4429).
+FLOOD_CLOSE_AFTER = 500
+TOO_FAST = "Estás enviando mensajes demasiado rápido; algunos no se procesaron."
 
 
 class PageConnection:
@@ -110,9 +117,22 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if replaced is not None:
         await replaced.close(CLOSE_REPLACED, "replaced by a newer page")
     request.app[PAGES].add(socket)
+    pace = Buckets(
+        Rate(burst=settings.limits_message_burst, per_second=settings.limits_messages_per_second)
+    )
+    refused = 0
     try:
         await socket.send_str(dump(await service.connected(user)))
         async for frame in socket:
+            if not pace.allow("page", time.monotonic()):
+                # Dropped unread: a flood costs this page its messages, not the node its time.
+                refused += 1
+                if refused == 1 or refused % 50 == 0:
+                    await socket.send_str(error_reply(RateLimited(TOO_FAST), None))
+                if refused >= FLOOD_CLOSE_AFTER:
+                    await socket.close(code=CLOSE_RATE_LIMITED, message=b"too many messages")
+                continue
+            refused = 0
             if frame.type is WSMsgType.TEXT:
                 await _handle_frame(
                     service, user, socket, frame.data, settings.limits_ws_message_bytes
