@@ -1,0 +1,125 @@
+"""The authorization matrix, from one table: every role against every message and endpoint.
+
+The tables here are written independently of ``branch.service.PERMISSIONS`` and the
+route handlers, so a change to either that widens access fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from branch import schema
+from branch.config import load_settings
+from branch.errors import BranchError, Forbidden
+from branch.hub import Hub
+from branch.live.memory import MemoryLiveStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.service import BranchService, User
+from branch.tls import client_context
+from branch.web.client import BranchClient
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+
+C, E, S = "citizen", "executive", "supervisor"
+ROLES = (C, E, S)
+
+# Which roles may send each websocket message type.
+MESSAGES: dict[str, set[str]] = {
+    "ping": {C, E, S},
+    "queue.join": {C},
+    "queue.ready": {C},
+    "queue.leave": {C},
+    "agent.available": {E},
+    "agent.not_ready": {E},
+    "offer.accept": {E},
+    "offer.decline": {E},
+    "call.hangup": {C, E},
+    "call.transfer": {E},
+    "chat.send": {C, E},
+    "signal.description": {C, E},
+    "signal.candidate": {C, E},
+    "wrapup.submit": {E},
+    "survey.submit": {C},
+}
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "ping": {},
+    "queue.join": {"reason": "otro"},
+    "queue.ready": {"contactId": "c"},
+    "queue.leave": {},
+    "agent.available": {},
+    "agent.not_ready": {},
+    "offer.accept": {"contactId": "c"},
+    "offer.decline": {"contactId": "c", "reason": "otro"},
+    "call.hangup": {"contactId": "c"},
+    "call.transfer": {"contactId": "c", "service": "general"},
+    "chat.send": {"contactId": "c", "text": "hola"},
+    "signal.description": {"contactId": "c", "description": {"type": "offer", "sdp": "v=0"}},
+    "signal.candidate": {"contactId": "c", "candidate": None},
+    "wrapup.submit": {"contactId": "c", "outcome": "resuelto", "reason": "otro"},
+    "survey.submit": {"contactId": "c", "score": 5},
+}
+
+
+def test_the_table_covers_every_message_type() -> None:
+    assert set(MESSAGES) == set(schema.CLIENT_MESSAGES) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("kind", sorted(MESSAGES))
+async def test_every_role_against_every_message(
+    role: str, kind: str, records: SqliteRecordStore, hub: Hub
+) -> None:
+    settings = load_settings({})
+    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub)
+    user = User({C: CITIZEN_RUN, E: EXECUTIVE_RUN, S: SUPERVISOR_RUN}[role], "Persona", role)
+    message = schema.parse_client(schema.dump({"type": kind, **SAMPLES[kind]}), max_bytes=65536)
+    if role in MESSAGES[kind]:
+        try:
+            await service.handle(user, message)
+        except Forbidden:  # pragma: no cover - the assertion below explains
+            pytest.fail(f"{role} may send {kind} but was refused")
+        except BranchError:
+            pass  # allowed, and refused for another reason (nothing offered, no call…)
+    else:
+        with pytest.raises(Forbidden):
+            await service.handle(user, message)
+
+
+ANONYMOUS = "anonymous"
+# (method, path) -> status by who asks. A redirect to the login is 302.
+ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
+    ("GET", "/healthz"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
+    ("GET", "/citizen"): {ANONYMOUS: 302, C: 200, E: 200, S: 200},
+    ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200},
+    ("GET", "/api/me"): {ANONYMOUS: 401, C: 200, E: 200, S: 200},
+    ("POST", "/logout"): {ANONYMOUS: 303, C: 303, E: 303, S: 303},
+}
+
+
+async def test_every_role_against_every_endpoint(start_branch: StartBranch) -> None:
+    node = await start_branch(limits_logins_per_minute=100)  # many logins from one address
+    runs = {C: CITIZEN_RUN, E: EXECUTIVE_RUN, S: SUPERVISOR_RUN}
+    for who in (ANONYMOUS, *ROLES):
+        for (method, path), expected in ENDPOINTS.items():
+            async with BranchClient(node.url, ca_file=node.ca_path) as client:
+                if who != ANONYMOUS:
+                    await client.login(runs[who], "Persona", "Prueba", "/")
+                async with client.http.request(
+                    method, f"{node.url}{path}", headers={"Origin": node.url}, allow_redirects=False
+                ) as response:
+                    assert response.status == expected[who], (who, method, path)
+
+
+async def test_an_anonymous_socket_is_refused(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    connector = aiohttp.TCPConnector(ssl=client_context(node.ca_path))
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.ws_connect(f"{node.url.replace('https', 'wss')}/ws", origin=node.url) as socket,
+    ):
+        await socket.receive()
+        assert socket.close_code == 4401
