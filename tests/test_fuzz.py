@@ -26,6 +26,7 @@ from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.media.support import both_connected
 from tests.test_authorization import SAMPLES
 from tests.test_service import Page
 
@@ -141,10 +142,7 @@ async def test_a_live_socket_survives_a_stream_of_junk(start_branch: StartBranch
         BranchClient(node.url, ca_file=node.ca_path) as ana,
         BranchClient(node.url, ca_file=node.ca_path) as eva,
     ):
-        await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
-        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
-        await ana.connect()
-        await eva.connect()
+        await both_connected(ana, eva)
         for raw in frames:
             await ana.send_raw(raw)
         await ana.send("ping")

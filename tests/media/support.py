@@ -10,12 +10,17 @@ from branch.web.peer import CallPeer
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN
 
 
-async def pair_into_call(citizen: BranchClient, executive: BranchClient) -> str:
-    """Log both in, queue, offer, accept; returns the contact id once the call started."""
+async def both_connected(citizen: BranchClient, executive: BranchClient) -> None:
+    """Log in the citizen (CITIZEN_RUN) and the executive (EXECUTIVE_RUN); open both pages."""
     await citizen.login(CITIZEN_RUN, "María José", "González Pérez", "/citizen")
     await executive.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
     await citizen.connect()
     await executive.connect()
+
+
+async def pair_into_call(citizen: BranchClient, executive: BranchClient) -> str:
+    """Log both in, queue, offer, accept; returns the contact id once the call started."""
+    await both_connected(citizen, executive)
     await citizen.send("queue.join", reason="licencias", text="Licencia rechazada")
     contact_id = str((await citizen.receive("queue.joined"))["contactId"])
     await executive.send("agent.available")

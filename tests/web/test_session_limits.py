@@ -13,6 +13,7 @@ from branch.auth.sessions import Session
 from branch.errors import CLOSE_SESSION_ENDED
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.media.support import both_connected
 
 SOMEONE = Identity(Run.parse(CITIZEN_RUN), ("Ana",), ("Rojas",))
 
@@ -90,10 +91,7 @@ async def test_a_call_is_not_cut_when_the_login_runs_out(start_branch: StartBran
         BranchClient(node.url, ca_file=node.ca_path) as ana,
         BranchClient(node.url, ca_file=node.ca_path) as eva,
     ):
-        await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
-        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
-        await ana.connect()
-        await eva.connect()
+        await both_connected(ana, eva)
         await ana.send("queue.join", reason="otro")
         contact_id = (await ana.receive("queue.joined"))["contactId"]
         await eva.send("agent.available")
