@@ -83,6 +83,39 @@ def cmd_records(args: argparse.Namespace) -> int:
     return asyncio.run(show())
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from branch.audit import verify
+    from branch.records.factory import open_record_store
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        store = open_record_store(settings.records_url)
+        await store.open()
+        try:
+            entries = await store.audit_entries()
+        finally:
+            await store.close()
+        if args.action == "head":
+            last = entries[-1] if entries else None
+            print(f"{last.seq} {last.hash}" if last else "0 (empty)")
+            return 0
+        anchor = None
+        if args.head:
+            seq, _, digest = args.head.partition(":")
+            anchor = (int(seq), digest)
+        broken = verify(entries, anchor)
+        if broken is not None:
+            print(f"audit trail BROKEN at entry {broken.seq}: {broken.reason}")
+            return 1
+        print(
+            f"audit trail verifies: {len(entries)} entries, head {entries[-1].hash if entries else '-'}"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from branch.probe import run_probe
 
@@ -122,6 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_argument("--limit", type=int, default=20)
     records.add_argument("--json", action="store_true", help="print JSON instead of a table")
     records.set_defaults(handler=cmd_records)
+
+    audit = commands.add_parser("audit", help="verify the hash-chained audit trail")
+    audit.add_argument(
+        "action",
+        choices=("verify", "head"),
+        help="verify: walk the chain, exit 1 at the first broken link; head: print seq and hash",
+    )
+    audit.add_argument(
+        "--head",
+        metavar="SEQ:HASH",
+        help="a head printed earlier by `branch audit head`: also catches entries cut from the end",
+    )
+    audit.set_defaults(handler=cmd_audit)
 
     probe = commands.add_parser("probe", help="run a synthetic contact against a running branch")
     probe.add_argument("url", help="the branch's address, e.g. https://localhost:8443")

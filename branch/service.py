@@ -239,6 +239,13 @@ class BranchService:
             )
         return servers
 
+    async def _audit(
+        self, kind: str, actor: str, contact_id: str | None, at: float, **data: Any
+    ) -> None:
+        """One entry of the audit trail; the id makes a retried event land once."""
+        event_id = f"{kind}:{contact_id or actor}:{at!r}"
+        await self.records.audit(kind, actor, contact_id, event_id, data, at)
+
     async def in_call(self, user: User) -> bool:
         if user.role == CITIZEN:
             return (await self.live.citizen_status(user.person_id)).call is not None
@@ -353,6 +360,9 @@ class BranchService:
                 await self.records.contact_surveyed(
                     message.contact_id, user.person_id, message.score, comment, now
                 )
+                await self._audit(
+                    "contact.surveyed", user.key, message.contact_id, now, score=message.score
+                )
                 await self.hub.send(
                     user.key, schema.message("survey.saved", contactId=message.contact_id)
                 )
@@ -407,6 +417,16 @@ class BranchService:
             text,
             now,
             estimated_wait=None if estimate is None else round(estimate),
+        )
+        await self._audit(
+            "contact.joined",
+            user.key,
+            contact_id,
+            now,
+            folio=folio,
+            service=queue.code,
+            reason=message.reason,
+            estimatedWait=None if estimate is None else round(estimate),
         )
         entry = Waiting(
             contact_id, user.person_id, user.name, queue.code, message.reason, text, folio, now
@@ -535,6 +555,15 @@ class BranchService:
             message.notes.strip(),
             now,
         )
+        await self._audit(
+            "contact.wrapped_up",
+            user.key,
+            message.contact_id,
+            now,
+            outcome=message.outcome,
+            reason=message.reason,
+            timedOut=False,
+        )
         record = await self.records.get(message.contact_id)
         if record is not None and record.answered_at is not None:
             await self.live.add_handle_time(record.service, now - record.answered_at)
@@ -636,6 +665,9 @@ class BranchService:
                         ),
                     )
                 case CitizenSkipped(waiting=entry):
+                    await self._audit(
+                        "contact.skipped", "system", entry.contact_id, entry.absent_since or 0.0
+                    )
                     await self.hub.send(
                         citizen_key(entry.citizen_id),
                         schema.message(
@@ -648,6 +680,13 @@ class BranchService:
                     await self.records.contact_offered(
                         call.contact_id, call.agent_id, call.agent_name, call.offered_at
                     )
+                    await self._audit(
+                        "contact.offered",
+                        "system",
+                        call.contact_id,
+                        call.offered_at,
+                        executive=call.agent_id,
+                    )
                     await self.hub.send(
                         executive_key(call.agent_id),
                         schema.message("offer", **await self._offer_fields(call)),
@@ -657,6 +696,15 @@ class BranchService:
                         schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
                     )
                 case OfferWithdrawn(call=call, cause=cause):
+                    await self._audit(
+                        "contact.offer_withdrawn",
+                        "system",
+                        call.contact_id,
+                        self.clock(),
+                        executive=call.agent_id,
+                        cause=cause,
+                        detail=event.detail,
+                    )
                     await self.hub.send(
                         executive_key(call.agent_id),
                         schema.message("offer.cancelled", contactId=call.contact_id, reason=cause),
@@ -666,6 +714,12 @@ class BranchService:
                 case CallStarted(call=call):
                     await self.records.contact_answered(
                         call.contact_id, call.answered_at or call.offered_at
+                    )
+                    await self._audit(
+                        "contact.answered",
+                        executive_key(call.agent_id),
+                        call.contact_id,
+                        call.answered_at or call.offered_at,
                     )
                     await self.hub.send(
                         executive_key(call.agent_id),
@@ -678,6 +732,15 @@ class BranchService:
                 case ContactEnded():
                     await self._contact_ended(event)
                 case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
+                    await self._audit(
+                        "contact.interrupted"
+                        if isinstance(event, CallInterrupted)
+                        else "contact.reconnected",
+                        "system",
+                        call.contact_id,
+                        self.clock(),
+                        who=who,
+                    )
                     kind = (
                         "call.reconnecting"
                         if isinstance(event, CallInterrupted)
@@ -691,7 +754,15 @@ class BranchService:
                     await self.hub.send(
                         other, schema.message(kind, contactId=call.contact_id, who=who)
                     )
-                case Transferred(to=entry):
+                case Transferred(call=first, to=entry):
+                    await self._audit(
+                        "contact.transferred",
+                        executive_key(first.agent_id),
+                        first.contact_id,
+                        self.clock(),
+                        toService=entry.service,
+                        toContact=entry.contact_id,
+                    )
                     await self.hub.send(
                         citizen_key(entry.citizen_id),
                         schema.message(
@@ -720,6 +791,15 @@ class BranchService:
             )
         except InvalidState:
             return  # the executive's own wrap-up got there first
+        await self._audit(
+            "contact.wrapped_up",
+            "system",
+            event.contact_id,
+            event.at,
+            outcome=self.settings.service_default_outcome,
+            reason=record.reason_code,
+            timedOut=True,
+        )
         if record.answered_at is not None:
             await self.live.add_handle_time(record.service, event.at - record.answered_at)
         await self.hub.send(
@@ -730,6 +810,9 @@ class BranchService:
     async def _contact_ended(self, event: ContactEnded) -> None:
         contact_id = event.waiting.contact_id
         await self.records.contact_ended(contact_id, event.reason, event.at)
+        await self._audit(
+            "contact.ended", "system", contact_id, event.at, reason=event.reason.value, by=event.by
+        )
         if event.in_call:
             ended = schema.message(
                 "call.ended", contactId=contact_id, reason=event.reason.value, by=event.by

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from branch.audit import AuditEntry
 from branch.core.floor import EndReason
 
 __all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "RecordStore"]
@@ -143,6 +144,19 @@ class RecordStore(Protocol):
 
     async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]: ...
     async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None: ...
+    async def audit(
+        self,
+        kind: str,
+        actor: str,
+        contact_id: str | None,
+        event_id: str,
+        data: dict[str, Any],
+        at: float,
+    ) -> AuditEntry | None:
+        """Append to the hash-chained audit trail; None when ``event_id`` is already in it."""
+        ...
+
+    async def audit_entries(self, contact_id: str | None = None) -> list[AuditEntry]: ...
     async def chat(self, contact_id: str) -> list[ChatRecord]: ...
     async def get(self, contact_id: str) -> ContactRecord | None: ...
     async def recent(

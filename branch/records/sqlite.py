@@ -7,12 +7,15 @@ returns, so a node that dies mid-contact keeps every step written so far.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from branch.audit import AuditEntry, chained
 from branch.core.floor import EndReason
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord
@@ -81,6 +84,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX chat_messages_contact ON chat_messages (contact_id, id);
     """,
+    """
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        contact_id TEXT,
+        event_id TEXT NOT NULL UNIQUE,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_contact ON audit_log (contact_id, seq);
+    """,
 )
 
 COLUMNS = (
@@ -104,6 +121,24 @@ def _record(row: Iterable[object]) -> ContactRecord:
     if values[END_REASON_COLUMN] is not None:
         values[END_REASON_COLUMN] = EndReason(str(values[END_REASON_COLUMN]))
     return ContactRecord(*values)  # type: ignore[arg-type]
+
+
+AUDIT_COLUMNS = "seq, at, kind, actor, contact_id, event_id, data, prev_hash, hash"
+
+
+def _audit_entry(row: Iterable[object]) -> AuditEntry:
+    seq, at, kind, actor, contact_id, event_id, data, prev_hash, digest = row
+    return AuditEntry(
+        int(str(seq)),
+        float(str(at)),
+        str(kind),
+        str(actor),
+        None if contact_id is None else str(contact_id),
+        str(event_id),
+        json.loads(str(data)),
+        str(prev_hash),
+        str(digest),
+    )
 
 
 class SqliteRecordStore:
@@ -322,6 +357,60 @@ class SqliteRecordStore:
         ) as cursor:
             rows = await cursor.fetchall()
         return [ChatRecord(*row) for row in rows]
+
+    async def audit(
+        self,
+        kind: str,
+        actor: str,
+        contact_id: str | None,
+        event_id: str,
+        data: dict[str, Any],
+        at: float,
+    ) -> AuditEntry | None:
+        """Append one entry to the chain; None when that event_id is already there."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            async with self.db.execute(
+                "SELECT 1 FROM audit_log WHERE event_id = ?", (event_id,)
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    await self.db.execute("COMMIT")
+                    return None
+            async with self.db.execute(
+                f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ) as cursor:
+                row = await cursor.fetchone()
+            previous = _audit_entry(row) if row else None
+            entry = chained(previous, AuditEntry(0, at, kind, actor, contact_id, event_id, data))
+            await self.db.execute(
+                f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.seq,
+                    entry.at,
+                    entry.kind,
+                    entry.actor,
+                    entry.contact_id,
+                    entry.event_id,
+                    json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
+                    entry.prev_hash,
+                    entry.hash,
+                ),
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return entry
+
+    async def audit_entries(self, contact_id: str | None = None) -> list[AuditEntry]:
+        where, parameters = (
+            ("", ()) if contact_id is None else ("WHERE contact_id = ?", (contact_id,))
+        )
+        async with self.db.execute(
+            f"SELECT {AUDIT_COLUMNS} FROM audit_log {where} ORDER BY seq", parameters
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_audit_entry(row) for row in rows]
 
     async def get(self, contact_id: str) -> ContactRecord | None:
         async with self.db.execute(

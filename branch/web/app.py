@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from branch.auth.sessions import Session
 from branch.config import Settings
 from branch.errors import CLOSE_GOING_AWAY, BranchError
 from branch.hub import Hub
@@ -21,7 +22,7 @@ from branch.live.sessions import MemorySessionStore
 from branch.records.factory import open_record_store
 from branch.service import BranchService
 from branch.tls import server_context
-from branch.web.auth import LOGOUT_HOOKS, current_session, setup_auth
+from branch.web.auth import AUTH_EVENT_HOOKS, LOGOUT_HOOKS, current_session, setup_auth
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
@@ -174,6 +175,12 @@ def create_app(settings: Settings) -> web.Application:
         setup_dev_login(app, settings)
     setup_auth(app, settings, sessions)
     app[LOGOUT_HOOKS].append(functools.partial(close_pages_of, app[HUB]))
+
+    async def audit_auth(kind: str, session: Session, at: float) -> None:
+        actor = f"{session.role.value}:{session.person.run.format()}"
+        await app[RECORDS].audit(kind, actor, None, f"{kind}:{session.session_id}", {}, at)
+
+    app[AUTH_EVENT_HOOKS].append(audit_auth)
 
     app.router.add_get("/", landing)
     app.router.add_get("/citizen", citizen_page)

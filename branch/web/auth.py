@@ -31,6 +31,10 @@ SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
 OIDC = web.AppKey("oidc", OidcClient)
 LOGIN_LIMIT = web.AppKey("login_limit", Buckets)
+# Called with "login" or "logout", the session and the time, for the audit trail.
+AUTH_EVENT_HOOKS: web.AppKey[list[Callable[[str, Session, float], Awaitable[None]]]] = web.AppKey(
+    "auth_event_hooks"
+)
 # Called with the session a logout ended, so open pages of it can be closed.
 LOGOUT_HOOKS: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("logout_hooks")
 
@@ -138,6 +142,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
         await request.app[SESSIONS].delete_session(old_id)
     await request.app[SESSIONS].put_session(session)
     log.info("login %s as %s", person.run.masked(), role.value)
+    for hook in request.app[AUTH_EVENT_HOOKS]:
+        await hook("login", session, now)
     target = attempt.next_path
     if target == "/":
         target = "/citizen" if role is Role.CITIZEN else "/executive"
@@ -166,6 +172,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
         await request.app[SESSIONS].delete_session(session.session_id)
         for hook in request.app[LOGOUT_HOOKS]:
             await hook(session)
+        for event_hook in request.app[AUTH_EVENT_HOOKS]:
+            await event_hook("logout", session, time.time())
     back = f"{settings.base_url}/"
     if settings.oidc_logout_style == "claveunica":
         provider_logout = (
@@ -209,6 +217,7 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     app[SESSIONS] = sessions
     app[SESSION_KEY] = session_key(settings)
     app[LOGOUT_HOOKS] = []
+    app[AUTH_EVENT_HOOKS] = []
     per_minute = settings.limits_logins_per_minute
     app[LOGIN_LIMIT] = Buckets(Rate(burst=per_minute, per_second=per_minute / 60))
 

@@ -221,7 +221,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         await store.open()
     assert str(caught.value) == (
-        f"stores.records: {path} has schema version 99, newer than this branch knows (5); upgrade the branch"
+        f"stores.records: {path} has schema version 99, newer than this branch knows (6); upgrade the branch"
     )
 
 

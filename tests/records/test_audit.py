@@ -1,0 +1,156 @@
+"""The audit trail: appended once per event, chained, and every tampering detected."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from branch import schema
+from branch.audit import verify
+from branch.cli import main
+from branch.config import load_settings
+from branch.hub import Hub
+from branch.live.memory import MemoryLiveStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.service import BranchService
+from branch.web.app import RECORDS
+from branch.web.client import BranchClient
+from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.test_service import ANA, EXE, page_for
+
+
+async def filled(records: SqliteRecordStore, count: int = 5) -> None:
+    for index in range(count):
+        await records.audit("test.event", "system", None, f"e{index}", {"n": index}, 100.0 + index)
+
+
+async def test_appending_is_chained_and_idempotent(records: SqliteRecordStore) -> None:
+    await filled(records)
+    assert await records.audit("test.event", "system", None, "e2", {"n": 2}, 102.0) is None
+    entries = await records.audit_entries()
+    assert [entry.seq for entry in entries] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+    assert verify(entries) is None
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq", "reason"),
+    [
+        ("UPDATE audit_log SET data = '{\"n\": 99}' WHERE seq = 3", 3, "edited"),
+        ("UPDATE audit_log SET actor = 'executive:1-9' WHERE seq = 2", 2, "edited"),
+        ("DELETE FROM audit_log WHERE seq = 3", 4, "expected entry 3, found 4"),
+        # Reorder: swap the contents of entries 2 and 3.
+        (
+            "UPDATE audit_log SET seq = 100 WHERE seq = 2; "
+            "UPDATE audit_log SET seq = 2 WHERE seq = 3; "
+            "UPDATE audit_log SET seq = 3 WHERE seq = 100",
+            2,
+            "does not link",
+        ),
+        # Insert: a forged entry with a made-up hash between 3 and 4 (renumbering the rest).
+        (
+            "UPDATE audit_log SET seq = seq + 10 WHERE seq >= 4; "
+            "UPDATE audit_log SET seq = seq - 9 WHERE seq >= 14; "
+            "INSERT INTO audit_log VALUES (4, 103.5, 'test.event', 'system', NULL, 'forged', "
+            "'{}', 'x', 'y')",
+            4,
+            "does not link",
+        ),
+    ],
+)
+async def test_every_kind_of_tampering_is_found(
+    tmp_path: Path, tamper: str, seq: int, reason: str
+) -> None:
+    path = tmp_path / "records.sqlite3"
+    store = SqliteRecordStore(path)
+    await store.open()
+    await filled(store)
+    await store.close()
+    async with aiosqlite.connect(path) as db:
+        await db.executescript(tamper)
+        await db.commit()
+    store = SqliteRecordStore(path)
+    await store.open()
+    broken = verify(await store.audit_entries())
+    await store.close()
+    assert broken is not None and broken.seq == seq and reason in broken.reason
+
+
+async def test_cutting_the_end_is_found_against_a_recorded_head(records: SqliteRecordStore) -> None:
+    await filled(records)
+    entries = await records.audit_entries()
+    head = (entries[-1].seq, entries[-1].hash)
+    assert verify(entries, head) is None
+    broken = verify(entries[:3], head)
+    assert broken is not None and "ends at 3, before the recorded head 5" in broken.reason
+    assert verify(entries, (5, "0" * 64)) is not None  # the head itself was replaced
+
+
+async def test_a_contact_leaves_its_whole_story_in_the_trail(
+    records: SqliteRecordStore, hub: Hub
+) -> None:
+    settings = load_settings({}, service_readiness_seconds=0)
+    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub)
+    ana = await page_for(service, hub, ANA)
+    await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    await service.handle(ANA, schema.CallHangup(contact_id=contact_id))
+    await service.handle(
+        EXE, schema.WrapupSubmit(contact_id=contact_id, outcome="resuelto", reason="otro")
+    )
+    await service.handle(ANA, schema.SurveySubmit(contact_id=contact_id, score=5))
+    story = await records.audit_entries(contact_id)
+    assert [entry.kind for entry in story] == [
+        "contact.joined",
+        "contact.offered",
+        "contact.answered",
+        "contact.ended",
+        "contact.wrapped_up",
+        "contact.surveyed",
+    ]
+    assert story[0].actor == ANA.key and story[2].actor == EXE.key
+    assert verify(await records.audit_entries()) is None
+
+
+def test_the_cli_verifies_and_prints_the_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def prepare() -> str:
+        store = SqliteRecordStore(tmp_path / "records.sqlite3")
+        await store.open()
+        await filled(store)
+        head = (await store.audit_entries())[-1]
+        await store.close()
+        return head.hash
+
+    digest = asyncio.run(prepare())
+    (tmp_path / "branch.toml").write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    config = ["--config", str(tmp_path / "branch.toml")]
+    assert main([*config, "audit", "head"]) == 0
+    assert capsys.readouterr().out.strip() == f"5 {digest}"
+    assert main([*config, "audit", "verify", "--head", f"5:{digest}"]) == 0
+    assert "verifies: 5 entries" in capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "records.sqlite3") as db:
+        db.execute("UPDATE audit_log SET kind = 'x' WHERE seq = 4")
+    assert main([*config, "audit", "verify"]) == 1
+    assert "BROKEN at entry 4" in capsys.readouterr().out
+
+
+async def test_logins_and_logouts_are_in_the_trail(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    async with BranchClient(node.url, ca_file=node.ca_path) as ana:
+        await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
+        await ana.logout()
+    entries = await node.app[RECORDS].audit_entries()
+    assert [(entry.kind, entry.actor) for entry in entries] == [
+        ("login", f"citizen:{CITIZEN_RUN}"),
+        ("logout", f"citizen:{CITIZEN_RUN}"),
+    ]
