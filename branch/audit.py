@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 GENESIS = "0" * 64
@@ -31,18 +31,19 @@ class AuditEntry:
     hash: str = ""
 
 
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    at: float,
-    kind: str,
-    actor: str,
-    contact_id: str | None,
-    event_id: str,
-    data: dict[str, Any],
-) -> str:
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash an entry must carry: over its link, place and content, canonically."""
     canonical = json.dumps(
-        [prev_hash, seq, repr(float(at)), kind, actor, contact_id, event_id, data],
+        [
+            entry.prev_hash,
+            entry.seq,
+            repr(float(entry.at)),
+            entry.kind,
+            entry.actor,
+            entry.contact_id,
+            entry.event_id,
+            entry.data,
+        ],
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -52,29 +53,12 @@ def entry_hash(
 
 def chained(previous: AuditEntry | None, entry: AuditEntry) -> AuditEntry:
     """``entry`` given its place after ``previous``: sequence number, link and hash."""
-    seq = previous.seq + 1 if previous else 1
-    prev_hash = previous.hash if previous else GENESIS
-    digest = entry_hash(
-        prev_hash,
-        seq,
-        entry.at,
-        entry.kind,
-        entry.actor,
-        entry.contact_id,
-        entry.event_id,
-        entry.data,
+    placed = replace(
+        entry,
+        seq=previous.seq + 1 if previous else 1,
+        prev_hash=previous.hash if previous else GENESIS,
     )
-    return AuditEntry(
-        seq,
-        entry.at,
-        entry.kind,
-        entry.actor,
-        entry.contact_id,
-        entry.event_id,
-        entry.data,
-        prev_hash,
-        digest,
-    )
+    return replace(placed, hash=entry_hash(placed))
 
 
 @dataclass(frozen=True)
@@ -93,17 +77,7 @@ def verify(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None = None)
         expected_prev = previous.hash if previous else GENESIS
         if entry.prev_hash != expected_prev:
             return Broken(entry.seq, "does not link to the entry before it")
-        recomputed = entry_hash(
-            entry.prev_hash,
-            entry.seq,
-            entry.at,
-            entry.kind,
-            entry.actor,
-            entry.contact_id,
-            entry.event_id,
-            entry.data,
-        )
-        if recomputed != entry.hash:
+        if entry_hash(entry) != entry.hash:
             return Broken(entry.seq, "its content does not match its hash (edited)")
         if anchor is not None and entry.seq == anchor[0] and entry.hash != anchor[1]:
             return Broken(entry.seq, "differs from the recorded head")
