@@ -58,6 +58,7 @@ from branch.errors import (
 )
 from branch.hub import Hub
 from branch.live.base import LiveStore
+from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.turn import turn_credentials, turn_user
 
@@ -120,12 +121,14 @@ class BranchService:
         records: RecordStore,
         hub: Hub,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.live = live
         self.records = records
         self.hub = hub
         self.clock = clock
+        self.metrics = metrics or Metrics()
         hourly = settings.limits_joins_per_hour
         # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
         self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
@@ -715,6 +718,9 @@ class BranchService:
                     await self.records.contact_answered(
                         call.contact_id, call.answered_at or call.offered_at
                     )
+                    self.metrics.wait_seconds.labels(call.waiting.service).observe(
+                        (call.answered_at or call.offered_at) - call.waiting.joined_at
+                    )
                     await self._audit(
                         "contact.answered",
                         executive_key(call.agent_id),
@@ -810,6 +816,7 @@ class BranchService:
     async def _contact_ended(self, event: ContactEnded) -> None:
         contact_id = event.waiting.contact_id
         await self.records.contact_ended(contact_id, event.reason, event.at)
+        self.metrics.contacts_ended.labels(event.waiting.service, event.reason.value).inc()
         await self._audit(
             "contact.ended", "system", contact_id, event.at, reason=event.reason.value, by=event.by
         )

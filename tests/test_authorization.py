@@ -93,6 +93,9 @@ ANONYMOUS = "anonymous"
 ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
     ("GET", "/healthz"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
+    ("GET", "/readyz"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
+    # Counts only, no personal data; restrict it to the monitoring network at the proxy.
+    ("GET", "/metrics"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
     ("GET", "/citizen"): {ANONYMOUS: 302, C: 200, E: 200, S: 200},
     ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200},
     ("GET", "/api/me"): {ANONYMOUS: 401, C: 200, E: 200, S: 200},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from branch.core.estimate import HISTORY
-from branch.core.floor import AgentState, Event, Floor, FloorRules, Waiting
+from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
 from branch.live.base import AgentStatus, CitizenStatus, Skills
 
 
@@ -109,6 +109,15 @@ class MemoryLiveStore:
 
     async def staffed(self, service: str | None = None) -> int:
         return self.floor.staffed(service)
+
+    async def agents(self) -> list[Agent]:
+        return list(self.floor.agents.values())
+
+    async def calls(self) -> list[Call]:
+        return list(self.floor.calls.values())
+
+    async def ping(self) -> None:
+        return None
 
     async def add_handle_time(self, service: str, seconds: float) -> None:
         self._handle_times[service].append(seconds)

@@ -344,6 +344,10 @@ class SqliteRecordStore:
             rows = await cursor.fetchall()
         return [AgentStateRecord(*row) for row in rows]
 
+    async def ping(self) -> None:
+        async with self.db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
     async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None:
         await self.db.execute(
             "INSERT INTO chat_messages (contact_id, at, sender, text) VALUES (?, ?, ?, ?)",

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from branch.auth.sessions import Session
 from branch.config import Settings
@@ -19,13 +20,14 @@ from branch.errors import CLOSE_GOING_AWAY, BranchError
 from branch.hub import Hub
 from branch.live.factory import open_live_store
 from branch.live.sessions import MemorySessionStore
+from branch.metrics import Metrics
 from branch.records.factory import open_record_store
 from branch.service import BranchService
 from branch.tls import server_context
 from branch.web.auth import AUTH_EVENT_HOOKS, LOGOUT_HOOKS, current_session, setup_auth
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
-from branch.web.keys import HUB, LIVE, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.ws import close_pages_of, watch_sessions, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 UPKEEP_SECONDS = 1.0
+READY_TIMEOUT_SECONDS = 2.0
 STAFF_ROLES = frozenset({"executive", "supervisor"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,12 +47,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except BranchError as error:
+        request.app[METRICS].errors.labels(error.code).inc()
         return web.json_response(
             {"code": error.code, "message": error.message}, status=error.status
         )
     except web.HTTPException:
         raise
     except Exception:
+        request.app[METRICS].errors.labels("internal").inc()
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response(
             {"code": "internal", "message": "Error interno; inténtalo de nuevo"}, status=500
@@ -89,7 +94,41 @@ async def executive_page(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
+    """The process is alive and serving."""
     return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.StreamResponse:
+    """The stores answer: a load balancer may send people here."""
+    failed = []
+    for name, store in (("live", request.app[LIVE]), ("records", request.app[RECORDS])):
+        try:
+            await asyncio.wait_for(store.ping(), READY_TIMEOUT_SECONDS)
+        except Exception as error:
+            log.warning("readiness: %s store unreachable: %s", name, type(error).__name__)
+            failed.append(name)
+    if failed:
+        return web.json_response({"status": "unavailable", "failed": failed}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Prometheus text format; the live figures are read from the live store now."""
+    app = request.app
+    live = app[LIVE]
+    queues = app[SETTINGS].queues
+    executives: dict[str, int] = {}
+    for agent in await live.agents():
+        executives[agent.state.value] = executives.get(agent.state.value, 0) + 1
+    registry = app[METRICS]
+    registry.live = {
+        "waiting": {queue.code: len(await live.waiting(queue.code)) for queue in queues},
+        "executives": executives,
+        "calls": sum(1 for call in await live.calls() if call.answered_at is not None),
+        "pages": len(app[HUB]),
+    }
+    body = generate_latest(registry.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
@@ -100,7 +139,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     await records.open()
     app[LIVE] = live
     app[RECORDS] = records
-    service = BranchService(settings, live, records, app[HUB])
+    service = BranchService(settings, live, records, app[HUB], metrics=app[METRICS])
     app[SERVICE] = service
     upkeep = asyncio.create_task(_upkeep(service))
     yield
@@ -162,6 +201,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[HUB] = Hub()
+    app[METRICS] = Metrics()
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(_session_watch)
@@ -187,6 +227,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/executive", executive_page)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_static("/static", STATIC_DIR)
     return app
 

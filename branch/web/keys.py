@@ -9,6 +9,7 @@ from aiohttp import web
 from branch.config import Settings
 from branch.hub import Hub
 from branch.live.base import LiveStore
+from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.service import BranchService
 
@@ -17,4 +18,5 @@ HUB = web.AppKey("hub", Hub)
 LIVE = web.AppKey("live", LiveStore)
 RECORDS = web.AppKey("records", RecordStore)
 SERVICE = web.AppKey("service", BranchService)
+METRICS = web.AppKey("metrics", Metrics)
 PAGES: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("pages")

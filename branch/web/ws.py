@@ -24,6 +24,7 @@ from branch.errors import (
     RateLimited,
 )
 from branch.hub import Hub
+from branch.metrics import Metrics
 from branch.schema import dump, parse_client
 from branch.service import BranchService, User
 from branch.web.auth import SESSIONS, current_session
@@ -83,7 +84,9 @@ async def close_pages_of(hub: Hub, session: Session) -> None:
         await page.close(CLOSE_SESSION_ENDED, "session ended")
 
 
-def error_reply(error: BranchError, reply_to: str | None) -> str:
+def error_reply(error: BranchError, reply_to: str | None, metrics: Metrics | None = None) -> str:
+    if metrics is not None:
+        metrics.errors.labels(error.code).inc()
     payload: dict[str, Any] = error.to_wire()
     if reply_to:
         payload["replyTo"] = reply_to
@@ -161,9 +164,9 @@ async def _handle_frame(
     except MessageTooLarge as error:
         await socket.close(code=CLOSE_TOO_LARGE, message=error.message.encode()[:120])
     except BranchError as error:
-        await socket.send_str(error_reply(error, reply_to))
+        await socket.send_str(error_reply(error, reply_to, service.metrics))
     except Exception:
         # A bug must cost one message, not the node or the person's connection.
         log.exception("message %s from a %s failed", reply_to, user.role)
         internal = InternalError("No pudimos procesar tu solicitud; inténtalo de nuevo")
-        await socket.send_str(error_reply(internal, reply_to))
+        await socket.send_str(error_reply(internal, reply_to, service.metrics))
