@@ -34,6 +34,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         create_certificates(Path(settings.certs_dir))
         print(f"Created development certificates in {settings.certs_dir}/", flush=True)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    if settings.log_format == "json":
+        from branch.logs import use_json_logs
+
+        use_json_logs(logging.DEBUG if args.verbose else logging.INFO)
     print(f"{settings.service_name} abierta en {settings.base_url}", flush=True)
     if settings.host in ("0.0.0.0", "::"):
         scheme = "https" if settings.tls else "http"

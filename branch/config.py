@@ -217,6 +217,9 @@ class Settings:
     tls_key: str = _setting("", "server private key (PEM); default <certs_dir>/server-key.pem")
     allowed_origins: tuple[str, ...] = _setting((), "extra origins allowed to open the websocket")
     language: str = _setting("es-CL", "default page language: es-CL or en")
+    log_format: str = _setting(
+        "text", "text, or json: one redacted JSON object per line with the request id"
+    )
 
     oidc_issuer: str = _setting(
         "https://accounts.claveunica.gob.cl/openid", "OpenID issuer, compared exactly"
@@ -355,6 +358,7 @@ class Settings:
         _check_choice("mode", self.mode, MODES)
         _check_choice("oidc.logout_style", self.oidc_logout_style, LOGOUT_STYLES)
         _check_choice("language", self.language, ("es-CL", "en"))
+        _check_choice("log_format", self.log_format, ("text", "json"))
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port: {self.port} is not a TCP port")
         if self.oidc_dev_login and self.mode != "development":

@@ -20,6 +20,7 @@ from branch.errors import CLOSE_GOING_AWAY, BranchError
 from branch.hub import Hub
 from branch.live.factory import open_live_store
 from branch.live.sessions import MemorySessionStore
+from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.records.factory import open_record_store
 from branch.service import BranchService
@@ -44,6 +45,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map the branch's errors to their status; never let a bug answer with a stack trace."""
+    # Every log line of this request (or websocket, for its whole life) carries this id.
+    REQUEST_ID.set(new_request_id())
     try:
         return await handler(request)
     except BranchError as error:
