@@ -16,7 +16,12 @@ import {
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
-import { codeOf } from "./verify.js";
+import {
+  playRemote,
+  renderMediaToggles,
+  showVerificationCode,
+  withCurrentCall,
+} from "./callview.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -310,11 +315,7 @@ function startCall(fields) {
       send: (type, payload) => signaling.send(type, { contactId, ...payload }),
     });
     call.contactId = contactId;
-    call.addEventListener("remotetrack", () => {
-      const video = $("remote-video");
-      if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
-      video.play().catch(() => {});
-    });
+    playRemote(call);
     call.addEventListener("connectionstate", ({ detail }) => {
       renderConnection(detail.state);
       if (detail.state === "connected") showVerificationCode(call);
@@ -372,12 +373,6 @@ async function setAudioOnly(call, on) {
   renderCameraSwitch(call);
 }
 
-/** The four words both people can read aloud to rule out anyone in the middle. */
-async function showVerificationCode(call) {
-  const code = await codeOf(call.pc).catch(() => null);
-  if (code && !call.closed) $("verify-code").textContent = code;
-}
-
 function renderConnection(state) {
   const texts = {
     new: "Conectando…",
@@ -390,18 +385,13 @@ function renderConnection(state) {
 }
 
 function renderToggles(call) {
-  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
-  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
-  $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
-  $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
+  renderMediaToggles(call);
   $("toggle-audio-only").textContent = call.audioOnly ? "Volver al video" : "Solo audio";
   $("toggle-audio-only").setAttribute("aria-pressed", String(call.audioOnly));
 }
 
 function withCall(contactId, action) {
-  page.callPromise?.then((call) => {
-    if (call && !call.closed && call.contactId === contactId) action(call);
-  });
+  withCurrentCall(page.callPromise, contactId, action);
 }
 
 function closeCall() {

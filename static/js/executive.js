@@ -6,7 +6,12 @@ import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } fr
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
-import { codeOf } from "./verify.js";
+import {
+  playRemote,
+  renderMediaToggles as renderToggles,
+  showVerificationCode,
+  withCurrentCall,
+} from "./callview.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -258,11 +263,7 @@ function startCall(fields) {
       send: (type, payload) => signaling.send(type, { contactId, ...payload }),
     });
     call.contactId = contactId;
-    call.addEventListener("remotetrack", () => {
-      const video = $("remote-video");
-      if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
-      video.play().catch(() => {});
-    });
+    playRemote(call);
     call.addEventListener("connectionstate", ({ detail }) => {
       const texts = {
         new: "Conectando…",
@@ -272,13 +273,7 @@ function startCall(fields) {
       };
       $("call-status").textContent = texts[detail.state] ?? "";
       $("call-status").hidden = !texts[detail.state];
-      if (detail.state === "connected") {
-        codeOf(call.pc)
-          .then((code) => {
-            if (code && !call.closed) $("verify-code").textContent = code;
-          })
-          .catch(() => {});
-      }
+      if (detail.state === "connected") showVerificationCode(call);
     });
     $("self-video").srcObject = desk.stream;
     $("toggle-camera").hidden = !call.hasTrack("video");
@@ -290,17 +285,8 @@ function startCall(fields) {
   })();
 }
 
-function renderToggles(call) {
-  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
-  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
-  $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
-  $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
-}
-
 function withCall(contactId, action) {
-  desk.callPromise?.then((call) => {
-    if (call && !call.closed && call.contactId === contactId) action(call);
-  });
+  withCurrentCall(desk.callPromise, contactId, action);
 }
 
 function closeCall() {

@@ -1,0 +1,35 @@
+// What both pages show of a call in the same way: the other side's video, the
+// verification code, the mute/camera buttons, and acting on the current call.
+
+import { codeOf } from "./verify.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** Play the other side's media in #remote-video as its tracks arrive. */
+export function playRemote(call) {
+  call.addEventListener("remotetrack", () => {
+    const video = $("remote-video");
+    if (video.srcObject !== call.remoteStream) video.srcObject = call.remoteStream;
+    video.play().catch(() => {});
+  });
+}
+
+/** The four words both people read aloud, once DTLS is up. */
+export async function showVerificationCode(call) {
+  const code = await codeOf(call.pc).catch(() => null);
+  if (code && !call.closed) $("verify-code").textContent = code;
+}
+
+export function renderMediaToggles(call) {
+  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
+  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
+  $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
+  $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
+}
+
+/** Run `action` on the call behind `callPromise` if it is still the one for `contactId`. */
+export function withCurrentCall(callPromise, contactId, action) {
+  callPromise?.then((call) => {
+    if (call && !call.closed && call.contactId === contactId) action(call);
+  });
+}
