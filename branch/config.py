@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from branch.core.figures import Thresholds
 from branch.core.hours import Admission, Schedule
 from branch.core.model import FloorRules, Routing
 from branch.errors import ConfigError
 
 ENV_PREFIX = "BRANCH_"
-SECTIONS = ("oidc", "roles", "session", "service", "webrtc", "stores", "limits")
+SECTIONS = ("oidc", "roles", "session", "service", "figures", "webrtc", "stores", "limits")
 ROUTINGS = tuple(routing.value for routing in Routing)
 MODES = ("production", "development")
 LOGOUT_STYLES = ("claveunica", "standard", "none")
@@ -316,6 +317,13 @@ class Settings:
         "keep_chat)",
     )
 
+    figures_service_level_seconds: int = _setting(
+        60, "service level: the share of contacts answered within this many seconds"
+    )
+    figures_short_abandon_seconds: int = _setting(
+        5, "citizens who leave the line sooner are short abandons, counted apart"
+    )
+
     webrtc_ice_servers: tuple[IceServer, ...] = _setting(
         (), "STUN/TURN servers handed to the browsers"
     )
@@ -437,6 +445,13 @@ class Settings:
                 raise ConfigError(f"{_key(name)}: must be positive")
         if self.service_missed_cooldown_seconds < 0:
             raise ConfigError("service.missed_cooldown_seconds: must be 0 or more")
+        if self.figures_service_level_seconds <= 0:
+            raise ConfigError("figures.service_level_seconds: must be positive")
+        if not 0 <= self.figures_short_abandon_seconds <= self.figures_service_level_seconds:
+            raise ConfigError(
+                f"figures.short_abandon_seconds: {self.figures_short_abandon_seconds} must be "
+                f"between 0 and figures.service_level_seconds ({self.figures_service_level_seconds})"
+            )
 
     # Derived values: computed here so no caller rebuilds them differently.
     @property
@@ -506,6 +521,15 @@ class Settings:
             wrapup=float(self.service_wrapup_seconds),
             readiness=float(self.service_readiness_seconds),
             routing=Routing(self.service_routing),
+            timezone=self.service_timezone,
+        )
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The parameters of the contact-centre figures (reports and wallboard)."""
+        return Thresholds(
+            service_level=float(self.figures_service_level_seconds),
+            short_abandon=float(self.figures_short_abandon_seconds),
             timezone=self.service_timezone,
         )
 

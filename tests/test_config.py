@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from branch.config import describe_settings, load_settings
+from branch.core.figures import Thresholds
 from branch.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,15 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ),
         ({"BRANCH_ROLES_SKILLS": '{"1-9": 3}'}, "roles.skills: each executive's skills are text"),
         ({"BRANCH_LIMITS_NOTES": "0"}, "limits.notes: must be positive"),
+        (
+            {"BRANCH_FIGURES_SERVICE_LEVEL_SECONDS": "0"},
+            "figures.service_level_seconds: must be positive",
+        ),
+        (
+            {"BRANCH_FIGURES_SHORT_ABANDON_SECONDS": "90"},
+            "figures.short_abandon_seconds: 90 must be between 0 and "
+            "figures.service_level_seconds (60)",
+        ),
     ],
 )
 def test_bad_environment_fails_naming_the_key(env: dict[str, str], message: str) -> None:
@@ -151,6 +161,17 @@ reasons = [{code = "ges", label = "Garantías GES"}]
 allow_unstaffed = false
 max_wait_minutes = 45
 """
+
+
+def test_figures_thresholds_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "BRANCH_FIGURES_SERVICE_LEVEL_SECONDS": "20",
+            "BRANCH_FIGURES_SHORT_ABANDON_SECONDS": "3",
+            "BRANCH_SERVICE_TIMEZONE": "America/Punta_Arenas",
+        }
+    )
+    assert settings.thresholds == Thresholds(20.0, 3.0, "America/Punta_Arenas")
 
 
 def test_services_skills_and_routing_from_toml(tmp_path: Path) -> None:

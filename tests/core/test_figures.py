@@ -1,0 +1,317 @@
+"""Figures over a scripted day whose expected values were worked out by hand.
+
+The day (2026-11-24, Santiago, UTC-3; T = 60 s, N = 5 s):
+
+| id  | service | reason (confirmed) | joined | wait | end               | talk | wrap | exec | est | score |
+| c1  | general | licencias          | 09:10  | 20   | completed         | 300  | 60   | A    | 30  | 5 |
+| c2  | general | bonos              | 09:40  | 40   | completed         | 200  | 40   | A    | 60  | 4 |
+| c3  | general | licencias (ges)    | 10:05  | 90   | completed         | 400  | 20   | B    | 60  | 3 |
+| c4  | general | bonos              | 10:20  | 3    | left (short)      |      |      |      |     |   |
+| c5  | general | licencias          | 10:30  | 45   | left              |      |      |      |     |   |
+| c6  | general | otro               | 10:40  | 120  | dropped           |      |      |      |     |   |
+| c7  | especia | ges                | 11:00  | 30   | transferred       | 600  | 100  | B    |     |   |
+| c8  | general | ges (from c7)      | 11:10:30 | 60 | completed         | 240  | 60   | A    |     | 5 |
+| c9  | general | reclamos           | 11:30  | 205  | executive dropped | 120  | 20   | B    | 120 | 1 |
+| c10 | especia | licencias          | 11:50  | 400  | closed            |      |      |      |     |   |
+| c11 | general | otro               | 11:55  | -    | still waiting     |      |      |      |     |   |
+| c12 | general | bonos              | 11:58  | 10   | still talking     |      |      | A    | 0   |   |
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from branch.core.figures import (
+    Fate,
+    Group,
+    Summary,
+    Thresholds,
+    WaitBucket,
+    fate,
+    report,
+    summarize,
+)
+from branch.records.base import ContactRecord, EndReason
+
+# 2026-11-24 10:00 in Santiago.
+TEN = 1795525200.0
+A = ("11.111.111-1", "Eva Díaz")
+B = ("12.345.678-5", "Juan Pérez")
+T60 = Thresholds(service_level=60, short_abandon=5, timezone="America/Santiago")
+
+
+def contact(
+    contact_id: str,
+    joined: float,
+    *,
+    service: str = "general",
+    reason: str = "licencias",
+    wait: float | None = None,
+    end: EndReason | None = None,
+    answered: bool = True,
+    talk: float | None = None,
+    wrap: float | None = None,
+    executive: tuple[str, str] | None = None,
+    outcome: str | None = None,
+    confirmed: str | None = None,
+    estimate: float | None = None,
+    score: int | None = None,
+    transferred_from: str | None = None,
+) -> ContactRecord:
+    joined_at = TEN + joined
+    answered_at = joined_at + wait if answered and wait is not None else None
+    ended_at: float | None = None
+    if end is not None and wait is not None:
+        ended_at = (answered_at + talk) if answered_at is not None and talk else joined_at + wait
+    return ContactRecord(
+        contact_id=contact_id,
+        folio=f"20261124-{contact_id}",
+        service=service,
+        citizen_run="44.444.444-4",
+        citizen_name="María González",
+        reason_code=reason,
+        reason_text="",
+        joined_at=joined_at,
+        offered_at=answered_at,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        wrapped_up_at=None if wrap is None or ended_at is None else ended_at + wrap,
+        executive_run=executive[0] if executive else None,
+        executive_name=executive[1] if executive else None,
+        end_reason=end,
+        outcome_code=outcome,
+        confirmed_reason_code=confirmed,
+        survey_score=score,
+        estimated_wait=estimate,
+        transferred_from=transferred_from,
+    )
+
+
+DONE = EndReason.COMPLETED
+DAY = (
+    contact("c1", -3000, wait=20, end=DONE, talk=300, wrap=60, executive=A, outcome="resuelto",
+            confirmed="licencias", estimate=30, score=5),
+    contact("c2", -1200, reason="bonos", wait=40, end=DONE, talk=200, wrap=40, executive=A,
+            outcome="informado", confirmed="bonos", estimate=60, score=4),
+    contact("c3", 300, wait=90, end=DONE, talk=400, wrap=20, executive=B, outcome="resuelto",
+            confirmed="ges", estimate=60, score=3),
+    contact("c4", 1200, reason="bonos", wait=3, end=EndReason.CITIZEN_LEFT, answered=False),
+    contact("c5", 1800, wait=45, end=EndReason.CITIZEN_LEFT, answered=False),
+    contact("c6", 2400, reason="otro", wait=120, end=EndReason.CITIZEN_DROPPED, answered=False),
+    contact("c7", 3600, service="especialista", reason="ges", wait=30,
+            end=EndReason.TRANSFERRED, talk=600, wrap=100, executive=B, outcome="derivado",
+            confirmed="ges"),
+    contact("c8", 4230, reason="ges", wait=60, end=DONE, talk=240, wrap=60, executive=A,
+            outcome="resuelto", confirmed="ges", score=5, transferred_from="c7"),
+    contact("c9", 5400, reason="reclamos", wait=205, end=EndReason.EXECUTIVE_DROPPED, talk=120,
+            wrap=20, executive=B, outcome="interrumpido", confirmed="reclamos", estimate=120,
+            score=1),
+    contact("c10", 6600, service="especialista", wait=400, end=EndReason.CLOSED, answered=False),
+    contact("c11", 6900, reason="otro"),
+    contact("c12", 7080, reason="bonos", wait=10, executive=A, estimate=0),
+)  # fmt: skip
+
+TOTAL = Summary(
+    offered=12,
+    answered=7,
+    abandoned=2,
+    short_abandoned=1,
+    closed=1,
+    pending=1,
+    answered_within=5,  # c1 20, c2 40, c7 30, c8 60 (the threshold counts), c12 10
+    service_level=5 / 9,  # the late unanswered: c6 (120 s) and c10 (400 s); c5 left at 45 s
+    asa=65.0,  # (20 + 40 + 90 + 30 + 60 + 205 + 10) / 7
+    handled=6,  # c12 is still talking
+    aht=360.0,
+    talk=310.0,  # (300 + 200 + 400 + 600 + 240 + 120) / 6
+    wrapup=50.0,  # (60 + 40 + 20 + 100 + 60 + 20) / 6
+    abandonment_rate=0.2,  # 2 / (7 answered + 2 abandoned + 1 closed)
+    transferred=1,
+    transfer_rate=1 / 7,
+    estimates=5,  # c1 -10, c2 -20, c3 +30, c9 +85, c12 +10
+    estimate_error=31.0,
+    estimate_bias=19.0,
+    surveyed=5,
+    satisfaction=3.6,
+    scores=(1, 0, 1, 1, 2),
+)
+
+
+def test_the_scripted_day_in_total() -> None:
+    assert summarize(DAY, T60) == TOTAL
+
+
+def test_offered_is_the_sum_of_every_fate() -> None:
+    total = summarize(DAY, T60)
+    assert total.offered == sum(
+        (total.answered, total.abandoned, total.short_abandoned, total.closed, total.pending)
+    )
+
+
+@pytest.mark.parametrize(
+    ("service_level", "short_abandon", "within", "level", "abandoned", "short", "rate"),
+    [
+        # T 30: within c1 20, c7 30, c12 10; late unanswered c5 45, c6 120, c10 400.
+        (30, 5, 3, 3 / 10, 2, 1, 2 / 10),
+        (60, 5, 5, 5 / 9, 2, 1, 2 / 10),
+        # T 120: c6 left at exactly 120 s, which is not after the threshold.
+        (120, 5, 6, 6 / 8, 2, 1, 2 / 10),
+        # N 0: c4's 3 s is a real abandon; N 50: c5's 45 s is a short one too.
+        (60, 0, 5, 5 / 9, 3, 0, 3 / 11),
+        (60, 50, 5, 5 / 9, 1, 2, 1 / 9),
+    ],
+)
+def test_thresholds_move_the_figures(
+    service_level: float,
+    short_abandon: float,
+    within: int,
+    level: float,
+    abandoned: int,
+    short: int,
+    rate: float,
+) -> None:
+    total = summarize(DAY, Thresholds(service_level, short_abandon))
+    assert (
+        total.answered_within,
+        total.service_level,
+        total.abandoned,
+        total.short_abandoned,
+        total.abandonment_rate,
+    ) == (within, level, abandoned, short, rate)
+
+
+@pytest.mark.parametrize(
+    ("contact_id", "expected"),
+    [
+        ("c1", Fate.ANSWERED),
+        ("c4", Fate.SHORT_ABANDON),
+        ("c5", Fate.ABANDONED),
+        ("c6", Fate.ABANDONED),
+        ("c9", Fate.ANSWERED),
+        ("c10", Fate.CLOSED),
+        ("c11", Fate.PENDING),
+        ("c12", Fate.ANSWERED),
+    ],
+)
+def test_fate_of_each_contact(contact_id: str, expected: Fate) -> None:
+    record = next(record for record in DAY if record.contact_id == contact_id)
+    assert fate(record, T60) is expected
+
+
+def test_an_abandon_of_exactly_n_seconds_is_not_short() -> None:
+    record = contact("x", 0, wait=5, end=EndReason.CITIZEN_LEFT, answered=False)
+    assert fate(record, T60) is Fate.ABANDONED
+    assert fate(replace(record, ended_at=record.joined_at + 4.999), T60) is Fate.SHORT_ABANDON
+
+
+def test_no_contacts_gives_counts_of_zero_and_no_averages() -> None:
+    empty = summarize([], T60)
+    assert (empty.offered, empty.service_level, empty.asa, empty.aht, empty.satisfaction) == (
+        0,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert empty.scores == (0, 0, 0, 0, 0)
+
+
+def keys(groups: tuple[Group, ...]) -> list[tuple[str, str, int]]:
+    return [(group.key, group.name, group.summary.offered) for group in groups]
+
+
+def test_breakdowns_of_the_scripted_day() -> None:
+    day = report(DAY, T60)
+    assert day.total == TOTAL
+    assert keys(day.by_service) == [("especialista", "especialista", 2), ("general", "general", 10)]
+    assert keys(day.by_reason) == [
+        ("bonos", "bonos", 3),  # c2, c4, c12
+        ("ges", "ges", 3),  # c3 confirmed as ges, c7, c8
+        ("licencias", "licencias", 3),  # c1, c5, c10
+        ("otro", "otro", 2),
+        ("reclamos", "reclamos", 1),
+    ]
+    assert keys(day.by_outcome) == [
+        ("derivado", "derivado", 1),
+        ("informado", "informado", 1),
+        ("interrumpido", "interrumpido", 1),
+        ("resuelto", "resuelto", 3),
+    ]
+    assert keys(day.by_executive) == [
+        ("11.111.111-1", "Eva Díaz", 4),
+        ("12.345.678-5", "Juan Pérez", 3),
+    ]
+    assert keys(day.by_day) == [("2026-11-24", "2026-11-24", 12)]
+    assert keys(day.by_hour) == [("09", "09", 2), ("10", "10", 4), ("11", "11", 6)]
+
+
+def test_each_executive_has_their_own_figures() -> None:
+    eva, juan = report(DAY, T60).by_executive
+    # Eva: c1 (20 s, 300+60, 5), c2 (40 s, 200+40, 4), c8 (60 s, 240+60, 5), c12 (10 s, talking).
+    assert (eva.summary.asa, eva.summary.handled, eva.summary.aht) == (32.5, 3, 300.0)
+    assert (eva.summary.satisfaction, eva.summary.transfer_rate) == (14 / 3, 0.0)
+    # Juan: c3 (90 s, 400+20, 3), c7 (30 s, 600+100, transferred), c9 (205 s, 120+20, 1).
+    assert (juan.summary.asa, juan.summary.aht, juan.summary.satisfaction) == (325 / 3, 420.0, 2.0)
+    assert (juan.summary.transferred, juan.summary.transfer_rate) == (1, 1 / 3)
+    assert (juan.summary.answered_within, juan.summary.service_level) == (1, 1 / 3)
+
+
+def test_an_hour_with_only_late_answers_has_a_service_level_of_zero() -> None:
+    ten = report(DAY, T60).by_hour[1].summary
+    # c3 answered after 90 s; c4 short; c5 left at 45 s (not late); c6 left at 120 s.
+    assert (ten.answered, ten.short_abandoned, ten.abandoned, ten.service_level) == (1, 1, 2, 0.0)
+    assert ten.abandonment_rate == 2 / 3
+
+
+def test_wait_distribution_of_the_scripted_day() -> None:
+    assert report(DAY, T60).waits == (
+        WaitBucket(0, 15, answered=1, unanswered=1),  # c12 10 s; c4 3 s
+        WaitBucket(15, 30, answered=1, unanswered=0),  # c1 20 s
+        WaitBucket(30, 60, answered=2, unanswered=1),  # c2 40, c7 30; c5 45
+        WaitBucket(60, 120, answered=2, unanswered=0),  # c3 90, c8 60
+        WaitBucket(120, 300, answered=1, unanswered=1),  # c9 205; c6 120
+        WaitBucket(300, 600, answered=0, unanswered=1),  # c10 400
+        WaitBucket(600, None, answered=0, unanswered=0),
+    )
+
+
+def test_days_and_hours_are_local_to_the_configured_zone() -> None:
+    # 23:30 on the 24th in Santiago is 02:30 on the 25th in UTC.
+    late = contact("late", 13 * 3600 + 1800, wait=10, executive=A)
+    assert keys(report([late], T60).by_day) == [("2026-11-24", "2026-11-24", 1)]
+    assert keys(report([late], T60).by_hour) == [("23", "23", 1)]
+    utc = Thresholds(timezone="UTC")
+    assert keys(report([late], utc).by_day) == [("2026-11-25", "2026-11-25", 1)]
+    assert keys(report([late], utc).by_hour) == [("02", "02", 1)]
+
+
+def test_the_report_is_json_ready() -> None:
+    document = report(DAY[:1], T60).to_dict()
+    assert document["total"]["scores"] == [0, 0, 0, 0, 1]
+    assert document["by_executive"] == [
+        {"key": "11.111.111-1", "name": "Eva Díaz", **summarize(DAY[:1], T60).to_dict()}
+    ]
+    assert document["waits"][1] == {"low": 15, "high": 30, "answered": 1, "unanswered": 0}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"service_level": 0}, "service level threshold 0 must be positive"),
+        (
+            {"service_level": 20, "short_abandon": 30},
+            "short abandon threshold 30 must be between 0 and the service level threshold (20)",
+        ),
+        (
+            {"short_abandon": -1},
+            "short abandon threshold -1 must be between 0 and the service level threshold (60.0)",
+        ),
+        ({"timezone": "Mars/Olympus"}, "'Mars/Olympus' is not a known time zone"),
+    ],
+)
+def test_thresholds_validate_themselves(arguments: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Thresholds(**arguments)  # type: ignore[arg-type]
+    assert str(caught.value) == message
