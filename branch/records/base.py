@@ -166,3 +166,9 @@ class RecordStore(Protocol):
     async def recent(
         self, limit: int = 50, *, citizen_run: str | None = None
     ) -> list[ContactRecord]: ...
+    async def joined_between(
+        self, start: float, end: float, *, service: str | None = None, executive: str | None = None
+    ) -> list[ContactRecord]:
+        """Contacts that joined in [start, end), oldest first; optionally of one service or
+        answered by (last offered to) one executive's RUN, for reports."""
+        ...

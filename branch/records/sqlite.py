@@ -435,3 +435,19 @@ class SqliteRecordStore:
         async with self.db.execute(sql, parameters) as cursor:
             rows = await cursor.fetchall()
         return [_record(row) for row in rows]
+
+    async def joined_between(
+        self, start: float, end: float, *, service: str | None = None, executive: str | None = None
+    ) -> list[ContactRecord]:
+        where = ["joined_at >= ?", "joined_at < ?"]
+        parameters: list[object] = [start, end]
+        for column, value in (("service", service), ("executive_run", executive)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                parameters.append(value)
+        sql = (
+            f"SELECT {COLUMNS} FROM contacts WHERE {' AND '.join(where)} ORDER BY joined_at, folio"
+        )
+        async with self.db.execute(sql, parameters) as cursor:
+            rows = await cursor.fetchall()
+        return [_record(row) for row in rows]

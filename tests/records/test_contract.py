@@ -155,6 +155,47 @@ async def test_recent_is_newest_first_and_filters_by_citizen(open_store: OpenSto
     assert [r.contact_id for r in await store.recent(10, citizen_run="44.444.444-4")] == ["c", "a"]
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "service", "executive", "expected"),
+    [
+        (MORNING, MORNING + 100, None, None, ["a", "b", "c", "d"]),
+        # The start is inclusive, the end exclusive.
+        (MORNING + 10, MORNING + 30, None, None, ["b", "c"]),
+        (MORNING, MORNING + 100, "especialista", None, ["b", "d"]),
+        (MORNING, MORNING + 100, None, "11.111.111-1", ["a", "d"]),
+        (MORNING, MORNING + 100, "especialista", "11.111.111-1", ["d"]),
+        (MORNING, MORNING + 100, "nadie", None, []),
+        (MORNING + 40, MORNING + 40, None, None, []),
+    ],
+)
+async def test_joined_between_filters_by_period_service_and_executive(
+    open_store: OpenStore,
+    start: float,
+    end: float,
+    service: str | None,
+    executive: str | None,
+    expected: list[str],
+) -> None:
+    store = await open_store()
+    # Joined out of order, so the oldest-first order is the store's doing.
+    for contact_id, at, queue in (
+        ("d", MORNING + 30, "especialista"),
+        ("a", MORNING, "general"),
+        ("c", MORNING + 20, "general"),
+        ("b", MORNING + 10, "especialista"),
+        ("late", MORNING + 100, "general"),
+    ):
+        await store.contact_joined(
+            contact_id, queue, "44.444.444-4", "María González", "licencias", "", at
+        )
+    await store.contact_offered("a", "11.111.111-1", "Eva Díaz", MORNING + 5)
+    await store.contact_offered("b", "12.345.678-5", "Juan Pérez", MORNING + 15)
+    await store.contact_offered("d", "11.111.111-1", "Eva Díaz", MORNING + 35)
+    found = await store.joined_between(start, end, service=service, executive=executive)
+    assert [record.contact_id for record in found] == expected
+    assert all(record.citizen_name == "María González" for record in found)
+
+
 async def test_text_is_stored_verbatim(open_store: OpenStore) -> None:
     store = await open_store()
     tricky = 'Robert\'); DROP TABLE contacts;-- «ñandú» "quoted"'
