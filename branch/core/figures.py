@@ -27,13 +27,14 @@ from branch.core.model import EndReason
 from branch.records.base import ContactRecord
 
 __all__ = [
+    "BREAKDOWNS",
     "WAIT_EDGES",
+    "WAIT_KEYS",
     "Fate",
     "Group",
     "Report",
     "Summary",
     "Thresholds",
-    "WaitBucket",
     "fate",
     "report",
     "summarize",
@@ -41,6 +42,9 @@ __all__ = [
 
 # Lower edges (seconds) of the wait distribution's buckets; the last one is open.
 WAIT_EDGES = (0, 15, 30, 60, 120, 300, 600)
+WAIT_KEYS = tuple(
+    f"{low}-{high}" for low, high in zip(WAIT_EDGES, [*WAIT_EDGES[1:], ""], strict=True)
+)
 SCORES = (1, 2, 3, 4, 5)
 
 
@@ -202,20 +206,7 @@ class Group:
         return {"key": self.key, "name": self.name, **self.summary.to_dict()}
 
 
-@dataclass(frozen=True)
-class WaitBucket:
-    """Contacts whose wait ended in [low, high) seconds; high None: no upper end."""
-
-    low: int
-    high: int | None
-    answered: int
-    unanswered: int  # abandoned, short abandons included, or closed
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-BREAKDOWNS = ("service", "reason", "outcome", "executive", "day", "hour")
+BREAKDOWNS = ("service", "reason", "outcome", "executive", "day", "hour", "wait")
 
 
 @dataclass(frozen=True)
@@ -229,7 +220,9 @@ class Report:
     by_executive: tuple[Group, ...]  # answered contacts only, by who answered
     by_day: tuple[Group, ...]  # local calendar day of joining, YYYY-MM-DD
     by_hour: tuple[Group, ...]  # local hour of joining, 00..23
-    waits: tuple[WaitBucket, ...]
+    # Every wait bucket, in order, keyed "low-high" seconds ("600-": no upper end);
+    # a contact falls where its wait ended (answered, abandoned or closed).
+    by_wait: tuple[Group, ...]
 
     def breakdown(self, name: str) -> tuple[Group, ...]:
         groups: tuple[Group, ...] = getattr(self, f"by_{name}")
@@ -239,7 +232,6 @@ class Report:
         document: dict[str, Any] = {"total": self.total.to_dict()}
         for name in BREAKDOWNS:
             document[f"by_{name}"] = [group.to_dict() for group in self.breakdown(name)]
-        document["waits"] = [bucket.to_dict() for bucket in self.waits]
         return document
 
 
@@ -248,7 +240,9 @@ def _groups(
     thresholds: Thresholds,
     key: Callable[[ContactRecord], str | None],
     name: Callable[[ContactRecord], str | None] = lambda record: None,
+    order: Sequence[str] = (),
 ) -> tuple[Group, ...]:
+    """One group per key, sorted; with ``order``, exactly those keys in that order."""
     members: dict[str, list[ContactRecord]] = defaultdict(list)
     names: dict[str, str] = {}
     for record in records:
@@ -257,24 +251,17 @@ def _groups(
             members[value].append(record)
             names[value] = name(record) or names.get(value) or value
     return tuple(
-        Group(value, names[value], summarize(members[value], thresholds))
-        for value in sorted(members)
+        Group(value, names.get(value, value), summarize(members[value], thresholds))
+        for value in (order or sorted(members))
     )
 
 
-def _waits(records: Sequence[ContactRecord], thresholds: Thresholds) -> tuple[WaitBucket, ...]:
-    counts = [[0, 0] for _ in WAIT_EDGES]
-    for record in records:
-        kind = fate(record, thresholds)
-        if kind is Fate.PENDING:
-            continue
-        wait = _wait(record)
-        index = max(i for i, low in enumerate(WAIT_EDGES) if wait >= low)
-        counts[index][0 if kind is Fate.ANSWERED else 1] += 1
-    highs: list[int | None] = [*WAIT_EDGES[1:], None]
-    return tuple(
-        WaitBucket(low, high, answered, unanswered)
-        for low, high, (answered, unanswered) in zip(WAIT_EDGES, highs, counts, strict=True)
+def _wait_bucket(record: ContactRecord, thresholds: Thresholds) -> str | None:
+    if fate(record, thresholds) is Fate.PENDING:
+        return None
+    wait = _wait(record)
+    return next(
+        key for low, key in zip(WAIT_EDGES[::-1], WAIT_KEYS[::-1], strict=True) if wait >= low
     )
 
 
@@ -301,5 +288,7 @@ def report(records: Iterable[ContactRecord], thresholds: Thresholds) -> Report:
         ),
         by_day=_groups(contacts, thresholds, lambda r: local(r).date().isoformat()),
         by_hour=_groups(contacts, thresholds, lambda r: f"{local(r).hour:02d}"),
-        waits=_waits(contacts, thresholds),
+        by_wait=_groups(
+            contacts, thresholds, lambda r: _wait_bucket(r, thresholds), order=WAIT_KEYS
+        ),
     )

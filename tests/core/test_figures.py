@@ -24,11 +24,11 @@ from dataclasses import replace
 import pytest
 
 from branch.core.figures import (
+    WAIT_KEYS,
     Fate,
     Group,
     Summary,
     Thresholds,
-    WaitBucket,
     fate,
     report,
     summarize,
@@ -266,15 +266,22 @@ def test_an_hour_with_only_late_answers_has_a_service_level_of_zero() -> None:
 
 
 def test_wait_distribution_of_the_scripted_day() -> None:
-    assert report(DAY, T60).waits == (
-        WaitBucket(0, 15, answered=1, unanswered=1),  # c12 10 s; c4 3 s
-        WaitBucket(15, 30, answered=1, unanswered=0),  # c1 20 s
-        WaitBucket(30, 60, answered=2, unanswered=1),  # c2 40, c7 30; c5 45
-        WaitBucket(60, 120, answered=2, unanswered=0),  # c3 90, c8 60
-        WaitBucket(120, 300, answered=1, unanswered=1),  # c9 205; c6 120
-        WaitBucket(300, 600, answered=0, unanswered=1),  # c10 400
-        WaitBucket(600, None, answered=0, unanswered=0),
-    )
+    waits = report(DAY, T60).by_wait
+    assert [
+        (group.key, group.summary.answered, group.summary.short_abandoned, group.summary.abandoned,
+         group.summary.closed)
+        for group in waits
+    ] == [
+        ("0-15", 1, 1, 0, 0),  # c12 10 s; c4 3 s
+        ("15-30", 1, 0, 0, 0),  # c1 20 s
+        ("30-60", 2, 0, 1, 0),  # c2 40, c7 30; c5 45
+        ("60-120", 2, 0, 0, 0),  # c3 90, c8 60
+        ("120-300", 1, 0, 1, 0),  # c9 205; c6 120
+        ("300-600", 0, 0, 0, 1),  # c10 400
+        ("600-", 0, 0, 0, 0),
+    ]  # fmt: skip
+    # c11 is still waiting: in no bucket.
+    assert sum(group.summary.offered for group in waits) == TOTAL.offered - 1
 
 
 def test_days_and_hours_are_local_to_the_configured_zone() -> None:
@@ -293,7 +300,8 @@ def test_the_report_is_json_ready() -> None:
     assert document["by_executive"] == [
         {"key": "11.111.111-1", "name": "Eva Díaz", **summarize(DAY[:1], T60).to_dict()}
     ]
-    assert document["waits"][1] == {"low": 15, "high": 30, "answered": 1, "unanswered": 0}
+    assert [group["key"] for group in document["by_wait"]] == list(WAIT_KEYS)
+    assert document["by_wait"][1]["answered"] == 1
 
 
 @pytest.mark.parametrize(
