@@ -1,4 +1,4 @@
-"""The `branch` command: serve, certs, probe, records."""
+"""The `branch` command: serve, certs, probe, records, report, audit."""
 
 from __future__ import annotations
 
@@ -87,6 +87,57 @@ def cmd_records(args: argparse.Namespace) -> int:
     return asyncio.run(show())
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import datetime
+    import getpass
+    import time
+    from zoneinfo import ZoneInfo
+
+    from branch.errors import BadReportQuery
+    from branch.records.factory import open_record_store
+    from branch.reports import (
+        ReportQuery,
+        audit_report,
+        build_report,
+        report_csv,
+        report_document,
+        report_text,
+    )
+
+    settings = _settings(args)
+    today = datetime.datetime.now(ZoneInfo(settings.service_timezone)).date()
+    try:
+        query = ReportQuery.parse(
+            settings, today, args.first, args.last, args.service, args.executive
+        )
+    except BadReportQuery as error:
+        print(f"branch report: {error.message}", file=sys.stderr)
+        return 2
+    form = "json" if args.json else "csv" if args.csv else "text"
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        actor = "cli:unknown"
+
+    async def run() -> str:
+        store = open_record_store(settings.records_url)
+        await store.open()
+        try:
+            report = await build_report(store, settings, query)
+            await audit_report(store, "report.exported", actor, query, form, time.time())
+        finally:
+            await store.close()
+        if form == "json":
+            document = report_document(report, query, settings)
+            return json.dumps(document, ensure_ascii=False, indent=2)
+        if form == "csv":
+            return report_csv(report, settings)
+        return report_text(report, query, settings)
+
+    sys.stdout.write(asyncio.run(run()).rstrip("\r\n") + ("\n" if form != "csv" else "\r\n"))
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from branch.audit import verify
     from branch.records.factory import open_record_store
@@ -159,6 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_argument("--limit", type=int, default=20)
     records.add_argument("--json", action="store_true", help="print JSON instead of a table")
     records.set_defaults(handler=cmd_records)
+
+    report = commands.add_parser(
+        "report", help="contact-centre figures over a period (docs/metrics.md)"
+    )
+    report.add_argument(
+        "--from", dest="first", metavar="YYYY-MM-DD", help="first day (default: the --to day)"
+    )
+    report.add_argument(
+        "--to", dest="last", metavar="YYYY-MM-DD", help="last day, inclusive (default: today)"
+    )
+    report.add_argument("--service", help="only this service's contacts (its code)")
+    report.add_argument("--executive", metavar="RUN", help="only contacts of this executive")
+    form = report.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    form.add_argument("--csv", action="store_true", help="print CSV (one row per group)")
+    report.set_defaults(handler=cmd_report)
 
     audit = commands.add_parser("audit", help="verify the hash-chained audit trail")
     audit.add_argument(

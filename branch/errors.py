@@ -109,6 +109,12 @@ class UnknownService(BranchError):
     code = "unknown_service"
 
 
+class BadReportQuery(BranchError):
+    """A report's period or filters are not valid; the message names the field."""
+
+    code = "bad_report_query"
+
+
 class NotAdmitted(BranchError):
     """The service cannot take a new citizen now; the code says why, the message what to do."""
 

@@ -32,7 +32,8 @@ HEADINGS = (
 )
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """ "1:05" (minutes:seconds), "-" when unknown."""
     if seconds is None:
         return "-"
     whole = round(seconds)
@@ -49,21 +50,26 @@ def _row(record: ContactRecord) -> tuple[str, ...]:
         record.service,
         record.reason_code,
         record.executive_name or "-",
-        _duration(record.waited_seconds),
-        _duration(record.talk_seconds),
+        duration(record.waited_seconds),
+        duration(record.talk_seconds),
         END_REASONS.get(record.end_reason or "", "en curso"),
         record.outcome_code or "-",
     )
 
 
-def format_contacts(records: Sequence[ContactRecord]) -> str:
-    if not records:
-        return "No hay atenciones registradas."
-    rows = [HEADINGS, *(_row(record) for record in records)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(HEADINGS))]
+def table(headings: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, a rule under the headings."""
+    rows = [headings, *body]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(headings))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def format_contacts(records: Sequence[ContactRecord]) -> str:
+    if not records:
+        return "No hay atenciones registradas."
+    return table(HEADINGS, [_row(record) for record in records])
