@@ -100,6 +100,9 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200},
     ("GET", "/api/me"): {ANONYMOUS: 401, C: 200, E: 200, S: 200},
     ("POST", "/logout"): {ANONYMOUS: 303, C: 303, E: 303, S: 303},
+    ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200},
+    ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200},
+    ("GET", "/api/reports?format=csv"): {ANONYMOUS: 401, C: 403, E: 403, S: 200},
 }
 
 

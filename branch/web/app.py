@@ -29,6 +29,7 @@ from branch.web.auth import AUTH_EVENT_HOOKS, LOGOUT_HOOKS, current_session, set
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.reports import setup_reports
 from branch.web.ws import close_pages_of, watch_sessions, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
@@ -232,6 +233,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    setup_reports(app)
     app.router.add_static("/static", STATIC_DIR)
     return app
 

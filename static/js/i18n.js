@@ -90,3 +90,19 @@ export function errorText(code, fallback) {
   if (SERVER_WORDED.has(code) && fallback) return fallback;
   return ERROR_TEXTS[code] ?? fallback ?? "Ocurrió un error. Inténtalo de nuevo.";
 }
+
+// Pages speak Spanish (Chile) unless opened with ?lang=en or the branch's
+// default language (the `language` setting) is English.
+export function pageLanguage(fallback = "es-CL") {
+  const asked = new URLSearchParams(window.location.search).get("lang") || fallback;
+  return asked.startsWith("en") ? "en" : "es-CL";
+}
+
+/** Put a page's words in its language: every [data-words=key] gets words[key]. */
+export function applyWords(root, words, language) {
+  root.documentElement.lang = language;
+  for (const element of root.querySelectorAll("[data-words]")) {
+    const text = words[element.dataset.words];
+    if (text !== undefined) element.textContent = text;
+  }
+}

@@ -1,0 +1,283 @@
+// The supervisors' reports page: filters, the figures, SVG charts and downloads.
+// Every figure comes from /api/reports (branch/reports.py); nothing is computed here.
+
+import { stackedBars } from "./charts.js";
+import { applyWords, errorText, formatClock, pageLanguage } from "./i18n.js";
+
+const WORDS = {
+  "es-CL": {
+    answered: "Atendidas",
+    unanswered: "No atendidas",
+    loading: "Cargando…",
+    empty: "Sin atenciones en el período",
+    to: "Hasta",
+    name: "Nombre",
+    bias: "sesgo",
+    surveys: "encuestas",
+    breakdowns: {
+      service: "Por servicio",
+      reason: "Por motivo",
+      outcome: "Por resultado",
+      executive: "Por ejecutivo",
+      day: "Por día",
+    },
+    columns: ["Ofrecidas", "Atendidas", "Abandonos", "Cortos", "Nivel de servicio", "TME", "TMO", "Satisfacción"],
+  },
+  en: {
+    skip: "Skip to content",
+    title: "Reports",
+    logout: "Log out",
+    from: "From",
+    to: "To",
+    service: "Service",
+    allServices: "All",
+    executive: "Executive's RUN",
+    show: "Show report",
+    figures: "Figures",
+    csv: "Download CSV",
+    json: "Download JSON",
+    offered: "Offered",
+    answered: "Answered",
+    abandoned: "Abandoned",
+    short: "Short abandons",
+    closed: "Closed unanswered",
+    pending: "Still waiting",
+    serviceLevel: "Service level",
+    asa: "Average speed of answer (ASA)",
+    aht: "Average handle time (AHT)",
+    abandonmentRate: "Abandonment rate",
+    transferRate: "Transfer rate",
+    estimate: "Wait estimate error",
+    satisfaction: "Satisfaction (1 to 5)",
+    byHour: "Contacts by hour",
+    byReason: "Contact reasons",
+    byWait: "Wait distribution",
+    unanswered: "Not answered",
+    loading: "Loading…",
+    empty: "No contacts in the period",
+    name: "Name",
+    bias: "bias",
+    surveys: "surveys",
+    breakdowns: {
+      service: "By service",
+      reason: "By reason",
+      outcome: "By outcome",
+      executive: "By executive",
+      day: "By day",
+    },
+    columns: ["Offered", "Answered", "Abandoned", "Short", "Service level", "ASA", "AHT", "Satisfaction"],
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+let language = pageLanguage();
+const asked = new URLSearchParams(window.location.search).has("lang");
+
+function words() {
+  return { ...WORDS["es-CL"], ...(language === "en" ? WORDS.en : {}) };
+}
+
+function decimal(value, digits) {
+  const text = value.toFixed(digits);
+  return language === "en" ? text : text.replace(".", ",");
+}
+
+const percent = (value) => (value === null ? "—" : `${decimal(value * 100, 1)} %`);
+const clock = (value) => (value === null ? "—" : formatClock(value));
+const score = (value) => (value === null ? "—" : decimal(value, 2));
+
+function signed(seconds) {
+  const whole = Math.round(seconds);
+  return `${whole > 0 ? "+" : ""}${whole} s`;
+}
+
+function label(document_, breakdown, group) {
+  const names = document_.labels[breakdown] ?? {};
+  const pair = names[group.key];
+  if (pair) return language === "en" ? pair.en : pair.es;
+  if (breakdown === "hour") return `${group.key}:00`;
+  return group.name;
+}
+
+function showLanguage() {
+  applyWords(document, words(), language);
+  const link = $("language");
+  const other = language === "en" ? "es-CL" : "en";
+  const params = new URLSearchParams(window.location.search);
+  params.set("lang", other);
+  link.href = `?${params}`;
+  link.textContent = other === "en" ? "English" : "Español";
+  link.lang = other;
+}
+
+function filters() {
+  const params = new URLSearchParams();
+  for (const name of ["from", "to", "service", "executive"]) {
+    const value = $(name).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+function fillTiles(document_) {
+  const total = document_.total;
+  const w = words();
+  $("fig-offered").textContent = String(total.offered);
+  $("fig-answered").textContent = String(total.answered);
+  $("fig-abandoned").textContent = String(total.abandoned);
+  $("fig-short").textContent = `${total.short_abandoned} (< ${document_.thresholds.shortAbandonSeconds} s)`;
+  $("fig-closed").textContent = String(total.closed);
+  $("fig-pending").textContent = String(total.pending);
+  $("fig-threshold").textContent = `(${document_.thresholds.serviceLevelSeconds} s)`;
+  $("fig-service-level").textContent = percent(total.service_level);
+  $("fig-asa").textContent = clock(total.asa);
+  $("fig-aht").textContent = clock(total.aht);
+  $("fig-abandonment").textContent = percent(total.abandonment_rate);
+  $("fig-transfer").textContent = percent(total.transfer_rate);
+  $("fig-estimate").textContent =
+    total.estimate_error === null
+      ? "—"
+      : `${Math.round(total.estimate_error)} s (${w.bias} ${signed(total.estimate_bias)})`;
+  $("fig-satisfaction").textContent =
+    total.satisfaction === null ? "—" : `${score(total.satisfaction)} (${total.surveyed} ${w.surveys})`;
+}
+
+function drawCharts(document_) {
+  const w = words();
+  const series = [
+    { name: w.answered, className: "answered" },
+    { name: w.unanswered, className: "unanswered" },
+  ];
+  const split = (summary) => [summary.answered, summary.offered - summary.answered - summary.pending];
+  for (const id of ["chart-hours", "chart-reasons", "chart-waits"]) $(id).dataset.empty = w.empty;
+  // Every hour from the first to the last with contacts, so quiet hours show as gaps.
+  const hours = document_.by_hour.map((group) => Number(group.key));
+  const byHour = new Map(document_.by_hour.map((group) => [Number(group.key), group]));
+  const hourBars = [];
+  for (let hour = Math.min(...hours); hours.length && hour <= Math.max(...hours); hour += 1) {
+    const group = byHour.get(hour);
+    hourBars.push({
+      label: String(hour).padStart(2, "0"),
+      values: group ? split(group) : [0, 0],
+    });
+  }
+  stackedBars($("chart-hours"), hourBars, series);
+  const reasons = [...document_.by_reason].sort((a, b) => b.offered - a.offered);
+  stackedBars(
+    $("chart-reasons"),
+    reasons.map((group) => ({ label: label(document_, "reason", group), values: split(group) })),
+    series,
+    { horizontal: true },
+  );
+  const anyWait = document_.by_wait.some((group) => group.offered > 0);
+  stackedBars(
+    $("chart-waits"),
+    anyWait
+      ? document_.by_wait.map((group) => ({ label: label(document_, "wait", group), values: split(group) }))
+      : [],
+    series,
+  );
+}
+
+function cell(row, text, header = false) {
+  const element = document.createElement(header ? "th" : "td");
+  element.textContent = text;
+  row.append(element);
+}
+
+function fillTables(document_) {
+  const w = words();
+  const section = $("breakdowns");
+  section.replaceChildren();
+  for (const [breakdown, title] of Object.entries(w.breakdowns)) {
+    const groups = document_[`by_${breakdown}`];
+    if (!groups.length) continue;
+    const table = document.createElement("table");
+    table.id = `table-${breakdown}`;
+    const caption = document.createElement("caption");
+    caption.textContent = title;
+    table.append(caption);
+    const head = table.createTHead().insertRow();
+    for (const heading of [w.name, ...w.columns]) cell(head, heading, true);
+    const body = table.createTBody();
+    for (const group of groups) {
+      const row = body.insertRow();
+      row.dataset.key = group.key;
+      cell(row, label(document_, breakdown, group), true);
+      for (const text of [
+        String(group.offered),
+        String(group.answered),
+        String(group.abandoned),
+        String(group.short_abandoned),
+        percent(group.service_level),
+        clock(group.asa),
+        clock(group.aht),
+        score(group.satisfaction),
+      ]) {
+        cell(row, text);
+      }
+    }
+    const wrapper = document.createElement("div");
+    wrapper.className = "table-wrap";
+    wrapper.append(table);
+    section.append(wrapper);
+  }
+}
+
+function fillServices(document_) {
+  const select = $("service");
+  if (select.options.length > 1) return;
+  for (const [code, pair] of Object.entries(document_.labels.service)) {
+    select.append(new Option(language === "en" ? pair.en : pair.es, code));
+  }
+  select.value = document_.period.service ?? "";
+}
+
+function render(document_) {
+  if (!asked && document_.language === "en" && language !== "en") {
+    language = "en";
+    showLanguage();
+  }
+  const period = document_.period;
+  $("from").value = period.from;
+  $("to").value = period.to;
+  fillServices(document_);
+  const w = words();
+  $("period").textContent = period.from === period.to ? period.from : `${period.from} – ${period.to}`;
+  const params = filters();
+  $("download-csv").href = `/api/reports?${params}&format=csv`;
+  $("download-json").href = `/api/reports?${params}&format=json&download=1`;
+  $("download-csv").download = `reporte-${period.from}-${period.to}.csv`;
+  $("download-json").download = `reporte-${period.from}-${period.to}.json`;
+  fillTiles(document_);
+  drawCharts(document_);
+  fillTables(document_);
+  $("report").hidden = false;
+  $("status").textContent = document_.total.offered === 0 ? w.empty : "";
+}
+
+async function load(params) {
+  $("error").hidden = true;
+  $("status").textContent = words().loading;
+  const response = await fetch(`/api/reports?${params}`, { headers: { Accept: "application/json" } });
+  if (response.status === 401) {
+    window.location.assign("/login?next=/reports");
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    $("status").textContent = "";
+    // A bad period or filter: the server's message names the field.
+    $("error").textContent = body.code === "bad_report_query" ? body.message : errorText(body.code, body.message);
+    $("error").hidden = false;
+    return;
+  }
+  render(body);
+}
+
+showLanguage();
+$("filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  load(filters());
+});
+load(new URLSearchParams());

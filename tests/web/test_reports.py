@@ -1,0 +1,196 @@
+"""The reports endpoint over the scripted day: exact figures, CSV download, roles, bad input, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from branch.config import load_settings
+from branch.web.app import RECORDS
+from branch.web.client import BranchClient
+from tests.conftest import (
+    CITIZEN_RUN,
+    EXECUTIVE_RUN,
+    SUPERVISOR_RUN,
+    RunningBranch,
+    StartBranch,
+)
+from tests.scripted_day import DAY_TEXT, QUEUES_JSON, TOTAL, load_day
+
+DAY_QUERY = f"/api/reports?from={DAY_TEXT}&to={DAY_TEXT}"
+
+
+async def day_branch(start_branch: StartBranch) -> RunningBranch:
+    queues = load_settings({"BRANCH_QUEUES": QUEUES_JSON}).queues
+    node = await start_branch(queues=queues)
+    await load_day(node.app[RECORDS])
+    return node
+
+
+async def fetch(node: RunningBranch, run: str | None, path: str) -> tuple[int, dict[str, str], Any]:
+    async with BranchClient(node.url, ca_file=node.ca_path) as client:
+        if run is not None:
+            await client.login(run, "Sofía", "Rojas", "/")
+        async with client.http.get(f"{node.url}{path}", allow_redirects=False) as response:
+            body = (
+                await response.json()
+                if response.content_type == "application/json"
+                else await response.text()
+            )
+            return response.status, dict(response.headers), body
+
+
+async def test_the_scripted_day_as_a_supervisor_sees_it(start_branch: StartBranch) -> None:
+    node = await day_branch(start_branch)
+    status, headers, document = await fetch(node, SUPERVISOR_RUN, DAY_QUERY)
+    assert status == 200
+    assert "Content-Disposition" not in headers
+    assert document["total"] == TOTAL.to_dict()
+    assert document["language"] == "es-CL"
+    assert [(row["key"], row["name"], row["answered"]) for row in document["by_executive"]] == [
+        ("11.111.111-1", "Eva Díaz", 4),
+        ("12.345.678-5", "Juan Pérez", 3),
+    ]
+    assert [(row["key"], row["offered"]) for row in document["by_reason"]] == [
+        ("bonos", 3),
+        ("ges", 3),
+        ("licencias", 3),
+        ("otro", 2),
+        ("reclamos", 1),
+    ]
+    assert document["labels"]["reason"]["ges"] == {
+        "es": "Garantías GES",
+        "en": "GES health guarantees",
+    }
+    # Looking is a record access by staff: audited, though not an export.
+    entries = await node.app[RECORDS].audit_entries()
+    assert [
+        (e.kind, e.actor, e.data["format"]) for e in entries if e.kind.startswith("report")
+    ] == [("report.viewed", f"supervisor:{SUPERVISOR_RUN}", "json")]
+
+
+async def test_filters_narrow_the_figures(start_branch: StartBranch) -> None:
+    node = await day_branch(start_branch)
+    _, _, document = await fetch(
+        node, SUPERVISOR_RUN, f"{DAY_QUERY}&service=general&executive=11111111-1"
+    )
+    # Eva's general contacts: c1, c2, c8 and c12 (still talking).
+    assert document["period"] == {
+        "from": DAY_TEXT,
+        "to": DAY_TEXT,
+        "service": "general",
+        "executive": EXECUTIVE_RUN,
+    }
+    total = document["total"]
+    assert (total["offered"], total["handled"], total["aht"], total["asa"]) == (4, 3, 300.0, 32.5)
+    _, _, other_day = await fetch(
+        node, SUPERVISOR_RUN, "/api/reports?from=2026-11-25&to=2026-11-30"
+    )
+    assert (other_day["total"]["offered"], other_day["total"]["service_level"]) == (0, None)
+
+
+async def test_csv_and_json_downloads_are_exports_in_the_audit_trail(
+    start_branch: StartBranch,
+) -> None:
+    node = await day_branch(start_branch)
+    status, headers, text = await fetch(node, SUPERVISOR_RUN, f"{DAY_QUERY}&format=csv")
+    assert status == 200
+    assert headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert (
+        headers["Content-Disposition"] == 'attachment; filename="reporte-2026-11-24-2026-11-24.csv"'
+    )
+    lines = text.split("\r\n")
+    assert (
+        lines[1]
+        == "total,,Total,12,7,2,1,1,1,5,0.5556,65,6,360,310,50,0.2,1,0.1429,5,31,19,5,3.6,1,0,1,1,2"
+    )
+    assert "hour,10,10,4,1,2,1,0,0,0,0,90,1,420,400,20,0.6667,0,0,1,30,30,1,3,0,0,1,0,0" in lines
+    status, headers, document = await fetch(
+        node, SUPERVISOR_RUN, f"{DAY_QUERY}&service=especialista&download=1"
+    )
+    assert (
+        headers["Content-Disposition"]
+        == 'attachment; filename="reporte-2026-11-24-2026-11-24.json"'
+    )
+    assert document["total"]["offered"] == 2
+    entries = [e for e in await node.app[RECORDS].audit_entries() if e.kind.startswith("report")]
+    assert [(e.kind, e.actor, e.data) for e in entries] == [
+        (
+            "report.exported",
+            f"supervisor:{SUPERVISOR_RUN}",
+            {"from": DAY_TEXT, "to": DAY_TEXT, "service": None, "executive": None, "format": "csv"},
+        ),
+        (
+            "report.exported",
+            f"supervisor:{SUPERVISOR_RUN}",
+            {
+                "from": DAY_TEXT,
+                "to": DAY_TEXT,
+                "service": "especialista",
+                "executive": None,
+                "format": "json",
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("run", "status", "code", "message"),
+    [
+        (None, 401, "not_authenticated", "No has ingresado"),
+        (CITIZEN_RUN, 403, "forbidden", "Los reportes son solo para supervisores"),
+        (EXECUTIVE_RUN, 403, "forbidden", "Los reportes son solo para supervisores"),
+    ],
+)
+async def test_only_supervisors_get_reports(
+    start_branch: StartBranch, run: str | None, status: int, code: str, message: str
+) -> None:
+    node = await day_branch(start_branch)
+    for query in (DAY_QUERY, f"{DAY_QUERY}&format=csv"):
+        assert (await fetch(node, run, query))[0::2] == (
+            status,
+            {"code": code, "message": message},
+        )
+    entries = await node.app[RECORDS].audit_entries()
+    assert [e for e in entries if e.kind.startswith("report")] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=24-11-2026", "from: '24-11-2026' no es una fecha (AAAA-MM-DD)"),
+        ("from=2026-11-25&to=2026-11-24", "to: 2026-11-24 es anterior a from (2026-11-25)"),
+        ("from=2020-01-01&to=2026-11-24", "el período tiene más de 366 días"),
+        ("service=caja", "service: 'caja' no es un servicio (general, especialista)"),
+        ("executive=abc", "executive: El RUN 'abc' no tiene un formato válido"),
+        ("format=xlsx", "format: 'xlsx' no es json ni csv"),
+    ],
+)
+async def test_bad_queries_are_400_naming_the_field(
+    start_branch: StartBranch, query: str, message: str
+) -> None:
+    node = await day_branch(start_branch)
+    assert (await fetch(node, SUPERVISOR_RUN, f"/api/reports?{query}"))[0::2] == (
+        400,
+        {"code": "bad_report_query", "message": message},
+    )
+
+
+@pytest.mark.parametrize(
+    ("run", "status", "marker"),
+    [
+        (SUPERVISOR_RUN, 200, 'src="/static/js/reports.js"'),
+        (EXECUTIVE_RUN, 403, "Acceso restringido"),
+        (CITIZEN_RUN, 403, "Acceso restringido"),
+    ],
+)
+async def test_the_page_is_for_supervisors(
+    start_branch: StartBranch, run: str, status: int, marker: str
+) -> None:
+    node = await start_branch()
+    got, _, body = await fetch(node, run, "/reports")
+    assert got == status
+    assert marker in body
+    got, headers, _ = await fetch(node, None, "/reports")
+    assert (got, headers["Location"]) == (302, "/login?next=/reports")
