@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from branch.auth.run import Run
 from branch.core.figures import Thresholds
 from branch.core.hours import Admission, Schedule
 from branch.core.model import FloorRules, Routing
-from branch.errors import ConfigError
+from branch.errors import ConfigError, InvalidRun
 
 ENV_PREFIX = "BRANCH_"
 SECTIONS = ("oidc", "roles", "session", "service", "figures", "webrtc", "stores", "limits")
@@ -247,6 +248,12 @@ class Settings:
         (), "RUNs (e.g. 11.111.111-1) with the executive role"
     )
     roles_supervisors: tuple[str, ...] = _setting((), "RUNs with the supervisor role")
+    roles_auditors: tuple[str, ...] = _setting(
+        (), "RUNs with the auditor role: read-only records and audit trail, nothing live"
+    )
+    roles_admins: tuple[str, ...] = _setting(
+        (), "RUNs with the admin role: reads what supervisors and auditors read, takes no calls"
+    )
     roles_skills: tuple[tuple[str, str], ...] = _setting(
         (),
         'executive RUN -> services served, e.g. "especialista > triage, general" '
@@ -415,6 +422,7 @@ class Settings:
             Schedule.parse([], [], self.service_timezone)
         except ValueError as exc:
             raise ConfigError(f"service.timezone: {exc}") from None
+        _check_role_lists(self)
         for run, text in self.roles_skills:
             if run not in self.roles_executives:
                 raise ConfigError(f"roles.skills: {run} is not in roles.executives")
@@ -628,6 +636,33 @@ def _convert(name: str, raw: Any, *, from_env: bool) -> Any:
         return tuple(items)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
+
+
+ROLE_LISTS = ("executives", "supervisors", "auditors", "admins")
+# Separation of duties: whoever audits or administers the branch does not also serve in it.
+EXCLUSIVE_ROLES = ("auditors", "admins")
+
+
+def _check_role_lists(settings: Settings) -> None:
+    holders: dict[str, dict[Run, str]] = {}
+    for name in ROLE_LISTS:
+        listed: dict[Run, str] = {}
+        for entry in getattr(settings, f"roles_{name}"):
+            try:
+                listed[Run.parse(entry)] = entry
+            except InvalidRun as exc:
+                raise ConfigError(f"roles.{name}: {exc}") from None
+        holders[name] = listed
+    for name in EXCLUSIVE_ROLES:
+        for other in ROLE_LISTS:
+            if other == name:
+                continue
+            for run, entry in holders[name].items():
+                if run in holders[other]:
+                    raise ConfigError(
+                        f"roles.{name}: {entry} is also in roles.{other}; "
+                        f"an {name[:-1]} holds no other role"
+                    )
 
 
 def _list(value: Any) -> list[Any]:

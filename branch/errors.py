@@ -164,6 +164,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008  # bad Origin
 CLOSE_TOO_LARGE = 1009
 CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403  # the role has no access to the live floor (auditor)
 CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere
 CLOSE_SESSION_ENDED = 4440  # logged out or session expired
 CLOSE_RATE_LIMITED = 4429  # kept flooding after being told to slow down

@@ -67,10 +67,17 @@ log = logging.getLogger(__name__)
 CITIZEN = "citizen"
 EXECUTIVE = "executive"
 SUPERVISOR = "supervisor"
+AUDITOR = "auditor"
+ADMIN = "admin"
+
+# Roles that may open the live websocket at all. The auditor reads records and
+# the audit trail over HTTP and never sees the live floor (docs/security.md).
+LIVE_ROLES = frozenset({CITIZEN, EXECUTIVE, SUPERVISOR, ADMIN})
 
 # Which role may send which message; anything absent is refused (deny by default).
+# The admin watches (what a supervisor may read) but acts on no call or person.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    schema.Ping.type: frozenset({CITIZEN, EXECUTIVE, SUPERVISOR}),
+    schema.Ping.type: frozenset({CITIZEN, EXECUTIVE, SUPERVISOR, ADMIN}),
     schema.QueueJoin.type: frozenset({CITIZEN}),
     schema.QueueLeave.type: frozenset({CITIZEN}),
     schema.QueueReady.type: frozenset({CITIZEN}),

@@ -21,6 +21,8 @@ CITIZEN_RUN = "44.444.444-4"
 EXECUTIVE_RUN = "11.111.111-1"
 SECOND_EXECUTIVE_RUN = "12.345.678-5"
 SUPERVISOR_RUN = "22.222.222-2"
+AUDITOR_RUN = "33.333.333-3"
+ADMIN_RUN = "55.555.555-5"
 
 
 @dataclass
@@ -64,6 +66,8 @@ async def start_branch(
             "certs_dir": str(certificates.ca_cert.parent),
             "roles_executives": (EXECUTIVE_RUN, SECOND_EXECUTIVE_RUN),
             "roles_supervisors": (SUPERVISOR_RUN,),
+            "roles_auditors": (AUDITOR_RUN,),
+            "roles_admins": (ADMIN_RUN,),
         }
         options.update(overrides)
         settings = load_settings({}, **options)

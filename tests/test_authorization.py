@@ -20,14 +20,23 @@ from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
 from branch.tls import client_context
 from branch.web.client import BranchClient
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.conftest import (
+    ADMIN_RUN,
+    AUDITOR_RUN,
+    CITIZEN_RUN,
+    EXECUTIVE_RUN,
+    SUPERVISOR_RUN,
+    StartBranch,
+)
 
-C, E, S = "citizen", "executive", "supervisor"
-ROLES = (C, E, S)
+C, E, S, AU, AD = "citizen", "executive", "supervisor", "auditor", "admin"
+ROLES = (C, E, S, AU, AD)
+RUNS = {C: CITIZEN_RUN, E: EXECUTIVE_RUN, S: SUPERVISOR_RUN, AU: AUDITOR_RUN, AD: ADMIN_RUN}
 
-# Which roles may send each websocket message type.
+# Which roles may send each websocket message type. The auditor sends none: its
+# socket is closed before any message (below); the admin only watches.
 MESSAGES: dict[str, set[str]] = {
-    "ping": {C, E, S},
+    "ping": {C, E, S, AD},
     "queue.join": {C},
     "queue.ready": {C},
     "queue.leave": {C},
@@ -74,7 +83,7 @@ async def test_every_role_against_every_message(
 ) -> None:
     settings = load_settings({})
     service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub)
-    user = User({C: CITIZEN_RUN, E: EXECUTIVE_RUN, S: SUPERVISOR_RUN}[role], "Persona", role)
+    user = User(RUNS[role], "Persona", role)
     message = schema.parse_client(schema.dump({"type": kind, **SAMPLES[kind]}), max_bytes=65536)
     if role in MESSAGES[kind]:
         try:
@@ -90,26 +99,38 @@ async def test_every_role_against_every_message(
 
 ANONYMOUS = "anonymous"
 # (method, path) -> status by who asks. A redirect to the login is 302.
+CALLERS = (ANONYMOUS, *ROLES)
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
 ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
-    ("GET", "/"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
-    ("GET", "/healthz"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
-    ("GET", "/readyz"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
+    ("GET", "/"): everyone(200),
+    ("GET", "/healthz"): everyone(200),
+    ("GET", "/readyz"): everyone(200),
     # Counts only, no personal data; restrict it to the monitoring network at the proxy.
-    ("GET", "/metrics"): {ANONYMOUS: 200, C: 200, E: 200, S: 200},
-    ("GET", "/citizen"): {ANONYMOUS: 302, C: 200, E: 200, S: 200},
-    ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200},
-    ("GET", "/api/me"): {ANONYMOUS: 401, C: 200, E: 200, S: 200},
-    ("POST", "/logout"): {ANONYMOUS: 303, C: 303, E: 303, S: 303},
-    ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200},
-    ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200},
-    ("GET", "/api/reports?format=csv"): {ANONYMOUS: 401, C: 403, E: 403, S: 200},
+    ("GET", "/metrics"): everyone(200),
+    ("GET", "/citizen"): {**everyone(200), ANONYMOUS: 302},
+    ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200, AU: 403, AD: 403},
+    ("GET", "/api/me"): {**everyone(200), ANONYMOUS: 401},
+    ("POST", "/logout"): everyone(303),
+    ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},
+    ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 403},
+    ("GET", "/api/reports?format=csv"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 403},
 }
+
+
+def test_the_endpoint_table_names_every_caller() -> None:
+    for endpoint, statuses in ENDPOINTS.items():
+        assert set(statuses) == set(CALLERS), endpoint
 
 
 async def test_every_role_against_every_endpoint(start_branch: StartBranch) -> None:
     node = await start_branch(limits_logins_per_minute=100)  # many logins from one address
-    runs = {C: CITIZEN_RUN, E: EXECUTIVE_RUN, S: SUPERVISOR_RUN}
-    for who in (ANONYMOUS, *ROLES):
+    runs = RUNS
+    for who in CALLERS:
         for (method, path), expected in ENDPOINTS.items():
             async with BranchClient(node.url, ca_file=node.ca_path) as client:
                 if who != ANONYMOUS:
@@ -129,3 +150,30 @@ async def test_an_anonymous_socket_is_refused(start_branch: StartBranch) -> None
     ):
         await socket.receive()
         assert socket.close_code == 4401
+
+
+async def test_the_auditor_never_reaches_the_live_floor(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    async with BranchClient(node.url, ca_file=node.ca_path) as auditor:
+        await auditor.login(AUDITOR_RUN, "Ana", "Auditora", "/")
+        async with auditor.http.ws_connect(
+            f"{node.url.replace('https', 'wss')}/ws", origin=node.url
+        ) as socket:
+            await socket.receive()
+            assert socket.close_code == 4403
+
+
+async def test_the_admin_watches_the_floor_without_acting(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    async with BranchClient(node.url, ca_file=node.ca_path) as admin:
+        await admin.login(ADMIN_RUN, "Alba", "Admin", "/")
+        welcome = await admin.connect()
+        assert welcome["role"] == "admin"
+        await admin.send("ping")
+        assert (await admin.receive("pong"))["type"] == "pong"
+        await admin.send("agent.available")
+        error = await admin.receive("error")
+        assert (error["code"], error["message"]) == (
+            "forbidden",
+            "agent.available is not allowed for the admin role",
+        )

@@ -251,3 +251,43 @@ def test_example_file_documents_every_setting_and_loads() -> None:
         if section:
             assert f"[{section}]" in example
     assert load_settings({}, ROOT / "branch.example.toml") == load_settings({})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"BRANCH_ROLES_AUDITORS": "33.333.333-4"},
+            "roles.auditors: El RUN 33.333.333-4 no es válido: el dígito verificador no corresponde",
+        ),
+        (
+            {"BRANCH_ROLES_ADMINS": "cinco"},
+            "roles.admins: El RUN 'cinco' no tiene un formato válido",
+        ),
+        (
+            {"BRANCH_ROLES_AUDITORS": "33.333.333-3", "BRANCH_ROLES_EXECUTIVES": "33333333-3"},
+            "roles.auditors: 33.333.333-3 is also in roles.executives; "
+            "an auditor holds no other role",
+        ),
+        (
+            {"BRANCH_ROLES_ADMINS": "55.555.555-5", "BRANCH_ROLES_AUDITORS": "55555555-5"},
+            "roles.auditors: 55555555-5 is also in roles.admins; an auditor holds no other role",
+        ),
+        (
+            {"BRANCH_ROLES_ADMINS": "55.555.555-5", "BRANCH_ROLES_SUPERVISORS": "55.555.555-5"},
+            "roles.admins: 55.555.555-5 is also in roles.supervisors; an admin holds no other role",
+        ),
+    ],
+)
+def test_role_lists_need_valid_runs_and_keep_duties_apart(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value) == message
+
+
+def test_dev_settings_give_every_role_a_valid_run() -> None:
+    settings = load_settings({}, ROOT / "branch.dev.toml")
+    assert settings.roles_auditors == ("33.333.333-3",)
+    assert settings.roles_admins == ("55.555.555-5",)

@@ -13,6 +13,8 @@ class Role(StrEnum):
     CITIZEN = "citizen"
     EXECUTIVE = "executive"
     SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,16 @@ class Person:
 
 
 def role_for(run: Run, settings: Settings) -> Role:
-    """Staff roles come only from the branch's own lists; everyone else is a citizen."""
+    """Staff roles come only from the branch's own lists; everyone else is a citizen.
+
+    Auditors and admins hold no other role (the settings refuse overlaps), so
+    their order here does not matter; a supervisor listed as executive too is a
+    supervisor.
+    """
+    if any(Run.parse(entry) == run for entry in settings.roles_admins):
+        return Role.ADMIN
+    if any(Run.parse(entry) == run for entry in settings.roles_auditors):
+        return Role.AUDITOR
     if any(Run.parse(entry) == run for entry in settings.roles_supervisors):
         return Role.SUPERVISOR
     if any(Run.parse(entry) == run for entry in settings.roles_executives):

@@ -26,6 +26,8 @@ from branch.web.oidc_client import OidcClient
 log = logging.getLogger(__name__)
 
 LOGIN_ATTEMPT_SECONDS = 600.0
+# Where a login without a `next` ends, by role; the floor staff's page otherwise.
+LANDING = {Role.CITIZEN: "/citizen", Role.AUDITOR: "/audit", Role.ADMIN: "/audit"}
 AUTH_SETTINGS = web.AppKey("auth_settings", Settings)
 SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
@@ -146,7 +148,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         await hook("login", session, now)
     target = attempt.next_path
     if target == "/":
-        target = "/citizen" if role is Role.CITIZEN else "/executive"
+        target = LANDING.get(role, "/executive")
     response = web.HTTPFound(target)
     response.set_cookie(
         COOKIE_NAME,

@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 from branch.auth.sessions import Session
 from branch.core.ratelimit import Buckets, Rate
 from branch.errors import (
+    CLOSE_FORBIDDEN,
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_RATE_LIMITED,
     CLOSE_REPLACED,
@@ -26,7 +27,7 @@ from branch.errors import (
 from branch.hub import Hub
 from branch.metrics import Metrics
 from branch.schema import dump, parse_client
-from branch.service import BranchService, User
+from branch.service import LIVE_ROLES, BranchService, User
 from branch.web.auth import SESSIONS, current_session
 from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
 
@@ -110,6 +111,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None:
         await socket.close(code=CLOSE_NOT_AUTHENTICATED, message=b"not authenticated")
+        return socket
+    if session.role.value not in LIVE_ROLES:
+        await socket.close(code=CLOSE_FORBIDDEN, message=b"no live floor access for this role")
         return socket
 
     service = request.app[SERVICE]

@@ -119,10 +119,16 @@ def test_malformed_claims_are_refused(
 
 def test_roles_come_only_from_the_staff_lists() -> None:
     settings = load_settings(
-        {}, roles_executives=("11.111.111-1", "22.222.222-2"), roles_supervisors=("22222222-2",)
+        {},
+        roles_executives=("11.111.111-1", "22.222.222-2"),
+        roles_supervisors=("22222222-2",),
+        roles_auditors=("33333333-3",),
+        roles_admins=("55.555.555-5",),
     )
     assert role_for(Run.parse("11111111-1"), settings) is Role.EXECUTIVE
     assert role_for(Run.parse("22.222.222-2"), settings) is Role.SUPERVISOR
+    assert role_for(Run.parse("33.333.333-3"), settings) is Role.AUDITOR
+    assert role_for(Run.parse("55555555-5"), settings) is Role.ADMIN
     assert role_for(Run.parse("44.444.444-4"), settings) is Role.CITIZEN
 
 
