@@ -5,17 +5,29 @@ PostgreSQL or an exported file. Editing, deleting, inserting or reordering
 an entry breaks a link; removing entries at the end is caught against a
 head (sequence number and hash) recorded elsewhere, e.g. printed daily by
 ``branch audit head`` into the institution's own log.
+
+A citizen's identity in an entry is *sealed*: the hash covers the actor's role
+and a seal, SHA-256 over a random salt and the full actor, instead of the
+person's RUN. The retention purge erases the RUN and the salt together; the
+seal stays, so the chain verifies without keeping the personal data, and the
+seal alone (salted) cannot be matched against a list of RUNs. Entries carry
+no other personal data: ``data`` and ``event_id`` hold codes and ids only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 GENESIS = "0" * 64
+# Roles whose identity is personal data, erased at the end of the retention period.
+# Staff identities stay: who did what to a contact is what the trail is for.
+PERSONAL_ROLES = frozenset({"citizen"})
+PURGE_KIND = "retention.purged"
 
 
 @dataclass(frozen=True)
@@ -29,21 +41,70 @@ class AuditEntry:
     data: dict[str, Any] = field(default_factory=dict)
     prev_hash: str = GENESIS
     hash: str = ""
+    salt: str = ""  # kept with the personal actor, erased with it
+    seal: str = ""  # SHA-256 of salt and actor; "" when the actor is not personal
+
+    @property
+    def role(self) -> str:
+        return self.actor.partition(":")[0]
+
+    @property
+    def erased(self) -> bool:
+        """The personal part was erased by a retention purge."""
+        return bool(self.seal) and not self.salt
+
+
+def seal_of(salt: str, actor: str) -> str:
+    return hashlib.sha256(json.dumps([salt, actor], ensure_ascii=False).encode()).hexdigest()
+
+
+def new_entry(
+    at: float,
+    kind: str,
+    actor: str,
+    contact_id: str | None,
+    event_id: str,
+    data: dict[str, Any],
+    salt: str | None = None,
+) -> AuditEntry:
+    """An entry to append: a citizen's identity is sealed so it can be erased later."""
+    role, _, person = actor.partition(":")
+    if role in PERSONAL_ROLES and person:
+        salt = salt or secrets.token_hex(16)
+        return AuditEntry(
+            0, at, kind, actor, contact_id, event_id, data, salt=salt, seal=seal_of(salt, actor)
+        )
+    return AuditEntry(0, at, kind, actor, contact_id, event_id, data)
+
+
+def erased(entry: AuditEntry) -> AuditEntry:
+    """The entry without its personal part: only the actor's role and the seal remain."""
+    if not entry.seal:
+        return entry
+    return replace(entry, actor=entry.role, salt="")
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    """The hash an entry must carry: over its link, place and content, canonically."""
+    """The hash an entry must carry: over its link, place and content, canonically.
+
+    A sealed entry is hashed over its actor's role and seal, not the person, so
+    erasing the person keeps the hash; an entry without a seal hashes as
+    entries always have.
+    """
+    fields: list[Any] = [
+        entry.prev_hash,
+        entry.seq,
+        repr(float(entry.at)),
+        entry.kind,
+        entry.role if entry.seal else entry.actor,
+        entry.contact_id,
+        entry.event_id,
+        entry.data,
+    ]
+    if entry.seal:
+        fields.append(entry.seal)
     canonical = json.dumps(
-        [
-            entry.prev_hash,
-            entry.seq,
-            repr(float(entry.at)),
-            entry.kind,
-            entry.actor,
-            entry.contact_id,
-            entry.event_id,
-            entry.data,
-        ],
+        fields,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -68,8 +129,13 @@ class Broken:
 
 
 def verify(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None = None) -> Broken | None:
-    """The first broken link, or None when every entry verifies (and reaches the anchor)."""
+    """The first broken link, or None when every entry verifies (and reaches the anchor).
+
+    Erased personal parts must be accounted for by the purges that follow them:
+    personal data erased without a purge entry recording it is a break too.
+    """
     previous: AuditEntry | None = None
+    unaccounted: list[int] = []  # erased entries not yet covered by a purge
     for entry in entries:
         expected_seq = previous.seq + 1 if previous else 1
         if entry.seq != expected_seq:
@@ -79,9 +145,23 @@ def verify(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None = None)
             return Broken(entry.seq, "does not link to the entry before it")
         if entry_hash(entry) != entry.hash:
             return Broken(entry.seq, "its content does not match its hash (edited)")
+        if entry.seal and entry.salt and seal_of(entry.salt, entry.actor) != entry.seal:
+            return Broken(entry.seq, "its person does not match its seal (edited)")
+        if entry.erased:
+            unaccounted.append(entry.seq)
+        if entry.kind == PURGE_KIND:
+            count = entry.data.get("entries")
+            if not isinstance(count, int) or count > len(unaccounted):
+                return Broken(entry.seq, "the purge records more erasures than the trail shows")
+            # A purge erases entries before it; which ones does not matter, only how many.
+            del unaccounted[:count]
         if anchor is not None and entry.seq == anchor[0] and entry.hash != anchor[1]:
             return Broken(entry.seq, "differs from the recorded head")
         previous = entry
+    if unaccounted:
+        return Broken(
+            unaccounted[-1], "personal data erased without a purge recording it in the trail"
+        )
     if anchor is not None and (previous is None or previous.seq < anchor[0]):
         last = previous.seq if previous else 0
         return Broken(anchor[0], f"the trail ends at {last}, before the recorded head {anchor[0]}")

@@ -1,4 +1,4 @@
-"""The `branch` command: serve, certs, probe, records, report, audit."""
+"""The `branch` command: serve, certs, probe, records, report, audit, purge."""
 
 from __future__ import annotations
 
@@ -171,6 +171,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    import datetime
+    import time
+
+    from branch.records.factory import open_record_store
+    from branch.retention import purge_before, purge_expired
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.retention_days
+    if days <= 0:
+        raise ConfigError(
+            "retention.days: 0 keeps personal data; set the retention period or pass --days"
+        )
+
+    async def run() -> int:
+        store = open_record_store(settings.records_url)
+        await store.open()
+        try:
+            now = time.time()
+            result = await purge_expired(store, days, now, "cli")
+        finally:
+            await store.close()
+        before = datetime.datetime.fromtimestamp(purge_before(now, days), datetime.UTC)
+        print(
+            f"personal data of contacts closed before {before:%Y-%m-%d %H:%M} UTC: "
+            f"{result.contacts} contacts and {result.entries} audit entries erased"
+            + (f" (audit entry {result.entry.seq})" if result.entry else "")
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from branch.probe import run_probe
 
@@ -239,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a head printed earlier by `branch audit head`: also catches entries cut from the end",
     )
     audit.set_defaults(handler=cmd_audit)
+
+    purge = commands.add_parser(
+        "purge", help="erase personal data of contacts past the retention period"
+    )
+    purge.add_argument(
+        "--days", type=int, help="retention period in days (default: retention.days)"
+    )
+    purge.set_defaults(handler=cmd_purge)
 
     probe = commands.add_parser("probe", help="run a synthetic contact against a running branch")
     probe.add_argument("url", help="the branch's address, e.g. https://localhost:8443")

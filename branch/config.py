@@ -25,7 +25,17 @@ from branch.core.model import FloorRules, Routing
 from branch.errors import ConfigError, InvalidRun
 
 ENV_PREFIX = "BRANCH_"
-SECTIONS = ("oidc", "roles", "session", "service", "figures", "webrtc", "stores", "limits")
+SECTIONS = (
+    "oidc",
+    "roles",
+    "session",
+    "service",
+    "figures",
+    "webrtc",
+    "stores",
+    "limits",
+    "retention",
+)
 ROUTINGS = tuple(routing.value for routing in Routing)
 MODES = ("production", "development")
 LOGOUT_STYLES = ("claveunica", "standard", "none")
@@ -369,6 +379,15 @@ class Settings:
     limits_logins_per_minute: int = _setting(10, "logins started per minute from one address")
     limits_joins_per_hour: int = _setting(12, "queue joins per hour by one person")
 
+    retention_days: int = _setting(
+        0,
+        "days after a contact closes until its personal data is erased, keeping the "
+        "anonymous figures (0: kept until this is set)",
+    )
+    retention_purge_every_seconds: int = _setting(
+        3600, "how often each node runs the retention purge (when retention.days is set)"
+    )
+
     def __post_init__(self) -> None:
         _check_choice("mode", self.mode, MODES)
         _check_choice("oidc.logout_style", self.oidc_logout_style, LOGOUT_STYLES)
@@ -460,6 +479,10 @@ class Settings:
                 f"figures.short_abandon_seconds: {self.figures_short_abandon_seconds} must be "
                 f"between 0 and figures.service_level_seconds ({self.figures_service_level_seconds})"
             )
+        if self.retention_days < 0:
+            raise ConfigError("retention.days: must be 0 (keep) or more")
+        if self.retention_purge_every_seconds <= 0:
+            raise ConfigError("retention.purge_every_seconds: must be positive")
 
     # Derived values: computed here so no caller rebuilds them differently.
     @property

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from branch.audit import AuditEntry
 from branch.core.floor import EndReason
 
-__all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "RecordStore"]
+__all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "Purge", "RecordStore"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class ContactRecord:
     estimated_wait: float | None = None  # seconds predicted at join; None: no estimate was given
     transferred_from: str | None = None  # the contact this one was transferred from
     transfer_note: str | None = None
+    purged_at: float | None = None  # when the retention purge erased its personal data
 
     @property
     def waited_seconds(self) -> float | None:
@@ -60,6 +61,7 @@ class ContactRecord:
             "ended_at",
             "wrapped_up_at",
             "surveyed_at",
+            "purged_at",
         ):
             value = document[name]
             if value is not None:
@@ -84,6 +86,15 @@ class ChatRecord:
     at: float
     sender: str  # "citizen" or "executive"
     text: str
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What one retention purge erased, and the audit entry recording it (None: nothing)."""
+
+    contacts: int
+    entries: int
+    entry: AuditEntry | None
 
 
 class RecordStore(Protocol):
@@ -156,7 +167,24 @@ class RecordStore(Protocol):
         """Append to the hash-chained audit trail; None when ``event_id`` is already in it."""
         ...
 
-    async def audit_entries(self, contact_id: str | None = None) -> list[AuditEntry]: ...
+    async def audit_entries(
+        self, contact_id: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Entries in chain order (of one contact, or all), from sequence ``after`` on."""
+        ...
+
+    async def purge(self, before: float, at: float, actor: str = "system") -> Purge:
+        """Erase the personal data of contacts closed before ``before``, keeping the figures.
+
+        Erased: the citizen's RUN and name, the reason text, wrap-up notes, the
+        survey comment, the transfer note and the chat; the citizen's identity
+        in those contacts' audit entries and in older entries of no contact
+        (logins). Kept: codes, times, outcome, score, executive and every id.
+        One ``retention.purged`` audit entry records what was erased, in the
+        same transaction; with nothing to erase nothing is written.
+        """
+        ...
+
     async def ping(self) -> None:
         """Raise when the store cannot be reached (for /readyz)."""
         ...

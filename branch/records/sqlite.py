@@ -6,19 +6,21 @@ returns, so a node that dies mid-contact keeps every step written so far.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
-import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from branch.audit import AuditEntry, chained
+from branch.audit import AuditEntry
 from branch.core.floor import EndReason
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
-from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord
+from branch.records import sqlite_audit
+from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
 
 FOLIO_ZONE = ZoneInfo("America/Santiago")
 
@@ -98,13 +100,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_log_contact ON audit_log (contact_id, seq);
     """,
+    """
+    ALTER TABLE audit_log ADD COLUMN salt TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit_log ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE contacts ADD COLUMN purged_at REAL;
+    CREATE INDEX contacts_ended_at ON contacts (ended_at)
+    """,
 )
 
 COLUMNS = (
     "contact_id, folio, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
     "offered_at, answered_at, ended_at, wrapped_up_at, executive_run, executive_name, end_reason, "
     "outcome_code, confirmed_reason_code, notes, survey_score, survey_comment, surveyed_at, "
-    "estimated_wait, transferred_from, transfer_note"
+    "estimated_wait, transferred_from, transfer_note, purged_at"
 )
 
 
@@ -123,28 +131,32 @@ def _record(row: Iterable[object]) -> ContactRecord:
     return ContactRecord(*values)  # type: ignore[arg-type]
 
 
-AUDIT_COLUMNS = "seq, at, kind, actor, contact_id, event_id, data, prev_hash, hash"
-
-
-def _audit_entry(row: Iterable[object]) -> AuditEntry:
-    seq, at, kind, actor, contact_id, event_id, data, prev_hash, digest = row
-    return AuditEntry(
-        int(str(seq)),
-        float(str(at)),
-        str(kind),
-        str(actor),
-        None if contact_id is None else str(contact_id),
-        str(event_id),
-        json.loads(str(data)),
-        str(prev_hash),
-        str(digest),
-    )
-
-
 class SqliteRecordStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every task: a write must not land inside another
+        # task's open transaction (and be rolled back with it), nor BEGIN twice.
+        self._writing = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._writing:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _write(self, sql: str, parameters: Iterable[object]) -> int:
+        """One statement on its own; returns the rows it changed."""
+        async with self._writing:
+            cursor = await self.db.execute(sql, tuple(parameters))
+            changed = cursor.rowcount
+            await cursor.close()
+        return changed
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -205,19 +217,16 @@ class SqliteRecordStore:
         transfer_note: str = "",
     ) -> str:
         day = folio_day(joined_at)
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            await self.db.execute(
+        async with self._transaction() as db:
+            await db.execute(
                 "INSERT INTO folio_days (day, last) VALUES (?, 1) "
                 "ON CONFLICT (day) DO UPDATE SET last = last + 1",
                 (day,),
             )
-            async with self.db.execute(
-                "SELECT last FROM folio_days WHERE day = ?", (day,)
-            ) as cursor:
+            async with db.execute("SELECT last FROM folio_days WHERE day = ?", (day,)) as cursor:
                 row = await cursor.fetchone()
             folio = f"{day}-{int(row[0]) if row else 1:06d}"
-            await self.db.execute(
+            await db.execute(
                 "INSERT INTO contacts (contact_id, folio, service, citizen_run, citizen_name, "
                 "reason_code, reason_text, joined_at, estimated_wait, transferred_from, "
                 "transfer_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -235,16 +244,10 @@ class SqliteRecordStore:
                     transfer_note or None,
                 ),
             )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return folio
 
     async def _update(self, contact_id: str, sql: str, parameters: tuple[object, ...]) -> int:
-        cursor = await self.db.execute(sql, parameters)
-        changed = cursor.rowcount
-        await cursor.close()
+        changed = await self._write(sql, parameters)
         if changed == 0 and await self.get(contact_id) is None:
             raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
         return changed
@@ -290,13 +293,11 @@ class SqliteRecordStore:
             raise NotYourContact("Esta atención no es tuya")
         if record.ended_at is None:
             raise InvalidState("La atención no ha terminado")
-        cursor = await self.db.execute(
+        changed = await self._write(
             "UPDATE contacts SET outcome_code = ?, confirmed_reason_code = ?, notes = ?, "
             "wrapped_up_at = ? WHERE contact_id = ? AND wrapped_up_at IS NULL",
             (outcome_code, confirmed_reason_code, notes, at, contact_id),
         )
-        changed = cursor.rowcount
-        await cursor.close()
         if changed == 0:
             raise InvalidState("El cierre de esta atención ya fue registrado")
 
@@ -310,13 +311,11 @@ class SqliteRecordStore:
             raise NotYourContact("Esta atención no es tuya")
         if record.answered_at is None or record.ended_at is None:
             raise InvalidState("Solo puedes evaluar una atención que terminó")
-        cursor = await self.db.execute(
+        changed = await self._write(
             "UPDATE contacts SET survey_score = ?, survey_comment = ?, surveyed_at = ? "
             "WHERE contact_id = ? AND surveyed_at IS NULL",
             (score, comment, at, contact_id),
         )
-        changed = cursor.rowcount
-        await cursor.close()
         if changed == 0:
             raise InvalidState("Ya evaluaste esta atención")
 
@@ -329,7 +328,7 @@ class SqliteRecordStore:
         contact_id: str | None,
         at: float,
     ) -> None:
-        await self.db.execute(
+        await self._write(
             "INSERT INTO agent_states (agent_run, agent_name, state, pause_reason, contact_id, at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (agent_run, agent_name, state, pause_reason, contact_id, at),
@@ -349,7 +348,7 @@ class SqliteRecordStore:
             await cursor.fetchone()
 
     async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None:
-        await self.db.execute(
+        await self._write(
             "INSERT INTO chat_messages (contact_id, at, sender, text) VALUES (?, ?, ?, ?)",
             (contact_id, at, sender, text),
         )
@@ -372,49 +371,19 @@ class SqliteRecordStore:
         at: float,
     ) -> AuditEntry | None:
         """Append one entry to the chain; None when that event_id is already there."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            async with self.db.execute(
-                "SELECT 1 FROM audit_log WHERE event_id = ?", (event_id,)
-            ) as cursor:
-                if await cursor.fetchone() is not None:
-                    await self.db.execute("COMMIT")
-                    return None
-            async with self.db.execute(
-                f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ) as cursor:
-                row = await cursor.fetchone()
-            previous = _audit_entry(row) if row else None
-            entry = chained(previous, AuditEntry(0, at, kind, actor, contact_id, event_id, data))
-            await self.db.execute(
-                f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.seq,
-                    entry.at,
-                    entry.kind,
-                    entry.actor,
-                    entry.contact_id,
-                    entry.event_id,
-                    json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
-                    entry.prev_hash,
-                    entry.hash,
-                ),
-            )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        return entry
+        async with self._transaction() as db:
+            return await sqlite_audit.append(db, kind, actor, contact_id, event_id, data, at)
 
-    async def audit_entries(self, contact_id: str | None = None) -> list[AuditEntry]:
-        where, parameters = (
-            ("", ()) if contact_id is None else ("WHERE contact_id = ?", (contact_id,))
+    async def audit_entries(
+        self, contact_id: str | None = None, *, after: int = 0, limit: int | None = None
+    ) -> list[AuditEntry]:
+        return await sqlite_audit.entries(
+            self.db, contact_id, after, -1 if limit is None else limit
         )
-        async with self.db.execute(
-            f"SELECT {AUDIT_COLUMNS} FROM audit_log {where} ORDER BY seq", parameters
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [_audit_entry(row) for row in rows]
+
+    async def purge(self, before: float, at: float, actor: str = "system") -> Purge:
+        async with self._transaction() as db:
+            return await sqlite_audit.purge(db, before, at, actor)
 
     async def get(self, contact_id: str) -> ContactRecord | None:
         async with self.db.execute(

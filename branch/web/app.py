@@ -23,6 +23,7 @@ from branch.live.sessions import MemorySessionStore
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.records.factory import open_record_store
+from branch.retention import purge_expired
 from branch.service import BranchService
 from branch.tls import server_context
 from branch.web.auth import AUTH_EVENT_HOOKS, LOGOUT_HOOKS, current_session, setup_auth
@@ -164,6 +165,28 @@ async def _upkeep(service: BranchService) -> None:
             log.exception("upkeep failed")
 
 
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """Each node purges personal data past the retention period: at start, then periodically."""
+    settings = app[SETTINGS]
+    if settings.retention_days <= 0:
+        yield
+        return
+
+    async def purge_periodically() -> None:
+        while True:
+            try:
+                await purge_expired(app[RECORDS], settings.retention_days, time.time(), "system")
+            except Exception:
+                log.exception("retention purge failed")
+            await asyncio.sleep(settings.retention_purge_every_seconds)
+
+    task = asyncio.create_task(purge_periodically())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _watch_interval(settings: Settings) -> float:
     # Often enough that a limit is enforced within a quarter of itself, at most every 15 s.
     shortest = min(
@@ -208,6 +231,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)
+    app.cleanup_ctx.append(_retention)
     app.cleanup_ctx.append(_session_watch)
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)

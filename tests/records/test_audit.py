@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
+import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,11 +14,12 @@ import aiosqlite
 import pytest
 
 from branch import schema
-from branch.audit import verify
+from branch.audit import GENESIS, Broken, chained, erased, new_entry, verify
 from branch.cli import main
 from branch.config import load_settings
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.records.base import EndReason
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService
 from branch.web.app import RECORDS
@@ -56,7 +60,8 @@ async def test_appending_is_chained_and_idempotent(records: SqliteRecordStore) -
         (
             "UPDATE audit_log SET seq = seq + 10 WHERE seq >= 4; "
             "UPDATE audit_log SET seq = seq - 9 WHERE seq >= 14; "
-            "INSERT INTO audit_log VALUES (4, 103.5, 'test.event', 'system', NULL, 'forged', "
+            "INSERT INTO audit_log (seq, at, kind, actor, contact_id, event_id, data, "
+            "prev_hash, hash) VALUES (4, 103.5, 'test.event', 'system', NULL, 'forged', "
             "'{}', 'x', 'y')",
             4,
             "does not link",
@@ -154,3 +159,96 @@ async def test_logins_and_logouts_are_in_the_trail(start_branch: StartBranch) ->
         ("login", f"citizen:{CITIZEN_RUN}"),
         ("logout", f"citizen:{CITIZEN_RUN}"),
     ]
+
+
+async def sealed_trail(path: Path) -> None:
+    store = SqliteRecordStore(path)
+    await store.open()
+    for index in range(4):
+        await store.audit("login", f"citizen:{CITIZEN_RUN}", None, f"l{index}", {}, 100.0 + index)
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq", "reason"),
+    [
+        # Someone else's RUN put in a sealed entry: the seal no longer matches.
+        (
+            "UPDATE audit_log SET actor = 'citizen:11.111.111-1' WHERE seq = 2",
+            2,
+            "its person does not match its seal (edited)",
+        ),
+        # Personal data erased by hand, with no purge entry accounting for it.
+        (
+            "UPDATE audit_log SET actor = 'citizen', salt = '' WHERE seq = 3",
+            3,
+            "personal data erased without a purge recording it in the trail",
+        ),
+        # A sealed entry passed off as a staff one.
+        (
+            "UPDATE audit_log SET actor = 'executive:11.111.111-1', salt = '', seal = '' "
+            "WHERE seq = 1",
+            1,
+            "its content does not match its hash (edited)",
+        ),
+    ],
+)
+async def test_tampering_with_sealed_identities_is_found(
+    tmp_path: Path, tamper: str, seq: int, reason: str
+) -> None:
+    path = tmp_path / "records.sqlite3"
+    await sealed_trail(path)
+    with sqlite3.connect(path) as db:
+        db.executescript(tamper)
+    store = SqliteRecordStore(path)
+    await store.open()
+    broken = verify(await store.audit_entries())
+    await store.close()
+    assert broken == Broken(seq, reason)
+
+
+def test_a_seal_hides_the_person_and_unsealed_entries_hash_as_before() -> None:
+    one = chained(None, new_entry(1.0, "login", f"citizen:{CITIZEN_RUN}", None, "l1", {}))
+    two = chained(None, new_entry(1.0, "login", f"citizen:{CITIZEN_RUN}", None, "l1", {}))
+    assert one.seal != two.seal and CITIZEN_RUN not in one.seal  # salted: no RUN guessing
+    assert erased(one).hash == one.hash and erased(one).actor == "citizen"
+    staff = chained(None, new_entry(1.0, "login", "executive:11.111.111-1", None, "l2", {"a": 1}))
+    assert (staff.salt, staff.seal) == ("", "")
+    legacy = json.dumps(
+        [GENESIS, 1, "1.0", "login", "executive:11.111.111-1", None, "l2", {"a": 1}],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert staff.hash == hashlib.sha256(legacy.encode()).hexdigest()
+
+
+def test_the_cli_purges_past_the_retention_period(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def prepare() -> None:
+        store = SqliteRecordStore(tmp_path / "records.sqlite3")
+        await store.open()
+        await store.contact_joined("c1", "general", CITIZEN_RUN, "Ana Rojas", "otro", "", 1000.0)
+        await store.audit("contact.joined", f"citizen:{CITIZEN_RUN}", "c1", "j1", {}, 1000.0)
+        await store.contact_ended("c1", EndReason.CITIZEN_LEFT, 1010.0)
+        await store.close()
+
+    asyncio.run(prepare())
+    (tmp_path / "branch.toml").write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    config = ["--config", str(tmp_path / "branch.toml")]
+    assert main([*config, "purge"]) == 2
+    assert capsys.readouterr().err == (
+        "branch: configuration error: retention.days: 0 keeps personal data; "
+        "set the retention period or pass --days\n"
+    )
+    assert main([*config, "purge", "--days", "30"]) == 0
+    out = capsys.readouterr().out
+    assert re.fullmatch(
+        r"personal data of contacts closed before \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+        r"1 contacts and 1 audit entries erased \(audit entry 2\)\n",
+        out,
+    ), out
+    assert main([*config, "purge", "--days", "30"]) == 0
+    assert capsys.readouterr().out.endswith(": 0 contacts and 0 audit entries erased\n")
+    assert main([*config, "audit", "verify"]) == 0

@@ -13,7 +13,7 @@ import pytest
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
 from branch.records.base import EndReason, RecordStore
 from branch.records.factory import open_record_store
-from branch.records.sqlite import SqliteRecordStore
+from branch.records.sqlite import MIGRATIONS, SqliteRecordStore
 from branch.records.text import format_contacts
 
 # 2026-11-24 10:00 in Santiago (UTC-3 in summer).
@@ -221,7 +221,7 @@ def test_a_process_killed_mid_contact_keeps_every_step(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, os
-        from branch.records.sqlite import SqliteRecordStore
+        from branch.records.sqlite import MIGRATIONS, SqliteRecordStore
 
         async def main():
             store = SqliteRecordStore({str(path)!r})
@@ -262,7 +262,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         await store.open()
     assert str(caught.value) == (
-        f"stores.records: {path} has schema version 99, newer than this branch knows (6); upgrade the branch"
+        f"stores.records: {path} has schema version 99, newer than this branch knows ({len(MIGRATIONS)}); upgrade the branch"
     )
 
 
