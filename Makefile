@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests drive for real (browser) or the venv needs.
-SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn
+SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server
 
 .PHONY: run test setup system-deps certs lint typecheck unit clean
 

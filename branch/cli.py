@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from branch.config import Settings, load_settings
-from branch.errors import ConfigError
+from branch.errors import ConfigError, StoreUnreachable
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -307,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"branch: configuration error: {error}", file=sys.stderr)
         return 2
+    except StoreUnreachable as error:
+        print(f"branch: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -360,7 +360,13 @@ class Settings:
         "all", "all, or relay to send every call through TURN (hides addresses from the peer)"
     )
 
-    stores_live: str = _setting("memory://", "live state: memory://")
+    stores_live: str = _setting(
+        "memory://", "live state: memory:// for one node, redis://host:port/db to share it"
+    )
+    stores_live_prefix: str = _setting(
+        "{branch}:",
+        "prefix of every Redis key of the live state, so deployments can share a server",
+    )
     stores_records: str = _setting(
         "", "records: sqlite:///path; default <data_dir>/records.sqlite3"
     )

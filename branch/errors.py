@@ -14,6 +14,10 @@ class ConfigError(Exception):
     """A setting is unknown or invalid; the message names the key."""
 
 
+class StoreUnreachable(Exception):
+    """A store named in the config does not answer at start; the message names its URL."""
+
+
 class BranchError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400

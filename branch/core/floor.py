@@ -234,7 +234,8 @@ class Floor:
         now: float,
         skills: tuple[tuple[str, ...], ...] | None = None,
     ) -> list[Event]:
-        agent = self._agent(agent_id, name, now, skills)
+        # From an offer it would leave the offer behind and make a second one.
+        agent = self._agent(agent_id, name, now, skills, AgentState.AVAILABLE, "answer it first")
         # Coming back by hand ends a streak of missed offers.
         self.agents[agent_id] = replace(agent, missed=0)
         return self._move(agent_id, AgentState.AVAILABLE, now) + self._dispatch(now)
@@ -247,16 +248,26 @@ class Floor:
         reason: str | None = None,
         skills: tuple[tuple[str, ...], ...] | None = None,
     ) -> list[Event]:
-        agent = self._agent(agent_id, name, now, skills)
-        if agent.state is AgentState.OFFERED:
-            raise InvalidState('Cannot go from "offered" to "not_ready": decline the offer instead')
+        self._agent(agent_id, name, now, skills, AgentState.NOT_READY, "decline the offer instead")
         return self._move(agent_id, AgentState.NOT_READY, now, pause_reason=reason)
 
     def _agent(
-        self, agent_id: str, name: str, now: float, skills: tuple[tuple[str, ...], ...] | None
+        self,
+        agent_id: str,
+        name: str,
+        now: float,
+        skills: tuple[tuple[str, ...], ...] | None,
+        state: AgentState,
+        offered_hint: str,
     ) -> Agent:
-        """The executive, created offline on first sight; ``skills`` None keeps the current ones."""
+        """The executive, created offline on first sight; ``skills`` None keeps the current ones.
+
+        Refused before anything changes when the executive cannot go to ``state``.
+        """
         agent = self.agents.get(agent_id) or Agent(agent_id, name, AgentState.OFFLINE, now)
+        if agent.state is AgentState.OFFERED:
+            raise InvalidState(f'Cannot go from "offered" to "{state}": {offered_hint}')
+        _guard(agent, state)
         agent = replace(agent, name=name, skills=agent.skills if skills is None else skills)
         self.agents[agent_id] = agent
         return agent
@@ -458,7 +469,7 @@ class Floor:
         contact_id: str | None = None,
         pause_reason: str | None = None,
     ) -> list[Event]:
-        """The one guard every executive state change passes."""
+        """Every executive state change, through ``_guard``."""
         agent = self.agents[agent_id]
         if (
             agent.state is state
@@ -466,8 +477,7 @@ class Floor:
             and agent.pause_reason == pause_reason
         ):
             return []
-        if agent.state is not state and state not in ALLOWED[agent.state]:
-            raise InvalidState(f'Cannot go from "{agent.state}" to "{state}"')
+        _guard(agent, state)
         moved = replace(
             agent, state=state, since=now, contact_id=contact_id, pause_reason=pause_reason
         )
@@ -532,6 +542,12 @@ class Floor:
             if entry is not None:
                 return entry
         return None
+
+
+def _guard(agent: Agent, state: AgentState) -> None:
+    """The one guard every executive state change passes."""
+    if agent.state is not state and state not in ALLOWED[agent.state]:
+        raise InvalidState(f'Cannot go from "{agent.state}" to "{state}"')
 
 
 def _order(entry: Waiting) -> tuple[float, str]:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from branch.core.floor import FloorRules
 from branch.errors import ConfigError
 from branch.live.base import LiveStore
+from branch.live.keys import DEFAULT_PREFIX
 from branch.live.memory import MemoryLiveStore
+from branch.live.redisstore import RedisLiveStore
 
 
-def open_live_store(url: str, rules: FloorRules) -> LiveStore:
+def open_live_store(url: str, rules: FloorRules, prefix: str = DEFAULT_PREFIX) -> LiveStore:
     if url in ("memory://", "memory:"):
         return MemoryLiveStore(rules)
-    if url.startswith(("redis://", "rediss://")):
-        raise ConfigError("stores.live: redis:// is not supported yet; use memory://")
-    raise ConfigError(f"stores.live: unsupported URL {url!r} (use memory://)")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        if not prefix:
+            raise ConfigError("stores.live_prefix: must not be empty for redis://")
+        return RedisLiveStore(url, rules, prefix)
+    raise ConfigError(
+        f"stores.live: unsupported URL {url!r} (use memory:// or redis://host:port/db)"
+    )

@@ -138,7 +138,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    live = open_live_store(settings.stores_live, settings.floor_rules)
+    live = open_live_store(settings.stores_live, settings.floor_rules, settings.stores_live_prefix)
     records = open_record_store(settings.records_url)
     await live.open()
     await records.open()

@@ -241,7 +241,19 @@ def test_executive_states_pass_one_guard() -> None:
     with pytest.raises(InvalidState, match='Cannot go from "in_call" to "not_ready"'):
         floor.agent_not_ready("x", "X", 4.0)
     with pytest.raises(InvalidState, match='Cannot go from "in_call" to "available"'):
+        floor.agent_available("x", "X", 4.0, (("otro",),))
+    assert floor.agents["x"].skills == (), "a refused change leaves no trace"
+
+
+def test_available_again_while_offered_is_refused_and_keeps_the_one_offer() -> None:
+    floor = Floor()
+    floor.join(citizen("ana", 1.0), 1.0)
+    floor.join(citizen("bea", 2.0), 2.0)
+    floor.agent_available("x", "X", 3.0)
+    with pytest.raises(InvalidState) as raised:
         floor.agent_available("x", "X", 4.0)
+    assert str(raised.value) == 'Cannot go from "offered" to "available": answer it first'
+    assert [(call.citizen_id, call.agent_id) for call in floor.calls.values()] == [("ana", "x")]
 
 
 def test_repeating_a_state_emits_no_change() -> None:

@@ -1,0 +1,259 @@
+"""Live state in Redis, shared by every node of a deployment.
+
+Each command reads a snapshot of the part of the floor it needs
+(``snapshot.load``), runs the very same core step as the memory store, and
+commits what changed with one Lua script that refuses the write if another
+node committed in between; then the step is run again on the fresh floor.
+Pairing happens inside the step, so two nodes can never commit two offers of
+one citizen or two offers to one executive. Time comes from the caller; the
+Redis clock is never read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from branch.core.estimate import HISTORY
+from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
+from branch.errors import StoreUnreachable
+from branch.live import codec
+from branch.live.base import AgentStatus, CitizenStatus, Skills
+from branch.live.keys import DEFAULT_PREFIX, Keys
+from branch.live.snapshot import READ_ATTEMPTS, LiveBusy, Wants, changes, load
+
+COMMIT_ATTEMPTS = 50
+COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+class RedisLiveStore:
+    def __init__(self, url: str, rules: FloorRules, prefix: str = DEFAULT_PREFIX) -> None:
+        self.url = url
+        self.rules = rules
+        self.keys = Keys(prefix)
+        self._redis: Redis | None = None
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("the Redis live store is not open")
+        return self._redis
+
+    async def open(self) -> None:
+        client = Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=5)
+        try:
+            await client.ping()
+        except (RedisError, OSError) as error:
+            await client.aclose()
+            raise StoreUnreachable(
+                f"stores.live: cannot reach Redis at {safe_url(self.url)}: {error}"
+            ) from None
+        self._redis = client
+        self._commit = client.register_script(COMMIT_SCRIPT)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def _step(self, wants: Wants, run: Callable[[Floor], list[Event]]) -> list[Event]:
+        """Run one core step on a fresh snapshot until its commit is the next one."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            snapshot = await load(self.redis, self.keys, wants)
+            floor = snapshot.floor(self.rules)
+            events = run(floor)
+            diff = changes(self.keys, snapshot, floor)
+            if diff.empty:
+                return events
+            keys, argv = diff.finish()
+            if await self._commit(keys=keys, args=argv) != -1:
+                return events
+            # Another node committed first; spread the retries so they do not collide again.
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
+        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+
+    def _citizen(self, citizen_id: str) -> Wants:
+        return Wants(citizens=(citizen_id,))
+
+    # ------------------------------------------------------------ commands
+
+    async def join(self, entry: Waiting, now: float) -> list[Event]:
+        return await self._step(
+            self._citizen(entry.citizen_id), lambda floor: floor.join(entry, now)
+        )
+
+    async def leave(self, citizen_id: str, now: float) -> list[Event]:
+        return await self._step(self._citizen(citizen_id), lambda f: f.leave(citizen_id, now))
+
+    async def citizen_gone(self, citizen_id: str, now: float) -> list[Event]:
+        return await self._step(
+            self._citizen(citizen_id), lambda f: f.citizen_gone(citizen_id, now)
+        )
+
+    async def citizen_away(self, citizen_id: str, now: float) -> list[Event]:
+        return await self._step(
+            self._citizen(citizen_id), lambda f: f.citizen_away(citizen_id, now)
+        )
+
+    async def citizen_back(self, citizen_id: str, now: float) -> list[Event]:
+        return await self._step(
+            self._citizen(citizen_id), lambda f: f.citizen_back(citizen_id, now)
+        )
+
+    async def citizen_ready(self, citizen_id: str, contact_id: str, now: float) -> list[Event]:
+        return await self._step(
+            self._citizen(citizen_id), lambda f: f.citizen_ready(citizen_id, contact_id, now)
+        )
+
+    async def tick(self, now: float) -> list[Event]:
+        wants = Wants(expired_before=now - self.rules.grace)
+        return await self._step(wants, lambda floor: floor.tick(now))
+
+    async def agent_available(
+        self, agent_id: str, name: str, now: float, skills: Skills | None = None
+    ) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.agent_available(agent_id, name, now, skills))
+
+    async def agent_not_ready(
+        self,
+        agent_id: str,
+        name: str,
+        now: float,
+        reason: str | None = None,
+        skills: Skills | None = None,
+    ) -> list[Event]:
+        return await self._step(
+            Wants(heads=False), lambda f: f.agent_not_ready(agent_id, name, now, reason, skills)
+        )
+
+    async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.decline(agent_id, contact_id, reason, now))
+
+    async def agent_gone(self, agent_id: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.agent_gone(agent_id, now))
+
+    async def agent_away(self, agent_id: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.agent_away(agent_id, now))
+
+    async def agent_back(self, agent_id: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.agent_back(agent_id, now))
+
+    async def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.accept(agent_id, contact_id, now))
+
+    async def wrapup_done(
+        self, agent_id: str, contact_id: str, then: AgentState, now: float
+    ) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.wrapup_done(agent_id, contact_id, then, now))
+
+    async def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
+        return await self._step(Wants(), lambda f: f.hangup(user_id, contact_id, now))
+
+    async def transfer(
+        self, agent_id: str, contact_id: str, to: Waiting, now: float
+    ) -> list[Event]:
+        return await self._step(
+            self._citizen(to.citizen_id), lambda f: f.transfer(agent_id, contact_id, to, now)
+        )
+
+    async def close_queue(self, service: str, now: float) -> list[Event]:
+        wants = Wants(whole_service=service, heads=False)
+        return await self._step(wants, lambda f: f.close_queue(service, now))
+
+    # ------------------------------------------------------------ queries
+
+    async def waiting(self, service: str) -> list[Waiting]:
+        for _attempt in range(READ_ATTEMPTS):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(self.keys.version)
+                pipe.zrange(self.keys.waiting(service), 0, -1)
+                version, contact_ids = await pipe.execute()
+            if not contact_ids:
+                return []
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(self.keys.version)
+                pipe.hmget(self.keys.entries, contact_ids)
+                again, texts = await pipe.execute()
+            if again == version and None not in texts:
+                return [codec.load_waiting(text) for text in texts]
+        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+
+    async def citizen_status(self, citizen_id: str) -> CitizenStatus:
+        keys = self.keys
+        for _attempt in range(READ_ATTEMPTS):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(keys.version)
+                pipe.hget(keys.citizens, citizen_id)
+                pipe.hvals(keys.calls)
+                version, contact_id, calls = await pipe.execute()
+            call = next(
+                (c for c in map(codec.load_call, calls) if c.citizen_id == citizen_id), None
+            )
+            if contact_id is None:
+                return CitizenStatus(call=call)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(keys.version)
+                pipe.hget(keys.entries, contact_id)
+                again, text = await pipe.execute()
+            if again != version or text is None:
+                continue
+            entry = codec.load_waiting(text)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(keys.version)
+                pipe.zrank(keys.waiting(entry.service), contact_id)
+                pipe.zcard(keys.waiting(entry.service))
+                last, rank, count = await pipe.execute()
+            if last == version and rank is not None:
+                return CitizenStatus(entry, rank + 1, count, call)
+        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+
+    async def agent_status(self, agent_id: str) -> AgentStatus:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(self.keys.agents, agent_id)
+            pipe.hvals(self.keys.calls)
+            text, calls = await pipe.execute()
+        call = next((c for c in map(codec.load_call, calls) if c.agent_id == agent_id), None)
+        return AgentStatus(None if text is None else codec.load_agent(text), call)
+
+    async def staffed(self, service: str | None = None) -> int:
+        agents = {agent.agent_id: agent for agent in await self.agents()}
+        return Floor(self.rules, agents=agents).staffed(service)
+
+    async def agents(self) -> list[Agent]:
+        texts = await self.redis.hvals(self.keys.agents)
+        return sorted(map(codec.load_agent, texts), key=lambda agent: agent.agent_id)
+
+    async def calls(self) -> list[Call]:
+        texts = await self.redis.hvals(self.keys.calls)
+        return sorted(map(codec.load_call, texts), key=lambda call: call.contact_id)
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def add_handle_time(self, service: str, seconds: float) -> None:
+        key = self.keys.handle_times(service)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, seconds)
+            pipe.ltrim(key, 0, HISTORY - 1)
+            await pipe.execute()
+
+    async def handle_times(self, service: str) -> list[float]:
+        texts = await self.redis.lrange(self.keys.handle_times(service), 0, HISTORY - 1)
+        return [float(text) for text in reversed(texts)]

@@ -1,0 +1,33 @@
+"""Live stores for the contract suite: every scenario runs on memory and on a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from branch.core.floor import FloorRules
+from branch.live.base import LiveStore
+from branch.live.factory import open_live_store
+from tests.servers.redis import RedisServer
+
+OpenLive = Callable[..., Awaitable[LiveStore]]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def open_live(
+    request: pytest.FixtureRequest, redis_server: RedisServer, redis_prefix: str
+) -> AsyncIterator[OpenLive]:
+    """Factory: a store of the parametrized kind; Redis ones of one test share one floor."""
+    opened: list[LiveStore] = []
+
+    async def make(rules: FloorRules | None = None) -> LiveStore:
+        url = "memory://" if request.param == "memory" else redis_server.url
+        store = open_live_store(url, rules or FloorRules(), redis_prefix)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()

@@ -1,0 +1,144 @@
+"""Redis and memory agree step by step on long random runs with many citizens.
+
+Redis steps read only the heads of each line, so this drives lines far longer
+than the number of executives and checks every answer, error and query
+against the memory store, which holds the whole floor. The Redis commands go
+to several store instances at random: separate connections, as separate nodes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from branch.core.floor import AgentState, FloorRules, Routing, Waiting
+from branch.errors import BranchError
+from branch.live.base import LiveStore
+from branch.live.memory import MemoryLiveStore
+from branch.live.redisstore import RedisLiveStore
+from tests.servers.redis import RedisServer
+
+T0 = 1795525200.0
+SERVICES = ("general", "especial")
+SKILLS = [None, (("general",),), (("especial",), ("general",)), ()]
+
+
+async def outcome(call: Callable[[LiveStore], Awaitable[Any]], store: LiveStore) -> Any:
+    try:
+        result = await call(store)
+    except (BranchError, ValueError) as error:
+        return (type(error).__name__, str(error))
+    # Events of one step may come in another order for executives or calls (dict order).
+    return Counter(result)
+
+
+def random_step(
+    chance: random.Random, now: float, serial: int
+) -> Callable[[LiveStore], Awaitable[Any]]:
+    person = f"p{chance.randrange(40):02d}"
+    agent = f"e{chance.randrange(6)}"
+    contact = f"k-{person}-{chance.randrange(3)}"
+    kind = chance.choice(
+        ["join"] * 6
+        + ["leave", "gone", "away", "back", "ready", "tick", "tick", "available", "available"]
+        + ["not_ready", "decline", "agent_gone", "agent_away", "agent_back", "accept", "accept"]
+        + ["hangup", "wrapup", "close"]
+    )
+    if kind == "join":
+        joined = now - chance.choice([0.0, 0.0, 30.0, 5.0])  # some rejoin with an older time
+        entry = Waiting(
+            f"k-{person}-{serial}", person, person, chance.choice(SERVICES), "r", "", "F", joined
+        )
+        return lambda s: s.join(entry, now)
+    if kind in ("leave", "gone", "away", "back"):
+        method = {"leave": "leave", "gone": "citizen_gone", "away": "citizen_away"}.get(
+            kind, "citizen_back"
+        )
+        return lambda s: getattr(s, method)(person, now)
+    if kind == "ready":
+        return lambda s: _ready(s, person, now)
+    if kind == "tick":
+        return lambda s: s.tick(now)
+    if kind == "available":
+        skills = chance.choice(SKILLS)
+        return lambda s: s.agent_available(agent, agent.upper(), now, skills)
+    if kind == "not_ready":
+        return lambda s: s.agent_not_ready(agent, agent.upper(), now, "lunch")
+    if kind in ("decline", "accept", "hangup", "wrapup"):
+        return lambda s: _with_call(s, kind, agent, contact, now)
+    if kind == "close":
+        service = chance.choice(SERVICES)
+        return lambda s: s.close_queue(service, now)
+    method = {"agent_gone": "agent_gone", "agent_away": "agent_away"}.get(kind, "agent_back")
+    return lambda s: getattr(s, method)(agent, now)
+
+
+async def _ready(store: LiveStore, person: str, now: float) -> Any:
+    status = await store.citizen_status(person)
+    contact = status.call.contact_id if status.call else "none"
+    return await store.citizen_ready(person, contact, now)
+
+
+async def _with_call(store: LiveStore, kind: str, agent: str, contact: str, now: float) -> Any:
+    # Mostly act on the executive's real contact, sometimes on a wrong one.
+    status = await store.agent_status(agent)
+    if status.call is not None and contact[-1] != "2":
+        contact = status.call.contact_id
+    elif status.agent is not None and status.agent.contact_id and contact[-1] != "2":
+        contact = status.agent.contact_id
+    if kind == "decline":
+        return await store.decline(agent, contact, "busy", now)
+    if kind == "accept":
+        return await store.accept(agent, contact, now)
+    if kind == "hangup":
+        return await store.hangup(agent, contact, now)
+    return await store.wrapup_done(agent, contact, AgentState.AVAILABLE, now)
+
+
+async def snapshot(store: LiveStore) -> Any:
+    return (
+        {service: await store.waiting(service) for service in SERVICES},
+        [await store.citizen_status(f"p{i:02d}") for i in range(40)],
+        [await store.agent_status(f"e{i}") for i in range(6)],
+        sorted(await store.agents(), key=lambda agent: agent.agent_id),
+        sorted(await store.calls(), key=lambda call: call.contact_id),
+        [await store.staffed(service) for service in (*SERVICES, None)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "rules"),
+    [
+        (1, FloorRules(grace=40, offer_timeout=12, wrapup=30, missed_cooldown=8)),
+        (2, FloorRules(grace=40, readiness=5, routing=Routing.ROUND_ROBIN)),
+        (3, FloorRules(grace=25, offer_timeout=10, routing=Routing.FEWEST_CONTACTS)),
+    ],
+)
+async def test_redis_answers_as_memory_does(
+    redis_server: RedisServer, redis_prefix: str, seed: int, rules: FloorRules
+) -> None:
+    chance = random.Random(seed)
+    memory = MemoryLiveStore(rules)
+    nodes = [RedisLiveStore(redis_server.url, rules, redis_prefix) for _ in range(3)]
+    for node in nodes:
+        await node.open()
+    try:
+        now, longest = T0, 0
+        for serial in range(400):
+            now += chance.choice([0.0, 0.5, 1.0, 3.0, 9.0])
+            step = random_step(chance, now, serial)
+            expected = await outcome(step, memory)
+            got = await outcome(step, chance.choice(nodes))
+            assert got == expected, f"step {serial} at {now - T0}"
+            longest = max([longest, *[len(await memory.waiting(s)) for s in SERVICES]])
+            if serial % 25 == 0:
+                assert await snapshot(chance.choice(nodes)) == await snapshot(memory), serial
+        assert await snapshot(nodes[0]) == await snapshot(memory)
+        assert longest > 7, "the lines grew longer than the heads a step reads"
+    finally:
+        for node in nodes:
+            await node.close()

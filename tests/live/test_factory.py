@@ -1,0 +1,79 @@
+"""Choosing the live store from config, and failing loudly when Redis is not there."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from branch.core.floor import FloorRules
+from branch.errors import ConfigError, StoreUnreachable
+from branch.live.factory import open_live_store
+from branch.live.memory import MemoryLiveStore
+from branch.live.redisstore import RedisLiveStore, safe_url
+from tests.servers.redis import RedisServer
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_url_picks_the_implementation(redis_server: RedisServer) -> None:
+    assert isinstance(open_live_store("memory://", FloorRules()), MemoryLiveStore)
+    store = open_live_store(redis_server.url, FloorRules(), "{x}:")
+    assert isinstance(store, RedisLiveStore) and store.keys.prefix == "{x}:"
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix", "message"),
+    [
+        (
+            "mongodb://db",
+            "{branch}:",
+            "stores.live: unsupported URL 'mongodb://db' (use memory:// or redis://host:port/db)",
+        ),
+        ("redis://127.0.0.1/0", "", "stores.live_prefix: must not be empty for redis://"),
+    ],
+)
+def test_bad_settings_are_refused(url: str, prefix: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        open_live_store(url, FloorRules(), prefix)
+    assert str(raised.value) == message
+
+
+async def test_unreachable_redis_names_the_url_without_the_password() -> None:
+    url = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
+    store = open_live_store(url, FloorRules())
+    with pytest.raises(StoreUnreachable) as raised:
+        await store.open()
+    assert str(raised.value).startswith(
+        f"stores.live: cannot reach Redis at {safe_url(url)}: Error "
+    )
+    assert "hunter2" not in str(raised.value) and ":***@127.0.0.1:" in str(raised.value)
+
+
+def test_serve_exits_non_zero_when_redis_is_unreachable(tmp_path: Path) -> None:
+    port = closed_port()
+    env = {
+        **os.environ,
+        "BRANCH_STORES_LIVE": f"redis://127.0.0.1:{port}/0",
+        "BRANCH_DATA_DIR": str(tmp_path / "data"),
+        "BRANCH_CERTS_DIR": str(tmp_path / "certs"),
+        "BRANCH_PORT": str(closed_port()),
+        "BRANCH_HOST": "127.0.0.1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "branch", "serve", "--dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr
+    assert f"branch: stores.live: cannot reach Redis at redis://127.0.0.1:{port}/0: " in done.stderr
