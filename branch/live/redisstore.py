@@ -49,6 +49,7 @@ class RedisLiveStore:
         self.rules = rules
         self.keys = Keys(prefix)
         self._redis: Redis | None = None
+        self.conflicts = 0  # commits refused because another node committed first
 
     @property
     def redis(self) -> Redis:
@@ -86,6 +87,7 @@ class RedisLiveStore:
             if await self._commit(keys=keys, args=argv) != -1:
                 return events
             # Another node committed first; spread the retries so they do not collide again.
+            self.conflicts += 1
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
         raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
 

@@ -1,0 +1,97 @@
+"""Several nodes at the same instant: one offer per citizen, one per executive, FIFO kept.
+
+Each RedisLiveStore has its own connection, as separate nodes do. Many
+executives become available in the same instant on different nodes while a
+line of citizens waits; every step races every other one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+
+import pytest
+
+from branch.core.floor import AgentState, CallStarted, FloorRules, Offered, Waiting
+from branch.live.redisstore import RedisLiveStore
+from tests.servers.redis import RedisServer
+
+T0 = 1795525200.0
+
+
+def offered(results: Sequence[Sequence[object]]) -> list[tuple[str, str]]:
+    return [
+        (event.call.contact_id, event.call.agent_id)
+        for events in results
+        for event in events
+        if isinstance(event, Offered)
+    ]
+
+
+async def check_floor(store: RedisLiveStore, line: list[Waiting]) -> None:
+    calls = await store.calls()
+    assert len({call.citizen_id for call in calls}) == len(calls), "a citizen offered twice"
+    assert len({call.agent_id for call in calls}) == len(calls), "an executive with two offers"
+    waiting = await store.waiting("general")
+    assert waiting == sorted(waiting, key=lambda entry: (entry.joined_at, entry.contact_id))
+    busy = {call.contact_id for call in calls}
+    assert {entry.contact_id for entry in waiting} | busy <= {entry.contact_id for entry in line}
+    assert not busy & {entry.contact_id for entry in waiting}
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_many_executives_at_once_on_several_nodes(
+    redis_server: RedisServer, redis_prefix: str, seed: int
+) -> None:
+    chance = random.Random(seed)
+    nodes = [RedisLiveStore(redis_server.url, FloorRules(), redis_prefix) for _ in range(4)]
+    for node in nodes:
+        await node.open()
+    try:
+        # Several citizens share a join instant: the contact id orders them.
+        line = [
+            Waiting(
+                f"c{i:03d}", f"p{i:03d}", "P", "general", "r", "", "F", T0 + chance.randrange(12)
+            )
+            for i in range(30)
+        ]
+        await asyncio.gather(*(chance.choice(nodes).join(entry, T0 + 20) for entry in line))
+        fifo = sorted(line, key=lambda entry: (entry.joined_at, entry.contact_id))
+        agents = [f"e{i:02d}" for i in range(10)]
+
+        results = await asyncio.gather(
+            *(chance.choice(nodes).agent_available(a, a, T0 + 30) for a in agents)
+        )
+        first = offered(results)
+        assert sorted(contact for contact, _agent in first) == sorted(
+            e.contact_id for e in fifo[:10]
+        )
+        assert sorted(agent for _contact, agent in first) == agents
+        await check_floor(nodes[0], line)
+
+        # They all answer, hang up and are free again at one instant: the next ten, in order.
+        calls = {call.agent_id: call.contact_id for call in await nodes[1].calls()}
+        started = await asyncio.gather(
+            *(chance.choice(nodes).accept(a, calls[a], T0 + 31) for a in agents)
+        )
+        assert sum(isinstance(e, CallStarted) for events in started for e in events) == 10
+        await asyncio.gather(*(chance.choice(nodes).hangup(a, calls[a], T0 + 40) for a in agents))
+        results = await asyncio.gather(
+            *(
+                chance.choice(nodes).wrapup_done(a, calls[a], AgentState.AVAILABLE, T0 + 50)
+                for a in agents
+            )
+        )
+        second = offered(results)
+        assert sorted(contact for contact, _agent in second) == sorted(
+            e.contact_id for e in fifo[10:20]
+        )
+        await check_floor(nodes[2], line)
+        assert [e.contact_id for e in await nodes[3].waiting("general")] == [
+            e.contact_id for e in fifo[20:]
+        ]
+        assert sum(node.conflicts for node in nodes) > 0, "the nodes did race"
+    finally:
+        for node in nodes:
+            await node.close()
