@@ -146,6 +146,27 @@ class AfterClosing(NotAdmitted):
     code = "after_closing"
 
 
+class BadTicket(BranchError):
+    """A queue ticket that was not made by this branch, or was changed since."""
+
+    code = "bad_ticket"
+
+
+class TicketExpired(BadTicket):
+    code = "ticket_expired"
+
+
+class NotYourTicket(BadTicket):
+    code = "not_your_ticket"
+    status = 403
+
+
+class TicketUsed(BadTicket):
+    """The ticket's contact was answered or is over: it gives no place in line any more."""
+
+    code = "ticket_used"
+
+
 class RateLimited(BranchError):
     code = "rate_limited"
     status = 429

@@ -1,0 +1,100 @@
+"""Queue tickets: a citizen's signed proof of their place in line.
+
+When a citizen joins, their page is given a ticket: a JWT signed with HS256
+by a key derived from the session key (so every node of a deployment, which
+shares that key anyway, can read it). If the live state is lost (Redis
+restarted empty, or a single node restarted), the page presents it and the
+citizen is put back with the ticket's join time, so each line is rebuilt in
+its original order whatever order the pages come back in. Pure: the caller
+passes ``now``; no clock is read here.
+
+Claims: ``sub`` the citizen's RUN, ``cid`` contact id, ``svc`` service, ``jat``
+join time (the priority; a transferred contact keeps its first one), ``rsn``
+reason code, ``fol`` folio, ``iat``/``exp``, and fixed ``iss``/``aud`` so no
+other token signed by the branch passes for a ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from branch.core.floor import Waiting
+from branch.errors import BadTicket, NotYourTicket, TicketExpired
+
+ISSUER = "branch"
+AUDIENCE = "branch:queue-ticket"
+ALGORITHM = "HS256"
+MAX_TICKET_CHARS = 2048
+CLAIMS = ("sub", "cid", "svc", "jat", "rsn", "fol", "iat", "exp", "iss", "aud")
+
+
+def ticket_key(session_key: bytes) -> bytes:
+    """A key of its own for tickets, so a ticket can never pass for a session and back."""
+    return hmac.new(session_key, b"branch queue ticket v1", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Ticket:
+    citizen_id: str
+    contact_id: str
+    service: str
+    joined_at: float
+    reason_code: str
+    folio: str
+    expires_at: float
+
+
+def issue(key: bytes, entry: Waiting, now: float, ttl: float) -> str:
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": entry.citizen_id,
+        "cid": entry.contact_id,
+        "svc": entry.service,
+        "jat": entry.joined_at,
+        "rsn": entry.reason_code,
+        "fol": entry.folio,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def read(key: bytes, token: str, citizen_id: str, now: float) -> Ticket:
+    """The ticket's contents, or the reason it gives no place: forged, expired or not theirs."""
+    if not token or len(token) > MAX_TICKET_CHARS:
+        raise BadTicket("El comprobante de fila no es válido")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            # Time is ours to pass in: pyjwt would read the clock.
+            options={"require": list(CLAIMS), "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        raise BadTicket("El comprobante de fila no es válido") from None
+    ticket = _ticket(claims)
+    if now >= ticket.expires_at:
+        raise TicketExpired("El comprobante de fila venció; vuelve a ponerte en la fila")
+    if ticket.citizen_id != citizen_id:
+        raise NotYourTicket("Ese comprobante de fila es de otra persona")
+    return ticket
+
+
+def _ticket(claims: dict[str, Any]) -> Ticket:
+    texts = [claims[name] for name in ("sub", "cid", "svc", "rsn", "fol")]
+    times = [claims[name] for name in ("jat", "exp")]
+    if not all(isinstance(text, str) and text for text in texts) or not all(
+        isinstance(time, int | float) and not isinstance(time, bool) for time in times
+    ):
+        raise BadTicket("El comprobante de fila no es válido")
+    sub, cid, svc, rsn, fol = texts
+    return Ticket(sub, cid, svc, float(claims["jat"]), rsn, fol, float(claims["exp"]))
