@@ -22,7 +22,7 @@ import jwt
 from branch.errors import LoginFailed
 
 ALLOWED_ALGORITHMS = ("RS256",)
-SAFE_NEXT_PATHS = frozenset({"/", "/citizen", "/executive", "/audit"})
+SAFE_NEXT_PATHS = frozenset({"/", "/citizen", "/executive", "/audit", "/reports"})
 
 
 class UnknownKeyId(LoginFailed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ def duration(seconds: float | None) -> str:
     """ "1:05" (minutes:seconds), "-" when unknown."""
     if seconds is None:
         return "-"
-    whole = round(seconds)
+    whole = math.floor(seconds + 0.5)  # half up, as the pages round
     return f"{whole // 60}:{whole % 60:02d}"
 
 

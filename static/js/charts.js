@@ -30,11 +30,13 @@ export function stackedBars(svg, categories, series, { horizontal = false } = {}
     svg.append(node("text", { x: 8, y: 24, class: "empty" }, svg.dataset.empty || "—"));
     return;
   }
+  // Room for the longest label at the 12px font the stylesheet gives chart text.
+  const longest = Math.max(...categories.map((category) => category.label.length));
   if (horizontal) {
-    const labelWidth = 190;
-    const barSpace = 260;
+    const labelWidth = Math.max(80, Math.ceil(longest * 6.6) + 12);
+    const barSpace = 150;
     const row = 28;
-    svg.setAttribute("viewBox", `0 0 ${labelWidth + barSpace + 40} ${categories.length * row + 8}`);
+    svg.setAttribute("viewBox", `0 0 ${labelWidth + barSpace + 30} ${categories.length * row + 8}`);
     categories.forEach((category, index) => {
       const y = 4 + index * row;
       svg.append(node("text", { x: labelWidth - 8, y: y + 17, class: "label end" }, category.label));
@@ -56,7 +58,7 @@ export function stackedBars(svg, categories, series, { horizontal = false } = {}
     });
     return;
   }
-  const column = 44;
+  const column = Math.max(44, Math.ceil(longest * 7) + 10);
   const height = 160;
   const base = height + 20;
   svg.setAttribute("viewBox", `0 0 ${Math.max(320, categories.length * column + 16)} ${base + 28}`);

@@ -51,7 +51,7 @@ const WORDS = {
     satisfaction: "Satisfaction (1 to 5)",
     byHour: "Contacts by hour",
     byReason: "Contact reasons",
-    byWait: "Wait distribution",
+    byWait: "Wait distribution (seconds)",
     unanswered: "Not answered",
     loading: "Loading…",
     empty: "No contacts in the period",
@@ -83,7 +83,8 @@ function decimal(value, digits) {
 }
 
 const percent = (value) => (value === null ? "—" : `${decimal(value * 100, 1)} %`);
-const clock = (value) => (value === null ? "—" : formatClock(value));
+// Rounded, not truncated, so the page and `branch report` show the same times.
+const clock = (value) => (value === null ? "—" : formatClock(Math.round(value)));
 const score = (value) => (value === null ? "—" : decimal(value, 2));
 
 function signed(seconds) {
@@ -97,6 +98,11 @@ function label(document_, breakdown, group) {
   if (pair) return language === "en" ? pair.en : pair.es;
   if (breakdown === "hour") return `${group.key}:00`;
   return group.name;
+}
+
+/** "0-15" as it is, "600-" as "600+": short enough for the chart's axis (in seconds). */
+function waitAxis(key) {
+  return key.endsWith("-") ? `${key.slice(0, -1)}+` : key;
 }
 
 function showLanguage() {
@@ -173,7 +179,7 @@ function drawCharts(document_) {
   stackedBars(
     $("chart-waits"),
     anyWait
-      ? document_.by_wait.map((group) => ({ label: label(document_, "wait", group), values: split(group) }))
+      ? document_.by_wait.map((group) => ({ label: waitAxis(group.key), values: split(group) }))
       : [],
     series,
   );
@@ -256,15 +262,21 @@ function render(document_) {
   $("status").textContent = document_.total.offered === 0 ? w.empty : "";
 }
 
+let latest = 0;
+
 async function load(params) {
+  // Only the last request asked for is shown, whatever order the answers come in.
+  const mine = ++latest;
   $("error").hidden = true;
   $("status").textContent = words().loading;
   const response = await fetch(`/api/reports?${params}`, { headers: { Accept: "application/json" } });
+  if (mine !== latest) return;
   if (response.status === 401) {
     window.location.assign("/login?next=/reports");
     return;
   }
   const body = await response.json().catch(() => ({}));
+  if (mine !== latest) return;
   if (!response.ok) {
     $("status").textContent = "";
     // A bad period or filter: the server's message names the field.
