@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 import uuid
 from dataclasses import dataclass, fields
 from typing import Any
@@ -22,6 +23,9 @@ from branch.records.base import RecordStore
 from branch.records.text import duration, table
 
 MAX_DAYS = 366
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Contact records begin long after 1970; the end keeps a day's arithmetic in range.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 FORMATS = ("json", "csv")
 SUMMARY_FIELDS = tuple(item.name for item in fields(Summary) if item.name != "scores")
 CSV_HEADINGS = (
@@ -35,9 +39,14 @@ CSV_HEADINGS = (
 
 def _date(name: str, text: str) -> datetime.date:
     try:
-        return datetime.date.fromisoformat(text)
+        if not DATE_TEXT.fullmatch(text):
+            raise ValueError(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         raise BadReportQuery(f"{name}: {text[:40]!r} no es una fecha (AAAA-MM-DD)") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadReportQuery(f"{name}: {text} está fuera de los años {FIRST_YEAR} a {LAST_YEAR}")
+    return day
 
 
 @dataclass(frozen=True)

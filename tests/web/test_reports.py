@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -160,6 +161,11 @@ async def test_only_supervisors_get_reports(
     ("query", "message"),
     [
         ("from=24-11-2026", "from: '24-11-2026' no es una fecha (AAAA-MM-DD)"),
+        ("to=20261124", "to: '20261124' no es una fecha (AAAA-MM-DD)"),
+        ("to=2026-W48-2", "to: '2026-W48-2' no es una fecha (AAAA-MM-DD)"),
+        ("to=2026-02-30", "to: '2026-02-30' no es una fecha (AAAA-MM-DD)"),
+        ("from=9999-12-31&to=9999-12-31", "to: 9999-12-31 está fuera de los años 1970 a 9998"),
+        ("to=0001-01-01", "to: 0001-01-01 está fuera de los años 1970 a 9998"),
         ("from=2026-11-25&to=2026-11-24", "to: 2026-11-24 es anterior a from (2026-11-25)"),
         ("from=2020-01-01&to=2026-11-24", "el período tiene más de 366 días"),
         ("service=caja", "service: 'caja' no es un servicio (general, especialista)"),
@@ -194,3 +200,28 @@ async def test_the_page_is_for_supervisors(
     assert marker in body
     got, headers, _ = await fetch(node, None, "/reports")
     assert (got, headers["Location"]) == (302, "/login?next=/reports")
+
+
+async def test_junk_in_every_parameter_is_a_named_400_never_a_crash(
+    start_branch: StartBranch,
+) -> None:
+    node = await start_branch()
+    rng = random.Random(6)
+    alphabet = "0123456789-.kK/ ñ\x00\ud800%&=" + "abc"
+    async with BranchClient(node.url, ca_file=node.ca_path) as client:
+        await client.login(SUPERVISOR_RUN, "Sofía", "Rojas", "/")
+        for _ in range(60):
+            name = rng.choice(["from", "to", "service", "executive", "format", "download"])
+            value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+            async with client.http.get(
+                f"{node.url}/api/reports", params={name: value.encode("utf-8", "replace").decode()}
+            ) as response:
+                body = await response.json()
+                assert response.status in (200, 400), (name, value, body)
+                if response.status == 400:
+                    assert body["code"] == "bad_report_query", (name, value, body)
+                    assert body["message"].startswith((f"{name}: ", "el período", "to: ")), (
+                        name,
+                        value,
+                        body,
+                    )
