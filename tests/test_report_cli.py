@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 
 from branch.cli import main
+from branch.config import load_settings
 from branch.records.sqlite import SqliteRecordStore
-from tests.scripted_day import DAY_TEXT, QUEUES_JSON, TOTAL, load_day
+from branch.reports import ReportQuery, build_report
+from tests.scripted_day import DAY_TEXT, QUEUES_JSON, TEN, TOTAL, load_day
 
 
 @pytest.fixture
@@ -169,3 +172,21 @@ def test_bad_periods_and_filters_exit_2_naming_the_field(
     assert main(["report", *arguments]) == 2
     assert capsys.readouterr().err == f"branch report: {message}\n"
     assert all(kind != "report.exported" for kind, _ in audit_kinds(day_store))
+
+
+async def test_the_figures_survive_the_retention_purge(tmp_path: Path) -> None:
+    store = SqliteRecordStore(tmp_path / "records.sqlite3")
+    await store.open()
+    try:
+        await load_day(store)
+        settings = load_settings({"BRANCH_QUEUES": QUEUES_JSON})
+        query = ReportQuery.parse(settings, datetime.date(2026, 11, 24))
+        before = await build_report(store, settings, query)
+        purged = await store.purge(TEN + 86400, TEN + 86400)
+        after = await build_report(store, settings, query)
+    finally:
+        await store.close()
+    # Every ended contact lost its citizen; c11 (waiting) and c12 (talking) have not ended.
+    assert purged.contacts == 10
+    assert after == before
+    assert after.total == TOTAL
