@@ -239,6 +239,20 @@ function fillServices(document_) {
   select.value = document_.period.service ?? "";
 }
 
+// Executives seen in any report so far, offered as suggestions for the filter.
+const executives = new Map();
+
+function fillExecutives(document_) {
+  for (const group of document_.by_executive) {
+    if (executives.has(group.key)) continue;
+    executives.set(group.key, group.name);
+    const option = document.createElement("option");
+    option.value = group.key;
+    option.label = group.name;
+    $("executives").append(option);
+  }
+}
+
 function render(document_) {
   if (!asked && document_.language === "en" && language !== "en") {
     language = "en";
@@ -248,6 +262,7 @@ function render(document_) {
   $("from").value = period.from;
   $("to").value = period.to;
   fillServices(document_);
+  fillExecutives(document_);
   const w = words();
   $("period").textContent = period.from === period.to ? period.from : `${period.from} – ${period.to}`;
   const params = filters();

@@ -106,6 +106,12 @@ async def test_the_scripted_day_on_the_reports_page(
     lines = (await download.path()).read_bytes().decode("utf-8").split("\r\n")
     assert lines[1].startswith("total,,Total,12,7,2,1,1,1,5,0.5556,65,")
 
+    # The executives of the day are suggested for the filter.
+    suggestions = await page.eval_on_selector_all(
+        "#executives option", "options => options.map(o => [o.value, o.label])"
+    )
+    assert suggestions == [["11.111.111-1", "Eva Díaz"], ["12.345.678-5", "Juan Pérez"]]
+
     # A filter: one service only.
     await page.get_by_label("Servicio").select_option("especialista")
     await page.get_by_role("button", name="Ver reporte").click()
