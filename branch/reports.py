@@ -156,8 +156,8 @@ def report_document(report: Report, query: ReportQuery, settings: Settings) -> d
     return {
         "period": query.to_dict(),
         "thresholds": {
-            "serviceLevelSeconds": settings.figures_service_level_seconds,
-            "shortAbandonSeconds": settings.figures_short_abandon_seconds,
+            "service_level_seconds": settings.figures_service_level_seconds,
+            "short_abandon_seconds": settings.figures_short_abandon_seconds,
             "timezone": settings.service_timezone,
         },
         "labels": labels(settings),

@@ -60,8 +60,8 @@ def test_json_report_of_the_scripted_day(
         "executive": None,
     }
     assert document["thresholds"] == {
-        "serviceLevelSeconds": 60,
-        "shortAbandonSeconds": 5,
+        "service_level_seconds": 60,
+        "short_abandon_seconds": 5,
         "timezone": "America/Santiago",
     }
     assert [(row["key"], row["offered"]) for row in document["by_hour"]] == [

@@ -131,10 +131,10 @@ function fillTiles(document_) {
   $("fig-offered").textContent = String(total.offered);
   $("fig-answered").textContent = String(total.answered);
   $("fig-abandoned").textContent = String(total.abandoned);
-  $("fig-short").textContent = `${total.short_abandoned} (< ${document_.thresholds.shortAbandonSeconds} s)`;
+  $("fig-short").textContent = `${total.short_abandoned} (< ${document_.thresholds.short_abandon_seconds} s)`;
   $("fig-closed").textContent = String(total.closed);
   $("fig-pending").textContent = String(total.pending);
-  $("fig-threshold").textContent = `(${document_.thresholds.serviceLevelSeconds} s)`;
+  $("fig-threshold").textContent = `(${document_.thresholds.service_level_seconds} s)`;
   $("fig-service-level").textContent = percent(total.service_level);
   $("fig-asa").textContent = clock(total.asa);
   $("fig-aht").textContent = clock(total.aht);
