@@ -92,8 +92,11 @@ def fate(record: ContactRecord, thresholds: Thresholds) -> Fate:
 
 
 def _wait(record: ContactRecord) -> float:
-    """Seconds from joining until answered or until the wait ended (0 while pending)."""
-    return record.waited_seconds or 0.0
+    """Seconds from joining until answered or until the wait ended (0 while pending).
+
+    Never negative: two nodes' clocks may disagree by a little about who came first.
+    """
+    return max(0.0, record.waited_seconds or 0.0)
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -8,7 +8,7 @@ import pytest
 
 from branch.core.figures import WAIT_KEYS, Fate, Group, Thresholds, fate, report, summarize
 from branch.records.base import EndReason
-from tests.scripted_day import DAY, T60, TOTAL, A, contact
+from tests.scripted_day import DAY, T60, TEN, TOTAL, A, contact
 
 
 def test_the_scripted_day_in_total() -> None:
@@ -76,6 +76,14 @@ def test_an_abandon_of_exactly_n_seconds_is_not_short() -> None:
     record = contact("x", 0, wait=5, end=EndReason.CITIZEN_LEFT, answered=False)
     assert fate(record, T60) is Fate.ABANDONED
     assert fate(replace(record, ended_at=record.joined_at + 4.999), T60) is Fate.SHORT_ABANDON
+
+
+def test_a_clock_skew_between_nodes_counts_as_no_wait() -> None:
+    # Answered on a node whose clock is 2 s behind the one the citizen joined on.
+    skewed = replace(contact("x", 0, wait=10, executive=A), answered_at=TEN - 2)
+    day = report([skewed], T60)
+    assert (day.total.asa, day.total.answered_within) == (0.0, 1)
+    assert day.by_wait[0].summary.answered == 1
 
 
 def test_no_contacts_gives_counts_of_zero_and_no_averages() -> None:
