@@ -136,6 +136,8 @@ class Queue:
     allow_unstaffed: bool = True  # may citizens wait while no executive of it is logged in
     max_waiting: int = 0  # 0: no limit
     max_wait_minutes: int = 0  # refuse joins predicted to wait longer; 0: no limit
+    # Nobody waits longer in this line: past it the wait ends as "wait_limit"; 0: no limit.
+    hard_max_wait_minutes: int = 0
     keep_chat: bool = True  # keep the in-call chat with the contact record
     admission: Admission = field(init=False, repr=False, compare=False)
 
@@ -144,9 +146,20 @@ class Queue:
         codes = [entry.code for entry in self.reasons]
         if not codes or len(set(codes)) != len(codes):
             raise ValueError("reasons: codes must be unique and the catalog not empty")
-        for name in ("serve_after_close_minutes", "max_waiting", "max_wait_minutes"):
+        for name in (
+            "serve_after_close_minutes",
+            "max_waiting",
+            "max_wait_minutes",
+            "hard_max_wait_minutes",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more")
+        if 0 < self.hard_max_wait_minutes < self.max_wait_minutes:
+            # People admitted on a prediction would be let go before the predicted turn.
+            raise ValueError(
+                f"hard_max_wait_minutes ({self.hard_max_wait_minutes}) must not be below "
+                f"max_wait_minutes ({self.max_wait_minutes})"
+            )
         schedule = Schedule.parse(self.hours, self.holidays, self.timezone)
         admission = Admission(
             schedule,
@@ -193,6 +206,7 @@ class Queue:
             "reasons": [entry.to_wire() for entry in self.reasons],
             "hours": list(self.hours),
             "timezone": self.timezone,
+            "hardMaxWaitSeconds": self.hard_max_wait_minutes * 60 or None,
         }
 
 
@@ -331,7 +345,7 @@ class Settings:
         DEFAULT_QUEUES,
         "the services citizens join ([[queues]] tables: code, name, name_en, reasons, timezone, "
         "hours, holidays, serve_after_close_minutes, allow_unstaffed, max_waiting, max_wait_minutes, "
-        "keep_chat)",
+        "hard_max_wait_minutes, keep_chat)",
     )
 
     figures_service_level_seconds: int = _setting(
@@ -559,6 +573,11 @@ class Settings:
             readiness=float(self.service_readiness_seconds),
             routing=Routing(self.service_routing),
             timezone=self.service_timezone,
+            wait_limits=tuple(
+                (queue.code, queue.hard_max_wait_minutes * 60.0)
+                for queue in self.queues
+                if queue.hard_max_wait_minutes
+            ),
         )
 
     @property

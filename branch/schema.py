@@ -215,6 +215,21 @@ class SurveySubmit(ClientMessage):
     comment: str = _wire("comment", default="")
 
 
+@dataclass(frozen=True)
+class CallAudioOnly(ClientMessage):
+    """The citizen turned video off to save data (or back on); the executive is told why."""
+
+    type: ClassVar[str] = "call.audio_only"
+    contact_id: str = _wire("contactId")
+    audio_only: bool = _wire("audioOnly")
+
+
+def _flag(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise BadMessage("call.audio_only: audioOnly must be true or false")
+    return raw
+
+
 def _score(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
         raise BadMessage("survey.submit: score must be a whole number from 1 to 5")
@@ -239,6 +254,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         CallTransfer,
         ChatSend,
         SurveySubmit,
+        CallAudioOnly,
     )
 }
 
@@ -246,6 +262,7 @@ _PARSERS: dict[str, Any] = {
     "description": SessionDescription.from_wire,
     "candidate": IceCandidate.from_wire,
     "score": _score,
+    "audioOnly": _flag,
 }
 
 
@@ -311,6 +328,8 @@ SERVER_TYPES = (
     "call.resumed",
     "chat.message",
     "queue.skipped",
+    "service.status",
+    "call.audio_only",
 )
 
 

@@ -60,6 +60,7 @@ from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
+from branch.status import ServiceBoard
 from branch.turn import turn_credentials, turn_user
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.ChatSend.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SurveySubmit.type: frozenset({CITIZEN}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
+    schema.CallAudioOnly.type: frozenset({CITIZEN}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
 }
@@ -136,6 +138,7 @@ class BranchService:
         self.hub = hub
         self.clock = clock
         self.metrics = metrics or Metrics()
+        self.board = ServiceBoard(settings, live, hub)
         hourly = settings.limits_joins_per_hour
         # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
         self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
@@ -206,7 +209,7 @@ class BranchService:
             serviceName=settings.service_name,
             iceServers=self._ice_servers(user, now),
             iceTransportPolicy=settings.webrtc_ice_transport_policy,
-            services=[await self._service_fields(queue, now) for queue in settings.queues],
+            services=[await self.board.fields(queue, now) for queue in settings.queues],
             skills=[list(tier) for tier in settings.skills(user.person_id)]
             if user.role == EXECUTIVE
             else [],
@@ -229,6 +232,8 @@ class BranchService:
         )
         if user.role == EXECUTIVE:
             await self._send_summary([user.key])
+        elif user.role == CITIZEN:
+            self.board.welcomed(user.key)
         return welcome
 
     def _ice_servers(self, user: User, now: float) -> list[dict[str, Any]]:
@@ -286,6 +291,8 @@ class BranchService:
         for queue in self.settings.queues:
             if queue.admission.cut_off(now):
                 await self._apply(await self.live.close_queue(queue.code, now))
+        # Opening and closing happen by the clock alone; other nodes' events show here too.
+        await self.board.push(now)
 
     # ------------------------------------------------------------ messages
 
@@ -353,6 +360,24 @@ class BranchService:
                     partner,
                     schema.message(
                         "signal.candidate", contactId=message.contact_id, candidate=candidate
+                    ),
+                )
+            case schema.CallAudioOnly():
+                # Relayed so the executive knows why the video stopped; kept in the audit trail.
+                partner = await self._partner(user, message.contact_id)
+                await self._audit(
+                    "contact.audio_only",
+                    user.key,
+                    message.contact_id,
+                    now,
+                    audioOnly=message.audio_only,
+                )
+                await self.hub.send(
+                    partner,
+                    schema.message(
+                        "call.audio_only",
+                        contactId=message.contact_id,
+                        audioOnly=message.audio_only,
                     ),
                 )
             case schema.WrapupSubmit():
@@ -788,6 +813,8 @@ class BranchService:
                     )
         for service in changed_services:
             await self._send_positions(service)
+        if changed_services:
+            await self.board.push(self.clock())
 
     async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:
         record = await self.records.get(event.contact_id)
@@ -898,25 +925,6 @@ class BranchService:
                     services=services,
                 ),
             )
-
-    async def _service_fields(self, queue: Queue, now: float) -> dict[str, Any]:
-        """A service as the pages see it: catalog, hours, and whether it takes people now."""
-        schedule = queue.admission.schedule
-        waiting = await self.live.waiting(queue.code)
-        staffed = await self.live.staffed(queue.code)
-        estimate = estimate_wait(
-            len(waiting) + 1, await self.live.handle_times(queue.code), staffed
-        )
-        return {
-            **queue.to_wire(),
-            "open": schedule.is_open(now),
-            "opensAt": None if schedule.is_open(now) else schedule.next_opening(now),
-            "closesAt": schedule.closes_at(now),
-            "staffed": staffed,
-            "allowUnstaffed": queue.admission.allow_unstaffed,
-            "waiting": len(waiting),
-            "estimatedWaitSeconds": None if estimate is None else round(estimate),
-        }
 
     async def _position_fields(
         self, entry: Waiting, position: int, waiting_count: int

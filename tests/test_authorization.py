@@ -51,6 +51,7 @@ MESSAGES: dict[str, set[str]] = {
     "signal.candidate": {C, E},
     "wrapup.submit": {E},
     "survey.submit": {C},
+    "call.audio_only": {C},
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -69,6 +70,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "signal.candidate": {"contactId": "c", "candidate": None},
     "wrapup.submit": {"contactId": "c", "outcome": "resuelto", "reason": "otro"},
     "survey.submit": {"contactId": "c", "score": 5},
+    "call.audio_only": {"contactId": "c", "audioOnly": True},
 }
 
 

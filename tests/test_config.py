@@ -160,6 +160,7 @@ name = "Especialista"
 reasons = [{code = "ges", label = "Garantías GES"}]
 allow_unstaffed = false
 max_wait_minutes = 45
+hard_max_wait_minutes = 60
 """
 
 
@@ -191,6 +192,15 @@ def test_services_skills_and_routing_from_toml(tmp_path: Path) -> None:
     assert settings.skills("11.111.111-1") == (("especialista",), ("triage",))
     assert settings.skills("12.345.678-5") == (("triage", "especialista"),)  # not listed: all
     assert settings.floor_rules.routing == "round_robin"
+    # Only the service with a hard maximum wait has one, in seconds.
+    assert settings.floor_rules.wait_limits == (("especialista", 3600.0),)
+    assert (
+        triage.to_wire()["hardMaxWaitSeconds"],
+        especialista.to_wire()["hardMaxWaitSeconds"],
+    ) == (
+        None,
+        3600,
+    )
 
 
 @pytest.mark.parametrize(
@@ -225,6 +235,15 @@ def test_services_skills_and_routing_from_toml(tmp_path: Path) -> None:
         (
             ('"2026-12-25"', '"25-12-2026"'),
             "queues: service 'triage': holiday '25-12-2026' is not a date",
+        ),
+        (
+            ("hard_max_wait_minutes = 60", "hard_max_wait_minutes = 30"),
+            "queues: service 'especialista': hard_max_wait_minutes (30) must not be below "
+            "max_wait_minutes (45)",
+        ),
+        (
+            ("hard_max_wait_minutes = 60", "hard_max_wait_minutes = -1"),
+            "queues: service 'especialista': hard_max_wait_minutes must be 0 or more",
         ),
         (
             ("allow_unstaffed = false", 'allow_unstaffed = "no"'),

@@ -312,7 +312,7 @@ class Floor:
         return [*events, QueueChanged(call.waiting.service)]
 
     def tick(self, now: float) -> list[Event]:
-        """Everything that happens because time passed: unanswered offers, pauses, wrap-ups, absences."""
+        """Everything that happens because time passed: offers, pauses, wrap-ups, absences, wait limits."""
         rules = self.rules
         events: list[Event] = []
         for call in [c for c in self.calls.values() if c.answered_at is None]:
@@ -344,10 +344,18 @@ class Floor:
             ):
                 events += self.agent_gone(call.agent_id, now)
         for entry in list(self.waiting):
+            limit = rules.wait_limit(entry.service)
             if entry.absent_since is not None and now - entry.absent_since >= rules.grace:
                 events += self._citizen_out(
                     entry.citizen_id, EndReason.CITIZEN_DROPPED, now, strict=False
                 )
+            elif limit is not None and now - entry.in_line_since >= limit:
+                # Only people still in line: one being connected to an executive is not cut off.
+                self.waiting.remove(entry)
+                events += [
+                    QueueChanged(entry.service),
+                    ContactEnded(entry, EndReason.WAIT_LIMIT, "system", None, now),
+                ]
         return events + self._dispatch(now)
 
     def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
@@ -433,6 +441,11 @@ class Floor:
         if to.service == call.waiting.service:
             raise InvalidState("La atención ya está en ese servicio")
         events = self._end_call(call, EndReason.TRANSFERRED, "executive", now)
+        # The hard maximum wait of the new line counts from now, not from the first
+        # join: the time spent talking was not waiting, and counting it would end at
+        # once a contact an executive just chose to send on. The first join time
+        # stays the priority, so the new wait is short anyway.
+        to = replace(to, queued_at=now)
         bisect.insort(self.waiting, to, key=_order)
         return [*events, Transferred(call, to), QueueChanged(to.service), *self._dispatch(now)]
 

@@ -22,6 +22,7 @@ class EndReason(StrEnum):
     EXECUTIVE_DROPPED = "executive_dropped"
     TRANSFERRED = "transferred"  # the call ended and a new contact waits in another service
     CLOSED = "closed"  # still waiting when the service's cut-off after closing came
+    WAIT_LIMIT = "wait_limit"  # still waiting when the service's hard maximum wait ran out
 
 
 class Routing(StrEnum):
@@ -64,10 +65,18 @@ class Waiting:
     # A transferred contact: the first contact and the executive's note for the next one.
     transferred_from: str | None = None
     transfer_note: str = ""
+    # When this contact entered this line, if not at ``joined_at``: a transfer
+    # enters the new line now while keeping the first join time as priority.
+    queued_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.contact_id or not self.citizen_id:
             raise ValueError(f"waiting entry needs a contact and a citizen: {self!r}")
+
+    @property
+    def in_line_since(self) -> float:
+        """Where the service's hard maximum wait counts from."""
+        return self.joined_at if self.queued_at is None else self.queued_at
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,8 @@ class FloorRules:
     readiness: float = 0.0  # seconds the citizen's page has to confirm; 0: no check
     routing: Routing = Routing.LONGEST_IDLE
     timezone: str = "America/Santiago"  # where "today" is, for fewest_contacts
+    # (service code, seconds): nobody waits in that line longer; services not listed have no limit.
+    wait_limits: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("grace", "offer_timeout", "missed_cooldown", "wrapup", "readiness"):
@@ -111,6 +122,13 @@ class FloorRules:
                 raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)}")
         if self.max_missed < 1:
             raise ValueError(f"max_missed must be 1 or more, not {self.max_missed}")
+        for service, seconds in self.wait_limits:
+            if seconds <= 0:
+                raise ValueError(f"wait limit of {service!r} must be positive, not {seconds}")
+
+    def wait_limit(self, service: str) -> float | None:
+        """The hard maximum wait in ``service``'s line, in seconds; None: no limit."""
+        return next((seconds for code, seconds in self.wait_limits if code == service), None)
 
 
 @dataclass(frozen=True)

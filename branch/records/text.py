@@ -17,6 +17,7 @@ END_REASONS = {
     "executive_dropped": "ejecutivo desconectado",
     "transferred": "transferida",
     "closed": "cierre del servicio",
+    "wait_limit": "espera máxima superada",
 }
 HEADINGS = (
     "Folio",

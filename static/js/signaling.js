@@ -18,6 +18,7 @@ export const CLIENT_TYPES = Object.freeze([
   "call.transfer",
   "survey.submit",
   "chat.send",
+  "call.audio_only",
 ]);
 
 export const SERVER_TYPES = Object.freeze([
@@ -42,6 +43,8 @@ export const SERVER_TYPES = Object.freeze([
   "call.resumed",
   "chat.message",
   "queue.skipped",
+  "service.status",
+  "call.audio_only",
 ]);
 
 export const CLOSE = Object.freeze({

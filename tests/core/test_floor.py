@@ -711,3 +711,94 @@ def test_a_skipped_citizen_who_never_comes_back_is_dropped_after_the_grace() -> 
     assert [(e.waiting.citizen_id, e.reason) for e in events if isinstance(e, ContactEnded)] == [
         ("ana", EndReason.CITIZEN_DROPPED)
     ]
+
+
+def wait_limited(**limits: float) -> Floor:
+    return Floor(FloorRules(wait_limits=tuple(limits.items())))
+
+
+def let_go(events: Sequence[object]) -> list[tuple[str, EndReason, str]]:
+    return [
+        (e.waiting.citizen_id, e.reason, e.by)
+        for e in events
+        if isinstance(e, ContactEnded) and e.reason is EndReason.WAIT_LIMIT
+    ]
+
+
+@pytest.mark.parametrize(
+    ("service", "now", "expected"),
+    [
+        ("triage", 100.0 + 599.0, []),  # one second short of the limit
+        ("triage", 100.0 + 600.0, [("ana", EndReason.WAIT_LIMIT, "system")]),
+        ("triage", 100.0 + 3600.0, [("ana", EndReason.WAIT_LIMIT, "system")]),
+        ("general", 100.0 + 3600.0, []),  # a service without a hard limit
+    ],
+)
+def test_a_wait_under_way_ends_at_the_services_hard_limit(
+    service: str, now: float, expected: list[tuple[str, EndReason, str]]
+) -> None:
+    floor = wait_limited(triage=600.0)
+    floor.join(citizen("ana", 100.0, service), 100.0)
+    events = floor.tick(now)
+    assert let_go(events) == expected
+    assert (floor.find_waiting("ana") is None) == bool(expected)
+    if expected:
+        assert QueueChanged(service) in events
+
+
+def test_the_hard_limit_lets_go_only_those_past_it_and_the_rest_move_up() -> None:
+    floor = wait_limited(triage=600.0)
+    floor.join(citizen("ana", 100.0, "triage"), 100.0)
+    floor.join(citizen("bea", 400.0, "triage"), 400.0)
+    assert let_go(floor.tick(700.0)) == [("ana", EndReason.WAIT_LIMIT, "system")]
+    assert floor.position("bea") == 1
+    assert let_go(floor.tick(999.0)) == []
+    assert let_go(floor.tick(1000.0)) == [("bea", EndReason.WAIT_LIMIT, "system")]
+
+
+def test_a_citizen_being_connected_is_not_cut_off_by_the_hard_limit() -> None:
+    floor = wait_limited(triage=600.0)
+    floor.join(citizen("ana", 100.0, "triage"), 100.0)
+    floor.agent_available("x", "X", 690.0)  # offered 10 s before the limit
+    assert let_go(floor.tick(705.0)) == []
+    assert floor.call_of_citizen("ana") is not None
+
+
+def test_an_absent_citizen_past_the_grace_is_dropped_not_let_go_by_the_limit() -> None:
+    floor = Floor(FloorRules(grace=120.0, wait_limits=(("triage", 600.0),)))
+    floor.join(citizen("ana", 100.0, "triage"), 100.0)
+    floor.citizen_away("ana", 500.0)
+    events = floor.tick(620.0)
+    ended = [(e.waiting.citizen_id, e.reason) for e in events if isinstance(e, ContactEnded)]
+    assert ended == [("ana", EndReason.CITIZEN_DROPPED)]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Joined at 1, transferred at 2000: far past 600 s since the first join, but the
+        # limit of the new line counts from the transfer.
+        (2000.0 + 599.0, []),
+        (2000.0 + 600.0, [("ana", EndReason.WAIT_LIMIT, "system")]),
+    ],
+)
+def test_after_a_transfer_the_hard_limit_counts_from_the_transfer(
+    now: float, expected: list[tuple[str, EndReason, str]]
+) -> None:
+    floor = wait_limited(especialista=600.0)
+    contact = in_call(floor, "ana", "x", 1.0)
+    moved = Waiting(
+        "c-ana-2", "ana", "Ana", "especialista", "otro", "", "F-ana-2", 1.0, None, contact, "nota"
+    )
+    floor.transfer("x", contact, moved, 2000.0)
+    floor.wrapup_done("x", contact, AgentState.NOT_READY, 2001.0)  # nobody to offer her to
+    entry = floor.find_waiting("ana")
+    assert entry is not None
+    assert (entry.joined_at, entry.in_line_since) == (1.0, 2000.0)  # priority kept
+    assert let_go(floor.tick(now)) == expected
+
+
+@pytest.mark.parametrize("seconds", [0.0, -60.0])
+def test_a_wait_limit_must_be_positive(seconds: float) -> None:
+    with pytest.raises(ValueError, match=f"wait limit of 'triage' must be positive, not {seconds}"):
+        FloorRules(wait_limits=(("triage", seconds),))

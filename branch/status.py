@@ -1,0 +1,85 @@
+"""Live service status for citizens who are logged in but not yet in line.
+
+A page choosing a service was given every service's status in its welcome;
+from then on it is sent ``service.status`` whenever a service opens or
+closes, gains or loses its last executive, fills up, or its estimate moves.
+Each node watches the shared live state on its own upkeep tick and right
+after the events it applies, and tells only its own pages, so nothing here
+needs to cross nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from branch import schema
+from branch.config import Queue, Settings
+from branch.core.estimate import estimate_wait
+from branch.core.status import ServiceStatus, changed, service_status
+from branch.hub import Hub
+from branch.live.base import LiveStore
+
+CITIZEN_PREFIX = "citizen:"
+
+
+class ServiceBoard:
+    def __init__(self, settings: Settings, live: LiveStore, hub: Hub) -> None:
+        self.settings = settings
+        self.live = live
+        self.hub = hub
+        self.sent: dict[str, ServiceStatus] = {}  # what the choosing pages were last told
+        self.told: set[str] = set()  # choosing pages that are up to date with ``sent``
+
+    async def status(self, queue: Queue, now: float) -> ServiceStatus:
+        waiting = len(await self.live.waiting(queue.code))
+        staffed = await self.live.staffed(queue.code)
+        estimate = estimate_wait(waiting + 1, await self.live.handle_times(queue.code), staffed)
+        return service_status(
+            queue.code,
+            queue.admission,
+            now,
+            waiting=waiting,
+            staffed=staffed,
+            estimate=estimate,
+        )
+
+    async def fields(self, queue: Queue, now: float) -> dict[str, Any]:
+        """A service as the welcome describes it: catalog, hours and status now."""
+        status = await self.status(queue, now)
+        # Before any push, what the first page was welcomed with is what pages know.
+        self.sent.setdefault(queue.code, status)
+        return {
+            **queue.to_wire(),
+            **status.to_wire(),
+            "allowUnstaffed": queue.admission.allow_unstaffed,
+        }
+
+    def welcomed(self, user_key: str) -> None:
+        """The page was just given every service's status: only changes from now on."""
+        self.told.add(user_key)
+
+    async def push(self, now: float) -> None:
+        """Tell the pages choosing a service what changed since they were last told."""
+        statuses = [await self.status(queue, now) for queue in self.settings.queues]
+        choosing = await self._choosing()
+        news = changed(self.sent, statuses)
+        self.sent = {status.code: status for status in statuses}
+        # A page that just left the line (or was let go) has not heard for a while: all of it.
+        for pages, shown in ((choosing - self.told, statuses), (choosing & self.told, news)):
+            if pages and shown:
+                payload = schema.message(
+                    "service.status", services=[status.to_wire() for status in shown]
+                )
+                await self.hub.send_many(sorted(pages), payload)
+        self.told = choosing
+
+    async def _choosing(self) -> set[str]:
+        """This node's citizen pages whose person is neither waiting nor being served."""
+        in_line = {call.citizen_id for call in await self.live.calls()}
+        for queue in self.settings.queues:
+            in_line.update(entry.citizen_id for entry in await self.live.waiting(queue.code))
+        return {
+            key
+            for key in self.hub.keys(CITIZEN_PREFIX)
+            if key.removeprefix(CITIZEN_PREFIX) not in in_line
+        }

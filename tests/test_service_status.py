@@ -1,0 +1,226 @@
+"""Through the service: the hard maximum wait, live service status, and the audio-only notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from branch import schema
+from branch.config import load_settings
+from branch.errors import BadMessage, NotInCall
+from branch.hub import Hub
+from branch.live.memory import MemoryLiveStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.service import BranchService
+from tests.test_service import ANA, BEA, EXE, EXE2, Clock, page_for
+from tests.test_services import CAM, TUESDAY_11, call_between
+
+CONFIG = """
+[roles]
+executives = ["11.111.111-1", "12.345.678-5"]
+
+[roles.skills]
+"11.111.111-1" = "triage"
+"12.345.678-5" = "especialista"
+
+[[queues]]
+code = "triage"
+name = "Orientación"
+hours = ["mon-fri 08:30-13:30"]
+max_waiting = 2
+hard_max_wait_minutes = 10
+
+[[queues]]
+code = "especialista"
+name = "Especialista"
+allow_unstaffed = false
+hard_max_wait_minutes = 5
+"""
+
+
+@pytest.fixture
+def clock() -> Clock:
+    clock = Clock()
+    clock.now = TUESDAY_11
+    return clock
+
+
+@pytest.fixture
+def service(tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+    path = tmp_path / "branch.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    settings = load_settings({}, path, service_readiness_seconds=0)
+    return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+
+
+# ---------------------------------------------------------------- the hard maximum wait
+
+
+async def test_a_wait_past_the_hard_limit_ends_told_recorded_and_audited(
+    service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    assert ana.last("welcome")["services"][0]["hardMaxWaitSeconds"] == 600
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+    clock.advance(599)
+    await service.tick()
+    assert ana.of("queue.left") == []
+    clock.advance(1)
+    await service.tick()
+    assert ana.last("queue.left") == {
+        "type": "queue.left",
+        "contactId": contact_id,
+        "reason": "wait_limit",
+    }
+    record = await records.get(contact_id)
+    assert record is not None
+    assert (record.end_reason, record.ended_at) == ("wait_limit", TUESDAY_11 + 600)
+    [ended] = [e for e in await records.audit_entries(contact_id) if e.kind == "contact.ended"]
+    assert (ended.actor, ended.data) == ("system", {"reason": "wait_limit", "by": "system"})
+    assert (await service.live.citizen_status(ANA.person_id)).waiting is None
+
+
+async def test_after_a_transfer_the_new_lines_limit_counts_from_the_transfer(
+    service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    await page_for(service, hub, EXE)
+    await page_for(service, hub, EXE2)
+    await service.handle(EXE2, schema.AgentNotReady())  # especialista staffed, nobody free
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    first = await call_between(service, ana, EXE)
+    clock.advance(900)  # fifteen minutes in the call: past both limits since the first join
+    await service.handle(EXE, schema.CallTransfer(contact_id=first, service="especialista"))
+    second = ana.last("queue.joined")
+    assert (second["service"], second["joinedAt"]) == ("especialista", TUESDAY_11)
+    clock.advance(299)
+    await service.tick()
+    assert ana.of("queue.left") == []
+    clock.advance(1)
+    await service.tick()
+    assert ana.last("queue.left")["reason"] == "wait_limit"
+    assert ana.last("queue.left")["contactId"] == second["contactId"]
+    record = await records.get(second["contactId"])
+    assert record is not None and record.end_reason == "wait_limit"
+
+
+# ---------------------------------------------------------------- live service status
+
+
+def pushed(page: Any) -> list[dict[str, Any]]:
+    """Every service status the page was pushed, in order."""
+    return [status for message in page.of("service.status") for status in message["services"]]
+
+
+async def test_a_citizen_choosing_a_service_hears_of_executives_coming_and_going(
+    service: BranchService, hub: Hub
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    [_, especialista] = ana.last("welcome")["services"]
+    assert (especialista["staffed"], especialista["refusal"]) == (0, "no_executives")
+    await page_for(service, hub, EXE2)  # logs in: especialista is staffed now
+    assert pushed(ana) == [
+        {
+            "code": "especialista",
+            "open": True,
+            "opensAt": None,
+            "closesAt": None,
+            "staffed": 1,
+            "waiting": 0,
+            "estimatedWaitSeconds": None,
+            "refusal": None,
+        }
+    ]
+    await service.tick()  # nothing changed since: nothing more
+    assert len(ana.of("service.status")) == 1
+    await service.disconnected(EXE2)  # the last executive of especialista is gone
+    gone = pushed(ana)[-1]
+    assert (gone["code"], gone["staffed"], gone["refusal"]) == (
+        "especialista",
+        0,
+        "no_executives",
+    )
+
+
+async def test_a_full_line_is_pushed_to_those_choosing_but_not_to_those_in_it(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    bea = await page_for(service, hub, BEA)
+    cam = await page_for(service, hub, CAM)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    assert [(s["code"], s["waiting"], s["refusal"]) for s in pushed(cam)] == [("triage", 1, None)]
+    assert len(pushed(bea)) == 1  # still choosing when ana joined
+    clock.advance(10)
+    await service.handle(BEA, schema.QueueJoin(service="triage", reason="otro"))
+    assert [(s["waiting"], s["refusal"]) for s in pushed(cam)][-1] == (2, "queue_full")
+    # In line: they hear of their place, not of the services.
+    assert (len(pushed(ana)), len(pushed(bea))) == (0, 1)
+    assert bea.last("queue.position")["position"] == 2
+
+
+async def test_a_service_closing_by_the_clock_is_pushed(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    cam = await page_for(service, hub, CAM)
+    clock.advance(2.5 * 3600)  # 13:30: triage closes
+    await service.tick()
+    [triage] = pushed(cam)
+    assert (triage["code"], triage["open"], triage["refusal"]) == ("triage", False, "closed")
+    assert triage["opensAt"] == TUESDAY_11 + 24 * 3600 - 2.5 * 3600  # Wednesday 08:30
+
+
+async def test_a_citizen_back_from_the_line_is_told_every_service_at_once(
+    service: BranchService, hub: Hub
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    await service.handle(ANA, schema.QueueLeave())
+    await service.tick()
+    assert [s["code"] for s in ana.last("service.status")["services"]] == [
+        "triage",
+        "especialista",
+    ]
+
+
+# ---------------------------------------------------------------- audio only
+
+
+async def test_the_executive_is_told_when_the_citizen_goes_audio_only_and_back(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    contact_id = await call_between(service, ana, EXE)
+    for on in (True, False):
+        clock.advance(5)
+        await service.handle(ANA, schema.CallAudioOnly(contact_id=contact_id, audio_only=on))
+        assert exe.last("call.audio_only") == {
+            "type": "call.audio_only",
+            "contactId": contact_id,
+            "audioOnly": on,
+        }
+    assert ana.of("call.audio_only") == []
+    trail = [
+        e.data for e in await records.audit_entries(contact_id) if e.kind == "contact.audio_only"
+    ]
+    assert trail == [{"audioOnly": True}, {"audioOnly": False}]
+
+
+async def test_audio_only_is_relayed_only_within_the_citizens_own_call(
+    service: BranchService, hub: Hub
+) -> None:
+    await page_for(service, hub, ANA)
+    with pytest.raises(NotInCall, match="No estás en una atención con ese identificador"):
+        await service.handle(ANA, schema.CallAudioOnly(contact_id="someone-else", audio_only=True))
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_audio_only_must_be_true_or_false(value: object) -> None:
+    frame = schema.dump({"type": "call.audio_only", "contactId": "c", "audioOnly": value})
+    with pytest.raises(BadMessage, match=r"^call\.audio_only: audioOnly must be true or false$"):
+        schema.parse_client(frame, max_bytes=65536)
