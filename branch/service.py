@@ -207,6 +207,7 @@ class BranchService:
             role=user.role,
             person={"run": user.person_id, "name": user.name},
             serviceName=settings.service_name,
+            language=settings.language,
             iceServers=self._ice_servers(user, now),
             iceTransportPolicy=settings.webrtc_ice_transport_policy,
             services=[await self.board.fields(queue, now) for queue in settings.queues],

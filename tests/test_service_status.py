@@ -62,7 +62,8 @@ async def test_a_wait_past_the_hard_limit_ends_told_recorded_and_audited(
     service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
 ) -> None:
     ana = await page_for(service, hub, ANA)
-    assert ana.last("welcome")["services"][0]["hardMaxWaitSeconds"] == 600
+    welcome = ana.last("welcome")
+    assert (welcome["language"], welcome["services"][0]["hardMaxWaitSeconds"]) == ("es-CL", 600)
     await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
     contact_id = ana.last("queue.joined")["contactId"]
     clock.advance(599)

@@ -8,10 +8,12 @@ import {
   formatClock,
   formatEstimate,
   formatMinutes,
-  formatOpening,
   formatPosition,
   formatWaiting,
+  notice,
+  pageLanguage,
   secondsSince,
+  showNoticeIn,
 } from "./i18n.js";
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
@@ -60,6 +62,7 @@ function showStep(step) {
 
 function showError(text) {
   const box = $("error");
+  box.lang = "es-CL";
   box.textContent = text ?? "";
   box.hidden = !text;
 }
@@ -75,38 +78,61 @@ function showNotice(text) {
 const services = () => page.welcome?.services ?? [];
 const chosenService = () => services().find((s) => s.code === $("service").value) ?? services()[0];
 
+const language = () => pageLanguage(page.welcome?.language);
+const serviceName = (service) => (language() === "en" && service.nameEn) || service.name;
+
 function fillServices() {
   const select = $("service");
   const chosen = select.value;
-  select.replaceChildren(
-    ...services().map((s) => new Option(s.open ? s.name : `${s.name} (cerrado)`, s.code)),
-  );
+  const label = (s) => (s.open ? s.name : `${s.name} (cerrado)`);
+  const same =
+    select.options.length === services().length &&
+    services().every((s, i) => select.options[i].value === s.code);
+  // Relabel in place when only the statuses changed, so an open list is not reset under a finger.
+  if (same) services().forEach((s, i) => (select.options[i].text = label(s)));
+  else select.replaceChildren(...services().map((s) => new Option(label(s), s.code)));
   if (services().some((s) => s.code === chosen)) select.value = chosen;
   $("service-field").hidden = services().length < 2;
-  onServiceChange();
 }
 
 function onServiceChange() {
   const service = chosenService();
   if (!service) return;
   fillReasons(service.reasons, page.welcome?.limits?.reasonText ?? 500);
-  const status = serviceStatus(service);
-  $("service-status").textContent = status;
-  $("service-status").hidden = !status;
+  renderServiceStatus();
 }
 
-/** What a citizen should know before choosing: closed, nobody attending, the wait. */
+/** The chosen service's status where the citizen is: choosing it, or checking the camera. */
+function renderServiceStatus() {
+  const service = chosenService();
+  const status = service ? serviceStatus(service) : "";
+  showNoticeIn($("service-status"), language(), status);
+  showNoticeIn($("join-status"), language(), status);
+}
+
+/** What a citizen should know before joining: closed, nobody attending, full, too long a wait. */
 function serviceStatus(service) {
-  if (!service.open) {
-    const opens = service.opensAt ? ` Abre ${formatOpening(service.opensAt, service.timezone)}.` : "";
-    return `${service.name} está cerrado en este momento.${opens}`;
-  }
-  if (service.staffed === 0) {
-    return service.allowUnstaffed
-      ? "En este momento no hay ejecutivos conectados; puedes esperar tu turno en la fila."
-      : `En este momento no hay ejecutivos atendiendo ${service.name}. Intenta en unos minutos.`;
-  }
+  const values = {
+    service: serviceName(service),
+    opensAt: service.opensAt,
+    timeZone: service.timezone,
+    waiting: service.waiting,
+    estimate: service.estimatedWaitSeconds ?? 0,
+  };
+  if (!service.open) return notice(language(), "closed", values);
+  if (service.refusal) return notice(language(), service.refusal, values);
+  if (service.staffed === 0) return notice(language(), "unstaffed", values);
   return "";
+}
+
+/** A service's status changed (server push): merge it; show it unless already in line. */
+function onServiceStatus({ services: statuses }) {
+  if (!page.welcome) return;
+  const byCode = new Map(statuses.map((status) => [status.code, status]));
+  page.welcome.services = services().map((s) => ({ ...s, ...byCode.get(s.code) }));
+  if (IN_LINE.has(page.step)) return;
+  fillServices();
+  renderServiceStatus();
 }
 
 function fillReasons(reasons, limit) {
@@ -219,7 +245,13 @@ function join() {
 function renderQueue(fields) {
   const { contactId, folio, position, waiting, estimatedWaitSeconds, joinedAt, service, staffed } =
     fields;
-  if (service) setText("waiting-service", services().find((s) => s.code === service)?.name ?? service);
+  if (service) {
+    page.service = service;
+    const known = services().find((s) => s.code === service);
+    setText("waiting-service", known?.name ?? service);
+    const limit = known?.hardMaxWaitSeconds;
+    showNoticeIn($("waiting-limit"), language(), limit ? notice(language(), "waitLimitAhead", { limit }) : "");
+  }
   if (typeof staffed === "number") $("waiting-staffing").hidden = staffed > 0;
   if (contactId) page.contactId = contactId;
   if (folio) page.folio = folio;
@@ -361,6 +393,8 @@ async function setAudioOnly(call, on) {
   try {
     await call.setAudioOnly(on);
     showError("");
+    // The executive's page says why the video stopped (or came back).
+    signaling.send("call.audio_only", { contactId: call.contactId, audioOnly: call.audioOnly });
   } catch (error) {
     showError(explainMediaError(error).title);
   } finally {
@@ -481,6 +515,7 @@ function onWelcome(message) {
   if (!IN_LINE.has(page.step)) document.title = pageTitle;
   $("person-name").textContent = message.person?.name ?? "";
   fillServices();
+  onServiceChange();
   const { queue, call } = message.state ?? {};
   if (call) {
     page.folio = call.folio;
@@ -560,9 +595,18 @@ signaling
     document.title = pageTitle;
     releaseMedia();
     showStep("reason");
-    showError(LEFT_TEXTS[message.reason] ?? "Tu atención terminó antes de comenzar.");
+    renderServiceStatus();
+    if (message.reason === "wait_limit") {
+      const service = services().find((s) => s.code === page.service);
+      const limit = service?.hardMaxWaitSeconds ?? secondsSince(page.joinedAt ?? Date.now() / 1000);
+      const name = service ? serviceName(service) : "";
+      showNoticeIn($("error"), language(), notice(language(), "waitLimit", { service: name, limit }));
+    } else {
+      showError(LEFT_TEXTS[message.reason] ?? "Tu atención terminó antes de comenzar.");
+    }
     showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
   })
+  .on("service.status", onServiceStatus)
   .on("call.started", (fields) => {
     announceCall(fields);
     startCall(fields);
@@ -587,6 +631,10 @@ signaling
     if (contactId !== page.contactId) return;
     $("call-status").textContent = "El ejecutivo volvió. Reconectando…";
     $("call-status").hidden = false;
+    // The executive's page is new: it must hear again that the video is off on purpose.
+    withCall(contactId, (call) => {
+      if (call.audioOnly) signaling.send("call.audio_only", { contactId, audioOnly: true });
+    });
   })
   .on("survey.saved", ({ contactId }) => {
     if (contactId !== page.surveyFor) return;

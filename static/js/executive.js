@@ -2,7 +2,16 @@
 // shown follows the server's agent state; the server is the only judge of it.
 
 import { Call, explainMediaError, openLocalMedia, stopStream } from "./call.js";
-import { errorText, formatClock, formatMinutes, formatWaiting, secondsSince } from "./i18n.js";
+import {
+  errorText,
+  formatClock,
+  formatMinutes,
+  formatWaiting,
+  notice,
+  pageLanguage,
+  secondsSince,
+  showNoticeIn,
+} from "./i18n.js";
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
@@ -289,7 +298,15 @@ function withCall(contactId, action) {
   withCurrentCall(desk.callPromise, contactId, action);
 }
 
+/** Why the citizen's video stopped, or that it is back; nothing once the call is over. */
+function showPeerMedia(key) {
+  const language = pageLanguage(desk.welcome?.language);
+  showNoticeIn($("peer-media"), language, key ? notice(language, key) : "");
+  $("remote-video").classList.toggle("audio-only", key === "peerAudioOnly");
+}
+
 function closeCall() {
+  showPeerMedia(null);
   $("verify-code").textContent = "—";
   const previous = desk.callPromise;
   desk.callPromise = null;
@@ -502,10 +519,16 @@ signaling
       "La persona perdió la conexión. Mantenemos la llamada mientras vuelve.";
     $("call-status").hidden = false;
   })
-  .on("call.resumed", ({ contactId }) => {
+  .on("call.resumed", ({ contactId, who }) => {
     if (desk.contact?.contactId !== contactId) return;
     $("call-status").textContent = "La persona volvió. Reconectando…";
     $("call-status").hidden = false;
+    // A reloaded citizen page starts with its video on; it says so if it goes audio only again.
+    if (who === "citizen") showPeerMedia(null);
+  })
+  .on("call.audio_only", ({ contactId, audioOnly }) => {
+    if (desk.contact?.contactId !== contactId || !desk.callPromise) return;
+    showPeerMedia(audioOnly ? "peerAudioOnly" : "peerVideoBack");
   })
   .on("call.ended", (message) => {
     if (desk.contact?.contactId !== message.contactId && !desk.callPromise) return;

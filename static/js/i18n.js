@@ -106,3 +106,89 @@ export function applyWords(root, words, language) {
     if (text !== undefined) element.textContent = text;
   }
 }
+
+// Notices written in both languages; pageLanguage(welcome.language) picks one, and
+// the element showing it gets that `lang` so it is read aloud right.
+const minutesEn = (seconds) => {
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+};
+const minutesEs = (seconds) => {
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return minutes === 1 ? "1 minuto" : `${minutes} minutos`;
+};
+
+const openingEn = (epochSeconds, timeZone = "America/Santiago") =>
+  new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(new Date(epochSeconds * 1000));
+
+export const NOTICES = Object.freeze({
+  "es-CL": {
+    closed: ({ service, opensAt, timeZone }) =>
+      `${service} está cerrado en este momento.` +
+      (opensAt ? ` Abre ${formatOpening(opensAt, timeZone)}.` : ""),
+    no_executives: ({ service }) =>
+      `En este momento no hay ejecutivos atendiendo ${service}. Intenta en unos minutos.`,
+    unstaffed: () =>
+      "En este momento no hay ejecutivos conectados; puedes esperar tu turno en la fila.",
+    queue_full: ({ service, waiting }) =>
+      `La fila de ${service} está llena en este momento (${formatWaiting(waiting)} esperando). ` +
+      "Intenta de nuevo en unos minutos.",
+    wait_too_long: ({ service, estimate }) =>
+      `La espera estimada para ${service} es de unos ${minutesEs(estimate)}, más de lo que ` +
+      "permitimos esperar. Intenta de nuevo más tarde.",
+    after_closing: ({ service }) =>
+      `Con las personas que ya esperan, no alcanzaríamos a atenderte en ${service} antes del cierre.`,
+    waitLimitAhead: ({ limit }) =>
+      `La espera máxima en este servicio es de ${minutesEs(limit)}: si se cumple antes de tu turno, te avisaremos aquí.`,
+    waitLimit: ({ service, limit }) =>
+      `Esperaste ${minutesEs(limit)}, el máximo de espera de ${service}, y tu atención terminó. ` +
+      "Disculpa las molestias: puedes volver a ponerte en la fila o intentarlo más tarde.",
+    peerAudioOnly: () =>
+      "La persona cambió a solo audio para ahorrar datos: por eso no ves su video. Se siguen escuchando.",
+    peerVideoBack: () => "La persona volvió a activar su video.",
+  },
+  en: {
+    closed: ({ service, opensAt, timeZone }) =>
+      `${service} is closed right now.` +
+      (opensAt ? ` It opens on ${openingEn(opensAt, timeZone)}.` : ""),
+    no_executives: ({ service }) =>
+      `Nobody is serving ${service} right now. Please try again in a few minutes.`,
+    unstaffed: () => "No executive is connected right now; you may wait for your turn in line.",
+    queue_full: ({ service, waiting }) =>
+      `The line for ${service} is full right now (${waiting === 1 ? "1 person" : `${waiting} people`} waiting). ` +
+      "Please try again in a few minutes.",
+    wait_too_long: ({ service, estimate }) =>
+      `The estimated wait for ${service} is about ${minutesEn(estimate)}, longer than we let ` +
+      "people wait. Please try again later.",
+    after_closing: ({ service }) =>
+      `With the people already waiting, we could not serve you at ${service} before closing time.`,
+    waitLimitAhead: ({ limit }) =>
+      `The longest wait in this service is ${minutesEn(limit)}: if it runs out before your turn, we will tell you here.`,
+    waitLimit: ({ service, limit }) =>
+      `You waited ${minutesEn(limit)}, the longest wait for ${service}, so this contact ended. ` +
+      "We are sorry: you can join the line again or try later.",
+    peerAudioOnly: () =>
+      "The citizen switched to audio only to save data: that is why their video stopped. You can still hear each other.",
+    peerVideoBack: () => "The citizen turned their video back on.",
+  },
+});
+
+/** The notice `key` in `language` (es-CL when unknown), with its values filled in. */
+export function notice(language, key, values = {}) {
+  const catalog = NOTICES[language] ?? NOTICES["es-CL"];
+  return catalog[key](values);
+}
+
+/** Show a notice in an element, marked with its language; empty text hides it. */
+export function showNoticeIn(element, language, text) {
+  element.lang = NOTICES[language] ? language : "es-CL";
+  if (element.textContent !== (text ?? "")) element.textContent = text ?? "";
+  element.hidden = !text;
+}

@@ -59,10 +59,21 @@ async def test_audio_only_and_camera_switch(
     assert not await frames_rise(page), "the citizen still receives video"
     assert await page.evaluate("window.branchCall.pc.connectionState") == "connected"
     assert await page.evaluate("window.branchCall.tracksOf('video').length") == 0
+    # The executive is told why the video stopped, in a status the screen reader reads.
+    notice = epage.get_by_role("status").filter(has_text="cambió a solo audio")
+    await expect(notice).to_have_text(
+        "La persona cambió a solo audio para ahorrar datos: por eso no ves su video. "
+        "Se siguen escuchando."
+    )
+    await expect(notice).to_have_attribute("lang", "es-CL")
+    await expect(epage.locator("#remote-video")).to_have_class("remote audio-only")
     await citizen.shot("audio-only")
+    await executive.shot("audio-only-notice")
 
     await page.get_by_role("button", name="Volver al video").click()
     await expect(page.get_by_role("button", name="Solo audio")).to_be_visible()
+    await expect(epage.locator("#peer-media")).to_have_text("La persona volvió a activar su video.")
+    await expect(epage.locator("#remote-video")).to_have_class("remote")
     await assert_video_flows(epage)
     await assert_video_flows(page)
 
