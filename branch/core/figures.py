@@ -5,7 +5,9 @@ Every contact record is classified once, by how its wait ended:
 - **answered**: an executive accepted it (``answered_at`` set);
 - **short abandon**: the citizen left before ``short_abandon`` seconds;
 - **abandoned**: the citizen left (or dropped) later than that;
-- **closed**: still waiting when the service's cut-off after closing came;
+- **closed**: let go by the service while still waiting: at the cut-off after
+  closing, or when the service's hard maximum wait ran out (not an abandon:
+  the citizen did not choose to leave);
 - **pending**: still waiting (the wait has not ended yet).
 
 Offered is the sum of the five, so the figures always add up. Definitions
@@ -84,7 +86,7 @@ def fate(record: ContactRecord, thresholds: Thresholds) -> Fate:
         return Fate.ANSWERED
     if record.ended_at is None:
         return Fate.PENDING
-    if record.end_reason is EndReason.CLOSED:
+    if record.end_reason in (EndReason.CLOSED, EndReason.WAIT_LIMIT):
         return Fate.CLOSED
     if record.ended_at - record.joined_at < thresholds.short_abandon:
         return Fate.SHORT_ABANDON

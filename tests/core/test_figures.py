@@ -72,6 +72,20 @@ def test_fate_of_each_contact(contact_id: str, expected: Fate) -> None:
     assert fate(record, T60) is expected
 
 
+@pytest.mark.parametrize(
+    ("end", "expected"),
+    [
+        (EndReason.CITIZEN_LEFT, Fate.ABANDONED),
+        (EndReason.CITIZEN_DROPPED, Fate.ABANDONED),
+        # Let go by the service, not by the citizen: neither is an abandon.
+        (EndReason.CLOSED, Fate.CLOSED),
+        (EndReason.WAIT_LIMIT, Fate.CLOSED),
+    ],
+)
+def test_a_wait_ended_by_the_service_is_not_an_abandon(end: EndReason, expected: Fate) -> None:
+    assert fate(contact("x", 0, wait=600, end=end, answered=False), T60) is expected
+
+
 def test_an_abandon_of_exactly_n_seconds_is_not_short() -> None:
     record = contact("x", 0, wait=5, end=EndReason.CITIZEN_LEFT, answered=False)
     assert fate(record, T60) is Fate.ABANDONED
