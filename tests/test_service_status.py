@@ -8,51 +8,28 @@ from typing import Any
 import pytest
 
 from branch import schema
-from branch.config import load_settings
 from branch.errors import BadMessage, NotInCall
 from branch.hub import Hub
-from branch.live.memory import MemoryLiveStore
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService
 from tests.test_service import ANA, BEA, EXE, EXE2, Clock, page_for
-from tests.test_services import CAM, TUESDAY_11, call_between
+from tests.test_services import CAM, TUESDAY_11, call_between, service_with, tuesday_clock
+from tests.test_services import CONFIG as SERVICES
 
-CONFIG = """
-[roles]
-executives = ["11.111.111-1", "12.345.678-5"]
-
-[roles.skills]
-"11.111.111-1" = "triage"
-"12.345.678-5" = "especialista"
-
-[[queues]]
-code = "triage"
-name = "Orientación"
-hours = ["mon-fri 08:30-13:30"]
-max_waiting = 2
-hard_max_wait_minutes = 10
-
-[[queues]]
-code = "especialista"
-name = "Especialista"
-allow_unstaffed = false
-hard_max_wait_minutes = 5
-"""
+# The two services of tests/test_services.py, each with a hard maximum wait.
+CONFIG = SERVICES.replace(
+    "max_waiting = 2\n", "max_waiting = 2\nhard_max_wait_minutes = 10\n"
+).replace("keep_chat = false\n", "keep_chat = false\nhard_max_wait_minutes = 5\n")
 
 
 @pytest.fixture
 def clock() -> Clock:
-    clock = Clock()
-    clock.now = TUESDAY_11
-    return clock
+    return tuesday_clock()
 
 
 @pytest.fixture
 def service(tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
-    path = tmp_path / "branch.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    settings = load_settings({}, path, service_readiness_seconds=0)
-    return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+    return service_with(CONFIG, tmp_path, records, hub, clock)
 
 
 # ---------------------------------------------------------------- the hard maximum wait

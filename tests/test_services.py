@@ -54,19 +54,30 @@ keep_chat = false
 """
 
 
-@pytest.fixture
-def clock() -> Clock:
+def tuesday_clock() -> Clock:
     clock = Clock()
     clock.now = TUESDAY_11
     return clock
 
 
-@pytest.fixture
-def service(tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+def service_with(
+    config: str, tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock
+) -> BranchService:
+    """A service configured by ``config`` (TOML), without the readiness check."""
     path = tmp_path / "branch.toml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text(config, encoding="utf-8")
     settings = load_settings({}, path, service_readiness_seconds=0)
     return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return tuesday_clock()
+
+
+@pytest.fixture
+def service(tmp_path: Path, records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+    return service_with(CONFIG, tmp_path, records, hub, clock)
 
 
 async def call_between(service: BranchService, citizen: Page, executive: User) -> str:
