@@ -42,6 +42,25 @@ async def test_appending_is_chained_and_idempotent(records: SqliteRecordStore) -
     assert verify(entries) is None
 
 
+async def test_concurrent_writers_share_the_connection_safely(records: SqliteRecordStore) -> None:
+    """Two logins at once audit at once: each write waits for the other's transaction."""
+    await asyncio.gather(
+        *(
+            records.audit("test.event", "system", None, f"e{index}", {"n": index}, 100.0 + index)
+            for index in range(8)
+        ),
+        *(
+            records.contact_joined(f"c{index}", "general", CITIZEN_RUN, "Ana", "r", "", 100.0)
+            for index in range(4)
+        ),
+    )
+    entries = await records.audit_entries()
+    assert sorted(entry.event_id for entry in entries) == [f"e{index}" for index in range(8)]
+    assert verify(entries) is None
+    joined = [await records.get(f"c{index}") for index in range(4)]
+    assert len({record.folio for record in joined if record is not None}) == 4
+
+
 @pytest.mark.parametrize(
     ("tamper", "seq", "reason"),
     [
