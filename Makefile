@@ -4,16 +4,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests drive for real (browser) or the venv needs.
-SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server
+SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server nodejs
+# The real OpenID provider the login tests start (npm package oidc-provider).
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 
 .PHONY: run test setup system-deps certs lint typecheck unit clean
 
 run: $(BIN)/branch
 	$(BIN)/branch --config branch.dev.toml serve --dev
 
-test: system-deps $(BIN)/branch lint typecheck unit
+test: system-deps $(BIN)/branch $(OIDC_PROVIDER) lint typecheck unit
 
-setup: system-deps $(BIN)/branch
+setup: system-deps $(BIN)/branch $(OIDC_PROVIDER)
 
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do \
@@ -30,6 +32,13 @@ $(BIN)/branch: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
+# npm comes with some builds of nodejs and is a Debian package of its own in others.
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | system-deps
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 certs: $(BIN)/branch
 	$(BIN)/branch certs
 
@@ -40,8 +49,8 @@ lint: $(BIN)/branch
 typecheck: $(BIN)/branch
 	$(BIN)/mypy
 
-unit: $(BIN)/branch
+unit: $(BIN)/branch $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts tests/oidc/node_modules

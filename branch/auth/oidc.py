@@ -66,6 +66,11 @@ def safe_next(path: str | None) -> str:
     return path if path in SAFE_NEXT_PATHS else "/"
 
 
+def discovery_url(issuer: str) -> str:
+    """OpenID Connect Discovery §4: the issuer without a trailing slash, then the well-known path."""
+    return f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+
+
 @dataclass(frozen=True)
 class ProviderMetadata:
     issuer: str

@@ -113,11 +113,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
     settings = request.app[AUTH_SETTINGS]
     query = request.query
     try:
-        if "error" in query:
-            raise LoginFailed("El ingreso con ClaveÚnica fue cancelado o rechazado")
+        # Consumed first, whatever the answer: a state is good for one callback only.
         attempt = await request.app[SESSIONS].take_login_attempt(
             query.get("state", ""), time.time()
         )
+        if "error" in query:
+            raise LoginFailed("El ingreso con ClaveÚnica fue cancelado o rechazado")
         if attempt is None:
             raise LoginFailed(
                 "El ingreso expiró o ya fue usado; vuelve a intentarlo desde el inicio"

@@ -1,24 +1,38 @@
 """The Relying Party's HTTP side: discovery, JWKS, token exchange and userinfo.
 
 Provider errors become LoginFailed with a message fit for the person; the
-details go to the log without codes, tokens or secrets.
+details go to the log without codes, tokens or secrets. Every call is aiohttp,
+so nothing here blocks the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from typing import Any
 
 import aiohttp
 
-from branch.auth.oidc import LoginAttempt, ProviderMetadata, UnknownKeyId, validate_id_token
+from branch.auth.oidc import (
+    LoginAttempt,
+    ProviderMetadata,
+    UnknownKeyId,
+    discovery_url,
+    validate_id_token,
+)
 from branch.config import Settings
 from branch.errors import LoginFailed
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "No pudimos comunicarnos con ClaveÚnica; inténtalo de nuevo en unos minutos"
+# RFC 6749 §5.2: a code used before, expired, or issued for another login attempt (PKCE).
+CODE_REFUSED = (
+    "ClaveÚnica no aceptó el código de ingreso: ya fue usado, expiró o pertenece a otro "
+    "intento; vuelve a intentarlo desde el inicio"
+)
 
 
 class OidcClient:
@@ -31,6 +45,8 @@ class OidcClient:
         self.client_secret = client_secret
         self._metadata: ProviderMetadata | None = None
         self._jwks: dict[str, Any] | None = None
+        # Logins that meet a new key at once share one JWKS download.
+        self._jwks_lock = asyncio.Lock()
 
     async def _json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -39,6 +55,8 @@ class OidcClient:
                     body = await response.text()
                     # OAuth error bodies carry an error code, never a secret: safe to log.
                     log.warning("%s answered HTTP %s: %s", what, response.status, body[:200])
+                    if what == "token" and _oauth_error(body) == "invalid_grant":
+                        raise LoginFailed(CODE_REFUSED)
                     raise LoginFailed(f"ClaveÚnica rechazó la solicitud ({what})")
                 document = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -50,16 +68,19 @@ class OidcClient:
 
     async def metadata(self) -> ProviderMetadata:
         if self._metadata is None:
-            document = await self._json(
-                "GET", f"{self.settings.issuer}/.well-known/openid-configuration", "discovery"
-            )
+            document = await self._json("GET", discovery_url(self.settings.issuer), "discovery")
             self._metadata = ProviderMetadata.from_discovery(document, self.settings.issuer)
         return self._metadata
 
-    async def jwks(self, *, refresh: bool = False) -> dict[str, Any]:
-        if self._jwks is None or refresh:
-            self._jwks = await self._json("GET", (await self.metadata()).jwks_uri, "jwks")
-        return self._jwks
+    async def jwks(self, *, stale: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The provider's keys, downloaded once and again only when `stale` is still the cache.
+
+        No cooldown: right after a key rotation the very next login must find the new key.
+        """
+        async with self._jwks_lock:
+            if self._jwks is None or self._jwks is stale:
+                self._jwks = await self._json("GET", (await self.metadata()).jwks_uri, "jwks")
+            return self._jwks
 
     async def exchange(
         self, code: str, attempt: LoginAttempt
@@ -105,8 +126,18 @@ class OidcClient:
                 now=time.time(),
             )
 
+        keys = await self.jwks()
         try:
-            return check(await self.jwks())
+            return check(keys)
         except UnknownKeyId:
             # The provider may have rotated its keys: one fresh look, then give up.
-            return check(await self.jwks(refresh=True))
+            return check(await self.jwks(stale=keys))
+
+
+def _oauth_error(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, str) else None

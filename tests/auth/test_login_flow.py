@@ -1,4 +1,7 @@
-"""The whole login over real HTTPS through the development provider, and its attacks."""
+"""The development login over real HTTPS: sessions, cookies, logout and its own provider.
+
+The relying party's refusals are tested against a real provider in test_provider_login.py.
+"""
 
 from __future__ import annotations
 
@@ -116,36 +119,7 @@ async def test_session_id_is_rotated_at_login(
         assert me.status == 401
 
 
-async def failure_text(http: aiohttp.ClientSession, url: str) -> str:
-    async with http.get(url, allow_redirects=False) as response:
-        assert response.status == 400
-        return await response.text()
-
-
-async def test_state_cannot_be_replayed_or_invented(
-    http: aiohttp.ClientSession, node: RunningBranch
-) -> None:
-    callback = await authorize(http, node)
-    async with http.get(callback, allow_redirects=False) as first:
-        assert first.status == 302
-    assert "El ingreso expiró o ya fue usado" in await failure_text(http, callback)
-    assert "El ingreso expiró o ya fue usado" in await failure_text(
-        http, f"{node.url}/auth/callback?code=x&state=invented"
-    )
-
-
-async def test_provider_error_and_wrong_issuer(
-    http: aiohttp.ClientSession, node: RunningBranch
-) -> None:
-    assert "fue cancelado o rechazado" in await failure_text(
-        http, f"{node.url}/auth/callback?error=access_denied&state=x"
-    )
-    callback = await authorize(http, node)
-    forged = re.sub(r"iss=[^&]+", "iss=https%3A%2F%2Fevil.example", callback)
-    assert "emisor distinto" in await failure_text(http, forged)
-
-
-async def test_wrong_check_digit_is_refused_by_the_relying_party(node: RunningBranch) -> None:
+async def test_the_probe_client_reports_a_refused_login(node: RunningBranch) -> None:
     async with BranchClient(node.url, ca_file=node.ca_path) as client:
         with pytest.raises(ClientError) as caught:
             await client.login("44.444.444-5", "Ana", "Rojas")
@@ -207,16 +181,6 @@ async def test_token_endpoint_refuses_code_replay_and_a_wrong_verifier(
         400,
         {"error": "invalid_grant", "error_description": "PKCE verification failed"},
     )
-
-
-async def test_key_rotation_needs_no_restart(
-    http: aiohttp.ClientSession, node: RunningBranch
-) -> None:
-    async with http.get(await authorize(http, node), allow_redirects=False) as first:
-        assert first.status == 302
-    node.app[DEV_PROVIDER].add_key()  # the provider now signs with a key the branch has not seen
-    async with http.get(await authorize(http, node), allow_redirects=False) as second:
-        assert second.status == 302, await second.text()
 
 
 async def test_dev_login_refuses_a_foreign_redirect_uri(
