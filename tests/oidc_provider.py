@@ -79,7 +79,10 @@ class OidcProvider:
             return answer
 
     async def register(
-        self, redirect_uri: str, client: RegisteredClient | None = None
+        self,
+        redirect_uri: str,
+        client: RegisteredClient | None = None,
+        post_logout_redirect_uri: str = "https://localhost:9/",
     ) -> RegisteredClient:
         """A client of the provider with one redirect URI, as ClaveÚnica registers them."""
         client = client or RegisteredClient(secrets.token_urlsafe(12), secrets.token_urlsafe(32))
@@ -88,6 +91,7 @@ class OidcProvider:
             client_id=client.client_id,
             client_secret=client.client_secret,
             redirect_uri=redirect_uri,
+            post_logout_redirect_uri=post_logout_redirect_uri,
         )
         return client
 
@@ -198,7 +202,7 @@ async def start_with_provider(
     }
     options.update(overrides)
     node = await start_branch(**options)
-    await provider.register(node.settings.redirect_uri, client)
+    await provider.register(node.settings.redirect_uri, client, f"{node.settings.base_url}/")
     return node
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from branch.auth.sessions import COOKIE_NAME
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, RunningBranch, StartBranch
@@ -191,3 +192,32 @@ async def test_a_refused_login_uses_up_its_state(
     later = urlencode({"code": "x", "state": query["state"][0], "iss": query["iss"][0]})
     landing = await visit(browser_like, f"{node.url}/auth/callback?{later}")
     assert refused(landing) == EXPIRED
+
+
+async def test_standard_logout_ends_the_providers_session_too(
+    browser_like: aiohttp.ClientSession, start_branch: StartBranch, oidc_provider: OidcProvider
+) -> None:
+    node = await start_with_provider(start_branch, oidc_provider, oidc_logout_style="standard")
+    assert (await log_in(browser_like, node, CITIZEN)).status == 200
+    # While the provider's session lives, a new login skips its form.
+    again = await visit(browser_like, f"{node.url}/login")
+    assert (again.status, again.url) == (200, f"{node.url}/citizen")
+    async with browser_like.post(
+        f"{node.url}/logout", headers={"Origin": node.url}, allow_redirects=False
+    ) as response:
+        assert response.status == 303
+        target = URL(response.headers["Location"])
+    assert str(target.with_query(None)) == f"{oidc_provider.issuer}/logout/"
+    assert target.query["post_logout_redirect_uri"] == f"{node.url}/"
+    assert target.query["id_token_hint"].count(".") == 2
+    confirm = await visit(browser_like, str(target))
+    form = re.search(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', confirm.text, re.S)
+    assert form is not None, confirm.text[:500]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    async with browser_like.post(
+        URL(confirm.url).join(URL(form.group(1))), data={**fields, "logout": "yes"}
+    ) as back:
+        assert (back.status, str(back.url)) == (200, f"{node.url}/")
+    # The provider forgot the person too: the next login asks again.
+    async with browser_like.get(f"{node.url}/login") as page:
+        assert "/openid/interaction/" in page.url.path

@@ -76,6 +76,13 @@ function buildProvider(issuer) {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx, form) {
+          ctx.body = `<!doctype html><title>Test provider logout</title>${form}
+<button form="op.logoutForm" name="logout" value="yes">Salir</button>`;
+        },
+      },
     },
     findAccount: (_ctx, id) => account(id),
     interactions: { url: (_ctx, interaction) => `${PREFIX}/interaction/${interaction.uid}` },
@@ -152,6 +159,7 @@ async function control(req, res, path) {
       client_id: form.get('client_id'),
       client_secret: form.get('client_secret'),
       redirect_uris: [form.get('redirect_uri')],
+      post_logout_redirect_uris: [form.get('post_logout_redirect_uri')],
     });
     current = buildProvider(current.issuer);
   } else if (path === '/control/rotate') {
