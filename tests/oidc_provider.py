@@ -24,6 +24,7 @@ from yarl import URL
 
 from branch.tls import CertificatePaths, client_context
 from tests.conftest import RunningBranch, StartBranch
+from tests.processes import stop
 
 PACKAGE_DIR = Path(__file__).parent / "oidc"
 
@@ -148,12 +149,7 @@ def oidc_provider(
         drain.start()
         yield OidcProvider(port, token, certificates.ca_cert)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if drain is not None:
             drain.join(timeout=5)
         process.stdout.close()

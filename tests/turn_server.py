@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
+
 
 @dataclass(frozen=True)
 class TurnServer:
@@ -85,8 +87,4 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
             pytest.fail(f"turnserver did not listen on {port} within 5 s; see {folder}")
         yield TurnServer(port, secret)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
