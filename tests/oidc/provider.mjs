@@ -3,8 +3,9 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// CONFIG names the TLS files, the host name, the operator's token and the account table. The server listens on an ephemeral port and prints
-// one line, `listening <port>`, once it serves.
+// CONFIG names the TLS files, the host name, the operator's token and the account table.
+// The server listens on an ephemeral port and prints one line, `listening <port>`, once it
+// serves.
 //
 // Besides the provider under /openid, /control/* lets a test act as the provider's operator
 // (bearer = the operator's token): register a client, rotate the signing key, publish a key
@@ -72,7 +73,14 @@ function buildProvider(issuer) {
       id_token_signed_response_alg: 'RS256',
     },
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
-    ttl: { AuthorizationCode: 300, IdToken: 3600, AccessToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+    ttl: {
+      AuthorizationCode: 300, // ClaveÚnica's codes last about five minutes
+      IdToken: 3600,
+      AccessToken: 600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
@@ -89,7 +97,10 @@ function buildProvider(issuer) {
     // A first-party login: the person is not asked to consent to the three scopes.
     async loadExistingGrant(ctx) {
       const { client, session, params } = ctx.oidc;
-      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: client.clientId,
+        accountId: session.accountId,
+      });
       grant.addOIDCScope(String(params.scope));
       await grant.save();
       return grant;
@@ -161,12 +172,12 @@ async function control(req, res, path) {
       redirect_uris: [form.get('redirect_uri')],
       post_logout_redirect_uris: [form.get('post_logout_redirect_uri')],
     });
-    current = buildProvider(current.issuer);
+    rebuild();
   } else if (path === '/control/rotate') {
     const form = await readForm(req);
     const kid = newSigningKey();
     if (form.get('publish') === 'no') unpublished.add(kid);
-    current = buildProvider(current.issuer);
+    rebuild();
     answer = { kid };
   } else if (path === '/control/publish') {
     unpublished.clear();
@@ -181,6 +192,14 @@ async function control(req, res, path) {
 }
 
 let current;
+
+// oidc-provider reads its clients and keys when it is built. The in-memory store (sessions,
+// codes, grants) is shared by every instance in the process, so a new instance is the same
+// running provider with the new client or key: nothing in flight is lost.
+function rebuild() {
+  current = buildProvider(current.issuer);
+}
+
 const server = createServer(
   { cert: readFileSync(config.tls_cert), key: readFileSync(config.tls_key) },
   async (req, res) => {
