@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -196,8 +197,10 @@ async def test_transfer_keeps_the_first_join_time(open_live: OpenLive) -> None:
     )
     events = await store.transfer("exe", "c-ana", to, T0 + 60)
     assert ended(events) == [("ana", EndReason.TRANSFERRED)]
-    assert [e.to for e in events if isinstance(e, Transferred)] == [to]
-    assert [e.citizen_id for e in await store.waiting("especial")] == ["ana", "zed"]
+    # The hard wait limit counts from the transfer; the place in line from the first join.
+    requeued = replace(to, queued_at=T0 + 60)
+    assert [e.to for e in events if isinstance(e, Transferred)] == [requeued]
+    assert await store.waiting("especial") == [requeued, citizen("zed", T0 + 30, "especial")]
     with pytest.raises(NotInCall):
         await store.transfer("exe", "c-ana", to, T0 + 61)
 
