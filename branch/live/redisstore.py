@@ -125,7 +125,12 @@ class RedisLiveStore:
         )
 
     async def tick(self, now: float) -> list[Event]:
-        wants = Wants(expired_before=now - self.rules.grace)
+        wants = Wants(
+            expired_before=now - self.rules.grace,
+            joined_before=tuple(
+                (service, now - limit) for service, limit in self.rules.wait_limits
+            ),
+        )
         return await self._step(wants, lambda floor: floor.tick(now))
 
     async def agent_available(

@@ -5,7 +5,8 @@ each service's line of present citizens, and one step makes at most one offer
 per executive who is not in a call (only they can become available in it), so
 ``1 + that many`` heads per service is always enough. Besides the heads a step
 reads only what it names: the citizens it acts on, the absent citizens whose
-grace may have run out (``tick``) or one whole line (``close_queue``).
+grace may have run out and the heads of lines with a hard maximum wait who
+may have reached it (``tick``), or one whole line (``close_queue``).
 Executives, calls and the small counters are read whole: there is one call at
 most per executive.
 
@@ -47,6 +48,10 @@ class Wants:
 
     citizens: tuple[str, ...] = ()
     expired_before: float | None = None  # absent citizens since at most this time
+    # (service, time): everybody in that line who joined at most then, for its hard
+    # maximum wait. Join time is never later than entering the line, so this holds
+    # everyone past the limit (the core decides), and it is a head of the line.
+    joined_before: tuple[tuple[str, float], ...] = ()
     whole_service: str | None = None
     heads: bool = True
 
@@ -92,6 +97,8 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
                 pipe.zrangebyscore(keys.absent, "-inf", wants.expired_before + GRACE_MARGIN)
             if wants.whole_service is not None:
                 pipe.zrange(keys.waiting(wants.whole_service), 0, -1)
+            for service, joined in wants.joined_before:
+                pipe.zrangebyscore(keys.waiting(service), "-inf", joined + GRACE_MARGIN)
             first = await pipe.execute()
         version, agents_raw, calls_raw, answered_raw, cursor, services, named, *more = first
         agents = _decode(agents_raw, codec.load_agent)

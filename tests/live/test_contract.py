@@ -205,6 +205,39 @@ async def test_transfer_keeps_the_first_join_time(open_live: OpenLive) -> None:
         await store.transfer("exe", "c-ana", to, T0 + 61)
 
 
+async def test_the_hard_wait_limit_lets_go_whoever_is_past_it_even_off_the_head(
+    open_live: OpenLive,
+) -> None:
+    store = await open_live(FloorRules(grace=120, wait_limits=(("general", 600.0),)))
+    await store.join(citizen("ana", T0), T0)
+    await store.join(citizen("bea", T0 + 10), T0 + 10)
+    await store.join(citizen("cam", T0 + 20, "especial"), T0 + 20)  # no limit there
+    await store.citizen_away("bea", T0 + 550)  # absent, within the grace: not a head
+    assert ended(await store.tick(T0 + 599)) == []
+    assert ended(await store.tick(T0 + 600)) == [("ana", EndReason.WAIT_LIMIT)]
+    assert ended(await store.tick(T0 + 610)) == [("bea", EndReason.WAIT_LIMIT)]
+    assert ended(await store.tick(T0 + 5000)) == []
+    assert [e.citizen_id for e in await store.waiting("especial")] == ["cam"]
+
+
+async def test_after_a_transfer_the_hard_limit_counts_from_the_transfer(
+    open_live: OpenLive,
+) -> None:
+    store = await open_live(FloorRules(wait_limits=(("especial", 600.0),)))
+    await store.join(citizen("ana", T0), T0)
+    await store.agent_available("exe", "Eva", T0 + 1, (("general",),))
+    await store.accept("exe", "c-ana", T0 + 2)
+    to = Waiting(
+        "c-ana2", "ana", "Ana", "especial", "otro", "", "F-2", T0, transferred_from="c-ana"
+    )
+    await store.transfer("exe", "c-ana", to, T0 + 1000)
+    await store.agent_gone("exe", T0 + 1001)
+    await store.join(citizen("zed", T0 + 500, "especial"), T0 + 500)  # behind ana, joined earlier
+    assert ended(await store.tick(T0 + 1100)) == [("zed", EndReason.WAIT_LIMIT)]
+    assert ended(await store.tick(T0 + 1599)) == []
+    assert ended(await store.tick(T0 + 1600)) == [("ana", EndReason.WAIT_LIMIT)]
+
+
 async def test_close_queue_lets_everyone_in_that_line_go(open_live: OpenLive) -> None:
     store = await open_live()
     await store.join(citizen("ana", T0), T0)

@@ -114,7 +114,15 @@ async def snapshot(store: LiveStore) -> Any:
     ("seed", "rules"),
     [
         (1, FloorRules(grace=40, offer_timeout=12, wrapup=30, missed_cooldown=8)),
-        (2, FloorRules(grace=40, readiness=5, routing=Routing.ROUND_ROBIN)),
+        (
+            2,
+            FloorRules(
+                grace=40,
+                readiness=5,
+                routing=Routing.ROUND_ROBIN,
+                wait_limits=(("especial", 120.0),),
+            ),
+        ),
         (3, FloorRules(grace=25, offer_timeout=10, routing=Routing.FEWEST_CONTACTS)),
     ],
 )
