@@ -74,6 +74,7 @@ const desk = {
   waiting: null,
   oldestJoinedAt: null,
   lines: [], // [{code, waiting, oldestJoinedAt}] per service served
+  peerMedia: null, // {contactId, audioOnly}: the citizen's last word on their video
   ticker: 0,
 };
 
@@ -252,6 +253,10 @@ function startCall(fields) {
     };
   }
   desk.contact.folio = fields.folio ?? desk.contact.folio;
+  // The citizen's "audio only" may have arrived before this page's welcome (a reload).
+  if (desk.peerMedia?.contactId === contactId && desk.peerMedia.audioOnly) {
+    showPeerMedia("peerAudioOnly");
+  }
   desk.callStartedAt = Date.now() / 1000;
   renderContact();
   $("call-status").textContent = "Conectando…";
@@ -524,9 +529,13 @@ signaling
     $("call-status").textContent = "La persona volvió. Reconectando…";
     $("call-status").hidden = false;
     // A reloaded citizen page starts with its video on; it says so if it goes audio only again.
-    if (who === "citizen") showPeerMedia(null);
+    if (who === "citizen") {
+      desk.peerMedia = null;
+      showPeerMedia(null);
+    }
   })
   .on("call.audio_only", ({ contactId, audioOnly }) => {
+    desk.peerMedia = { contactId, audioOnly };
     if (desk.contact?.contactId !== contactId || !desk.callPromise) return;
     showPeerMedia(audioOnly ? "peerAudioOnly" : "peerVideoBack");
   })

@@ -69,6 +69,10 @@ async def test_audio_only_and_camera_switch(
     await expect(epage.locator("#remote-video")).to_have_class("remote audio-only")
     await citizen.shot("audio-only")
     await executive.shot("audio-only-notice")
+    # A reloaded desk is told again: the citizen's page repeats it when the executive is back.
+    await epage.reload()
+    await expect(epage.locator("#peer-media")).to_contain_text("cambió a solo audio")
+    await expect(epage.locator("#agent-state")).to_have_text("En llamada")
 
     await page.get_by_role("button", name="Volver al video").click()
     await expect(page.get_by_role("button", name="Solo audio")).to_be_visible()
