@@ -16,9 +16,11 @@ from branch.hub import Hub
 from branch.records.sqlite import SqliteRecordStore
 from branch.tls import CertificatePaths, create_certificates, server_context
 from branch.web.app import create_app
+from tests.servers.postgres import postgres_cluster, postgres_url
 from tests.servers.redis import redis_prefix, redis_server, start_redis
 
-__all__ = ["redis_prefix", "redis_server", "start_redis"]  # fixtures for every test
+# Fixtures for every test.
+__all__ = ["postgres_cluster", "postgres_url", "redis_prefix", "redis_server", "start_redis"]
 
 CITIZEN_RUN = "44.444.444-4"
 EXECUTIVE_RUN = "11.111.111-1"

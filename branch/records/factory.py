@@ -6,10 +6,12 @@ from pathlib import Path
 
 from branch.errors import ConfigError
 from branch.records.base import RecordStore
+from branch.records.postgres import PostgresRecordStore
 from branch.records.sqlite import SqliteRecordStore
 
 
-def open_record_store(url: str) -> RecordStore:
+def open_record_store(url: str, *, journal: Path | None = None) -> RecordStore:
+    """The store ``url`` names; ``journal`` keeps a shared database's writes while it is away."""
     if url.startswith("sqlite:///"):
         # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
         path = url.removeprefix("sqlite:///")
@@ -17,5 +19,7 @@ def open_record_store(url: str) -> RecordStore:
             raise ConfigError("stores.records: sqlite:/// needs a file path")
         return SqliteRecordStore(Path(path))
     if url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("stores.records: postgresql:// is not supported yet; use sqlite:///path")
-    raise ConfigError(f"stores.records: unsupported URL {url!r} (use sqlite:///path)")
+        return PostgresRecordStore(url, journal=journal)
+    raise ConfigError(
+        f"stores.records: unsupported URL {url!r} (use sqlite:///path or postgresql://…)"
+    )

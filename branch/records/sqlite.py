@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -21,8 +19,8 @@ from branch.core.floor import EndReason
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
 from branch.records import sqlite_audit
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
-
-FOLIO_ZONE = ZoneInfo("America/Santiago")
+from branch.records.rows import COLUMNS, folio_day
+from branch.records.rows import contact_record as _record
 
 # Ordered schema steps; PRAGMA user_version counts how many were applied.
 MIGRATIONS: tuple[str, ...] = (
@@ -107,28 +105,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX contacts_ended_at ON contacts (ended_at)
     """,
 )
-
-COLUMNS = (
-    "contact_id, folio, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
-    "offered_at, answered_at, ended_at, wrapped_up_at, executive_run, executive_name, end_reason, "
-    "outcome_code, confirmed_reason_code, notes, survey_score, survey_comment, surveyed_at, "
-    "estimated_wait, transferred_from, transfer_note, purged_at"
-)
-
-
-def folio_day(joined_at: float) -> str:
-    """The Santiago calendar day a contact belongs to, as the folio prefix."""
-    return datetime.datetime.fromtimestamp(joined_at, FOLIO_ZONE).strftime("%Y%m%d")
-
-
-END_REASON_COLUMN = COLUMNS.split(", ").index("end_reason")
-
-
-def _record(row: Iterable[object]) -> ContactRecord:
-    values = list(row)
-    if values[END_REASON_COLUMN] is not None:
-        values[END_REASON_COLUMN] = EndReason(str(values[END_REASON_COLUMN]))
-    return ContactRecord(*values)  # type: ignore[arg-type]
 
 
 class SqliteRecordStore:

@@ -6,16 +6,14 @@ append its own audit entry in one transaction with the store's other steps.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 import aiosqlite
 
 from branch.audit import PURGE_KIND, AuditEntry, chained, new_entry
 from branch.records.base import Purge
-
-AUDIT_COLUMNS = "seq, at, kind, actor, contact_id, event_id, data, prev_hash, hash, salt, seal"
+from branch.records.rows import AUDIT_COLUMNS, audit_values
+from branch.records.rows import audit_entry_of as audit_entry
 
 # What a purge erases from a contact; every code, time, score and id stays.
 ERASE_CONTACT = (
@@ -31,23 +29,6 @@ ERASE_ENTRIES = (
     "WHERE salt != '' AND (contact_id IN (SELECT contact_id FROM contacts "
     "WHERE purged_at IS NOT NULL) OR (contact_id IS NULL AND at < ?))"
 )
-
-
-def audit_entry(row: Iterable[object]) -> AuditEntry:
-    seq, at, kind, actor, contact_id, event_id, data, prev_hash, digest, salt, seal = row
-    return AuditEntry(
-        int(str(seq)),
-        float(str(at)),
-        str(kind),
-        str(actor),
-        None if contact_id is None else str(contact_id),
-        str(event_id),
-        json.loads(str(data)),
-        str(prev_hash),
-        str(digest),
-        str(salt),
-        str(seal),
-    )
 
 
 async def append(
@@ -71,19 +52,7 @@ async def append(
     entry = chained(previous, new_entry(at, kind, actor, contact_id, event_id, data))
     await db.execute(
         f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            entry.seq,
-            entry.at,
-            entry.kind,
-            entry.actor,
-            entry.contact_id,
-            entry.event_id,
-            json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
-            entry.prev_hash,
-            entry.hash,
-            entry.salt,
-            entry.seal,
-        ),
+        audit_values(entry),
     )
     return entry
 

@@ -10,7 +10,6 @@ import re
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from branch import schema
@@ -19,21 +18,24 @@ from branch.cli import main
 from branch.config import load_settings
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
-from branch.records.base import EndReason
+from branch.records.base import EndReason, RecordStore
+from branch.records.factory import open_record_store
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService
 from branch.web.app import RECORDS
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.records.conftest import OpenStore, execute_sql
 from tests.test_service import ANA, EXE, page_for
 
 
-async def filled(records: SqliteRecordStore, count: int = 5) -> None:
+async def filled(records: RecordStore, count: int = 5) -> None:
     for index in range(count):
         await records.audit("test.event", "system", None, f"e{index}", {"n": index}, 100.0 + index)
 
 
-async def test_appending_is_chained_and_idempotent(records: SqliteRecordStore) -> None:
+async def test_appending_is_chained_and_idempotent(open_store: OpenStore) -> None:
+    records = await open_store()
     await filled(records)
     assert await records.audit("test.event", "system", None, "e2", {"n": 2}, 102.0) is None
     entries = await records.audit_entries()
@@ -88,24 +90,16 @@ async def test_concurrent_writers_share_the_connection_safely(records: SqliteRec
     ],
 )
 async def test_every_kind_of_tampering_is_found(
-    tmp_path: Path, tamper: str, seq: int, reason: str
+    records_url: str, open_store: OpenStore, tamper: str, seq: int, reason: str
 ) -> None:
-    path = tmp_path / "records.sqlite3"
-    store = SqliteRecordStore(path)
-    await store.open()
-    await filled(store)
-    await store.close()
-    async with aiosqlite.connect(path) as db:
-        await db.executescript(tamper)
-        await db.commit()
-    store = SqliteRecordStore(path)
-    await store.open()
-    broken = verify(await store.audit_entries())
-    await store.close()
+    await filled(await open_store())
+    await execute_sql(records_url, tamper)
+    broken = verify(await (await open_store()).audit_entries())
     assert broken is not None and broken.seq == seq and reason in broken.reason
 
 
-async def test_cutting_the_end_is_found_against_a_recorded_head(records: SqliteRecordStore) -> None:
+async def test_cutting_the_end_is_found_against_a_recorded_head(open_store: OpenStore) -> None:
+    records = await open_store()
     await filled(records)
     entries = await records.audit_entries()
     head = (entries[-1].seq, entries[-1].hash)
@@ -116,8 +110,9 @@ async def test_cutting_the_end_is_found_against_a_recorded_head(records: SqliteR
 
 
 async def test_a_contact_leaves_its_whole_story_in_the_trail(
-    records: SqliteRecordStore, hub: Hub
+    open_store: OpenStore, hub: Hub
 ) -> None:
+    records = await open_store()
     settings = load_settings({}, service_readiness_seconds=0)
     service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub)
     ana = await page_for(service, hub, ANA)
@@ -145,10 +140,10 @@ async def test_a_contact_leaves_its_whole_story_in_the_trail(
 
 
 def test_the_cli_verifies_and_prints_the_head(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, records_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def prepare() -> str:
-        store = SqliteRecordStore(tmp_path / "records.sqlite3")
+        store = open_record_store(records_url)
         await store.open()
         await filled(store)
         head = (await store.audit_entries())[-1]
@@ -156,14 +151,15 @@ def test_the_cli_verifies_and_prints_the_head(
         return head.hash
 
     digest = asyncio.run(prepare())
-    (tmp_path / "branch.toml").write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    (tmp_path / "branch.toml").write_text(
+        f'data_dir = "{tmp_path}"\n[stores]\nrecords = "{records_url}"\n', encoding="utf-8"
+    )
     config = ["--config", str(tmp_path / "branch.toml")]
     assert main([*config, "audit", "head"]) == 0
     assert capsys.readouterr().out.strip() == f"5 {digest}"
     assert main([*config, "audit", "verify", "--head", f"5:{digest}"]) == 0
     assert "verifies: 5 entries" in capsys.readouterr().out
-    with sqlite3.connect(tmp_path / "records.sqlite3") as db:
-        db.execute("UPDATE audit_log SET kind = 'x' WHERE seq = 4")
+    asyncio.run(execute_sql(records_url, "UPDATE audit_log SET kind = 'x' WHERE seq = 4"))
     assert main([*config, "audit", "verify"]) == 1
     assert "BROKEN at entry 4" in capsys.readouterr().out
 

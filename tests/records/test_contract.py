@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
+from branch.audit import verify
 from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
 from branch.records.base import EndReason, RecordStore
 from branch.records.factory import open_record_store
+from branch.records.postgres import PostgresRecordStore, without_password
 from branch.records.sqlite import MIGRATIONS, SqliteRecordStore
 from branch.records.text import format_contacts
+from tests.records.conftest import OpenStore, execute_sql
 
 # 2026-11-24 10:00 in Santiago (UTC-3 in summer).
 MORNING = 1795525200.0
-OpenStore = Callable[[], Awaitable[RecordStore]]
-
-
-@pytest.fixture(params=["sqlite"])
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    opened: list[RecordStore] = []
-
-    async def make() -> RecordStore:
-        store = open_record_store(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        await store.close()
 
 
 async def join(
@@ -216,15 +202,14 @@ async def test_records_survive_a_new_store_on_the_same_file(open_store: OpenStor
     assert (await second.get("c1")) is not None
 
 
-def test_a_process_killed_mid_contact_keeps_every_step(tmp_path: Path) -> None:
-    path = tmp_path / "records.sqlite3"
+def test_a_process_killed_mid_contact_keeps_every_step(records_url: str) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, os
-        from branch.records.sqlite import MIGRATIONS, SqliteRecordStore
+        from branch.records.factory import open_record_store
 
         async def main():
-            store = SqliteRecordStore({str(path)!r})
+            store = open_record_store({records_url!r})
             await store.open()
             await store.contact_joined("c1", "general", "44.444.444-4", "Ana", "otro", "", {MORNING})
             await store.contact_offered("c1", "11.111.111-1", "Eva", {MORNING + 5})
@@ -239,7 +224,7 @@ def test_a_process_killed_mid_contact_keeps_every_step(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
 
     async def read() -> None:
-        store = SqliteRecordStore(path)
+        store = open_record_store(records_url)
         await store.open()
         try:
             record = await store.get("c1")
@@ -247,33 +232,61 @@ def test_a_process_killed_mid_contact_keeps_every_step(tmp_path: Path) -> None:
         finally:
             await store.close()
 
-    import asyncio
-
     asyncio.run(read())
 
 
-async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    import sqlite3
-
-    path = tmp_path / "future.sqlite3"
-    with sqlite3.connect(path) as connection:
-        connection.execute("PRAGMA user_version = 99")
-    store = SqliteRecordStore(path)
+async def test_a_newer_schema_is_refused(records_url: str, open_store: OpenStore) -> None:
+    await (await open_store()).close()
+    if records_url.startswith("sqlite:///"):
+        await execute_sql(records_url, "PRAGMA user_version = 99")
+        where = records_url.removeprefix("sqlite:///")
+    else:
+        await execute_sql(records_url, "UPDATE schema_version SET version = 99")
+        where = records_url
     with pytest.raises(ConfigError) as caught:
-        await store.open()
+        await open_store()
     assert str(caught.value) == (
-        f"stores.records: {path} has schema version 99, newer than this branch knows ({len(MIGRATIONS)}); upgrade the branch"
+        f"stores.records: {where} has schema version 99, newer than this branch knows ({len(MIGRATIONS)}); upgrade the branch"
     )
+
+
+async def test_nodes_writing_at_once_share_one_folio_counter_and_one_chain(
+    open_store: OpenStore,
+) -> None:
+    nodes = [await open_store() for _ in range(4)]
+
+    async def node_work(number: int, store: RecordStore) -> list[str]:
+        folios = []
+        for index in range(8):
+            contact_id = f"n{number}-{index}"
+            folios.append(await join(store, contact_id, MORNING + index))
+            await store.audit(
+                "contact.joined", "system", contact_id, f"joined:{contact_id}", {}, MORNING + index
+            )
+            # The same event written again by another node lands once.
+            await nodes[(number + 1) % len(nodes)].audit(
+                "contact.joined", "system", contact_id, f"joined:{contact_id}", {}, MORNING + index
+            )
+        return folios
+
+    folios = [
+        folio
+        for batch in await asyncio.gather(*(node_work(n, s) for n, s in enumerate(nodes)))
+        for folio in batch
+    ]
+    assert sorted(folios) == [f"20261124-{n:06d}" for n in range(1, 33)]
+    entries = await nodes[0].audit_entries()
+    assert len(entries) == 32 and len({entry.event_id for entry in entries}) == 32
+    assert verify(entries) is None
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
         (
-            "postgresql://db/branch",
-            "stores.records: postgresql:// is not supported yet; use sqlite:///path",
+            "mysql://db",
+            "stores.records: unsupported URL 'mysql://db' (use sqlite:///path or postgresql://…)",
         ),
-        ("mysql://db", "stores.records: unsupported URL 'mysql://db' (use sqlite:///path)"),
         ("sqlite:///", "stores.records: sqlite:/// needs a file path"),
     ],
 )
@@ -281,6 +294,15 @@ def test_factory_names_bad_urls(url: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         open_record_store(url)
     assert str(caught.value) == message
+
+
+def test_factory_picks_the_implementation_from_the_url() -> None:
+    assert isinstance(open_record_store("sqlite:///data/r.sqlite3"), SqliteRecordStore)
+    for url in ("postgresql://db.example/branch", "postgres://u:secret@db.example/branch"):
+        assert isinstance(open_record_store(url), PostgresRecordStore)
+    assert without_password("postgres://u:secret@db.example:5433/b") == (
+        "postgres://u:***@db.example:5433/b"
+    )
 
 
 async def test_table_for_the_command_line(open_store: OpenStore) -> None:
