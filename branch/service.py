@@ -50,6 +50,7 @@ from branch.errors import (
     NotInCall,
     QueueFull,
     RateLimited,
+    RecordsUnavailable,
     ServiceClosed,
     UnknownOutcome,
     UnknownReason,
@@ -873,7 +874,10 @@ class BranchService:
 
     async def _receipt(self, contact_id: str) -> dict[str, Any] | None:
         """What the citizen keeps of the contact: folio, service, reason, who served them, when."""
-        record = await self.records.get(contact_id)
+        try:
+            record = await self.records.get(contact_id)
+        except RecordsUnavailable:
+            return None  # the call still ends for both sides; the page keeps the folio it has
         if record is None:
             return None
         queue = self.settings.queue(record.service)
@@ -949,7 +953,10 @@ class BranchService:
         reason = queue.reason(entry.reason_code) if queue else None
         transfer = None
         if entry.transferred_from:
-            first = await self.records.get(entry.transferred_from)
+            try:
+                first = await self.records.get(entry.transferred_from)
+            except RecordsUnavailable:
+                first = None  # the offer still goes out, without the first contact's details
             transfer = {
                 "fromContactId": entry.transferred_from,
                 "folio": first.folio if first else None,
@@ -974,9 +981,12 @@ class BranchService:
             "history": await self._history(entry),
         }
 
-    async def _history(self, entry: Waiting) -> list[dict[str, Any]]:
-        """The citizen's previous contacts, newest first, for the executive being offered them."""
-        earlier = await self.records.recent(HISTORY_SHOWN + 1, citizen_run=entry.citizen_id)
+    async def _history(self, entry: Waiting) -> list[dict[str, Any]] | None:
+        """The citizen's previous contacts, newest first; None while the records are away."""
+        try:
+            earlier = await self.records.recent(HISTORY_SHOWN + 1, citizen_run=entry.citizen_id)
+        except RecordsUnavailable:
+            return None  # shown as "not available", never as a first contact
         shown = []
         for record in earlier:
             if record.contact_id == entry.contact_id:

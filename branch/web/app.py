@@ -139,7 +139,9 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     live = open_live_store(settings.stores_live, settings.floor_rules, settings.stores_live_prefix)
-    records = open_record_store(settings.records_url)
+    records = open_record_store(
+        settings.records_url, journal=Path(settings.data_dir) / "records-journal.sqlite3"
+    )
     await live.open()
     await records.open()
     app[LIVE] = live

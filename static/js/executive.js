@@ -182,7 +182,10 @@ function renderContact() {
     $("offer-transfer-folio").textContent = transfer.folio ?? "—";
     $("offer-transfer-note").textContent = transfer.note || "Sin nota.";
   }
+  // null: the records could not be read just now, which is not the same as a first contact.
   const history = contact?.history ?? [];
+  $("offer-history-empty").textContent =
+    contact?.history === null ? "El historial no está disponible en este momento." : "Es su primera atención.";
   $("offer-history-empty").hidden = history.length > 0;
   $("offer-history").replaceChildren(
     ...history.map((item) => {
