@@ -382,7 +382,10 @@ class Settings:
         "prefix of every Redis key of the live state, so deployments can share a server",
     )
     stores_records: str = _setting(
-        "", "records: sqlite:///path; default <data_dir>/records.sqlite3"
+        "",
+        "records: sqlite:///path or postgresql://user:password@host:port/db; "
+        "default <data_dir>/records.sqlite3",
+        secret=True,  # a PostgreSQL URL may carry a password
     )
 
     limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")

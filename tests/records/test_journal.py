@@ -264,3 +264,19 @@ async def test_a_node_journals_in_its_data_dir_and_is_not_ready_until_flushed(
         await asyncio.sleep(0.1)
     entries = await node.app[RECORDS].audit_entries()
     assert [(entry.kind, entry.actor) for entry in entries] == [("login", f"citizen:{CITIZEN_RUN}")]
+
+
+async def test_a_journaled_write_the_database_refuses_is_kept_aside_not_lost(
+    postgres_cluster: PostgresCluster, open_node: OpenNode
+) -> None:
+    node = await open_node()
+    postgres_cluster.stop()
+    await node.contact_offered("ghost", EXECUTIVE, "Eva", MORNING)  # nobody checks, yet
+    await whole_contact(node, 1)
+    postgres_cluster.start()
+    await flushed(node)
+    assert await node.rejected() == [
+        ("contact_offered", "UnknownContact: contact 'ghost' does not exist")
+    ]
+    record = await node.get("c1")  # the writes behind it were not held up
+    assert record is not None and record.end_reason is EndReason.COMPLETED
