@@ -9,14 +9,22 @@ delete) still lands once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from branch.errors import RecordsUnavailable
+
+log = logging.getLogger(__name__)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS operations ("
@@ -118,3 +126,109 @@ class Journal:
         async with self.db.execute("SELECT name, error FROM rejected ORDER BY rejected_at") as c:
             rows = await c.fetchall()
         return [(str(name), str(error)) for name, error in rows]
+
+
+class JournaledWriter:
+    """Writes go to the database, or to the journal while it is away, and leave it in order.
+
+    Once one write is journaled, later ones queue behind it until a background
+    task has flushed the journal, so the database sees them in the order they
+    were made. Without a journal, an unreachable database is the caller's error.
+    """
+
+    def __init__(
+        self,
+        apply: Callable[[Operation], Awaitable[Any]],
+        journal: Path | None,
+        retry_seconds: float,
+        message: str,
+    ) -> None:
+        self._apply = apply  # raises RecordsUnavailable when the database is away
+        self._journal = None if journal is None else Journal(journal)
+        self._retry_seconds = retry_seconds
+        self._message = message
+        self._journaling = False
+        self._lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def journaling(self) -> bool:
+        """True from the first journaled write until the journal is flushed."""
+        return self._journaling
+
+    def refuse_while_journaling(self) -> None:
+        """For reads and checked writes: the database is behind, so do not ask it."""
+        if self._journaling:
+            raise RecordsUnavailable(self._message)
+
+    async def open(self) -> None:
+        if self._journal is None:
+            return
+        await self._journal.open()
+        if await self._journal.size():
+            log.warning("records: flushing what %s kept", self._journal.path)
+            self._journaling = True
+            self._flush_soon()
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self._journal is not None:
+            await self._journal.close()
+
+    async def write(self, operation: Operation, journaled: Operation | None = None) -> Any:
+        """The write's result, or None once it is journaled (as ``journaled``, if given)."""
+        if not self._journaling:
+            try:
+                return await self._apply(operation)
+            except RecordsUnavailable:
+                if self._journal is None:
+                    raise
+                log.warning("records: PostgreSQL unreachable, journaling writes")
+        if self._journal is None:
+            raise RuntimeError("journaling without a journal")
+        async with self._lock:
+            await self._journal.append(journaled or operation)
+            self._journaling = True
+            self._flush_soon()
+        return None
+
+    async def size(self) -> int:
+        """How many writes wait in the journal."""
+        return 0 if self._journal is None else await self._journal.size()
+
+    async def rejected(self) -> list[tuple[str, str]]:
+        return [] if self._journal is None else await self._journal.rejected()
+
+    def _flush_soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        """Apply the journal in order until it is empty, waiting out the database."""
+        journal = self._journal
+        if journal is None:
+            raise RuntimeError("flushing without a journal")
+        while True:
+            operation = await journal.first()
+            if operation is None:
+                async with self._lock:
+                    if await journal.size() == 0:
+                        self._journaling = False
+                        log.info("records: journal flushed, PostgreSQL is current")
+                        return
+                continue
+            try:
+                await self._apply(operation)
+            except RecordsUnavailable:
+                await asyncio.sleep(self._retry_seconds)
+                continue
+            except Exception as error:
+                # The database refused this write itself: keep it aside, never block the rest.
+                log.error("records: journaled %s refused, kept aside: %s", operation.name, error)
+                await journal.reject(operation, f"{type(error).__name__}: {error}")
+                continue
+            await journal.remove(operation.op_id)

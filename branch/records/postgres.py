@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -30,15 +29,13 @@ from branch.audit import AuditEntry
 from branch.core.floor import EndReason
 from branch.errors import ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord
-from branch.records.journal import Journal, Operation
+from branch.records.journal import JournaledWriter, Operation
 from branch.records.pg_writes import CHECKED, WRITES, offline_folio
 from branch.records.rows import AUDIT_COLUMNS, COLUMNS, audit_entry_of, contact_record
 from branch.records.sqlite import MIGRATIONS
 
 if TYPE_CHECKING:
     from branch.records.pg_writes import Connection
-
-log = logging.getLogger(__name__)
 
 # What a lost, refused or cut connection looks like (as opposed to a refused statement).
 UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -90,20 +87,20 @@ class PostgresRecordStore:
         self.url = url
         self.where = without_password(url)
         self.timeout = timeout
-        self.retry_seconds = retry_seconds
-        self._journal = None if journal is None else Journal(journal)
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
-        self._journaling = False  # writes go to the journal until it is empty again
-        self._lock = asyncio.Lock()
-        self._flusher: asyncio.Task[None] | None = None
+        self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE)
 
     @property
     def journaling(self) -> bool:
-        return self._journaling
+        return self._writes.journaling
 
     async def journaled(self) -> int:
         """How many writes wait in the journal."""
-        return 0 if self._journal is None else await self._journal.size()
+        return await self._writes.size()
+
+    async def rejected(self) -> list[tuple[str, str]]:
+        """(write, error) of every journaled write the database refused on the way back."""
+        return await self._writes.rejected()
 
     async def open(self) -> None:
         try:
@@ -129,27 +126,16 @@ class PostgresRecordStore:
         except BaseException:
             await self.close()
             raise
-        if self._journal is not None:
-            await self._journal.open()
-            if await self._journal.size():
-                log.warning("records: flushing %s left in the journal", self._journal.path)
-                self._journaling = True
-                self._flush_soon()
+        await self._writes.open()
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
+        await self._writes.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
                 await asyncio.wait_for(pool.close(), self.timeout)
             except TimeoutError:
                 pool.terminate()
-        if self._journal is not None:
-            await self._journal.close()
 
     async def _migrate(self) -> None:
         async with self._connection() as db, db.transaction():
@@ -181,8 +167,7 @@ class PostgresRecordStore:
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[Connection]:
         """A connection for a read, refused while the database is behind the journal."""
-        if self._journaling:
-            raise RecordsUnavailable(UNAVAILABLE)
+        self._writes.refuse_while_journaling()
         async with self._connection() as db:
             yield db
 
@@ -200,58 +185,10 @@ class PostgresRecordStore:
             return await write(db, **operation.args)
 
     async def _write(self, operation: Operation, journaled: Operation | None = None) -> Any:
-        """Apply now, or journal (``journaled``, if given) when the database is away."""
         if operation.name in CHECKED:
-            if self._journaling:
-                raise RecordsUnavailable(UNAVAILABLE)
+            self._writes.refuse_while_journaling()
             return await self.apply(operation)
-        if not self._journaling:
-            try:
-                return await self.apply(operation)
-            except RecordsUnavailable:
-                if self._journal is None:
-                    raise
-                log.warning("records: PostgreSQL unreachable, journaling writes")
-        if self._journal is None:
-            raise RuntimeError("journaling without a journal")
-        async with self._lock:
-            await self._journal.append(journaled or operation)
-            self._journaling = True
-            self._flush_soon()
-        return None
-
-    def _flush_soon(self) -> None:
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        """Apply the journal in order until it is empty, waiting out the database."""
-        journal = self._journal
-        if journal is None:
-            raise RuntimeError("flushing without a journal")
-        while True:
-            operation = await journal.first()
-            if operation is None:
-                async with self._lock:
-                    if await journal.size() == 0:
-                        self._journaling = False
-                        log.info("records: journal flushed, PostgreSQL is current")
-                        return
-                continue
-            try:
-                await self.apply(operation)
-            except RecordsUnavailable:
-                await asyncio.sleep(self.retry_seconds)
-                continue
-            except Exception as error:
-                # The database refused this write itself: keep it aside, never block the rest.
-                log.error("records: journaled %s refused, kept aside: %s", operation.name, error)
-                await journal.reject(operation, f"{type(error).__name__}: {error}")
-                continue
-            await journal.remove(operation.op_id)
-
-    async def rejected(self) -> list[tuple[str, str]]:
-        return [] if self._journal is None else await self._journal.rejected()
+        return await self._writes.write(operation, journaled)
 
     async def contact_joined(
         self,
