@@ -280,3 +280,18 @@ async def test_a_journaled_write_the_database_refuses_is_kept_aside_not_lost(
     ]
     record = await node.get("c1")  # the writes behind it were not held up
     assert record is not None and record.end_reason is EndReason.COMPLETED
+
+
+async def test_two_nodes_flushing_their_journals_at_once_keep_one_chain(
+    postgres_cluster: PostgresCluster, open_node: OpenNode, tmp_path: Path
+) -> None:
+    nodes = [await open_node(tmp_path / f"journal-{name}.sqlite3") for name in "ab"]
+    postgres_cluster.stop()
+    for number in range(6):
+        await whole_contact(nodes[number % 2], number)
+    postgres_cluster.start()
+    await asyncio.gather(*(flushed(node) for node in nodes))
+    contacts = await nodes[0].recent(100)
+    assert sorted(record.contact_id for record in contacts) == [f"c{n}" for n in range(6)]
+    entries = await nodes[1].audit_entries()
+    assert len(entries) == 12 and verify(entries) is None
