@@ -142,8 +142,10 @@ class JournaledWriter:
         journal: Path | None,
         retry_seconds: float,
         message: str,
+        refusals: tuple[type[Exception], ...],
     ) -> None:
         self._apply = apply  # raises RecordsUnavailable when the database is away
+        self._refusals = refusals  # what the database says of a write it will never take
         self._journal = None if journal is None else Journal(journal)
         self._retry_seconds = retry_seconds
         self._message = message
@@ -226,9 +228,14 @@ class JournaledWriter:
             except RecordsUnavailable:
                 await asyncio.sleep(self._retry_seconds)
                 continue
-            except Exception as error:
-                # The database refused this write itself: keep it aside, never block the rest.
+            except self._refusals as error:
+                # Refused for what it is, so trying again cannot help: keep it aside, go on.
                 log.error("records: journaled %s refused, kept aside: %s", operation.name, error)
                 await journal.reject(operation, f"{type(error).__name__}: {error}")
+                continue
+            except Exception:
+                # Anything else may pass: the write keeps its place and is tried again.
+                log.exception("records: flushing %s failed, trying again", operation.name)
+                await asyncio.sleep(self._retry_seconds)
                 continue
             await journal.remove(operation.op_id)

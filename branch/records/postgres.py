@@ -27,7 +27,7 @@ import asyncpg
 
 from branch.audit import AuditEntry
 from branch.core.floor import EndReason
-from branch.errors import ConfigError, RecordsUnavailable, StoreUnreachable
+from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord
 from branch.records.journal import JournaledWriter, Operation
 from branch.records.pg_writes import CHECKED, WRITES, offline_folio
@@ -45,6 +45,13 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, starting up
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,  # "connection is closed" on a pooled connection
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+# A write refused for what it is (the journal keeps it aside instead of retrying it).
+REFUSALS: tuple[type[Exception], ...] = (
+    BranchError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
 )
 UNAVAILABLE = "Los registros no están disponibles en este momento; intenta de nuevo en unos minutos"
 MIGRATION_LOCK = 0x6272616E6368  # pg_advisory_xact_lock key: nodes starting together migrate once
@@ -88,7 +95,7 @@ class PostgresRecordStore:
         self.where = without_password(url)
         self.timeout = timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
-        self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE)
+        self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE, REFUSALS)
 
     @property
     def journaling(self) -> bool:
