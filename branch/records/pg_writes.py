@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from branch.audit import AuditEntry, chained
+from branch.audit import PURGE_KIND, AuditEntry, chained, new_entry
 from branch.core.floor import EndReason
 from branch.errors import InvalidState, NotYourContact, UnknownContact
+from branch.records.base import Purge
 from branch.records.rows import AUDIT_COLUMNS, audit_entry_of, audit_values, folio_day
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
     Connection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
 Write = Callable[..., Awaitable[Any]]
+
+
+AUDIT_PLACES = ", ".join(f"${n}" for n in range(1, len(AUDIT_COLUMNS.split(", ")) + 1))
 
 
 def offline_folio(contact_id: str, joined_at: float) -> str:
@@ -225,18 +229,58 @@ async def audit(
     data: dict[str, Any],
     at: float,
 ) -> AuditEntry | None:
-    # Appends from every node take turns; plain reads (verification) are not held up.
-    await db.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+    await _lock_the_trail(db)
     if await db.fetchval("SELECT 1 FROM audit_log WHERE event_id = $1", event_id) is not None:
         return None
     row = await db.fetchrow(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1")
     previous = None if row is None else audit_entry_of(row.values())
-    entry = chained(previous, AuditEntry(0, at, kind, actor, contact_id, event_id, data))
+    entry = chained(previous, new_entry(at, kind, actor, contact_id, event_id, data))
     await db.execute(
-        f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        *audit_values(entry),
+        f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ({AUDIT_PLACES})", *audit_values(entry)
     )
     return entry
+
+
+async def _lock_the_trail(db: Connection) -> None:
+    """Appends from every node take turns; plain reads (verification) are not held up."""
+    await db.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+
+
+# What a purge erases from a contact; every code, time, score and id stays.
+ERASE_CONTACT = (
+    "UPDATE contacts SET citizen_run = '', citizen_name = '', reason_text = '', "
+    "notes = CASE WHEN notes IS NULL THEN NULL ELSE '' END, "
+    "survey_comment = CASE WHEN survey_comment IS NULL THEN NULL ELSE '' END, "
+    "transfer_note = CASE WHEN transfer_note IS NULL THEN NULL ELSE '' END, "
+    "purged_at = $1 WHERE ended_at IS NOT NULL AND ended_at < $2 AND purged_at IS NULL"
+)
+# A sealed actor keeps only its role ("citizen:<RUN>" -> "citizen") and loses its salt.
+ERASE_ENTRIES = (
+    "UPDATE audit_log SET actor = split_part(actor, ':', 1), salt = '' "
+    "WHERE salt != '' AND (contact_id IN (SELECT contact_id FROM contacts "
+    "WHERE purged_at IS NOT NULL) OR (contact_id IS NULL AND at < $1))"
+)
+
+
+def _changed(status: str) -> int:
+    """Rows an UPDATE or DELETE changed, from its command tag ("UPDATE 3")."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
+    # The trail first, as every append does: two nodes purging at once take turns, no deadlock.
+    await _lock_the_trail(db)
+    contacts = _changed(await db.execute(ERASE_CONTACT, at, before))
+    await db.execute(
+        "DELETE FROM chat_messages WHERE contact_id IN "
+        "(SELECT contact_id FROM contacts WHERE purged_at IS NOT NULL)"
+    )
+    erased = _changed(await db.execute(ERASE_ENTRIES, before))
+    if not contacts and not erased:
+        return Purge(0, 0, None)
+    data = {"before": before, "contacts": contacts, "entries": erased}
+    entry = await audit(db, PURGE_KIND, actor, None, f"{PURGE_KIND}:{at!r}", data, at)
+    return Purge(contacts, erased, entry)
 
 
 WRITES: dict[str, Write] = {
@@ -251,7 +295,8 @@ WRITES: dict[str, Write] = {
         agent_state_changed,
         chat_added,
         audit,
+        purge,
     )
 }
 # Writes that check the record first: they need the database itself, never the journal.
-CHECKED = frozenset({"contact_wrapped_up", "contact_surveyed"})
+CHECKED = frozenset({"contact_wrapped_up", "contact_surveyed", "purge"})

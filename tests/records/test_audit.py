@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -176,12 +175,9 @@ async def test_logins_and_logouts_are_in_the_trail(start_branch: StartBranch) ->
     ]
 
 
-async def sealed_trail(path: Path) -> None:
-    store = SqliteRecordStore(path)
-    await store.open()
+async def sealed_trail(store: RecordStore) -> None:
     for index in range(4):
         await store.audit("login", f"citizen:{CITIZEN_RUN}", None, f"l{index}", {}, 100.0 + index)
-    await store.close()
 
 
 @pytest.mark.parametrize(
@@ -209,16 +205,11 @@ async def sealed_trail(path: Path) -> None:
     ],
 )
 async def test_tampering_with_sealed_identities_is_found(
-    tmp_path: Path, tamper: str, seq: int, reason: str
+    records_url: str, open_store: OpenStore, tamper: str, seq: int, reason: str
 ) -> None:
-    path = tmp_path / "records.sqlite3"
-    await sealed_trail(path)
-    with sqlite3.connect(path) as db:
-        db.executescript(tamper)
-    store = SqliteRecordStore(path)
-    await store.open()
-    broken = verify(await store.audit_entries())
-    await store.close()
+    await sealed_trail(await open_store())
+    await execute_sql(records_url, tamper)
+    broken = verify(await (await open_store()).audit_entries())
     assert broken == Broken(seq, reason)
 
 

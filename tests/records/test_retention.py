@@ -7,10 +7,9 @@ import dataclasses
 
 from branch.audit import PURGE_KIND, verify
 from branch.records.base import ContactRecord, EndReason, RecordStore
-from tests.records import test_contract
-from tests.records.test_contract import MORNING, OpenStore, join
+from tests.records.conftest import OpenStore
+from tests.records.test_contract import MORNING, join
 
-open_store = test_contract.open_store
 DAY = 86400.0
 CITIZEN = "citizen:44.444.444-4"
 EXECUTIVE = "executive:11.111.111-1"
