@@ -17,6 +17,7 @@ import asyncpg
 from branch.audit import PURGE_KIND, AuditEntry, chained, new_entry
 from branch.core.floor import EndReason
 from branch.errors import InvalidState, NotYourContact, UnknownContact
+from branch.records import sqlite_audit
 from branch.records.base import Purge
 from branch.records.rows import AUDIT_COLUMNS, audit_entry_of, audit_values, folio_day
 
@@ -246,14 +247,13 @@ async def _lock_the_trail(db: Connection) -> None:
     await db.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
 
 
-# What a purge erases from a contact; every code, time, score and id stays.
-ERASE_CONTACT = (
-    "UPDATE contacts SET citizen_run = '', citizen_name = '', reason_text = '', "
-    "notes = CASE WHEN notes IS NULL THEN NULL ELSE '' END, "
-    "survey_comment = CASE WHEN survey_comment IS NULL THEN NULL ELSE '' END, "
-    "transfer_note = CASE WHEN transfer_note IS NULL THEN NULL ELSE '' END, "
-    "purged_at = $1 WHERE ended_at IS NOT NULL AND ended_at < $2 AND purged_at IS NULL"
-)
+def numbered(sql: str) -> str:
+    """SQLite's ``?`` placeholders as PostgreSQL's ``$1``, ``$2``… (none may sit in a literal)."""
+    pieces = sql.split("?")
+    return pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
+
+
+ERASE_CONTACT = numbered(sqlite_audit.ERASE_CONTACT)
 # A sealed actor keeps only its role ("citizen:<RUN>" -> "citizen") and loses its salt.
 ERASE_ENTRIES = (
     "UPDATE audit_log SET actor = split_part(actor, ':', 1), salt = '' "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -27,6 +26,7 @@ from branch.service import BranchService
 from branch.web.app import RECORDS
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.servers import free_port
 from tests.servers.postgres import PostgresCluster
 from tests.test_service import ANA, EXE, page_for
 from tests.web.test_operations import get
@@ -159,14 +159,8 @@ async def test_without_a_journal_an_outage_is_an_error_not_a_lie(
     assert not node.journaling
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_an_unreachable_database_at_start_is_named() -> None:
-    port = closed_port()
+    port = free_port()
     store = PostgresRecordStore(f"postgresql://branch:s3cret@127.0.0.1:{port}/branch")
     with pytest.raises(StoreUnreachable) as caught:
         await store.open()
@@ -177,12 +171,12 @@ async def test_an_unreachable_database_at_start_is_named() -> None:
 
 
 def test_serve_exits_non_zero_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_port()
     environment = os.environ | {
         "BRANCH_DATA_DIR": str(tmp_path / "data"),
         "BRANCH_CERTS_DIR": str(tmp_path / "certs"),
         "BRANCH_HOST": "127.0.0.1",
-        "BRANCH_PORT": str(closed_port()),
+        "BRANCH_PORT": str(free_port()),
         "BRANCH_STORES_RECORDS": f"postgresql://branch@127.0.0.1:{port}/branch",
     }
     result = subprocess.run(

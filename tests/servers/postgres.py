@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 MISSING = "PostgreSQL is not installed (Debian package postgresql): run `make test`"
 
@@ -36,12 +37,6 @@ def _bin_dir() -> Path:
     if initdb is None:
         pytest.fail(MISSING)
     return Path(initdb).parent
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -77,7 +72,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         """Start (or restart, on the same port) the server and wait until it accepts connections."""
-        self.port = self.port or _free_port()
+        self.port = self.port or free_port()
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories={self.folder} "
