@@ -24,6 +24,7 @@ BOOKKEEPING = """
         op_id TEXT PRIMARY KEY,
         applied_at DOUBLE PRECISION NOT NULL DEFAULT extract(epoch FROM now())
     );
+    CREATE INDEX IF NOT EXISTS applied_operations_at ON applied_operations (applied_at);
 """
 
 

@@ -45,6 +45,8 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,  # "connection is closed" on a pooled connection
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
 )
+REMEMBERED_DAYS = 30  # how long an applied write's id is kept, against a second flush
+FORGET_EVERY = 1000  # writes between two clean-ups of the old ids
 # A write refused for what it is (the journal keeps it aside instead of retrying it).
 REFUSALS: tuple[type[Exception], ...] = (
     BranchError,
@@ -75,6 +77,7 @@ class PostgresRecordStore:
         self.where = without_password(url)
         self.timeout = timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._applied = 0
         self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE, REFUSALS)
 
     @property
@@ -113,6 +116,7 @@ class PostgresRecordStore:
         except BaseException:
             await self.close()
             raise
+        await self.forget_applied()
         await self._writes.open()
 
     async def close(self) -> None:
@@ -156,7 +160,24 @@ class PostgresRecordStore:
             )
             if fresh is None:
                 return None
-            return await write(db, **operation.args)
+            result = await write(db, **operation.args)
+        self._applied += 1
+        if self._applied % FORGET_EVERY == 0:
+            await self.forget_applied()
+        return result
+
+    async def forget_applied(self) -> int:
+        """Forget the ids of writes applied more than REMEMBERED_DAYS ago; how many went.
+
+        Only a journal older than that could bring one of them back.
+        """
+        async with self._connection() as db:
+            status = await db.execute(
+                "DELETE FROM applied_operations "
+                "WHERE applied_at < extract(epoch FROM now()) - $1::double precision",
+                REMEMBERED_DAYS * 86400.0,
+            )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def _write(self, operation: Operation, journaled: Operation | None = None) -> Any:
         if operation.name in CHECKED:

@@ -26,6 +26,7 @@ from branch.service import BranchService
 from branch.web.app import RECORDS
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.records.conftest import execute_sql
 from tests.servers import free_port
 from tests.servers.postgres import PostgresCluster
 from tests.test_service import ANA, EXE, page_for
@@ -131,6 +132,21 @@ async def test_a_write_flushed_twice_lands_once(open_node: OpenNode) -> None:
     assert await node.apply(line) is None
     assert await node.apply(line) is None
     assert [message.text for message in await node.chat("c1")] == ["hola"]
+
+
+async def test_the_ids_of_old_writes_are_forgotten_after_a_month(
+    postgres_url: str, open_node: OpenNode
+) -> None:
+    node = await open_node()
+    await node.contact_joined("c1", "general", CITIZEN, "Ana", "otro", "", MORNING)
+    await execute_sql(
+        postgres_url,
+        "INSERT INTO applied_operations (op_id, applied_at) VALUES "
+        "('old', extract(epoch FROM now()) - 31 * 86400), "
+        "('recent', extract(epoch FROM now()) - 29 * 86400)",
+    )
+    assert await node.forget_applied() == 1
+    assert await node.forget_applied() == 0  # the month-old one went; the rest stay
 
 
 async def test_a_journal_left_by_a_stopped_node_is_flushed_when_it_starts_again(
