@@ -43,8 +43,9 @@ async def test_appending_is_chained_and_idempotent(open_store: OpenStore) -> Non
     assert verify(entries) is None
 
 
-async def test_concurrent_writers_share_the_connection_safely(records: SqliteRecordStore) -> None:
+async def test_concurrent_writers_share_the_connection_safely(open_store: OpenStore) -> None:
     """Two logins at once audit at once: each write waits for the other's transaction."""
+    records = await open_store()
     await asyncio.gather(
         *(
             records.audit("test.event", "system", None, f"e{index}", {"n": index}, 100.0 + index)
