@@ -1,8 +1,8 @@
 """Contact records in PostgreSQL: several nodes share one database.
 
-The schema is SQLite's, step for step (see pg_schema). Every write is one transaction tagged with an
-operation id that the database keeps, so a write repeated from the journal
-lands once.
+The schema is SQLite's, step for step (see pg_schema). Every write is one
+transaction tagged with an operation id that the database keeps, so a write
+repeated from the journal lands once.
 
 With a journal, a node whose database goes away keeps taking writes: they go
 to the journal (in order, durably) and a background task flushes them in that
@@ -113,10 +113,15 @@ class PostgresRecordStore:
             ) from error
         try:
             await self._migrate()
+            await self.forget_applied()
+        except RecordsUnavailable as error:
+            await self.close()
+            raise StoreUnreachable(
+                f"stores.records: PostgreSQL at {self.where} went away while opening"
+            ) from error
         except BaseException:
             await self.close()
             raise
-        await self.forget_applied()
         await self._writes.open()
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ import pytest
 from branch import schema
 from branch.audit import verify
 from branch.config import load_settings
-from branch.errors import RecordsUnavailable, StoreUnreachable
+from branch.errors import ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
 from branch.records.base import EndReason
@@ -183,6 +183,18 @@ async def test_an_unreachable_database_at_start_is_named() -> None:
     assert str(caught.value) == (
         f"stores.records: PostgreSQL at postgresql://branch:***@127.0.0.1:{port}/branch is "
         f"unreachable: [Errno 111] Connect call failed ('127.0.0.1', {port})"
+    )
+
+
+async def test_a_missing_database_is_a_configuration_error(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    store = PostgresRecordStore(postgres_cluster.url("nope"))
+    with pytest.raises(ConfigError) as caught:
+        await store.open()
+    assert str(caught.value) == (
+        f"stores.records: PostgreSQL at {postgres_cluster.url('nope')} refused the connection: "
+        'database "nope" does not exist'
     )
 
 
