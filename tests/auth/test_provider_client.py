@@ -6,12 +6,19 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
 
-from branch.auth.oidc import LoginAttempt, authorization_url, discovery_url, new_login_attempt
+from branch.auth.oidc import (
+    LoginAttempt,
+    authorization_url,
+    discovery_url,
+    new_login_attempt,
+    validate_id_token,
+)
 from branch.config import load_settings
 from branch.errors import LoginFailed
 from branch.tls import client_context
@@ -96,3 +103,34 @@ def test_discovery_url_drops_the_issuers_trailing_slash(issuer: str) -> None:
     assert (
         discovery_url(issuer) == "https://accounts.example/openid/.well-known/openid-configuration"
     )
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ({"client_id": "another-client"}, "ID token: audiencia incorrecta"),
+        ({"issuer": "https://accounts.example/openid"}, "ID token: emisor incorrecto"),
+        ({"now": time.time() + 3700}, "ID token: expirado"),
+        ({"now": time.time() + 900}, "ID token: emitido hace demasiado tiempo"),
+    ],
+    ids=["audience", "issuer", "expired", "too-old"],
+)
+async def test_the_providers_own_token_meets_each_expectation(
+    oidc: OidcClient,
+    code_for: CodeFor,
+    oidc_provider: OidcProvider,
+    expect: dict[str, Any],
+    message: str,
+) -> None:
+    attempt = new_login_attempt("/", time.time())
+    _claims, _userinfo, id_token = await oidc.exchange(await code_for(attempt), attempt)
+    checks: dict[str, Any] = {
+        "issuer": oidc_provider.issuer,
+        "client_id": oidc.client_id,
+        "nonce": attempt.nonce,
+        "now": time.time(),
+    }
+    assert validate_id_token(id_token, await oidc.jwks(), **checks)["sub"] == CITIZEN
+    with pytest.raises(LoginFailed) as caught:
+        validate_id_token(id_token, await oidc.jwks(), **{**checks, **expect})
+    assert str(caught.value) == message
