@@ -19,6 +19,9 @@ from branch.config import Settings
 # __Host-: the browser only accepts it Secure, with Path=/ and no Domain, so a
 # sibling subdomain cannot plant or read it.
 COOKIE_NAME = "__Host-branch"
+# Holds the state of the login this browser started, so a callback URL made in
+# another browser (login CSRF: someone else's account forced on you) is refused.
+LOGIN_COOKIE_NAME = "__Host-branch-login"
 
 
 @dataclass(frozen=True)

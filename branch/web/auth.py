@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 import time
@@ -15,7 +16,15 @@ from aiohttp import web
 from branch.auth.claims import person_from_claveunica
 from branch.auth.identity import Role, role_for
 from branch.auth.oidc import authorization_url, new_login_attempt
-from branch.auth.sessions import COOKIE_NAME, Session, new_session_id, session_key, sign, unsign
+from branch.auth.sessions import (
+    COOKIE_NAME,
+    LOGIN_COOKIE_NAME,
+    Session,
+    new_session_id,
+    session_key,
+    sign,
+    unsign,
+)
 from branch.config import Settings
 from branch.core.ratelimit import Buckets, Rate
 from branch.errors import BadOrigin, BranchError, LoginFailed, NotAuthenticated, RateLimited
@@ -102,11 +111,22 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _failure_page(error)
     attempt = new_login_attempt(request.query.get("next", "/"), time.time())
     await request.app[SESSIONS].put_login_attempt(attempt, LOGIN_ATTEMPT_SECONDS)
-    raise web.HTTPFound(
+    response = web.HTTPFound(
         authorization_url(
             metadata, oidc.client_id, settings.redirect_uri, settings.oidc_scopes, attempt
         )
     )
+    # Lax, not Strict: the way back from the provider is a cross-site navigation.
+    response.set_cookie(
+        LOGIN_COOKIE_NAME,
+        attempt.state,
+        max_age=int(LOGIN_ATTEMPT_SECONDS),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
+    raise response
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -123,6 +143,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
             raise LoginFailed(
                 "El ingreso expiró o ya fue usado; vuelve a intentarlo desde el inicio"
             )
+        started_here = request.cookies.get(LOGIN_COOKIE_NAME, "")
+        if not hmac.compare_digest(started_here.encode(), attempt.state.encode()):
+            raise LoginFailed(
+                "Este ingreso se inició en otro navegador o en otra pestaña; vuelve a "
+                "intentarlo desde el inicio"
+            )
         if "iss" in query and query["iss"] != settings.issuer:
             raise LoginFailed("La respuesta de ingreso viene de un emisor distinto al configurado")
         code = query.get("code", "")
@@ -132,7 +158,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
         person = person_from_claveunica(userinfo)
     except LoginFailed as error:
         log.info("login failed: %s", error.code)
-        return _failure_page(error)
+        failure = _failure_page(error)
+        _forget_login(request, failure)
+        return failure
 
     role = role_for(person.run, settings)
     now = time.time()
@@ -151,6 +179,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if target == "/":
         target = LANDING.get(role, "/executive")
     response = web.HTTPFound(target)
+    _forget_login(request, response)
     response.set_cookie(
         COOKIE_NAME,
         sign(session.session_id, request.app[SESSION_KEY]),
@@ -161,6 +190,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
         samesite="Lax",
     )
     raise response
+
+
+def _forget_login(request: web.Request, response: web.StreamResponse) -> None:
+    """Once this browser's login is over; a stray callback leaves a login under way alone."""
+    if request.cookies.get(LOGIN_COOKIE_NAME) == request.query.get("state"):
+        response.del_cookie(LOGIN_COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Lax")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from branch.auth.sessions import COOKIE_NAME
+from branch.auth.sessions import COOKIE_NAME, LOGIN_COOKIE_NAME
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, RunningBranch, StartBranch
 from tests.oidc_provider import (
     BAD_CHECK_DIGIT,
@@ -65,6 +65,7 @@ async def test_a_person_logs_in_through_the_provider(
     landing = await log_in(browser_like, node, account)
     assert (landing.status, landing.url) == (200, f"{node.url}{page}")
     assert await me(browser_like, node) == {"run": run, "name": name, "role": role}
+    assert LOGIN_COOKIE_NAME not in {cookie.key for cookie in browser_like.cookie_jar}
 
 
 async def test_the_authorization_request_is_claveunica_shaped(
@@ -72,12 +73,17 @@ async def test_the_authorization_request_is_claveunica_shaped(
 ) -> None:
     async with browser_like.get(f"{node.url}/login", allow_redirects=False) as start:
         target = urlsplit(start.headers["Location"])
+        binding = start.cookies[LOGIN_COOKIE_NAME]
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{oidc_provider.issuer}/authorize/"
     query = {key: values[0] for key, values in parse_qs(target.query).items()}
     assert query["scope"] == "openid run name"
     assert query["response_type"] == "code" and query["code_challenge_method"] == "S256"
     assert query["redirect_uri"] == f"{node.url}/auth/callback"
     assert min(len(query["state"]), len(query["nonce"]), len(query["code_challenge"])) >= 43
+    # The browser that started the login keeps its state, for the callback to match.
+    assert binding.value == query["state"]
+    assert (binding["secure"], binding["httponly"], binding["samesite"]) == (True, True, "Lax")
+    assert (binding["path"], binding["max-age"], binding["domain"]) == ("/", "600", "")
 
 
 async def test_state_cannot_be_replayed_or_swapped(
@@ -89,6 +95,22 @@ async def test_state_cannot_be_replayed_or_swapped(
     first = await visit(browser_like, callback)
     assert (first.status, first.url) == (200, f"{node.url}/citizen")
     assert refused(await visit(browser_like, callback)) == EXPIRED
+
+
+async def test_a_login_finished_in_another_browser_is_refused(
+    browser_like: aiohttp.ClientSession, node: RunningBranch, oidc_provider: OidcProvider
+) -> None:
+    """Login CSRF: the attacker logs in, and sends the victim the callback URL to open."""
+    async with new_browser(oidc_provider.ca_path) as attacker:
+        forced = await authorize(attacker, f"{node.url}/login", EXECUTIVE)
+        assert refused(await visit(browser_like, forced)) == (
+            "Este ingreso se inició en otro navegador o en otra pestaña; vuelve a intentarlo "
+            "desde el inicio"
+        )
+        async with browser_like.get(f"{node.url}/api/me") as me:
+            assert me.status == 401
+        # Used up by the refusal: the attacker's own browser cannot finish it either.
+        assert refused(await visit(attacker, forced)) == EXPIRED
 
 
 async def test_a_stolen_code_is_useless_in_another_login(
