@@ -28,9 +28,19 @@ class TurnServer:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free for both UDP and TCP: coturn listens on both, and a busy TCP side
+    (another process's connection on this machine) keeps it from ever starting."""
+    for _attempt in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stream:
+                try:
+                    stream.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    pytest.fail("no loopback port free for both UDP and TCP in 50 tries")
 
 
 @pytest.fixture(scope="session")
