@@ -310,6 +310,10 @@ class Settings:
     service_grace_seconds: int = _setting(
         120, "seconds a waiting citizen keeps the place after the page closes or the network drops"
     )
+    service_ticket_seconds: int = _setting(
+        12 * 3600,
+        "seconds a queue ticket lasts: the page's proof of its place if the live state is lost",
+    )
     service_offer_timeout_seconds: int = _setting(
         20, "seconds an executive has to accept an offer before it goes back to the queue"
     )

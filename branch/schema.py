@@ -139,6 +139,14 @@ class QueueLeave(ClientMessage):
 
 
 @dataclass(frozen=True)
+class QueueResume(ClientMessage):
+    """The page presents its queue ticket because the server no longer has it in line."""
+
+    type: ClassVar[str] = "queue.resume"
+    ticket: str = _wire("ticket")
+
+
+@dataclass(frozen=True)
 class AgentAvailable(ClientMessage):
     type: ClassVar[str] = "agent.available"
 
@@ -243,6 +251,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         QueueJoin,
         QueueLeave,
         QueueReady,
+        QueueResume,
         AgentAvailable,
         AgentNotReady,
         OfferAccept,
@@ -330,6 +339,8 @@ SERVER_TYPES = (
     "queue.skipped",
     "service.status",
     "call.audio_only",
+    "queue.ticket",
+    "queue.reclaim",
 )
 
 

@@ -8,6 +8,7 @@ back. Every step of a contact is written to the record store as it happens.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -61,6 +62,7 @@ from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
+from branch.resume import TicketDesk
 from branch.status import ServiceBoard
 from branch.turn import turn_credentials, turn_user
 
@@ -83,6 +85,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.QueueJoin.type: frozenset({CITIZEN}),
     schema.QueueLeave.type: frozenset({CITIZEN}),
     schema.QueueReady.type: frozenset({CITIZEN}),
+    schema.QueueResume.type: frozenset({CITIZEN}),
     schema.AgentAvailable.type: frozenset({EXECUTIVE}),
     schema.AgentNotReady.type: frozenset({EXECUTIVE}),
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
@@ -132,6 +135,7 @@ class BranchService:
         hub: Hub,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        ticket_key: bytes | None = None,
     ) -> None:
         self.settings = settings
         self.live = live
@@ -140,6 +144,10 @@ class BranchService:
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.board = ServiceBoard(settings, live, hub)
+        # Without a key (tests) tickets hold for this process only.
+        self.tickets = TicketDesk(
+            ticket_key or secrets.token_bytes(32), settings.service_ticket_seconds
+        )
         hourly = settings.limits_joins_per_hour
         # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
         self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
@@ -289,6 +297,10 @@ class BranchService:
     async def tick(self) -> None:
         """Periodic upkeep: timers of the floor, and lines of services past their cut-off."""
         now = self.clock()
+        if await self.live.restarted():
+            # Redis came back empty: the pages here hold the tickets to rebuild the lines.
+            log.warning("live state lost; asking waiting citizens for their queue tickets")
+            await self.hub.send_many(self.hub.keys(f"{CITIZEN}:"), schema.message("queue.reclaim"))
         await self._apply(await self.live.tick(now))
         for queue in self.settings.queues:
             if queue.admission.cut_off(now):
@@ -314,6 +326,8 @@ class BranchService:
                 )
             case schema.QueueLeave():
                 await self._apply(await self.live.leave(user.person_id, now))
+            case schema.QueueResume():
+                await self._resume(user, message.ticket, now)
             case schema.AgentAvailable():
                 skills = self.settings.skills(user.person_id)
                 await self._apply(
@@ -474,16 +488,29 @@ class BranchService:
             # Another page of the same person joined in between: close this record honestly.
             await self.records.contact_ended(contact_id, EndReason.CITIZEN_LEFT, now)
             raise
+        await self._send_joined(entry, now)
+        await self._apply(events)
+
+    async def _send_joined(self, entry: Waiting, now: float) -> None:
+        key = citizen_key(entry.citizen_id)
+        fields = {"folio": entry.folio, "joinedAt": entry.joined_at, "service": entry.service}
         await self.hub.send(
-            user.key,
-            schema.message(
-                "queue.joined",
-                contactId=contact_id,
-                folio=folio,
-                joinedAt=now,
-                service=queue.code,
-            ),
+            key, schema.message("queue.joined", contactId=entry.contact_id, **fields)
         )
+        await self.hub.send(key, self.tickets.message(entry, now))
+
+    async def _resume(self, user: User, token: str, now: float) -> None:
+        """Back in line from the page's ticket, at the ticket's join time."""
+        entry = await self.tickets.entry_for(
+            token, user.person_id, user.name, self.records, self.live, now
+        )
+        if entry is None:
+            return  # still in line or offered: the welcome already told the page
+        events = await self.live.join(entry, now)
+        await self._audit(
+            "contact.resumed", user.key, entry.contact_id, now, joinedAt=entry.joined_at
+        )
+        await self._send_joined(entry, now)
         await self._apply(events)
 
     def _refusal(
@@ -803,16 +830,7 @@ class BranchService:
                         toService=entry.service,
                         toContact=entry.contact_id,
                     )
-                    await self.hub.send(
-                        citizen_key(entry.citizen_id),
-                        schema.message(
-                            "queue.joined",
-                            contactId=entry.contact_id,
-                            folio=entry.folio,
-                            joinedAt=entry.joined_at,
-                            service=entry.service,
-                        ),
-                    )
+                    await self._send_joined(entry, self.clock())
         for service in changed_services:
             await self._send_positions(service)
         if changed_services:

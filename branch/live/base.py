@@ -79,6 +79,10 @@ class LiveStore(Protocol):
         """Offers and calls under way."""
         ...
 
+    async def restarted(self) -> bool:
+        """True once after the store lost everything (Redis restarted empty) since last asked."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the store cannot be reached (for /readyz)."""
         ...

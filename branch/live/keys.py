@@ -24,6 +24,8 @@ key (after prefix)     type    content
                                fewest_contacts strategy
 ``cursor``             string  the round_robin cursor: the last executive offered
 ``handle:<service>``   list    recent handle times in seconds, newest first, capped
+``epoch``              string  a random id set by the first node to find it missing: when
+                               it changes, Redis lost everything (restarted empty)
 =====================  ======  ==========================================================
 
 None of these keys belongs to one connection: the floor outlives any node, and a
@@ -88,6 +90,10 @@ class Keys:
     @property
     def cursor(self) -> str:
         return f"{self.prefix}cursor"
+
+    @property
+    def epoch(self) -> str:
+        return f"{self.prefix}epoch"
 
     def handle_times(self, service: str) -> str:
         return f"{self.prefix}handle:{service}"

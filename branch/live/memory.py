@@ -116,6 +116,9 @@ class MemoryLiveStore:
     async def calls(self) -> list[Call]:
         return list(self.floor.calls.values())
 
+    async def restarted(self) -> bool:
+        return False  # memory is lost only with the process, and with it every page
+
     async def ping(self) -> None:
         return None
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
@@ -50,6 +53,7 @@ class RedisLiveStore:
         self.keys = Keys(prefix)
         self._redis: Redis | None = None
         self.conflicts = 0  # commits refused because another node committed first
+        self._epoch: str | None = None
 
     @property
     def redis(self) -> Redis:
@@ -58,7 +62,15 @@ class RedisLiveStore:
         return self._redis
 
     async def open(self) -> None:
-        client = Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=5)
+        client = Redis.from_url(
+            self.url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            # A restarted Redis or a dropped connection is retried on a new one. A
+            # repeated commit is safe: the version check refuses a second write.
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
+            retry_on_error=[ConnectionError, TimeoutError],
+        )
         try:
             await client.ping()
         except (RedisError, OSError) as error:
@@ -68,6 +80,7 @@ class RedisLiveStore:
             ) from None
         self._redis = client
         self._commit = client.register_script(COMMIT_SCRIPT)
+        await self.restarted()
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -250,6 +263,14 @@ class RedisLiveStore:
     async def calls(self) -> list[Call]:
         texts = await self.redis.hvals(self.keys.calls)
         return sorted(map(codec.load_call, texts), key=lambda call: call.contact_id)
+
+    async def restarted(self) -> bool:
+        # SET NX: of the nodes finding the key missing, one sets it and all read that one.
+        await self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)
+        epoch = str(await self.redis.get(self.keys.epoch))
+        lost = self._epoch is not None and epoch != self._epoch
+        self._epoch = epoch
+        return lost
 
     async def ping(self) -> None:
         await self.redis.ping()

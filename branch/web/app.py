@@ -25,8 +25,15 @@ from branch.metrics import Metrics
 from branch.records.factory import open_record_store
 from branch.retention import purge_expired
 from branch.service import BranchService
+from branch.tickets import ticket_key
 from branch.tls import server_context
-from branch.web.auth import AUTH_EVENT_HOOKS, LOGOUT_HOOKS, current_session, setup_auth
+from branch.web.auth import (
+    AUTH_EVENT_HOOKS,
+    LOGOUT_HOOKS,
+    SESSION_KEY,
+    current_session,
+    setup_auth,
+)
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
@@ -146,7 +153,14 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     await records.open()
     app[LIVE] = live
     app[RECORDS] = records
-    service = BranchService(settings, live, records, app[HUB], metrics=app[METRICS])
+    service = BranchService(
+        settings,
+        live,
+        records,
+        app[HUB],
+        metrics=app[METRICS],
+        ticket_key=ticket_key(app[SESSION_KEY]),
+    )
     app[SERVICE] = service
     upkeep = asyncio.create_task(_upkeep(service))
     yield

@@ -454,6 +454,7 @@ const ENDED_TEXTS = {
 
 function endCall({ contactId, reason, by, receipt }) {
   if (contactId !== page.contactId) return;
+  ticket.drop(); // a transfer's new contact brings its own
   closeCall();
   if (reason === "transferred") {
     // The new contact's queue.joined follows; the camera stays on for the next executive.
@@ -505,6 +506,51 @@ function submitSurvey(event) {
   $("survey-send").disabled = sent;
 }
 
+// ------------------------------------------------------------ queue ticket
+
+// The page's signed proof of its place, presented if the server lost its lines
+// (docs/protocol.md, "Queue tickets"). Per tab, gone with it.
+const TICKET_KEY = "branch.queueTicket";
+const ticket = {
+  keep(value) {
+    try {
+      sessionStorage.setItem(TICKET_KEY, value);
+    } catch {
+      // Storage turned off: the place is then only as safe as the server's state.
+    }
+  },
+  held() {
+    try {
+      return sessionStorage.getItem(TICKET_KEY);
+    } catch {
+      return null;
+    }
+  },
+  drop() {
+    try {
+      sessionStorage.removeItem(TICKET_KEY);
+    } catch {
+      // Nothing was kept.
+    }
+  },
+};
+
+function presentTicket() {
+  const held = ticket.held();
+  return Boolean(held) && signaling.send("queue.resume", { ticket: held });
+}
+
+function lostPlace() {
+  if (page.step === "loading" || page.step === "replaced" || IN_LINE.has(page.step)) {
+    if (IN_LINE.has(page.step)) {
+      closeCall();
+      releaseMedia();
+      showError("Perdimos la conexión y tu atención terminó. Puedes volver a ponerte en la fila.");
+    }
+    showStep("reason");
+  }
+}
+
 // ------------------------------------------------------------ signaling
 
 function onWelcome(message) {
@@ -531,13 +577,8 @@ function onWelcome(message) {
   } else if (queue) {
     renderQueue(queue);
     showStep("waiting");
-  } else if (page.step === "loading" || page.step === "replaced" || IN_LINE.has(page.step)) {
-    if (IN_LINE.has(page.step)) {
-      closeCall();
-      releaseMedia();
-      showError("Perdimos la conexión y tu atención terminó. Puedes volver a ponerte en la fila.");
-    }
-    showStep("reason");
+  } else if (!presentTicket()) {
+    lostPlace();
   }
 }
 
@@ -565,7 +606,13 @@ signaling
     showError(errorText(message.code, message.message));
     if (message.replyTo === "queue.join") $("join").disabled = false;
     if (message.replyTo === "survey.submit") $("survey-send").disabled = false;
+    if (message.replyTo === "queue.resume") {
+      ticket.drop();
+      lostPlace();
+    }
   })
+  .on("queue.ticket", (message) => ticket.keep(message.ticket))
+  .on("queue.reclaim", presentTicket)
   .on("queue.joined", (message) => {
     showError("");
     $("skipped").hidden = true;
@@ -591,6 +638,7 @@ signaling
   })
   .on("queue.left", (message) => {
     if (message.contactId !== page.contactId) return;
+    ticket.drop();
     page.contactId = null;
     document.title = pageTitle;
     releaseMedia();
@@ -608,6 +656,7 @@ signaling
   })
   .on("service.status", onServiceStatus)
   .on("call.started", (fields) => {
+    ticket.drop(); // an answered contact gives no place in line any more
     announceCall(fields);
     startCall(fields);
   })

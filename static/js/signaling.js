@@ -7,6 +7,7 @@ export const CLIENT_TYPES = Object.freeze([
   "queue.join",
   "queue.leave",
   "queue.ready",
+  "queue.resume",
   "agent.available",
   "agent.not_ready",
   "offer.accept",
@@ -45,6 +46,8 @@ export const SERVER_TYPES = Object.freeze([
   "queue.skipped",
   "service.status",
   "call.audio_only",
+  "queue.ticket",
+  "queue.reclaim",
 ]);
 
 export const CLOSE = Object.freeze({
