@@ -1,0 +1,52 @@
+"""Redis restarts empty under a node: the citizens' pages present their tickets, the line comes back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import expect
+
+from branch.web.app import RECORDS, SERVICE
+from tests.browser.conftest import OpenPerson
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.servers.redis import StartRedis
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+
+async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
+    start_branch: StartBranch, start_redis: StartRedis, open_person: OpenPerson
+) -> None:
+    redis = start_redis()
+    node = await start_branch(stores_live=redis.url)
+    bea, maria, executive = (
+        await open_person("bea"),
+        await open_person("maria"),
+        await open_person("executive"),
+    )
+    await bea.join_queue(node.url, "13.131.313-6", "bonos")
+    await maria.join_queue(node.url, CITIZEN_RUN, "licencias")
+    await expect(maria.page.locator("#waiting-count")).to_have_text("2 personas")
+    bea_folio = (await bea.page.locator("#waiting-folio").text_content() or "").strip()
+    held = await maria.page.evaluate("sessionStorage.getItem('branch.queueTicket')")
+    assert isinstance(held, str) and held.count(".") == 2
+
+    redis.restart_empty()
+    live = node.app[SERVICE].live
+    # The node's upkeep notices within a second and asks the pages for their tickets.
+    for _attempt in range(100):
+        line = [entry.citizen_id for entry in await live.waiting("general")]
+        if len(line) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert line == ["13.131.313-6", CITIZEN_RUN]
+    await expect(maria.page.locator("#position")).to_have_text("Eres el número 2 en la fila")
+    await expect(bea.page.locator("#position")).to_have_text("Eres el siguiente en la fila")
+    await maria.shot("line-rebuilt")
+
+    resumed = [e for e in await node.app[RECORDS].audit_entries() if e.kind == "contact.resumed"]
+    assert len(resumed) == 2, "both places came back from the tickets"
+
+    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await expect(executive.page.locator("#offer-folio")).to_have_text(bea_folio)
