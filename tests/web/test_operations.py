@@ -9,6 +9,7 @@ from branch.web.app import RECORDS
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
 from tests.media.support import both_connected
+from tests.servers.redis import StartRedis
 
 
 async def get(node_url: str, ca_path: object, path: str) -> tuple[int, str]:
@@ -70,3 +71,18 @@ async def test_metrics_follow_the_floor(start_branch: StartBranch) -> None:
         )
         for personal in (CITIZEN_RUN, EXECUTIVE_RUN, contact_id, "Ana", "Eva"):
             assert personal not in text
+
+
+async def test_not_ready_while_redis_is_down(
+    start_branch: StartBranch, start_redis: StartRedis
+) -> None:
+    redis = start_redis()
+    node = await start_branch(stores_live=redis.url)
+    assert await get(node.url, node.ca_path, "/readyz") == (200, '{"status": "ready"}')
+    redis.stop()
+    assert await get(node.url, node.ca_path, "/readyz") == (
+        503,
+        '{"status": "unavailable", "failed": ["live"]}',
+    )
+    redis.start()  # same port: the node answers again without a restart
+    assert await get(node.url, node.ca_path, "/readyz") == (200, '{"status": "ready"}')
