@@ -298,9 +298,10 @@ class BranchService:
         """Periodic upkeep: timers of the floor, and lines of services past their cut-off."""
         now = self.clock()
         if await self.live.restarted():
-            # Redis came back empty: the pages here hold the tickets to rebuild the lines.
-            log.warning("live state lost; asking waiting citizens for their queue tickets")
-            await self.hub.send_many(self.hub.keys(f"{CITIZEN}:"), schema.message("queue.reclaim"))
+            # Redis came back empty: the pages here know where their people were.
+            log.warning("live state lost; asking the pages for their tickets and states")
+            pages = self.hub.keys(f"{CITIZEN}:") + self.hub.keys(f"{EXECUTIVE}:")
+            await self.hub.send_many(pages, schema.message("queue.reclaim"))
         await self._apply(await self.live.tick(now))
         for queue in self.settings.queues:
             if queue.admission.cut_off(now):

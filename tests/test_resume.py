@@ -133,6 +133,8 @@ async def test_redis_restarted_empty_rebuilds_the_lines_in_the_original_order(
             page, ticket = await join(service, user, clock)
             pages[user.person_id] = (page, ticket, service)
             clock.advance(10)
+        exe = await page_for(b, b.hub, EXE)
+        assert exe.last("agent.state")["state"] == "not_ready"
         order = [e.contact_id for e in await a.live.waiting("general")]
         times = [e.joined_at for e in await a.live.waiting("general")]
 
@@ -143,8 +145,12 @@ async def test_redis_restarted_empty_rebuilds_the_lines_in_the_original_order(
         for user, _service in people:
             page, _ticket, service = pages[user.person_id]
             assert page.of("queue.reclaim") == [{"type": "queue.reclaim"}]
+        assert exe.of("queue.reclaim") == [{"type": "queue.reclaim"}]
         await a.tick()
         assert len(pages[ANA.person_id][0].of("queue.reclaim")) == 1, "asked once per restart"
+        assert await b.live.agents() == []
+        await b.handle(EXE, schema.AgentNotReady())  # what the executive page answers
+        assert await b.live.staffed("general") == 1
 
         # The pages answer in the reverse order; the line comes back as it was.
         for user, _service in reversed(people):
@@ -158,7 +164,6 @@ async def test_redis_restarted_empty_rebuilds_the_lines_in_the_original_order(
         assert [status.position for status in statuses] == [1, 2, 3]
         assert pages[ANA.person_id][0].last("queue.position")["position"] == 1
 
-        exe = await page_for(b, b.hub, EXE)
         await b.handle(EXE, schema.AgentAvailable())
         assert exe.last("offer")["citizen"]["run"] == ANA.person_id
     finally:

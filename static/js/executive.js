@@ -475,6 +475,14 @@ signaling
     if (message.replyTo === "call.transfer") $("transfer-submit").disabled = false;
     render();
   })
+  .on("queue.reclaim", () => {
+    // The server lost its live state (Redis restarted empty): say again where this desk is.
+    if (desk.state === "available") {
+      signaling.send("agent.available");
+    } else if (desk.state === "not_ready" || desk.state === "wrap_up") {
+      signaling.send("agent.not_ready", { reason: desk.pauseReason ?? "" });
+    }
+  })
   .on("agent.state", (message) => {
     desk.state = message.state;
     desk.pauseReason = message.reason ?? null;

@@ -29,6 +29,9 @@ async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
     await maria.join_queue(node.url, CITIZEN_RUN, "licencias")
     await expect(maria.page.locator("#waiting-count")).to_have_text("2 personas")
     bea_folio = (await bea.page.locator("#waiting-folio").text_content() or "").strip()
+    await executive.page.goto(node.url + "/login?next=/executive")
+    await executive.log_in(EXECUTIVE_RUN, "Juan", "Soto")
+    await expect(executive.page.locator("#agent-state")).to_have_text("No disponible")
     held = await maria.page.evaluate("sessionStorage.getItem('branch.queueTicket')")
     assert isinstance(held, str) and held.count(".") == 2
 
@@ -41,6 +44,11 @@ async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
             break
         await asyncio.sleep(0.1)
     assert line == ["13.131.313-6", CITIZEN_RUN]
+    for _attempt in range(100):  # the executive's page said again that it is paused
+        if await live.staffed("general") == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert [agent.state.value for agent in await live.agents()] == ["not_ready"]
     await expect(maria.page.locator("#position")).to_have_text("Eres el número 2 en la fila")
     await expect(bea.page.locator("#position")).to_have_text("Eres el siguiente en la fila")
     await maria.shot("line-rebuilt")
@@ -48,5 +56,5 @@ async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
     resumed = [e for e in await node.app[RECORDS].audit_entries() if e.kind == "contact.resumed"]
     assert len(resumed) == 2, "both places came back from the tickets"
 
-    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await executive.page.get_by_role("button", name="Disponible", exact=True).click()
     await expect(executive.page.locator("#offer-folio")).to_have_text(bea_folio)
