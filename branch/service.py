@@ -451,14 +451,12 @@ class BranchService:
         status = await self.live.citizen_status(user.person_id)
         if status.waiting is not None or status.call is not None:
             raise AlreadyQueued("Ya estás en la fila o en una atención")
-        waiting = await self.live.waiting(queue.code)
+        waiting = (await self.live.line(queue.code)).waiting
         staffed = await self.live.staffed(queue.code)
-        estimate = estimate_wait(
-            len(waiting) + 1, await self.live.handle_times(queue.code), staffed
-        )
-        refusal = queue.admission.refusal(now, len(waiting), staffed, estimate)
+        estimate = estimate_wait(waiting + 1, await self.live.handle_times(queue.code), staffed)
+        refusal = queue.admission.refusal(now, waiting, staffed, estimate)
         if refusal is not None:
-            raise self._refusal(queue, refusal, now, len(waiting), estimate)
+            raise self._refusal(queue, refusal, now, waiting, estimate)
         contact_id = uuid.uuid4().hex
         folio = await self.records.contact_joined(
             contact_id,
@@ -924,7 +922,7 @@ class BranchService:
         """Each executive hears of the lines of the services they serve."""
         if not keys:
             return
-        lines = {queue.code: await self.live.waiting(queue.code) for queue in self.settings.queues}
+        lines = {queue.code: await self.live.line(queue.code) for queue in self.settings.queues}
         for key in keys:
             served = [
                 code
@@ -934,8 +932,8 @@ class BranchService:
             services = [
                 {
                     "code": code,
-                    "waiting": len(lines[code]),
-                    "oldestJoinedAt": lines[code][0].joined_at if lines[code] else None,
+                    "waiting": lines[code].waiting,
+                    "oldestJoinedAt": lines[code].oldest_joined_at,
                 }
                 for code in served
             ]

@@ -31,7 +31,7 @@ class ServiceBoard:
         self.told: set[str] = set()  # choosing pages that are up to date with ``sent``
 
     async def status(self, queue: Queue, now: float) -> ServiceStatus:
-        waiting = len(await self.live.waiting(queue.code))
+        waiting = (await self.live.line(queue.code)).waiting
         staffed = await self.live.staffed(queue.code)
         estimate = estimate_wait(waiting + 1, await self.live.handle_times(queue.code), staffed)
         return service_status(

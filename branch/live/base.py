@@ -25,6 +25,14 @@ class CitizenStatus:
 
 
 @dataclass(frozen=True)
+class Line:
+    """How long one service's line is, without reading it whole."""
+
+    waiting: int = 0
+    oldest_joined_at: float | None = None
+
+
+@dataclass(frozen=True)
 class AgentStatus:
     agent: Agent | None = None
     call: Call | None = None
@@ -71,6 +79,7 @@ class LiveStore(Protocol):
     async def close_queue(self, service: str, now: float) -> list[Event]: ...
 
     async def waiting(self, service: str) -> list[Waiting]: ...
+    async def line(self, service: str) -> Line: ...
     async def citizen_status(self, citizen_id: str) -> CitizenStatus: ...
     async def agent_status(self, agent_id: str) -> AgentStatus: ...
     async def staffed(self, service: str | None = None) -> int: ...

@@ -6,7 +6,7 @@ from collections import defaultdict, deque
 
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
-from branch.live.base import AgentStatus, CitizenStatus, Skills
+from branch.live.base import AgentStatus, CitizenStatus, Line, Skills
 
 
 class MemoryLiveStore:
@@ -94,6 +94,10 @@ class MemoryLiveStore:
 
     async def waiting(self, service: str) -> list[Waiting]:
         return self.floor.waiting_in(service)
+
+    async def line(self, service: str) -> Line:
+        waiting = self.floor.waiting_in(service)
+        return Line(len(waiting), waiting[0].joined_at if waiting else None)
 
     async def citizen_status(self, citizen_id: str) -> CitizenStatus:
         entry = self.floor.find_waiting(citizen_id)

@@ -27,7 +27,7 @@ from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
 from branch.errors import StoreUnreachable
 from branch.live import codec
-from branch.live.base import AgentStatus, CitizenStatus, Skills
+from branch.live.base import AgentStatus, CitizenStatus, Line, Skills
 from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.live.snapshot import READ_ATTEMPTS, LiveBusy, Wants, changes, load
 
@@ -214,6 +214,13 @@ class RedisLiveStore:
             if again == version and None not in texts:
                 return [codec.load_waiting(text) for text in texts]
         raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+
+    async def line(self, service: str) -> Line:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zcard(self.keys.waiting(service))
+            pipe.zrange(self.keys.waiting(service), 0, 0, withscores=True)
+            count, head = await pipe.execute()
+        return Line(count, head[0][1] if head else None)
 
     async def citizen_status(self, citizen_id: str) -> CitizenStatus:
         keys = self.keys

@@ -134,7 +134,7 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         executives[agent.state.value] = executives.get(agent.state.value, 0) + 1
     registry = app[METRICS]
     registry.live = {
-        "waiting": {queue.code: len(await live.waiting(queue.code)) for queue in queues},
+        "waiting": {queue.code: (await live.line(queue.code)).waiting for queue in queues},
         "executives": executives,
         "calls": sum(1 for call in await live.calls() if call.answered_at is not None),
         "pages": len(app[HUB]),

@@ -26,6 +26,7 @@ from branch.core.floor import (
     WrapupTimedOut,
 )
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
+from branch.live.base import Line
 from tests.live.conftest import OpenLive
 
 # 2026-11-24 10:00 in Santiago.
@@ -52,6 +53,9 @@ async def test_join_orders_by_join_time_and_counts_positions_per_service(
         assert await store.join(citizen(name, T0 + at, service), T0 + 5) == [QueueChanged(service)]
     await store.join(citizen("dan", T0 + 1.0, "a"), T0 + 6)  # same instant as ana: id breaks it
     assert [e.citizen_id for e in await store.waiting("a")] == ["ana", "dan", "cam"]
+    assert await store.line("a") == Line(3, T0 + 1.0)
+    assert await store.line("b") == Line(1, T0 + 2.0)
+    assert await store.line("none") == Line()
     status = await store.citizen_status("cam")
     assert (status.waiting, status.position, status.waiting_count, status.call) == (
         citizen("cam", T0 + 3.0, "a"),

@@ -102,6 +102,7 @@ async def _with_call(store: LiveStore, kind: str, agent: str, contact: str, now:
 async def snapshot(store: LiveStore) -> Any:
     return (
         {service: await store.waiting(service) for service in SERVICES},
+        [await store.line(service) for service in SERVICES],
         [await store.citizen_status(f"p{i:02d}") for i in range(40)],
         [await store.agent_status(f"e{i}") for i in range(6)],
         sorted(await store.agents(), key=lambda agent: agent.agent_id),
