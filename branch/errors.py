@@ -188,6 +188,12 @@ class RecordsUnavailable(ServiceUnavailable):
     """The record database cannot be reached, or its journal is still catching up."""
 
 
+class LiveBusy(ServiceUnavailable):
+    """The shared floor changed under every attempt of one step; nothing was written."""
+
+    code = "busy"
+
+
 # WebSocket close codes (RFC 6455 §7.4 plus the private 4000-4999 range).
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008  # bad Origin

@@ -25,11 +25,11 @@ from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
-from branch.errors import StoreUnreachable
+from branch.errors import LiveBusy, StoreUnreachable
 from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Skills
 from branch.live.keys import DEFAULT_PREFIX, Keys
-from branch.live.snapshot import READ_ATTEMPTS, LiveBusy, Wants, changes, load
+from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
 
 COMMIT_ATTEMPTS = 50
 COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")

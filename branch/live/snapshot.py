@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from branch.core.floor import Agent, AgentState, Call, Floor, FloorRules, Waiting
-from branch.errors import ServiceUnavailable
+from branch.errors import LiveBusy
 from branch.live import codec
 from branch.live.keys import Keys
 
@@ -34,12 +34,6 @@ READ_ATTEMPTS = 20
 GRACE_MARGIN = 1.0
 
 V = TypeVar("V")
-
-
-class LiveBusy(ServiceUnavailable):
-    """The floor changed under every attempt of a step; nothing was written."""
-
-    code = "busy"
 
 
 @dataclass(frozen=True)

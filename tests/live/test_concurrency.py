@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import pytest
 
 from branch.core.floor import AgentState, CallStarted, FloorRules, Offered, Waiting
+from branch.errors import LiveBusy
 from branch.live.redisstore import RedisLiveStore
 from tests.servers.redis import RedisServer
 
@@ -95,3 +96,35 @@ async def test_many_executives_at_once_on_several_nodes(
     finally:
         for node in nodes:
             await node.close()
+
+
+async def test_a_step_that_always_loses_gives_up_with_busy(
+    redis_server: RedisServer, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RedisLiveStore(redis_server.url, FloorRules(), redis_prefix)
+    rival = RedisLiveStore(redis_server.url, FloorRules(), redis_prefix)
+    await store.open()
+    await rival.open()
+    try:
+        commit = store._commit
+
+        async def after_a_rival(**kwargs: object) -> object:
+            # Another node commits between this node's read and its commit, every time.
+            await rival.agent_not_ready("rival", "R", T0)
+            await rival.agent_gone("rival", T0)
+            return await commit(**kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store, "_commit", after_a_rival)
+        monkeypatch.setattr("branch.live.redisstore.COMMIT_ATTEMPTS", 3)
+        with pytest.raises(LiveBusy) as raised:
+            await store.join(Waiting("c1", "p1", "P", "general", "r", "", "F", T0), T0)
+        assert (raised.value.code, raised.value.status, raised.value.message) == (
+            "busy",
+            503,
+            "El estado de la sucursal cambia demasiado rápido; intenta de nuevo",
+        )
+        assert store.conflicts == 3
+        assert await store.waiting("general") == [], "nothing was written"
+    finally:
+        await store.close()
+        await rival.close()
