@@ -101,7 +101,7 @@ class RedisLiveStore:
                 return events
             # Another node committed first; spread the retries so they do not collide again.
             self.conflicts += 1
-            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
+            await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
         raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
 
     def _citizen(self, citizen_id: str) -> Wants:
