@@ -11,8 +11,9 @@ import secrets
 
 import pytest
 
-from branch import schema
+from branch import schema, tickets
 from branch.config import Settings, load_settings
+from branch.core.floor import Waiting
 from branch.errors import AlreadyQueued, BadTicket, NotYourTicket, TicketExpired, TicketUsed
 from branch.hub import Hub
 from branch.live.base import LiveStore
@@ -79,6 +80,15 @@ async def test_a_restarted_node_takes_the_citizen_back_at_the_first_join_time(
     assert kinds == ["contact.joined", "contact.resumed"]
 
 
+def ana_ticket_contact(token: str) -> str:
+    return tickets.read(KEY, token, ANA.person_id, 1_795_000_000.0).contact_id
+
+
+async def fresh(settings: Settings, records: SqliteRecordStore, clock: Clock) -> BranchService:
+    """A node whose live state was lost: the records remain."""
+    return node(settings, MemoryLiveStore(settings.floor_rules), records, clock)
+
+
 async def test_tickets_that_give_no_place_are_refused(
     settings: Settings, records: SqliteRecordStore
 ) -> None:
@@ -94,6 +104,19 @@ async def test_tickets_that_give_no_place_are_refused(
         "bad_ticket",
         "El comprobante de fila no es válido",
     )
+    record = await records.get(ana_ticket_contact(ana_ticket))
+    assert record is not None
+    for code, folio in (("especial", record.folio), (record.service, "20991231-999999")):
+        lying = tickets.issue(
+            KEY,
+            Waiting(record.contact_id, ANA.person_id, "Ana", code, "x", "", folio, 1.0),
+            clock.now,
+            60,
+        )
+        with pytest.raises(BadTicket):  # signed, but it disagrees with the record
+            await (await fresh(settings, records, clock)).handle(
+                ANA, schema.QueueResume(ticket=lying)
+            )
     other = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, Hub(), clock)
     with pytest.raises(BadTicket):  # another key: another deployment's ticket
         await other.handle(ANA, schema.QueueResume(ticket=ana_ticket))
