@@ -4,9 +4,10 @@ A step never needs the whole line. Pairing takes citizens from the head of
 each service's line of present citizens, and one step makes at most one offer
 per executive who is not in a call (only they can become available in it), so
 ``1 + that many`` heads per service is always enough. Besides the heads a step
-reads only what it names: the citizens it acts on, the absent citizens whose
-grace may have run out and the heads of lines with a hard maximum wait who
-may have reached it (``tick``), or one whole line (``close_queue``).
+reads only what it names: the citizens it acts on; for ``tick`` the absent
+citizens whose grace may have run out and those who may have waited past their
+service's wait limit (joined long enough ago: nobody is in a line before joining);
+or one whole line (``close_queue``).
 Executives, calls and the small counters are read whole: there is one call at
 most per executive.
 
@@ -29,8 +30,8 @@ from branch.live import codec
 from branch.live.keys import Keys
 
 READ_ATTEMPTS = 20
-# Absent citizens read for the grace check a little early: the core decides,
-# and floating-point subtraction must not make one slip to the next tick.
+# Citizens read for the grace and wait-limit checks a little early: the core
+# decides, and floating-point subtraction must not make one slip to the next tick.
 GRACE_MARGIN = 1.0
 
 V = TypeVar("V")
@@ -89,10 +90,10 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
             pipe.hmget(keys.citizens, ["", *wants.citizens])
             if wants.expired_before is not None:
                 pipe.zrangebyscore(keys.absent, "-inf", wants.expired_before + GRACE_MARGIN)
+            for service, before in wants.joined_before:
+                pipe.zrangebyscore(keys.waiting(service), "-inf", before + GRACE_MARGIN)
             if wants.whole_service is not None:
                 pipe.zrange(keys.waiting(wants.whole_service), 0, -1)
-            for service, joined in wants.joined_before:
-                pipe.zrangebyscore(keys.waiting(service), "-inf", joined + GRACE_MARGIN)
             first = await pipe.execute()
         version, agents_raw, calls_raw, answered_raw, cursor, services, named, *more = first
         agents = _decode(agents_raw, codec.load_agent)

@@ -21,6 +21,7 @@ ENTRY = Waiting(
     absent_since=1795525260.000001,
     transferred_from="c0",
     transfer_note="ver antecedentes",
+    queued_at=1795525300.5,
 )
 
 

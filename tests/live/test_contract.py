@@ -320,3 +320,15 @@ async def test_handle_times_keep_the_recent_ones_in_order(open_live: OpenLive) -
     assert await store.handle_times("general") == [s + 0.5 for s in range(5, 25)]
     assert await store.handle_times("especial") == []
     await store.ping()
+
+
+async def test_the_wait_limit_ends_long_waits_even_deep_in_a_long_line(open_live: OpenLive) -> None:
+    store = await open_live(FloorRules(wait_limits=(("general", 600.0),)))
+    await store.agent_available("exe", "Eva", T0, (("especial",),))
+    for i in range(30):
+        await store.join(citizen(f"p{i:02d}", T0 + i * 10), T0 + i * 10)
+    events = await store.tick(T0 + 600 + 45)
+    assert ended(events) == [(f"p{i:02d}", EndReason.WAIT_LIMIT) for i in range(5)]
+    assert [e.citizen_id for e in await store.waiting("general")] == [
+        f"p{i:02d}" for i in range(5, 30)
+    ]

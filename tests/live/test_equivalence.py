@@ -125,6 +125,7 @@ async def snapshot(store: LiveStore) -> Any:
             ),
         ),
         (3, FloorRules(grace=25, offer_timeout=10, routing=Routing.FEWEST_CONTACTS)),
+        (4, FloorRules(grace=60, offer_timeout=12, wait_limits=(("general", 90.0),))),
     ],
 )
 async def test_redis_answers_as_memory_does(
