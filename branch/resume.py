@@ -69,4 +69,6 @@ class TicketDesk:
             ticket.joined_at,
             transferred_from=record.transferred_from,
             transfer_note=record.transfer_note or "",
+            # A transferred contact entered this line at its record's join time.
+            queued_at=None if record.joined_at == ticket.joined_at else record.joined_at,
         )

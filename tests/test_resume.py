@@ -20,6 +20,7 @@ from branch.live.base import LiveStore
 from branch.live.memory import MemoryLiveStore
 from branch.live.redisstore import RedisLiveStore
 from branch.records.sqlite import SqliteRecordStore
+from branch.resume import TicketDesk
 from branch.service import BranchService, User
 from tests.servers.redis import StartRedis
 from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
@@ -192,3 +193,24 @@ async def test_redis_restarted_empty_rebuilds_the_lines_in_the_original_order(
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_transferred_contact_comes_back_with_its_first_join_time(
+    settings: Settings, records: SqliteRecordStore
+) -> None:
+    clock = Clock()
+    await records.contact_joined(
+        "c1", "triage", ANA.person_id, "Ana", "licencias", "texto", clock.now - 300
+    )
+    folio = await records.contact_joined(
+        "c2", "general", ANA.person_id, "Ana", "licencias", "texto", clock.now,
+        transferred_from="c1", transfer_note="ver antecedentes",
+    )  # fmt: skip
+    moved = Waiting(
+        "c2", ANA.person_id, "Ana", "general", "licencias", "texto", folio, clock.now - 300,
+        transferred_from="c1", transfer_note="ver antecedentes", queued_at=clock.now,
+    )  # fmt: skip
+    desk = TicketDesk(KEY, 3600)
+    token = desk.message(moved, clock.now)["ticket"]
+    live = MemoryLiveStore(settings.floor_rules)
+    assert await desk.entry_for(token, ANA.person_id, "Ana", records, live, clock.now + 5) == moved
