@@ -3,11 +3,12 @@
 A step never needs the whole line. Pairing takes citizens from the head of
 each service's line of present citizens, and one step makes at most one offer
 per executive who is not in a call (only they can become available in it), so
-``1 + that many`` heads per service is always enough. Besides the heads a step
-reads only what it names: the citizens it acts on; for ``tick`` the absent
-citizens whose grace may have run out and those who may have waited past their
-service's wait limit (joined long enough ago: nobody is in a line before joining);
-or one whole line (``close_queue``).
+``1 + that many`` heads per service is always enough: a step removes at most one
+citizen it names, and ``tick`` reads past those a wait limit ends. Besides the
+heads a step reads only what it names: the citizens it acts on; for ``tick`` the
+absent citizens whose grace may have run out and those who may have waited past
+their service's wait limit (joined long enough ago: nobody is in a line before
+joining); or one whole line (``close_queue``).
 Executives, calls and the small counters are read whole: there is one call at
 most per executive.
 
@@ -100,11 +101,19 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
         wanted = {contact for contact in named if contact}
         for contact_ids in more:
             wanted.update(contact_ids)
+        # Those maybe past a wait limit are a prefix of their line: the heads reach past them.
+        limited = more[1:] if wants.expired_before is not None else more
+        ending = {
+            service: len(contact_ids)
+            for (service, _before), contact_ids in zip(
+                wants.joined_before, limited[: len(wants.joined_before)], strict=True
+            )
+        }
         if wants.heads:
             heads = 1 + sum(1 for agent in agents.values() if agent.state is not AgentState.IN_CALL)
             async with redis.pipeline(transaction=True) as pipe:
                 for service in sorted(services):
-                    pipe.zrange(keys.present(service), 0, heads - 1)
+                    pipe.zrange(keys.present(service), 0, heads + ending.get(service, 0) - 1)
                 for contact_ids in await pipe.execute():
                     wanted.update(contact_ids)
         ordered = sorted(wanted)

@@ -332,3 +332,20 @@ async def test_the_wait_limit_ends_long_waits_even_deep_in_a_long_line(open_live
     assert [e.citizen_id for e in await store.waiting("general")] == [
         f"p{i:02d}" for i in range(5, 30)
     ]
+
+
+async def test_pairing_after_a_wait_limit_takes_the_next_one_still_in_line(
+    open_live: OpenLive,
+) -> None:
+    store = await open_live(FloorRules(wrapup=120, wait_limits=(("general", 105.0),)))
+    await store.agent_available("exe", "Eva", T0)
+    await store.join(citizen("first", T0), T0)
+    await store.accept("exe", "c-first", T0 + 1)
+    await store.hangup("exe", "c-first", T0 + 2)
+    for i in range(10):
+        await store.join(citizen(f"g{i}", T0 + 10 + 5 * i), T0 + 10 + 5 * i)
+    await store.join(citizen("e0", T0 + 30, "especial"), T0 + 30)
+    # One tick: two waited too long, and the wrap-up ends, so the executive is free.
+    events = await store.tick(T0 + 122)
+    assert ended(events) == [("g0", EndReason.WAIT_LIMIT), ("g1", EndReason.WAIT_LIMIT)]
+    assert offers(events) == [("g2", "exe")]
