@@ -44,9 +44,10 @@ def random_step(
     contact = f"k-{person}-{chance.randrange(3)}"
     kind = chance.choice(
         ["join"] * 6
-        + ["leave", "gone", "away", "back", "ready", "tick", "tick", "available", "available"]
-        + ["not_ready", "decline", "agent_gone", "agent_away", "agent_back", "accept", "accept"]
-        + ["hangup", "wrapup", "close"]
+        + ["leave", "gone", "away", "back", "ready", "ready", "ready", "tick", "tick"]
+        + ["available", "available", "not_ready", "decline", "agent_gone", "agent_away"]
+        + ["agent_back", "accept", "accept", "accept", "accept", "hangup", "hangup", "wrapup"]
+        + ["close", "transfer", "transfer"]
     )
     if kind == "join":
         joined = now - chance.choice([0.0, 0.0, 30.0, 5.0])  # some rejoin with an older time
@@ -70,6 +71,8 @@ def random_step(
         return lambda s: s.agent_not_ready(agent, agent.upper(), now, "lunch")
     if kind in ("decline", "accept", "hangup", "wrapup"):
         return lambda s: _with_call(s, kind, agent, contact, now)
+    if kind == "transfer":
+        return lambda s: _transfer(s, agent, f"t{serial}", now)
     if kind == "close":
         service = chance.choice(SERVICES)
         return lambda s: s.close_queue(service, now)
@@ -78,9 +81,28 @@ def random_step(
 
 
 async def _ready(store: LiveStore, person: str, now: float) -> Any:
+    # Mostly the citizen a readiness check waits for, sometimes anyone.
+    checks = sorted((c for c in await store.calls() if not c.ready), key=lambda c: c.contact_id)
+    if checks and int(person[1:]) % 3:
+        person = checks[0].citizen_id
     status = await store.citizen_status(person)
     contact = status.call.contact_id if status.call else "none"
     return await store.citizen_ready(person, contact, now)
+
+
+async def _transfer(store: LiveStore, agent: str, contact: str, now: float) -> Any:
+    call = (await store.agent_status(agent)).call
+    if call is None:
+        return await store.transfer(
+            agent, "none", Waiting(contact, "x", "X", "s", "r", "", "F", 1), now
+        )
+    first = call.waiting
+    other = SERVICES[1 - SERVICES.index(first.service)]
+    to = Waiting(
+        contact, first.citizen_id, first.citizen_name, other, first.reason_code, "", "F2",
+        first.joined_at, transferred_from=first.contact_id, transfer_note="nota",
+    )  # fmt: skip
+    return await store.transfer(agent, first.contact_id, to, now)
 
 
 async def _with_call(store: LiveStore, kind: str, agent: str, contact: str, now: float) -> Any:
