@@ -2,12 +2,15 @@
 
 `make test` installs it into tests/oidc/node_modules (npm ci); the provider is started once
 per test session and each branch node registers its own client with its own redirect URI.
+It runs on the `node` on PATH, or on the binary named by BRANCH_TEST_NODE (to try another
+Node.js release, such as Debian 12's 18.x, without installing it).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import secrets
 import shutil
@@ -112,7 +115,7 @@ class OidcProvider:
 def oidc_provider(
     certificates: CertificatePaths, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OidcProvider]:
-    node = shutil.which("node")
+    node = os.environ.get("BRANCH_TEST_NODE") or shutil.which("node")
     if node is None:
         pytest.fail("node (Debian package nodejs) is not installed: run `make test`")
     if not (PACKAGE_DIR / "node_modules" / "oidc-provider").is_dir():

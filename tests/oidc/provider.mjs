@@ -7,6 +7,9 @@
 // The server listens on an ephemeral port and prints one line, `listening <port>`, once it
 // serves.
 //
+// oidc-provider is pinned to its 8.x line, the newest that runs on Node.js 18 (Debian 12's
+// nodejs): 9.x needs URL.parse (Node.js 20.18 and later) and names 22 as its minimum.
+//
 // Besides the provider under /openid, /control/* lets a test act as the provider's operator
 // (bearer = the operator's token): register a client, rotate the signing key, publish a key
 // late, count JWKS downloads.
