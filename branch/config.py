@@ -22,6 +22,7 @@ from branch.auth.run import Run
 from branch.core.figures import Thresholds
 from branch.core.hours import Admission, Schedule
 from branch.core.model import FloorRules, Routing
+from branch.core.wallboard import Targets
 from branch.errors import ConfigError, InvalidRun
 
 ENV_PREFIX = "BRANCH_"
@@ -31,6 +32,7 @@ SECTIONS = (
     "session",
     "service",
     "figures",
+    "supervision",
     "webrtc",
     "stores",
     "limits",
@@ -359,6 +361,26 @@ class Settings:
         5, "citizens who leave the line sooner are short abandons, counted apart"
     )
 
+    supervision_push_interval_ms: int = _setting(
+        250, "least milliseconds between two wallboard pushes to supervisor pages"
+    )
+    supervision_refresh_seconds: int = _setting(
+        5, "seconds after which the wallboard is pushed again even if nothing changed here"
+    )
+    supervision_service_level_target: int = _setting(
+        80, "service level target in percent: amber below it, red 10 points further down"
+    )
+    supervision_wait_warn_seconds: int = _setting(
+        120, "longest or estimated wait shown amber past this many seconds"
+    )
+    supervision_wait_alert_seconds: int = _setting(300, "... and red past this many seconds")
+    supervision_abandon_warn_percent: int = _setting(5, "abandonment rate shown amber above this")
+    supervision_abandon_alert_percent: int = _setting(10, "... and red above this")
+    supervision_satisfaction_warn: float = _setting(
+        4.0, "average satisfaction (1-5) shown amber below this"
+    )
+    supervision_satisfaction_alert: float = _setting(3.0, "... and red below this")
+
     webrtc_ice_servers: tuple[IceServer, ...] = _setting(
         (), "STUN/TURN servers handed to the browsers"
     )
@@ -397,6 +419,7 @@ class Settings:
     limits_notes: int = _setting(4000, "longest wrap-up note")
     limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
     limits_chat_message: int = _setting(1000, "longest in-call chat message")
+    limits_notice: int = _setting(500, "longest message a supervisor sends to those waiting")
     limits_messages_per_second: int = _setting(
         20, "websocket messages per second one page may send, sustained"
     )
@@ -510,6 +533,17 @@ class Settings:
             raise ConfigError("retention.days: must be 0 (keep) or more")
         if self.retention_purge_every_seconds <= 0:
             raise ConfigError("retention.purge_every_seconds: must be positive")
+        for name in (
+            "supervision_push_interval_ms",
+            "supervision_refresh_seconds",
+            "limits_notice",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_key(name)}: must be positive")
+        try:
+            _ = self.wallboard_targets  # built here so a bad one stops the start
+        except ValueError as exc:
+            raise ConfigError(f"supervision: {exc}") from None
 
     # Derived values: computed here so no caller rebuilds them differently.
     @property
@@ -596,6 +630,20 @@ class Settings:
             timezone=self.service_timezone,
         )
 
+    @property
+    def wallboard_targets(self) -> Targets:
+        """When the wallboard's figures turn amber or red."""
+        return Targets(
+            service_level_seconds=self.figures_service_level_seconds,
+            service_level_target=self.supervision_service_level_target,
+            wait_warn_seconds=self.supervision_wait_warn_seconds,
+            wait_alert_seconds=self.supervision_wait_alert_seconds,
+            abandon_warn_percent=self.supervision_abandon_warn_percent,
+            abandon_alert_percent=self.supervision_abandon_alert_percent,
+            satisfaction_warn=self.supervision_satisfaction_warn,
+            satisfaction_alert=self.supervision_satisfaction_alert,
+        )
+
     def pause_reason(self, code: str) -> CatalogEntry | None:
         return next((entry for entry in self.service_pause_reasons if entry.code == code), None)
 
@@ -644,6 +692,13 @@ def _convert(name: str, raw: Any, *, from_env: bool) -> Any:
             if not isinstance(raw, bool):
                 raise ValueError(f"{raw!r} is not true or false")
             return raw
+        if isinstance(default, float):
+            if isinstance(raw, bool) or (not from_env and not isinstance(raw, int | float)):
+                raise ValueError(f"{raw!r} is not a number")
+            try:
+                return float(raw)
+            except ValueError:
+                raise ValueError(f"{raw!r} is not a number") from None
         if isinstance(default, int):
             if isinstance(raw, bool) or (not from_env and not isinstance(raw, int)):
                 raise ValueError(f"{raw!r} is not a whole number")

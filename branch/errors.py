@@ -101,6 +101,13 @@ class UnknownContact(BranchError):
     status = 404
 
 
+class UnknownExecutive(BranchError):
+    """A supervisor named an executive who is not on the floor."""
+
+    code = "unknown_executive"
+    status = 404
+
+
 class UnknownReason(BranchError):
     code = "unknown_reason"
 
@@ -201,5 +208,5 @@ CLOSE_TOO_LARGE = 1009
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403  # the role has no access to the live floor (auditor)
 CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere
-CLOSE_SESSION_ENDED = 4440  # logged out or session expired
+CLOSE_SESSION_ENDED = 4440  # logged out (by themselves or a supervisor) or session expired
 CLOSE_RATE_LIMITED = 4429  # kept flooding after being told to slow down

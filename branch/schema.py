@@ -238,6 +238,32 @@ def _flag(raw: Any) -> bool:
     return raw
 
 
+@dataclass(frozen=True)
+class SupervisorNotReady(ClientMessage):
+    """A supervisor pauses an executive (by RUN), with an optional pause reason code."""
+
+    type: ClassVar[str] = "supervisor.not_ready"
+    executive: str = _wire("executive")
+    reason: str = _wire("reason", default="")
+
+
+@dataclass(frozen=True)
+class SupervisorLogOut(ClientMessage):
+    """A supervisor ends an executive's session and takes them off the floor."""
+
+    type: ClassVar[str] = "supervisor.log_out"
+    executive: str = _wire("executive")
+
+
+@dataclass(frozen=True)
+class SupervisorBroadcast(ClientMessage):
+    """A supervisor tells everyone waiting in a service something (e.g. delays)."""
+
+    type: ClassVar[str] = "supervisor.broadcast"
+    service: str = _wire("service")
+    text: str = _wire("text")
+
+
 def _score(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
         raise BadMessage("survey.submit: score must be a whole number from 1 to 5")
@@ -264,6 +290,9 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         ChatSend,
         SurveySubmit,
         CallAudioOnly,
+        SupervisorNotReady,
+        SupervisorLogOut,
+        SupervisorBroadcast,
     )
 }
 
@@ -305,8 +334,8 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
             continue
         if not isinstance(value, str):
             raise BadMessage(f"{kind}: field '{wire_name}' must be text")
-        if wire_name == "contactId":
-            _check_text(f"{kind}: contactId", value, limit=MAX_ID_CHARS, allow_empty=False)
+        if wire_name in ("contactId", "executive"):
+            _check_text(f"{kind}: {wire_name}", value, limit=MAX_ID_CHARS, allow_empty=False)
         values[item.name] = value
     return cls(**values)
 
@@ -341,6 +370,9 @@ SERVER_TYPES = (
     "call.audio_only",
     "queue.ticket",
     "queue.reclaim",
+    "queue.notice",
+    "wallboard",
+    "supervisor.done",
 )
 
 

@@ -64,6 +64,7 @@ from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.resume import TicketDesk
 from branch.status import ServiceBoard
+from branch.supervision import Supervision
 from branch.turn import turn_credentials, turn_user
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.CallAudioOnly.type: frozenset({CITIZEN}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
+    schema.SupervisorNotReady.type: frozenset({SUPERVISOR}),
+    schema.SupervisorLogOut.type: frozenset({SUPERVISOR}),
+    schema.SupervisorBroadcast.type: frozenset({SUPERVISOR}),
 }
 
 
@@ -151,6 +155,7 @@ class BranchService:
         hourly = settings.limits_joins_per_hour
         # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
         self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
+        self.supervision = Supervision(settings, live, records, hub, clock, self._apply)
 
     # ------------------------------------------------------------ connection life
 
@@ -244,6 +249,8 @@ class BranchService:
             await self._send_summary([user.key])
         elif user.role == CITIZEN:
             self.board.welcomed(user.key)
+        elif user.role == SUPERVISOR:
+            self.supervision.changed()
         return welcome
 
     def _ice_servers(self, user: User, now: float) -> list[dict[str, Any]]:
@@ -308,6 +315,7 @@ class BranchService:
                 await self._apply(await self.live.close_queue(queue.code, now))
         # Opening and closing happen by the clock alone; other nodes' events show here too.
         await self.board.push(now)
+        await self.supervision.tick()
 
     # ------------------------------------------------------------ messages
 
@@ -403,6 +411,12 @@ class BranchService:
                 await self._transfer(user, message, now)
             case schema.ChatSend():
                 await self._chat(user, message, now)
+            case (
+                schema.SupervisorNotReady()
+                | schema.SupervisorLogOut()
+                | schema.SupervisorBroadcast()
+            ):
+                await self.supervision.handle(user.key, message)
             case schema.SurveySubmit():
                 comment = message.comment.strip()
                 if len(comment) > self.settings.limits_survey_comment:
@@ -418,6 +432,7 @@ class BranchService:
                 await self.hub.send(
                     user.key, schema.message("survey.saved", contactId=message.contact_id)
                 )
+                self.supervision.changed()
 
     def _queue_to_join(self, code: str) -> Queue:
         queues = self.settings.queues
@@ -834,6 +849,8 @@ class BranchService:
             await self._send_positions(service)
         if changed_services:
             await self.board.push(self.clock())
+        if events:
+            self.supervision.changed()
 
     async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:
         record = await self.records.get(event.contact_id)

@@ -53,6 +53,9 @@ MESSAGES: dict[str, set[str]] = {
     "wrapup.submit": {E},
     "survey.submit": {C},
     "call.audio_only": {C},
+    "supervisor.not_ready": {S},
+    "supervisor.log_out": {S},
+    "supervisor.broadcast": {S},
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -73,6 +76,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "wrapup.submit": {"contactId": "c", "outcome": "resuelto", "reason": "otro"},
     "survey.submit": {"contactId": "c", "score": 5},
     "call.audio_only": {"contactId": "c", "audioOnly": True},
+    "supervisor.not_ready": {"executive": EXECUTIVE_RUN},
+    "supervisor.log_out": {"executive": EXECUTIVE_RUN},
+    "supervisor.broadcast": {"service": "general", "text": "Hay demoras"},
 }
 
 
@@ -118,6 +124,7 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/metrics"): everyone(200),
     ("GET", "/citizen"): {**everyone(200), ANONYMOUS: 302},
     ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200, AU: 403, AD: 403},
+    ("GET", "/supervisor"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},
     ("GET", "/api/me"): {**everyone(200), ANONYMOUS: 401},
     ("POST", "/logout"): everyone(303),
     ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},

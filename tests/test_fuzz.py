@@ -25,7 +25,7 @@ from branch.live.memory import MemoryLiveStore
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
 from branch.web.client import BranchClient
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
 from tests.media.support import both_connected
 from tests.test_authorization import SAMPLES
 from tests.test_service import Page
@@ -70,13 +70,14 @@ PEOPLE = [
     User("13.131.313-6", "Bea Soto", "citizen"),
     User(EXECUTIVE_RUN, "Eva Díaz", "executive"),
     User("12.345.678-5", "Leo Paz", "executive"),
+    User(SUPERVISOR_RUN, "Sara Vidal", "supervisor"),
 ]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.tuples(st.sampled_from(PEOPLE), mutated_messages()), max_size=25))
 def test_random_conversations_keep_the_floor_consistent(steps: list[tuple[User, str]]) -> None:
-    """Sequences of mutated messages from four people; after each, the floor is sound."""
+    """Sequences of mutated messages from five people; after each, the floor is sound."""
 
     async def play(folder: str) -> None:
         config = load_settings({}, service_readiness_seconds=0)
@@ -96,6 +97,7 @@ def test_random_conversations_keep_the_floor_consistent(steps: list[tuple[User, 
                     pass
                 assert_sound(live)
         finally:
+            await service.supervision.close()
             await records.close()
 
     with tempfile.TemporaryDirectory() as folder:

@@ -38,7 +38,7 @@ from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.reports import setup_reports
-from branch.web.ws import close_pages_of, watch_sessions, websocket
+from branch.web.ws import close_pages_of, end_session_of, watch_sessions, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 
@@ -87,22 +87,35 @@ async def citizen_page(request: web.Request) -> web.StreamResponse:
     return _page("citizen.html")
 
 
+def _restricted() -> web.Response:
+    return web.Response(
+        status=403,
+        content_type="text/html",
+        text=(
+            '<!doctype html><html lang="es-CL"><meta charset="utf-8">'
+            "<title>Acceso restringido</title><h1>Acceso restringido</h1>"
+            "<p>Esta página es solo para funcionarios autorizados.</p>"
+            '<p><a href="/citizen">Ir a la Sucursal en Línea</a></p></html>'
+        ),
+    )
+
+
 async def executive_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None:
         raise web.HTTPFound("/login?next=/executive")
     if session.role.value not in STAFF_ROLES:
-        return web.Response(
-            status=403,
-            content_type="text/html",
-            text=(
-                '<!doctype html><html lang="es-CL"><meta charset="utf-8">'
-                "<title>Acceso restringido</title><h1>Acceso restringido</h1>"
-                "<p>Esta página es solo para funcionarios autorizados.</p>"
-                '<p><a href="/citizen">Ir a la Sucursal en Línea</a></p></html>'
-            ),
-        )
+        return _restricted()
     return _page("executive.html")
+
+
+async def supervisor_page(request: web.Request) -> web.StreamResponse:
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPFound("/login?next=/supervisor")
+    if session.role.value != "supervisor":
+        return _restricted()
+    return _page("supervisor.html")
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
@@ -161,12 +174,14 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
         ticket_key=ticket_key(app[SESSION_KEY]),
     )
+    service.supervision.end_session = functools.partial(end_session_of, app)
     app[SERVICE] = service
     upkeep = asyncio.create_task(_upkeep(service))
     yield
     upkeep.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await upkeep
+    await service.supervision.close()
     await records.close()
     await live.close()
 
@@ -269,6 +284,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", landing)
     app.router.add_get("/citizen", citizen_page)
     app.router.add_get("/executive", executive_page)
+    app.router.add_get("/supervisor", supervisor_page)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

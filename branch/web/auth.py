@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 
 LOGIN_ATTEMPT_SECONDS = 600.0
 # Where a login without a `next` ends, by role; the floor staff's page otherwise.
-LANDING = {Role.CITIZEN: "/citizen", Role.AUDITOR: "/audit", Role.ADMIN: "/audit"}
+LANDING = {
+    Role.CITIZEN: "/citizen",
+    Role.SUPERVISOR: "/supervisor",
+    Role.AUDITOR: "/audit",
+    Role.ADMIN: "/audit",
+}
 AUTH_SETTINGS = web.AppKey("auth_settings", Settings)
 SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)

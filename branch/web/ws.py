@@ -85,6 +85,14 @@ async def close_pages_of(hub: Hub, session: Session) -> None:
         await page.close(CLOSE_SESSION_ENDED, "session ended")
 
 
+async def end_session_of(app: web.Application, user_key: str) -> None:
+    """A supervisor logged the person out: forget the session of their page and close it (4440)."""
+    page = app[HUB].page(user_key)
+    if isinstance(page, PageConnection):
+        await app[SESSIONS].delete_session(page.session_id)
+        await page.close(CLOSE_SESSION_ENDED, "logged out by a supervisor")
+
+
 def error_reply(error: BranchError, reply_to: str | None, metrics: Metrics | None = None) -> str:
     if metrics is not None:
         metrics.errors.labels(error.code).inc()

@@ -27,6 +27,21 @@ import {
 
 const $ = (id) => document.getElementById(id);
 
+/** A supervisor's message to everyone waiting; the region is always there so it is announced. */
+function showBranchNotice(text) {
+  const region = $("branch-notice");
+  if (!text) {
+    region.replaceChildren();
+    return;
+  }
+  const line = document.createElement("p");
+  line.className = "notice";
+  const label = document.createElement("strong");
+  label.textContent = "Aviso de la sucursal: ";
+  line.append(label, text);
+  region.replaceChildren(line);
+}
+
 const STEPS = ["loading", "reason", "devices", "waiting", "connecting", "call", "ended", "replaced"];
 const IN_LINE = new Set(["waiting", "connecting", "call"]);
 
@@ -640,6 +655,7 @@ signaling
     if (message.contactId !== page.contactId) return;
     ticket.drop();
     page.contactId = null;
+    showBranchNotice("");
     document.title = pageTitle;
     releaseMedia();
     showStep("reason");
@@ -655,8 +671,13 @@ signaling
     showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
   })
   .on("service.status", onServiceStatus)
+  .on("queue.notice", ({ text }) => {
+    showBranchNotice(text);
+    notify("Aviso de la sucursal", text);
+  })
   .on("call.started", (fields) => {
     ticket.drop(); // an answered contact gives no place in line any more
+    showBranchNotice("");
     announceCall(fields);
     startCall(fields);
   })

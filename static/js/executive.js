@@ -49,6 +49,7 @@ const PANELS = ["idle", "offer", "call", "wrapup"];
 const SYSTEM_PAUSES = {
   no_answer: "Sin respuesta a una atención ofrecida",
   declined: "Rechazaste una atención",
+  supervisor: "Pausa indicada por un supervisor",
 };
 
 const CANCEL_NOTICES = {

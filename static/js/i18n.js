@@ -74,6 +74,7 @@ const ERROR_TEXTS = {
   internal: "Tuvimos un problema. Inténtalo de nuevo en un momento.",
   unavailable: "El servicio no está disponible en este momento.",
   unknown_service: "El servicio elegido no existe. Recarga la página.",
+  unknown_executive: "Esa persona ya no está conectada.",
 };
 
 // Refusals to join: the server's message is written for people and carries

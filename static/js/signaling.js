@@ -20,6 +20,9 @@ export const CLIENT_TYPES = Object.freeze([
   "survey.submit",
   "chat.send",
   "call.audio_only",
+  "supervisor.not_ready",
+  "supervisor.log_out",
+  "supervisor.broadcast",
 ]);
 
 export const SERVER_TYPES = Object.freeze([
@@ -48,6 +51,9 @@ export const SERVER_TYPES = Object.freeze([
   "call.audio_only",
   "queue.ticket",
   "queue.reclaim",
+  "queue.notice",
+  "wallboard",
+  "supervisor.done",
 ]);
 
 export const CLOSE = Object.freeze({

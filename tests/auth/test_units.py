@@ -144,6 +144,7 @@ def test_pkce_s256_matches_rfc_7636() -> None:
     [
         ("/citizen", "/citizen"),
         ("/executive", "/executive"),
+        ("/supervisor", "/supervisor"),
         ("https://evil.example/", "/"),
         ("//evil.example", "/"),
         ("/citizen/../admin", "/"),

@@ -1,0 +1,216 @@
+"""The supervisor's side of the service: the live wallboard and the supervisor actions.
+
+The wallboard is computed by the pure ``branch.core.wallboard.snapshot`` from
+the live store and pushed to every supervisor page of this node when the floor
+changes, at most once per ``supervision.push_interval_ms``, and again every
+``supervision.refresh_seconds`` so durations and other nodes' changes show. The
+pages never ask. Every action is checked, applied through the floor and written
+to the audit trail before the supervisor is told it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from branch import schema
+from branch.config import Settings
+from branch.core.floor import Agent, AgentState, Event
+from branch.core.wallboard import Line, day_bounds, snapshot
+from branch.errors import (
+    CLOSE_SESSION_ENDED,
+    BadMessage,
+    InvalidState,
+    UnknownExecutive,
+    UnknownReason,
+    UnknownService,
+)
+from branch.hub import Hub
+from branch.live.base import LiveStore
+from branch.records.base import RecordStore
+
+log = logging.getLogger(__name__)
+
+SUPERVISOR_PAGES = "supervisor:"
+# The pause reason an executive is given when a supervisor pauses them without naming one.
+SUPERVISOR_PAUSE = "supervisor"
+# A supervisor acts on executives who are not with a citizen; a contact in progress is theirs.
+WITH_CITIZEN = (AgentState.IN_CALL, AgentState.WRAP_UP)
+
+Apply = Callable[[list[Event]], Awaitable[None]]
+EndSession = Callable[[str], Awaitable[None]]
+
+
+class Supervision:
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveStore,
+        records: RecordStore,
+        hub: Hub,
+        clock: Callable[[], float],
+        apply: Apply,
+    ) -> None:
+        self.settings = settings
+        self.live = live
+        self.records = records
+        self.hub = hub
+        self.clock = clock
+        self.apply = apply
+        # Ends the session behind a person's open page; the web edge puts in one that also
+        # forgets the session, so the page cannot simply reconnect.
+        self.end_session: EndSession = self._close_page
+        self.targets = settings.wallboard_targets
+        self._interval = settings.supervision_push_interval_ms / 1000
+        self._pending: asyncio.Task[None] | None = None
+        self._pushed_at = float("-inf")  # monotonic: pushes are paced in real time
+
+    # ------------------------------------------------------------ the wallboard
+
+    async def board(self) -> dict[str, Any]:
+        """The wallboard as of now."""
+        now = self.clock()
+        lines = [
+            Line(
+                queue.code,
+                queue.name,
+                queue.name_en,
+                await self.live.waiting(queue.code),
+                await self.live.handle_times(queue.code),
+            )
+            for queue in self.settings.queues
+        ]
+        agents = await self.live.agents()
+        calls = await self.live.calls()
+        start, end = day_bounds(now, self.settings.service_timezone)
+        today = await self.records.joined_between(start, end)
+        parameters = self.settings.thresholds
+        return snapshot(lines, agents, calls, today, parameters, self.targets, now)
+
+    def changed(self) -> None:
+        """The floor changed: push a fresh wallboard soon, at most once per interval."""
+        if self._pending is not None or not self.hub.keys(SUPERVISOR_PAGES):
+            return
+        delay = max(0.0, self._pushed_at + self._interval - time.monotonic())
+        self._pending = asyncio.get_running_loop().create_task(self._push_later(delay))
+
+    async def _push_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        # From here on a change needs a push of its own: this one may have read before it.
+        self._pending = None
+        try:
+            await self.push()
+        except Exception:
+            log.exception("wallboard push failed")
+
+    async def push(self) -> None:
+        """Send the wallboard to every supervisor page of this node, now."""
+        pages = self.hub.keys(SUPERVISOR_PAGES)
+        if not pages:
+            return
+        self._pushed_at = time.monotonic()
+        await self.hub.send_many(pages, schema.message("wallboard", **await self.board()))
+
+    async def tick(self) -> None:
+        """Periodic refresh: waits and durations grow, and other nodes change the floor."""
+        if time.monotonic() - self._pushed_at >= self.settings.supervision_refresh_seconds:
+            await self.push()
+
+    async def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pending
+            self._pending = None
+
+    # ------------------------------------------------------------ actions
+
+    async def handle(self, actor: str, message: schema.ClientMessage) -> None:
+        """One supervisor action; ``actor`` is the supervisor's user key."""
+        now = self.clock()
+        match message:
+            case schema.SupervisorNotReady():
+                await self._not_ready(actor, message, now)
+            case schema.SupervisorLogOut():
+                await self._log_out(actor, message, now)
+            case schema.SupervisorBroadcast():
+                await self._broadcast(actor, message, now)
+            case _:
+                raise BadMessage(f"{message.type} is not a supervisor action")
+
+    async def _executive(self, run: str) -> Agent:
+        agent = (await self.live.agent_status(run)).agent
+        if agent is None or agent.state is AgentState.OFFLINE:
+            raise UnknownExecutive(f"executive {run[:40]!r} is not logged in")
+        return agent
+
+    async def _not_ready(self, actor: str, message: schema.SupervisorNotReady, now: float) -> None:
+        if message.reason and self.settings.pause_reason(message.reason) is None:
+            raise UnknownReason(f"pause reason {message.reason[:40]!r} is not in the catalog")
+        agent = await self._executive(message.executive)
+        if agent.state in (AgentState.OFFERED, *WITH_CITIZEN):
+            raise InvalidState(
+                f'Cannot set {agent.agent_id} not ready in state "{agent.state}": '
+                "wait until the contact is closed"
+            )
+        reason = message.reason or SUPERVISOR_PAUSE
+        events = await self.live.agent_not_ready(agent.agent_id, agent.name, now, reason)
+        await self._audit(message.type, actor, now, executive=agent.agent_id, reason=reason)
+        await self.apply(events)
+        await self._done(actor, message.type, executive=agent.agent_id)
+
+    async def _log_out(self, actor: str, message: schema.SupervisorLogOut, now: float) -> None:
+        agent = await self._executive(message.executive)
+        if agent.state in WITH_CITIZEN:
+            raise InvalidState(
+                f'Cannot log {agent.agent_id} out in state "{agent.state}": '
+                "wait until the contact is closed"
+            )
+        # Off the floor first, so the page's own goodbye finds nothing left to end.
+        events = await self.live.agent_gone(agent.agent_id, now)
+        await self._audit(message.type, actor, now, executive=agent.agent_id, was=agent.state.value)
+        await self.apply(events)
+        await self.end_session(f"executive:{agent.agent_id}")
+        await self._done(actor, message.type, executive=agent.agent_id)
+
+    async def _broadcast(self, actor: str, message: schema.SupervisorBroadcast, now: float) -> None:
+        queue = self.settings.queue(message.service)
+        if queue is None:
+            raise UnknownService(f"service {message.service[:40]!r} does not exist")
+        text = message.text.strip()
+        limit = self.settings.limits_notice
+        if not text or len(text) > limit:
+            raise BadMessage(f"supervisor.broadcast: text must have 1 to {limit} characters")
+        waiting = await self.live.waiting(queue.code)
+        notice = schema.message("queue.notice", service=queue.code, text=text, at=now)
+        delivered = 0
+        for entry in waiting:
+            if await self.hub.send(f"citizen:{entry.citizen_id}", notice):
+                delivered += 1
+        await self._audit(
+            message.type,
+            actor,
+            now,
+            service=queue.code,
+            text=text,
+            waiting=len(waiting),
+            delivered=delivered,
+        )
+        await self._done(actor, message.type, service=queue.code, recipients=delivered)
+
+    async def _audit(self, kind: str, actor: str, at: float, **data: Any) -> None:
+        # Each action is its own event, even two alike in the same instant.
+        await self.records.audit(kind, actor, None, f"{kind}:{uuid.uuid4().hex}", data, at)
+
+    async def _done(self, actor: str, action: str, **fields: Any) -> None:
+        await self.hub.send(actor, schema.message("supervisor.done", action=action, **fields))
+
+    async def _close_page(self, user_key: str) -> None:
+        page = self.hub.page(user_key)
+        if page is not None:
+            await page.close(CLOSE_SESSION_ENDED, "logged out by a supervisor")

@@ -1,0 +1,360 @@
+// The supervisor's wallboard. Everything shown is pushed by the server in
+// "wallboard" messages (docs/protocol.md); the page never asks for it. A
+// one-second timer only advances the durations shown between two pushes.
+
+import { errorText, formatClock } from "./i18n.js";
+import { CLOSE, Signaling } from "./signaling.js";
+import { TEXTS } from "./wallboard-texts.js";
+
+const $ = (id) => document.getElementById(id);
+
+const LANGUAGE_KEY = "branch.language";
+// What a supervisor may do to an executive in each state (the server checks again).
+const CAN_PAUSE = new Set(["available", "not_ready"]);
+const CAN_LOG_OUT = new Set(["available", "not_ready", "offered"]);
+
+const view = {
+  language: localStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "es",
+  welcome: null,
+  board: null,
+  receivedAt: 0, // performance.now() when the board arrived
+};
+
+const t = (key) => TEXTS[view.language][key] ?? TEXTS.es[key];
+
+// ------------------------------------------------------------ rendering helpers
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+/** A cell coloured by its level, with the level spelled out for screen readers. */
+function cell(text, level = null, attributes = {}) {
+  const td = element("td", text ?? "—", attributes);
+  if (level) {
+    td.dataset.level = level;
+    if (level !== "ok") td.append(element("span", ` (${t(level)})`, { class: "visually-hidden" }));
+  }
+  return td;
+}
+
+function elapsed() {
+  return Math.max(0, (performance.now() - view.receivedAt) / 1000);
+}
+
+function clockOrDash(seconds, running = true) {
+  if (seconds === null || seconds === undefined) return "—";
+  return formatClock(seconds + (running ? elapsed() : 0));
+}
+
+function percent(value) {
+  if (value === null || value === undefined) return "—";
+  return `${value.toLocaleString(view.language === "en" ? "en" : "es-CL")} %`;
+}
+
+function serviceName(line) {
+  if (line.code === "") return t("total");
+  return view.language === "en" ? line.nameEn || line.name : line.name;
+}
+
+function serviceByCode(code) {
+  const line = view.board?.services.find((item) => item.code === code);
+  return line ? serviceName(line) : code;
+}
+
+function pauseLabel(code) {
+  if (!code) return "—";
+  const entry = (view.welcome?.pauseReasons ?? []).find((item) => item.code === code);
+  if (entry) return view.language === "en" ? entry.labelEn || entry.label : entry.label;
+  return t("pauses")[code] ?? code;
+}
+
+function showError(text) {
+  $("error").textContent = text ?? "";
+  $("error").hidden = !text;
+}
+
+function showDone(text) {
+  $("done").textContent = text ?? "";
+  $("done").hidden = !text;
+}
+
+function showConnection(text) {
+  $("connection").textContent = text ?? "";
+  $("connection").hidden = !text;
+}
+
+// ------------------------------------------------------------ the board
+
+function renderNow(board) {
+  const rows = [...board.services, board.total].map((line) => {
+    const tr = element("tr", null, { "data-service": line.code || "total" });
+    const by = line.executives;
+    tr.append(
+      element("th", serviceName(line), { scope: "row" }),
+      cell(`${line.waiting}${line.offered ? t("offeredNow")(line.offered) : ""}`, null, {
+        class: "waiting",
+      }),
+      cell(clockOrDash(line.longestWaitSeconds), line.longestWaitLevel, { class: "longest" }),
+      cell(clockOrDash(line.estimatedWaitSeconds, false), line.estimatedWaitLevel, {
+        class: "estimate",
+      }),
+      cell(by.available, null, { class: "available" }),
+      cell(by.not_ready, null, { class: "not-ready" }),
+      cell(`${by.offered} · ${by.in_call} · ${by.wrap_up}`, null, { class: "busy" }),
+      cell(line.callsInProgress, null, { class: "calls" }),
+    );
+    if (line.code === "") tr.classList.add("total");
+    return tr;
+  });
+  $("now-rows").replaceChildren(...rows);
+}
+
+function renderToday(board) {
+  const rows = [...board.services, board.total].map((line) => {
+    const today = line.today;
+    const tr = element("tr", null, { "data-service": line.code || "total" });
+    tr.append(
+      element("th", serviceName(line), { scope: "row" }),
+      cell(today.offered, null, { class: "offered" }),
+      cell(today.answered, null, { class: "answered" }),
+      cell(
+        `${today.abandoned}${today.shortAbandoned ? t("short")(today.shortAbandoned) : ""}`,
+        null,
+        { class: "abandoned" },
+      ),
+      cell(percent(today.serviceLevelPercent), today.serviceLevelLevel, { class: "service-level" }),
+      cell(clockOrDash(today.asaSeconds, false), today.asaLevel, { class: "asa" }),
+      cell(clockOrDash(today.ahtSeconds, false), null, { class: "aht" }),
+      cell(percent(today.abandonmentPercent), today.abandonmentLevel, { class: "abandonment" }),
+      cell(
+        today.satisfaction === null
+          ? "—"
+          : `${today.satisfaction.toFixed(1)} / 5${t("surveys")(today.surveyed)}`,
+        today.satisfactionLevel,
+        { class: "satisfaction" },
+      ),
+    );
+    if (line.code === "") tr.classList.add("total");
+    return tr;
+  });
+  $("today-rows").replaceChildren(...rows);
+  $("targets").textContent = t("targets")(board.targets);
+}
+
+function actionButton(label, action, executive, enabled) {
+  const button = element("button", label, {
+    type: "button",
+    "data-action": action,
+    "data-run": executive.run,
+  });
+  button.disabled = !enabled;
+  button.addEventListener("click", () => act(action, executive));
+  return button;
+}
+
+function renderExecutives(board) {
+  const focused = document.activeElement?.dataset ?? {};
+  const rows = board.executives.map((executive) => {
+    const tr = element("tr", null, { "data-run": executive.run });
+    tr.dataset.state = executive.state;
+    const actions = element("td", null, { class: "actions-cell" });
+    actions.append(
+      actionButton(t("setNotReady"), "supervisor.not_ready", executive, CAN_PAUSE.has(executive.state)),
+      actionButton(t("logOut"), "supervisor.log_out", executive, CAN_LOG_OUT.has(executive.state)),
+    );
+    tr.append(
+      element("th", executive.name, { scope: "row" }),
+      cell(t("states")[executive.state] ?? executive.state, null, { class: "state" }),
+      cell(clockOrDash(executive.secondsInState), null, { class: "in-state" }),
+      cell(executive.state === "not_ready" ? pauseLabel(executive.reason) : "—", null, {
+        class: "pause",
+      }),
+      cell(executive.services.map(serviceByCode).join(", "), null, { class: "services" }),
+      actions,
+    );
+    return tr;
+  });
+  $("executive-rows").replaceChildren(...rows);
+  $("executives-empty").hidden = rows.length > 0;
+  $("executives-table").hidden = rows.length === 0;
+  // A push must not pull the keyboard focus away from the button being used.
+  if (focused.action && focused.run) {
+    document
+      .querySelector(`button[data-action="${focused.action}"][data-run="${CSS.escape(focused.run)}"]`)
+      ?.focus();
+  }
+}
+
+function renderCalls(board) {
+  const rows = board.calls.map((call) => {
+    const tr = element("tr", null, { "data-contact": call.contactId });
+    const duration = clockOrDash(call.durationSeconds);
+    tr.append(
+      element("th", call.folio, { scope: "row" }),
+      cell(serviceByCode(call.service), null, { class: "service" }),
+      cell(call.executive.name, null, { class: "executive" }),
+      cell(call.interrupted ? `${duration} (${t("interrupted")})` : duration, null, {
+        class: "duration",
+      }),
+    );
+    return tr;
+  });
+  $("call-rows").replaceChildren(...rows);
+  $("calls-empty").hidden = rows.length > 0;
+  $("calls-table").hidden = rows.length === 0;
+}
+
+function renderNoticeServices(board) {
+  const select = $("notice-service");
+  const chosen = select.value;
+  const options = board.services.map((line) => element("option", serviceName(line), { value: line.code }));
+  select.replaceChildren(...options);
+  if (chosen && board.services.some((line) => line.code === chosen)) select.value = chosen;
+}
+
+function render() {
+  const board = view.board;
+  if (!board) return;
+  renderNow(board);
+  renderToday(board);
+  renderExecutives(board);
+  renderCalls(board);
+  renderNoticeServices(board);
+  const at = new Date(board.at * 1000).toLocaleTimeString(view.language === "en" ? "en" : "es-CL");
+  $("updated").textContent = t("updated")(at);
+}
+
+/** Only the running durations, between pushes. */
+function tick() {
+  const board = view.board;
+  if (!board) return;
+  for (const line of [...board.services, board.total]) {
+    const td = document.querySelector(`#now-rows tr[data-service="${line.code || "total"}"] .longest`);
+    if (td && line.longestWaitSeconds !== null) td.firstChild.textContent = clockOrDash(line.longestWaitSeconds);
+  }
+  for (const executive of board.executives) {
+    const td = document.querySelector(`#executive-rows tr[data-run="${CSS.escape(executive.run)}"] .in-state`);
+    if (td) td.textContent = clockOrDash(executive.secondsInState);
+  }
+  for (const call of board.calls) {
+    const td = document.querySelector(`#call-rows tr[data-contact="${CSS.escape(call.contactId)}"] .duration`);
+    if (td && !call.interrupted) td.textContent = clockOrDash(call.durationSeconds);
+  }
+}
+
+// ------------------------------------------------------------ language
+
+function applyLanguage() {
+  document.documentElement.lang = view.language === "en" ? "en" : "es-CL";
+  for (const node of document.querySelectorAll("[data-text]")) {
+    const text = t(node.dataset.text);
+    if (typeof text === "string") node.textContent = text;
+  }
+  const other = view.language === "en" ? "es-CL" : "en";
+  $("language").textContent = t("switchTo");
+  $("language").lang = other;
+  document.title = `${t("title")} · ${view.welcome?.serviceName ?? "Sucursal en Línea"}`;
+  fillPauseReasons();
+  render();
+}
+
+function fillPauseReasons() {
+  const select = $("pause-reason");
+  const chosen = select.value;
+  const options = [element("option", t("pauseDefault"), { value: "" })];
+  for (const entry of view.welcome?.pauseReasons ?? []) {
+    options.push(element("option", view.language === "en" ? entry.labelEn || entry.label : entry.label, { value: entry.code }));
+  }
+  select.replaceChildren(...options);
+  select.value = chosen;
+}
+
+// ------------------------------------------------------------ actions
+
+function act(action, executive) {
+  showError("");
+  showDone("");
+  const fields = { executive: executive.run };
+  if (action === "supervisor.not_ready" && $("pause-reason").value) fields.reason = $("pause-reason").value;
+  signaling.send(action, fields);
+}
+
+$("notice-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  showError("");
+  showDone("");
+  const text = $("notice-text").value.trim();
+  if (!text) {
+    $("notice-text").focus();
+    return;
+  }
+  if (signaling.send("supervisor.broadcast", { service: $("notice-service").value, text })) {
+    $("notice-send").disabled = true;
+  }
+});
+
+$("language").addEventListener("click", () => {
+  view.language = view.language === "en" ? "es" : "en";
+  localStorage.setItem(LANGUAGE_KEY, view.language);
+  applyLanguage();
+});
+
+// ------------------------------------------------------------ signaling
+
+function nameOf(run) {
+  return view.board?.executives.find((executive) => executive.run === run)?.name ?? run;
+}
+
+function onClose({ code, final, retryInMs }) {
+  if (code === CLOSE.NOT_AUTHENTICATED) {
+    location.assign("/login?next=/supervisor");
+    return;
+  }
+  if (code === CLOSE.SESSION_ENDED) {
+    location.assign("/");
+    return;
+  }
+  if (code === CLOSE.REPLACED) showConnection(t("replaced"));
+  else if (!final) showConnection(t("lost")(Math.max(1, Math.round(retryInMs / 1000))));
+}
+
+const signaling = new Signaling({ onClose });
+
+signaling
+  .on("welcome", (message) => {
+    view.welcome = message;
+    showConnection("");
+    $("service-name").textContent = message.serviceName || "Sucursal en Línea";
+    $("person-name").textContent = message.person?.name ?? "";
+    applyLanguage();
+  })
+  .on("wallboard", (message) => {
+    view.board = message;
+    view.receivedAt = performance.now();
+    render();
+  })
+  .on("supervisor.done", (message) => {
+    if (message.action === "supervisor.broadcast") {
+      $("notice-send").disabled = false;
+      $("notice-text").value = "";
+      showDone(t("doneBroadcast")(message.recipients));
+    } else if (message.action === "supervisor.log_out") {
+      showDone(t("doneLogOut")(nameOf(message.executive)));
+    } else {
+      showDone(t("doneNotReady")(nameOf(message.executive)));
+    }
+  })
+  .on("error", (message) => {
+    if (message.replyTo === "supervisor.broadcast") $("notice-send").disabled = false;
+    showError(view.language === "en" ? message.message : errorText(message.code, message.message));
+  });
+
+showConnection(t("connecting"));
+applyLanguage();
+signaling.connect();
+// Rendering only: the numbers come from the server; this moves the clocks on.
+setInterval(tick, 1000);

@@ -1,0 +1,109 @@
+"""The supervisor's wallboard in Chromium follows a scripted contact, and its actions reach people."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from branch.web.app import RECORDS
+from tests.browser.conftest import OpenPerson
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+
+
+def row(table: str, key: str) -> str:
+    """The selector of one row of a wallboard table: a service's, or an executive's by RUN."""
+    attribute = "run" if table == "executive" else "service"
+    return f'#{table}-rows tr[data-{attribute}="{key}"]'
+
+
+async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executives(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    supervisor = await open_person("supervisor")
+    citizen = await open_person("citizen")
+    executive = await open_person("executive")
+    spage, cpage, epage = supervisor.page, citizen.page, executive.page
+    total = row("now", "total")
+    today = row("today", "total")
+    eva = row("executive", EXECUTIVE_RUN)
+
+    await spage.goto(node.url + "/login?next=/supervisor")
+    await supervisor.log_in(SUPERVISOR_RUN, "Sara", "Vidal")
+    await spage.wait_for_url(node.url + "/supervisor")
+    await expect(spage.get_by_role("heading", name="Ahora")).to_be_visible()
+    await expect(spage.locator(f"{total} .waiting")).to_have_text("0")
+    await expect(spage.locator("#executives-empty")).to_be_visible()
+    await supervisor.shot("empty")
+
+    # A citizen joins: the board shows them waiting, their wait growing.
+    await citizen.join_queue(node.url, CITIZEN_RUN)
+    await expect(spage.locator(f"{total} .waiting")).to_have_text("1")
+    await expect(spage.locator(f"{row('now', 'general')} .waiting")).to_have_text("1")
+    await expect(spage.locator(f"{total} .longest")).not_to_have_text("—")
+    await expect(spage.locator(f"{today} .offered")).to_have_text("1")
+
+    # A message to everyone waiting reaches the citizen's page, in its live region.
+    await spage.get_by_label("Mensaje").fill("Estamos con alta demanda; gracias por esperar.")
+    await spage.get_by_role("button", name="Enviar aviso").click()
+    await expect(spage.locator("#done")).to_have_text("Aviso enviado a 1 persona.")
+    notice = cpage.get_by_role("status").filter(has_text="Aviso de la sucursal")
+    await expect(notice).to_contain_text("Estamos con alta demanda; gracias por esperar.")
+    await citizen.shot("notice")
+
+    # An executive logs in, takes the call: nobody waits, one call in progress.
+    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await epage.get_by_role("button", name="Aceptar").click()
+    await expect(epage.locator("#agent-state")).to_have_text("En llamada")
+    await expect(spage.locator(f"{eva} .state")).to_have_text("En llamada")
+    await expect(spage.locator(f"{total} .waiting")).to_have_text("0")
+    await expect(spage.locator(f"{total} .calls")).to_have_text("1")
+    await expect(spage.locator("#call-rows tr")).to_have_count(1)
+    await expect(spage.locator("#call-rows tr .executive")).to_have_text("Juan Soto")
+    await expect(spage.locator(f"{today} .answered")).to_have_text("1")
+    # Pausing an executive mid-call is not offered.
+    await expect(
+        spage.locator(f'{eva} button[data-action="supervisor.not_ready"]')
+    ).to_be_disabled()
+    await supervisor.shot("in-call")
+
+    # The executive hangs up: wrap-up on the board, no call left; then available again.
+    await epage.get_by_role("button", name="Colgar").click()
+    await expect(spage.locator(f"{eva} .state")).to_have_text("Cierre")
+    await expect(spage.locator("#calls-empty")).to_be_visible()
+    await epage.get_by_label("Resultado").select_option("resuelto")
+    await epage.get_by_role("button", name="Guardar cierre").click()
+    await expect(spage.locator(f"{eva} .state")).to_have_text("Disponible")
+    await expect(spage.locator(f"{today} .aht")).not_to_have_text("—")
+
+    # The supervisor pauses the executive, whose own page says so.
+    await spage.get_by_label("Motivo al pasar a no disponible").select_option("capacitacion")
+    await spage.locator(eva).get_by_role("button", name="Pasar a no disponible").click()
+    await expect(spage.locator(f"{eva} .state")).to_have_text("No disponible")
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("Capacitación")
+    await expect(epage.locator("#agent-state")).to_have_text("No disponible · Capacitación")
+    await expect(spage.locator("#done")).to_have_text("Juan Soto quedó no disponible.")
+
+    # In English.
+    await spage.get_by_role("button", name="English").click()
+    await expect(spage.get_by_role("heading", name="Now")).to_be_visible()
+    await expect(spage.locator(f"{eva} .state")).to_have_text("Not ready")
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("Training")
+    await supervisor.shot("english")
+
+    # Logged out by the supervisor: the executive's page leaves, the board empties.
+    await spage.locator(eva).get_by_role("button", name="Log them out").click()
+    await epage.wait_for_url(node.url + "/")
+    await expect(spage.locator("#executives-empty")).to_be_visible()
+    await expect(spage.locator("#done")).to_have_text("Juan Soto was logged out.")
+    await epage.goto(node.url + "/executive")
+    await epage.wait_for_url("**/dev-login/**")  # the session is gone: log in again
+
+    kinds = [entry.kind for entry in await node.app[RECORDS].audit_entries()]
+    assert [kind for kind in kinds if kind.startswith("supervisor.")] == [
+        "supervisor.broadcast",
+        "supervisor.not_ready",
+        "supervisor.log_out",
+    ]

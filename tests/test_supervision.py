@@ -1,0 +1,281 @@
+"""Supervision without the web: the wallboard push and each supervisor action with its audit entry."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from branch import schema
+from branch.config import Queue, load_settings
+from branch.errors import (
+    CLOSE_SESSION_ENDED,
+    BadMessage,
+    ConfigError,
+    InvalidState,
+    UnknownExecutive,
+    UnknownReason,
+    UnknownService,
+)
+from branch.hub import Hub
+from branch.live.memory import MemoryLiveStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.service import BranchService, User
+from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
+
+SUP = User("22.222.222-2", "Sara Vidal", "supervisor")
+CRIS = User("15.151.515-1", "Cris Mena", "citizen")
+QUEUES = (Queue("general", "Atención general", "General service"), Queue("triage", "Triage"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService:
+    settings = load_settings(
+        {}, service_readiness_seconds=0, supervision_push_interval_ms=50, queues=QUEUES
+    )
+    return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+
+
+async def board_after(page: Page, seen: int) -> dict[str, Any]:
+    """The first wallboard pushed after the ``seen`` ones already there."""
+    for _ in range(200):
+        boards = page.of("wallboard")
+        if len(boards) > seen:
+            return boards[seen]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no wallboard pushed after the first {seen}")
+
+
+async def audited(records: SqliteRecordStore, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (entry.actor, entry.data) for entry in await records.audit_entries() if entry.kind == kind
+    ]
+
+
+async def test_a_supervisor_page_is_pushed_the_wallboard_as_the_floor_changes(
+    service: BranchService, hub: Hub
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    first = await board_after(sup, 0)
+    assert first["total"]["waiting"] == 0
+    assert [line["code"] for line in first["services"]] == ["general", "triage"]
+
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="triage"))
+    board = await board_after(sup, 1)
+    assert board["services"][1]["waiting"] == 1
+    assert board["total"]["waiting"] == 1
+
+    exe = await page_for(service, hub, EXE)
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+    board = await board_after(sup, len(sup.of("wallboard")))
+    assert board["total"]["waiting"] == 0
+    assert [(e["run"], e["state"]) for e in board["executives"]] == [(EXE.person_id, "in_call")]
+    assert [call["service"] for call in board["calls"]] == ["triage"]
+    assert (board["total"]["today"]["offered"], board["total"]["today"]["answered"]) == (1, 1)
+
+
+async def test_a_burst_of_changes_is_pushed_once_or_twice_with_the_last_state(
+    service: BranchService, hub: Hub
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    await board_after(sup, 0)
+    for citizen in (ANA, BEA, CRIS):
+        await service.handle(citizen, schema.QueueJoin(reason="otro", service="general"))
+    await asyncio.sleep(0.3)
+    boards = sup.of("wallboard")[1:]
+    assert 1 <= len(boards) <= 2
+    assert boards[-1]["services"][0]["waiting"] == 3
+
+
+async def test_nothing_is_computed_without_a_supervisor_page(service: BranchService) -> None:
+    service.supervision.changed()
+    assert service.supervision._pending is None
+
+
+async def test_set_an_executive_not_ready(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(EXE, schema.AgentAvailable())
+
+    await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id))
+    state = exe.last("agent.state")
+    assert (state["state"], state["reason"]) == ("not_ready", "supervisor")
+    assert sup.last("supervisor.done") == {
+        "type": "supervisor.done",
+        "action": "supervisor.not_ready",
+        "executive": EXE.person_id,
+    }
+    await service.handle(
+        SUP, schema.SupervisorNotReady(executive=EXE.person_id, reason="capacitacion")
+    )
+    assert exe.last("agent.state")["reason"] == "capacitacion"
+    assert await audited(records, "supervisor.not_ready") == [
+        (SUP.key, {"executive": EXE.person_id, "reason": "supervisor"}),
+        (SUP.key, {"executive": EXE.person_id, "reason": "capacitacion"}),
+    ]
+
+
+async def test_not_ready_is_refused_for_strangers_unknown_reasons_and_busy_executives(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    with pytest.raises(UnknownExecutive) as unknown:
+        await service.handle(SUP, schema.SupervisorNotReady(executive="99.999.999-9"))
+    assert unknown.value.message == "executive '99.999.999-9' is not logged in"
+    exe = await page_for(service, hub, EXE)
+    with pytest.raises(UnknownReason) as reason:
+        await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id, reason="x"))
+    assert reason.value.message == "pause reason 'x' is not in the catalog"
+
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+    with pytest.raises(InvalidState) as busy:
+        await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id))
+    assert busy.value.message == (
+        f'Cannot set {EXE.person_id} not ready in state "in_call": wait until the contact is closed'
+    )
+    assert await audited(records, "supervisor.not_ready") == []
+
+
+async def test_log_an_executive_out(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(EXE, schema.AgentAvailable())
+    contact_id = exe.last("offer")["contactId"]
+
+    await service.handle(SUP, schema.SupervisorLogOut(executive=EXE.person_id))
+    # The offer goes back: the citizen keeps the head of the line.
+    assert exe.last("offer.cancelled") == {
+        "type": "offer.cancelled",
+        "contactId": contact_id,
+        "reason": "executive_gone",
+    }
+    assert exe.last("agent.state")["state"] == "offline"
+    assert exe.closed == (CLOSE_SESSION_ENDED, "logged out by a supervisor")
+    status = await service.live.citizen_status(ANA.person_id)
+    assert status.position == 1
+    assert (await service.live.agent_status(EXE.person_id)).agent is None
+    assert sup.last("supervisor.done")["action"] == "supervisor.log_out"
+    assert await audited(records, "supervisor.log_out") == [
+        (SUP.key, {"executive": EXE.person_id, "was": "offered"})
+    ]
+    # The page's own goodbye afterwards finds nothing left to end.
+    await service.disconnected(EXE)
+    assert (await service.live.citizen_status(ANA.person_id)).position == 1
+
+
+async def test_an_executive_in_a_call_is_not_logged_out(service: BranchService, hub: Hub) -> None:
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+    with pytest.raises(InvalidState) as busy:
+        await service.handle(SUP, schema.SupervisorLogOut(executive=EXE.person_id))
+    assert busy.value.message == (
+        f'Cannot log {EXE.person_id} out in state "in_call": wait until the contact is closed'
+    )
+    assert exe.closed is None
+
+
+async def test_a_message_to_everyone_waiting_in_one_service(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    ana = await page_for(service, hub, ANA)
+    bea = await page_for(service, hub, BEA)
+    cris = await page_for(service, hub, CRIS)
+    for citizen, code in ((ANA, "general"), (BEA, "general"), (CRIS, "triage")):
+        await service.handle(citizen, schema.QueueJoin(reason="otro", service=code))
+    hub.detach(BEA.key, bea)  # Bea's page is away: she keeps her place but cannot be told
+
+    text = "Estamos con alta demanda: la espera será más larga."
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text=f"  {text} "))
+    notice = {"type": "queue.notice", "service": "general", "text": text, "at": clock.now}
+    assert ana.last("queue.notice") == notice
+    assert bea.of("queue.notice") == cris.of("queue.notice") == []
+    assert sup.last("supervisor.done") == {
+        "type": "supervisor.done",
+        "action": "supervisor.broadcast",
+        "service": "general",
+        "recipients": 1,
+    }
+    assert await audited(records, "supervisor.broadcast") == [
+        (SUP.key, {"service": "general", "text": text, "waiting": 2, "delivered": 1})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "text"),
+    [
+        (
+            schema.SupervisorBroadcast(service="nope", text="hola"),
+            UnknownService,
+            "service 'nope' does not exist",
+        ),
+        (
+            schema.SupervisorBroadcast(service="general", text="   "),
+            BadMessage,
+            "supervisor.broadcast: text must have 1 to 500 characters",
+        ),
+        (
+            schema.SupervisorBroadcast(service="general", text="x" * 501),
+            BadMessage,
+            "supervisor.broadcast: text must have 1 to 500 characters",
+        ),
+    ],
+)
+async def test_a_bad_broadcast_is_refused_and_not_audited(
+    service: BranchService,
+    records: SqliteRecordStore,
+    message: schema.ClientMessage,
+    error: type[Exception],
+    text: str,
+) -> None:
+    with pytest.raises(error) as caught:
+        await service.handle(SUP, message)
+    assert str(caught.value) == text
+    assert await audited(records, "supervisor.broadcast") == []
+
+
+def test_the_schema_reads_supervisor_actions() -> None:
+    parsed = schema.parse_client(
+        '{"type": "supervisor.not_ready", "executive": "11.111.111-1"}', max_bytes=1024
+    )
+    assert parsed == schema.SupervisorNotReady(executive="11.111.111-1", reason="")
+    with pytest.raises(BadMessage) as empty:
+        schema.parse_client('{"type": "supervisor.log_out", "executive": ""}', max_bytes=1024)
+    assert empty.value.message == "supervisor.log_out: executive must not be empty"
+
+
+def test_the_targets_come_from_config_and_a_bad_one_stops_the_start() -> None:
+    settings = load_settings(
+        {
+            "BRANCH_SUPERVISION_SATISFACTION_WARN": "4.5",
+            "BRANCH_FIGURES_SERVICE_LEVEL_SECONDS": "20",
+        }
+    )
+    targets = settings.wallboard_targets
+    assert (targets.satisfaction_warn, targets.service_level_seconds) == (4.5, 20)
+    with pytest.raises(ConfigError) as unordered:
+        load_settings({"BRANCH_SUPERVISION_WAIT_WARN_SECONDS": "400"})
+    assert str(unordered.value) == (
+        "supervision: wait thresholds must satisfy 0 <= warn <= alert, not 400 and 300"
+    )
+    with pytest.raises(ConfigError) as word:
+        load_settings({"BRANCH_SUPERVISION_SATISFACTION_ALERT": "low"})
+    assert str(word.value) == "supervision.satisfaction_alert: 'low' is not a number"
+    with pytest.raises(ConfigError) as zero:
+        load_settings({"BRANCH_SUPERVISION_REFRESH_SECONDS": "0"})
+    assert str(zero.value) == "supervision.refresh_seconds: must be positive"
