@@ -2,25 +2,25 @@
 // "wallboard" messages (docs/protocol.md); the page never asks for it. A
 // one-second timer only advances the durations shown between two pushes.
 
-import { errorText, formatClock } from "./i18n.js";
+import { applyWords, errorText, formatClock, pageLanguage } from "./i18n.js";
 import { CLOSE, Signaling } from "./signaling.js";
 import { TEXTS } from "./wallboard-texts.js";
 
 const $ = (id) => document.getElementById(id);
 
-const LANGUAGE_KEY = "branch.language";
 // What a supervisor may do to an executive in each state (the server checks again).
 const CAN_PAUSE = new Set(["available", "not_ready"]);
 const CAN_LOG_OUT = new Set(["available", "not_ready", "offered"]);
 
 const view = {
-  language: localStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "es",
+  language: pageLanguage(), // "es-CL", or "en" with ?lang=en
   welcome: null,
   board: null,
   receivedAt: 0, // performance.now() when the board arrived
 };
 
-const t = (key) => TEXTS[view.language][key] ?? TEXTS.es[key];
+const english = () => view.language === "en";
+const t = (key) => (english() ? TEXTS.en : TEXTS.es)[key] ?? TEXTS.es[key];
 
 // ------------------------------------------------------------ rendering helpers
 
@@ -52,12 +52,12 @@ function clockOrDash(seconds, running = true) {
 
 function percent(value) {
   if (value === null || value === undefined) return "—";
-  return `${value.toLocaleString(view.language === "en" ? "en" : "es-CL")} %`;
+  return `${value.toLocaleString(view.language)} %`;
 }
 
 function serviceName(line) {
   if (line.code === "") return t("total");
-  return view.language === "en" ? line.nameEn || line.name : line.name;
+  return english() ? line.nameEn || line.name : line.name;
 }
 
 function serviceByCode(code) {
@@ -68,7 +68,7 @@ function serviceByCode(code) {
 function pauseLabel(code) {
   if (!code) return "—";
   const entry = (view.welcome?.pauseReasons ?? []).find((item) => item.code === code);
-  if (entry) return view.language === "en" ? entry.labelEn || entry.label : entry.label;
+  if (entry) return english() ? entry.labelEn || entry.label : entry.label;
   return t("pauses")[code] ?? code;
 }
 
@@ -224,7 +224,7 @@ function render() {
   renderExecutives(board);
   renderCalls(board);
   renderNoticeServices(board);
-  const at = new Date(board.at * 1000).toLocaleTimeString(view.language === "en" ? "en" : "es-CL");
+  const at = new Date(board.at * 1000).toLocaleTimeString(view.language);
   $("updated").textContent = t("updated")(at);
 }
 
@@ -249,12 +249,12 @@ function tick() {
 // ------------------------------------------------------------ language
 
 function applyLanguage() {
-  document.documentElement.lang = view.language === "en" ? "en" : "es-CL";
-  for (const node of document.querySelectorAll("[data-text]")) {
-    const text = t(node.dataset.text);
-    if (typeof text === "string") node.textContent = text;
-  }
-  const other = view.language === "en" ? "es-CL" : "en";
+  applyWords(document, english() ? { ...TEXTS.es, ...TEXTS.en } : TEXTS.es, view.language);
+  // The other language is a link: the page opens again in it and is pushed a fresh board.
+  const other = english() ? "es-CL" : "en";
+  const params = new URLSearchParams(window.location.search);
+  params.set("lang", other);
+  $("language").href = `?${params}`;
   $("language").textContent = t("switchTo");
   $("language").lang = other;
   document.title = `${t("title")} · ${view.welcome?.serviceName ?? "Sucursal en Línea"}`;
@@ -267,7 +267,7 @@ function fillPauseReasons() {
   const chosen = select.value;
   const options = [element("option", t("pauseDefault"), { value: "" })];
   for (const entry of view.welcome?.pauseReasons ?? []) {
-    options.push(element("option", view.language === "en" ? entry.labelEn || entry.label : entry.label, { value: entry.code }));
+    options.push(element("option", english() ? entry.labelEn || entry.label : entry.label, { value: entry.code }));
   }
   select.replaceChildren(...options);
   select.value = chosen;
@@ -295,12 +295,6 @@ $("notice-form").addEventListener("submit", (event) => {
   if (signaling.send("supervisor.broadcast", { service: $("notice-service").value, text })) {
     $("notice-send").disabled = true;
   }
-});
-
-$("language").addEventListener("click", () => {
-  view.language = view.language === "en" ? "es" : "en";
-  localStorage.setItem(LANGUAGE_KEY, view.language);
-  applyLanguage();
 });
 
 // ------------------------------------------------------------ signaling
@@ -350,7 +344,7 @@ signaling
   })
   .on("error", (message) => {
     if (message.replyTo === "supervisor.broadcast") $("notice-send").disabled = false;
-    showError(view.language === "en" ? message.message : errorText(message.code, message.message));
+    showError(english() ? message.message : errorText(message.code, message.message));
   });
 
 showConnection(t("connecting"));

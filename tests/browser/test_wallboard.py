@@ -87,7 +87,8 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     await expect(spage.locator("#done")).to_have_text("Juan Soto quedó no disponible.")
 
     # In English.
-    await spage.get_by_role("button", name="English").click()
+    await spage.get_by_role("link", name="English").click()
+    await spage.wait_for_url("**/supervisor?lang=en")
     await expect(spage.get_by_role("heading", name="Now")).to_be_visible()
     await expect(spage.locator(f"{eva} .state")).to_have_text("Not ready")
     await expect(spage.locator(f"{eva} .pause")).to_have_text("Training")
