@@ -52,6 +52,13 @@ async def board_after(page: Page, seen: int) -> dict[str, Any]:
     raise AssertionError(f"no wallboard pushed after the first {seen}")
 
 
+async def take_a_call(service: BranchService, exe: Page, service_code: str = "general") -> None:
+    """Ana joins, the executive goes available and accepts her."""
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service=service_code))
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+
+
 async def audited(records: SqliteRecordStore, kind: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (entry.actor, entry.data) for entry in await records.audit_entries() if entry.kind == kind
@@ -135,9 +142,7 @@ async def test_not_ready_is_refused_for_strangers_unknown_reasons_and_busy_execu
         await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id, reason="x"))
     assert reason.value.message == "pause reason 'x' is not in the catalog"
 
-    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
-    await service.handle(EXE, schema.AgentAvailable())
-    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+    await take_a_call(service, exe)
     with pytest.raises(InvalidState) as busy:
         await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id))
     assert busy.value.message == (
@@ -178,9 +183,7 @@ async def test_log_an_executive_out(
 
 async def test_an_executive_in_a_call_is_not_logged_out(service: BranchService, hub: Hub) -> None:
     exe = await page_for(service, hub, EXE)
-    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
-    await service.handle(EXE, schema.AgentAvailable())
-    await service.handle(EXE, schema.OfferAccept(contact_id=exe.last("offer")["contactId"]))
+    await take_a_call(service, exe)
     with pytest.raises(InvalidState) as busy:
         await service.handle(SUP, schema.SupervisorLogOut(executive=EXE.person_id))
     assert busy.value.message == (
