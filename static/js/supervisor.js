@@ -321,6 +321,10 @@ const signaling = new Signaling({ onClose });
 signaling
   .on("welcome", (message) => {
     view.welcome = message;
+    // The branch's default language, unless the page was opened in one (?lang=).
+    if (!new URLSearchParams(window.location.search).has("lang")) {
+      view.language = pageLanguage(message.language);
+    }
     showConnection("");
     $("service-name").textContent = message.serviceName || "Sucursal en Línea";
     $("person-name").textContent = message.person?.name ?? "";

@@ -108,3 +108,19 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
         "supervisor.not_ready",
         "supervisor.log_out",
     ]
+
+
+async def test_the_wallboard_follows_the_branchs_language_unless_asked_for_another(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch(language="en")
+    supervisor = await open_person("supervisor")
+    page = supervisor.page
+    await page.goto(node.url + "/login?next=/supervisor")
+    await supervisor.log_in(SUPERVISOR_RUN, "Sara", "Vidal")
+    await expect(page.get_by_role("heading", name="Now")).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator(f"{row('now', 'total')} th")).to_have_text("Total")
+    await page.get_by_role("link", name="Español").click()
+    await expect(page.get_by_role("heading", name="Ahora")).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "es-CL")
