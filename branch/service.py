@@ -249,7 +249,7 @@ class BranchService:
             await self._send_summary([user.key])
         elif user.role == CITIZEN:
             self.board.welcomed(user.key)
-        elif user.role == SUPERVISOR:
+        elif user.role in (SUPERVISOR, ADMIN):
             self.supervision.changed()
         return welcome
 

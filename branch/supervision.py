@@ -36,7 +36,8 @@ from branch.records.base import RecordStore
 
 log = logging.getLogger(__name__)
 
-SUPERVISOR_PAGES = "supervisor:"
+# Who is shown the wallboard: supervisors, and admins, who watch but may not act.
+WATCHERS = ("supervisor", "admin")
 # The pause reason an executive is given when a supervisor pauses them without naming one.
 SUPERVISOR_PAUSE = "supervisor"
 # A supervisor acts on executives who are not with a citizen; a contact in progress is theirs.
@@ -94,7 +95,7 @@ class Supervision:
 
     def changed(self) -> None:
         """The floor changed: push a fresh wallboard soon, at most once per interval."""
-        if self._pending is not None or not self.hub.keys(SUPERVISOR_PAGES):
+        if self._pending is not None or not self._watching():
             return
         delay = max(0.0, self._pushed_at + self._interval - time.monotonic())
         self._pending = asyncio.get_running_loop().create_task(self._push_later(delay))
@@ -109,12 +110,15 @@ class Supervision:
             log.exception("wallboard push failed")
 
     async def push(self) -> None:
-        """Send the wallboard to every supervisor page of this node, now."""
-        pages = self.hub.keys(SUPERVISOR_PAGES)
+        """Send the wallboard to every supervisor (and admin) page of this node, now."""
+        pages = self._watching()
         if not pages:
             return
         self._pushed_at = time.monotonic()
         await self.hub.send_many(pages, schema.message("wallboard", **await self.board()))
+
+    def _watching(self) -> list[str]:
+        return [key for role in WATCHERS for key in self.hub.keys(f"{role}:")]
 
     async def tick(self) -> None:
         """Periodic refresh: waits and durations grow, and other nodes change the floor."""

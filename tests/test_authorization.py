@@ -124,7 +124,7 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/metrics"): everyone(200),
     ("GET", "/citizen"): {**everyone(200), ANONYMOUS: 302},
     ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200, AU: 403, AD: 403},
-    ("GET", "/supervisor"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},
+    ("GET", "/supervisor"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 200},
     ("GET", "/api/me"): {**everyone(200), ANONYMOUS: 401},
     ("POST", "/logout"): everyone(303),
     ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},

@@ -14,6 +14,7 @@ from branch.errors import (
     CLOSE_SESSION_ENDED,
     BadMessage,
     ConfigError,
+    Forbidden,
     InvalidState,
     UnknownExecutive,
     UnknownReason,
@@ -23,6 +24,7 @@ from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
+from tests.conftest import ADMIN_RUN
 from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
 
 SUP = User("22.222.222-2", "Sara Vidal", "supervisor")
@@ -120,6 +122,17 @@ async def test_a_burst_of_changes_is_pushed_once_with_the_last_state(
     await asyncio.sleep(0.2)
     assert len(sup.of("wallboard")) == 2
     await service.supervision.close()
+
+
+async def test_an_admin_watches_the_wallboard_but_may_not_act(
+    service: BranchService, hub: Hub
+) -> None:
+    admin = User(ADMIN_RUN, "Ada Admin", "admin")
+    page = await page_for(service, hub, admin)
+    assert (await board_after(page, 0))["total"]["waiting"] == 0
+    with pytest.raises(Forbidden) as refused:
+        await service.handle(admin, schema.SupervisorBroadcast(service="general", text="Hola"))
+    assert refused.value.message == "supervisor.broadcast is not allowed for the admin role"
 
 
 async def test_nothing_is_computed_without_a_supervisor_page(service: BranchService) -> None:

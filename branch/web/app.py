@@ -113,7 +113,8 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None:
         raise web.HTTPFound("/login?next=/supervisor")
-    if session.role.value != "supervisor":
+    # The admin watches the wallboard; only a supervisor's actions are accepted (PERMISSIONS).
+    if session.role.value not in ("supervisor", "admin"):
         return _restricted()
     return _page("supervisor.html")
 

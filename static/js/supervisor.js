@@ -15,6 +15,7 @@ const CAN_LOG_OUT = new Set(["available", "not_ready", "offered"]);
 const view = {
   language: pageLanguage(), // "es-CL", or "en" with ?lang=en
   welcome: null,
+  watchOnly: true, // until the welcome says this is a supervisor: admins only watch
   board: null,
   receivedAt: 0, // performance.now() when the board arrived
 };
@@ -174,8 +175,8 @@ function renderExecutives(board) {
         class: "pause",
       }),
       cell(executive.services.map(serviceByCode).join(", "), null, { class: "services" }),
-      actions,
     );
+    if (!view.watchOnly) tr.append(actions);
     return tr;
   });
   $("executive-rows").replaceChildren(...rows);
@@ -321,6 +322,8 @@ const signaling = new Signaling({ onClose });
 signaling
   .on("welcome", (message) => {
     view.welcome = message;
+    view.watchOnly = message.role !== "supervisor";
+    for (const id of ["actions-head", "pause-choice", "notice-section"]) $(id).hidden = view.watchOnly;
     // The branch's default language, unless the page was opened in one (?lang=).
     if (!new URLSearchParams(window.location.search).has("lang")) {
       view.language = pageLanguage(message.language);

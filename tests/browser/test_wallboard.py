@@ -7,7 +7,7 @@ from playwright.async_api import expect
 
 from branch.web.app import RECORDS
 from tests.browser.conftest import OpenPerson
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.conftest import ADMIN_RUN, CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -110,17 +110,19 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     ]
 
 
-async def test_the_wallboard_follows_the_branchs_language_unless_asked_for_another(
+async def test_an_admin_watches_in_the_branchs_language_without_the_actions(
     start_branch: StartBranch, open_person: OpenPerson
 ) -> None:
     node = await start_branch(language="en")
-    supervisor = await open_person("supervisor")
-    page = supervisor.page
+    admin = await open_person("admin")
+    page = admin.page
     await page.goto(node.url + "/login?next=/supervisor")
-    await supervisor.log_in(SUPERVISOR_RUN, "Sara", "Vidal")
+    await admin.log_in(ADMIN_RUN, "Ada", "Admin")
     await expect(page.get_by_role("heading", name="Now")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator(f"{row('now', 'total')} th")).to_have_text("Total")
+    await expect(page.locator("#notice-section")).to_be_hidden()
+    await expect(page.locator("#actions-head")).to_be_hidden()
     await page.get_by_role("link", name="Español").click()
     await expect(page.get_by_role("heading", name="Ahora")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "es-CL")
