@@ -181,7 +181,7 @@ function renderExecutives(board) {
   });
   $("executive-rows").replaceChildren(...rows);
   $("executives-empty").hidden = rows.length > 0;
-  $("executives-table").hidden = rows.length === 0;
+  $("executives-table").parentElement.hidden = rows.length === 0;
   // A push must not pull the keyboard focus away from the button being used.
   if (focused.action && focused.run) {
     document
@@ -206,7 +206,7 @@ function renderCalls(board) {
   });
   $("call-rows").replaceChildren(...rows);
   $("calls-empty").hidden = rows.length > 0;
-  $("calls-table").hidden = rows.length === 0;
+  $("calls-table").parentElement.hidden = rows.length === 0;
 }
 
 function renderNoticeServices(board) {
