@@ -124,6 +124,22 @@ async def test_a_burst_of_changes_is_pushed_once_with_the_last_state(
     await service.supervision.close()
 
 
+async def test_the_wallboard_is_pushed_again_when_nothing_changed_for_a_while(
+    records: SqliteRecordStore, hub: Hub, clock: Clock
+) -> None:
+    settings = load_settings({}, supervision_refresh_seconds=1, queues=QUEUES)
+    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+    sup = await page_for(service, hub, SUP)
+    await board_after(sup, 0)
+    await service.tick()
+    assert len(sup.of("wallboard")) == 1  # just pushed: not yet
+    clock.advance(30)
+    await asyncio.sleep(1.0)
+    await service.tick()
+    refreshed = sup.of("wallboard")[1]
+    assert refreshed["at"] == clock.now
+
+
 async def test_an_admin_watches_the_wallboard_but_may_not_act(
     service: BranchService, hub: Hub
 ) -> None:
