@@ -22,9 +22,7 @@ import jwt
 from branch.errors import LoginFailed
 
 ALLOWED_ALGORITHMS = ("RS256",)
-SAFE_NEXT_PATHS = frozenset(
-    {"/", "/citizen", "/executive", "/audit", "/reports", "/supervisor"}
-)
+SAFE_NEXT_PATHS = frozenset({"/", "/citizen", "/executive", "/audit", "/reports", "/supervisor"})
 
 
 class UnknownKeyId(LoginFailed):

@@ -37,7 +37,8 @@ function showBranchNotice(text) {
   const line = document.createElement("p");
   line.className = "notice";
   const label = document.createElement("strong");
-  label.textContent = "Aviso de la sucursal: ";
+  label.lang = language();
+  label.textContent = notice(language(), "branchNotice");
   line.append(label, text);
   region.replaceChildren(line);
 }
@@ -673,7 +674,7 @@ signaling
   .on("service.status", onServiceStatus)
   .on("queue.notice", ({ text }) => {
     showBranchNotice(text);
-    notify("Aviso de la sucursal", text);
+    notify(notice(language(), "branchNotice").replace(/:\s*$/, ""), text);
   })
   .on("call.started", (fields) => {
     ticket.drop(); // an answered contact gives no place in line any more

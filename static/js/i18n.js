@@ -154,6 +154,7 @@ export const NOTICES = Object.freeze({
     peerAudioOnly: () =>
       "La persona cambió a solo audio para ahorrar datos: por eso no ves su video. Se siguen escuchando.",
     peerVideoBack: () => "La persona volvió a activar su video.",
+    branchNotice: () => "Aviso de la sucursal: ",
   },
   en: {
     closed: ({ service, opensAt, timeZone }) =>
@@ -178,6 +179,7 @@ export const NOTICES = Object.freeze({
     peerAudioOnly: () =>
       "The citizen switched to audio only to save data: that is why their video stopped. You can still hear each other.",
     peerVideoBack: () => "The citizen turned their video back on.",
+    branchNotice: () => "Notice from the branch: ",
   },
 });
 
