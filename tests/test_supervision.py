@@ -37,14 +37,17 @@ def clock() -> Clock:
     return Clock()
 
 
+def branch(records: SqliteRecordStore, hub: Hub, clock: Clock, **settings: Any) -> BranchService:
+    """A service over the two test services, no readiness check, with these settings."""
+    config = load_settings({}, service_readiness_seconds=0, queues=QUEUES, **settings)
+    return BranchService(config, MemoryLiveStore(config.floor_rules), records, hub, clock)
+
+
 @pytest.fixture
 async def service(
     records: SqliteRecordStore, hub: Hub, clock: Clock
 ) -> AsyncIterator[BranchService]:
-    settings = load_settings(
-        {}, service_readiness_seconds=0, supervision_push_interval_ms=50, queues=QUEUES
-    )
-    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+    service = branch(records, hub, clock, supervision_push_interval_ms=50)
     yield service
     await service.supervision.close()
 
@@ -110,8 +113,7 @@ async def test_a_supervisor_page_is_pushed_the_wallboard_as_the_floor_changes(
 async def test_a_burst_of_changes_is_pushed_once_with_the_last_state(
     records: SqliteRecordStore, hub: Hub, clock: Clock
 ) -> None:
-    settings = load_settings({}, supervision_push_interval_ms=1000, queues=QUEUES)
-    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+    service = branch(records, hub, clock, supervision_push_interval_ms=1000)
     sup = await page_for(service, hub, SUP)
     await board_after(sup, 0)  # the first one goes at once
     for citizen in (ANA, BEA, CRIS):
@@ -127,8 +129,7 @@ async def test_a_burst_of_changes_is_pushed_once_with_the_last_state(
 async def test_the_wallboard_is_pushed_again_when_nothing_changed_for_a_while(
     records: SqliteRecordStore, hub: Hub, clock: Clock
 ) -> None:
-    settings = load_settings({}, supervision_refresh_seconds=1, queues=QUEUES)
-    service = BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
+    service = branch(records, hub, clock, supervision_refresh_seconds=1)
     sup = await page_for(service, hub, SUP)
     await board_after(sup, 0)
     await service.tick()
