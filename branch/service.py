@@ -278,11 +278,16 @@ class BranchService:
         event_id = f"{kind}:{contact_id or actor}:{at!r}"
         await self.records.audit(kind, actor, contact_id, event_id, data, at)
 
-    async def in_call(self, user: User) -> bool:
+    async def busy_with_contact(self, user: User) -> bool:
+        """In a call, or an executive still wrapping one up: their page must not be cut now."""
         if user.role == CITIZEN:
             return (await self.live.citizen_status(user.person_id)).call is not None
         if user.role == EXECUTIVE:
-            return (await self.live.agent_status(user.person_id)).call is not None
+            status = await self.live.agent_status(user.person_id)
+            # The call ends on the floor before its call.ended is sent; the wrap-up
+            # that follows still belongs to the contact.
+            wrapping_up = status.agent is not None and status.agent.state is AgentState.WRAP_UP
+            return status.call is not None or wrapping_up
         return False
 
     async def disconnected(self, user: User) -> None:

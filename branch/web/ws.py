@@ -61,7 +61,7 @@ def user_of(session: Session) -> User:
 async def watch_sessions(app: web.Application, now: float) -> None:
     """An open page keeps its login active; a page whose login ran out is closed (4440).
 
-    A call in progress is not cut: the page is closed at the first check after it ends.
+    A call in progress, or its wrap-up, is not cut: the page is closed at the first check after.
     """
     hub, store, service = app[HUB], app[SESSIONS], app[SERVICE]
     for key in hub.keys(""):
@@ -73,7 +73,7 @@ async def watch_sessions(app: web.Application, now: float) -> None:
             await store.touch(page.session_id, now)
             continue
         role, _, person_id = key.partition(":")
-        if await service.in_call(User(person_id, "", role)):
+        if await service.busy_with_contact(User(person_id, "", role)):
             continue
         await page.close(CLOSE_SESSION_ENDED, "session expired")
 

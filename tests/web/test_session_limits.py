@@ -103,4 +103,9 @@ async def test_a_call_is_not_cut_when_the_login_runs_out(start_branch: StartBran
         await eva.receive("pong")
         await eva.send("call.hangup", contactId=contact_id)
         await eva.receive("call.ended")
+        await asyncio.sleep(1.0)  # two session checks (every 0.5 s): the wrap-up is not cut either
+        await eva.send("ping")
+        await eva.receive("pong")
+        await eva.send("wrapup.submit", contactId=contact_id, outcome="resuelto", reason="otro")
+        await eva.receive("wrapup.saved")
         assert await asyncio.wait_for(eva.closed(), 5) == CLOSE_SESSION_ENDED
