@@ -126,6 +126,12 @@ class BadReportQuery(BranchError):
     code = "bad_report_query"
 
 
+class BadQuery(BranchError):
+    """A query string of a read endpoint is not valid; the message names the parameter."""
+
+    code = "bad_query"
+
+
 class NotAdmitted(BranchError):
     """The service cannot take a new citizen now; the code says why, the message what to do."""
 

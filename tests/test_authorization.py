@@ -6,6 +6,8 @@ route handlers, so a change to either that widens access fails here.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,7 @@ from branch.live.memory import MemoryLiveStore
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService, User
 from branch.tls import client_context
+from branch.web.app import create_app
 from branch.web.client import BranchClient
 from tests.conftest import (
     ADMIN_RUN,
@@ -116,16 +119,40 @@ def everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(CALLERS, status)
 
 
+def readers(status: int) -> dict[str, int]:
+    """Auditors and admins get ``status``; anonymous 401; every other role 403."""
+    return {**everyone(403), ANONYMOUS: 401, AU: status, AD: status}
+
+
 ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): everyone(200),
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
     # Counts only, no personal data; restrict it to the monitoring network at the proxy.
     ("GET", "/metrics"): everyone(200),
+    ("GET", "/static/favicon.svg"): everyone(200),
+    ("GET", "/login"): everyone(302),
+    ("GET", "/auth/callback"): everyone(400),  # no state: the failure page
+    ("GET", "/ws"): everyone(400),  # not an upgrade
     ("GET", "/citizen"): {**everyone(200), ANONYMOUS: 302},
     ("GET", "/executive"): {ANONYMOUS: 302, C: 403, E: 200, S: 200, AU: 403, AD: 403},
     ("GET", "/supervisor"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 200},
+    ("GET", "/audit"): {**everyone(403), ANONYMOUS: 302, AU: 200, AD: 200},
     ("GET", "/api/me"): {**everyone(200), ANONYMOUS: 401},
+    ("GET", "/api/audit/contacts"): readers(200),
+    ("GET", "/api/audit/contacts/nobody"): readers(404),
+    ("GET", "/api/audit/entries"): readers(200),
+    ("GET", "/api/audit/verify"): readers(200),
+    # The development provider's own endpoints (development mode only) know no roles.
+    ("GET", "/dev-login/.well-known/openid-configuration"): everyone(200),
+    ("GET", "/dev-login/jwks"): everyone(200),
+    ("GET", "/dev-login/authorize"): everyone(400),
+    ("POST", "/dev-login/authorize"): everyone(400),
+    ("POST", "/dev-login/token"): everyone(401),
+    ("GET", "/dev-login/userinfo"): everyone(401),
+    ("POST", "/dev-login/userinfo"): everyone(401),
+    ("GET", "/dev-login/logout"): everyone(302),
+    # Last: it ends the session the rows above use.
     ("POST", "/logout"): everyone(303),
     ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},
     ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 403},
@@ -138,14 +165,31 @@ def test_the_endpoint_table_names_every_caller() -> None:
         assert set(statuses) == set(CALLERS), endpoint
 
 
+def _template_matches(template: str, path: str) -> bool:
+    pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path.partition("?")[0]) is not None
+
+
+def test_the_endpoint_table_covers_every_route(tmp_path: Path) -> None:
+    app = create_app(load_settings({}, mode="development", data_dir=str(tmp_path)))
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        info = route.resource.get_info() if route.resource else {}
+        template = info.get("formatter") or info.get("path") or f"{info.get('prefix')}/{{file}}"
+        assert any(
+            method == route.method and _template_matches(template, path)
+            for method, path in ENDPOINTS
+        ), f"{route.method} {template} is not in the authorization table"
+
+
 async def test_every_role_against_every_endpoint(start_branch: StartBranch) -> None:
     node = await start_branch(limits_logins_per_minute=100)  # many logins from one address
-    runs = RUNS
     for who in CALLERS:
-        for (method, path), expected in ENDPOINTS.items():
-            async with BranchClient(node.url, ca_file=node.ca_path) as client:
-                if who != ANONYMOUS:
-                    await client.login(runs[who], "Persona", "Prueba", "/")
+        async with BranchClient(node.url, ca_file=node.ca_path) as client:
+            if who != ANONYMOUS:
+                await client.login(RUNS[who], "Persona", "Prueba", "/")
+            for (method, path), expected in ENDPOINTS.items():
                 async with client.http.request(
                     method, f"{node.url}{path}", headers={"Origin": node.url}, allow_redirects=False
                 ) as response:

@@ -27,6 +27,7 @@ from branch.retention import purge_expired
 from branch.service import BranchService
 from branch.tickets import ticket_key
 from branch.tls import server_context
+from branch.web.audit import setup_audit
 from branch.web.auth import (
     AUTH_EVENT_HOOKS,
     LOGOUT_HOOKS,
@@ -37,6 +38,7 @@ from branch.web.auth import (
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.pages import STATIC_DIR, page, restricted
 from branch.web.reports import setup_reports
 from branch.web.ws import close_pages_of, end_session_of, watch_sessions, websocket
 
@@ -44,7 +46,6 @@ __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 UPKEEP_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 2.0
 STAFF_ROLES = frozenset({"executive", "supervisor"})
@@ -73,31 +74,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-def _page(name: str) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
-
-
 async def landing(request: web.Request) -> web.StreamResponse:
-    return _page("index.html")
+    return page("index.html")
 
 
 async def citizen_page(request: web.Request) -> web.StreamResponse:
     if await current_session(request) is None:
         raise web.HTTPFound("/login?next=/citizen")
-    return _page("citizen.html")
-
-
-def _restricted() -> web.Response:
-    return web.Response(
-        status=403,
-        content_type="text/html",
-        text=(
-            '<!doctype html><html lang="es-CL"><meta charset="utf-8">'
-            "<title>Acceso restringido</title><h1>Acceso restringido</h1>"
-            "<p>Esta página es solo para funcionarios autorizados.</p>"
-            '<p><a href="/citizen">Ir a la Sucursal en Línea</a></p></html>'
-        ),
-    )
+    return page("citizen.html")
 
 
 async def executive_page(request: web.Request) -> web.StreamResponse:
@@ -105,8 +89,8 @@ async def executive_page(request: web.Request) -> web.StreamResponse:
     if session is None:
         raise web.HTTPFound("/login?next=/executive")
     if session.role.value not in STAFF_ROLES:
-        return _restricted()
-    return _page("executive.html")
+        return restricted()
+    return page("executive.html")
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
@@ -115,8 +99,8 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login?next=/supervisor")
     # The admin watches the wallboard; only a supervisor's actions are accepted (PERMISSIONS).
     if session.role.value not in ("supervisor", "admin"):
-        return _restricted()
-    return _page("supervisor.html")
+        return restricted()
+    return page("supervisor.html")
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
@@ -291,6 +275,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     setup_reports(app)
+    setup_audit(app)
     app.router.add_static("/static", STATIC_DIR)
     return app
 

@@ -1,0 +1,56 @@
+"""The auditors' page in Chromium: the chain's verdict, contacts, one contact, the trail."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.async_api import expect
+
+from branch.records.base import EndReason
+from branch.web.app import RECORDS
+from tests.browser.conftest import OpenPerson
+from tests.conftest import AUDITOR_RUN, CITIZEN_RUN, StartBranch
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+async def test_an_auditor_reads_records_and_the_verified_trail(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    records = node.app[RECORDS]
+    now = time.time()
+    await records.contact_joined("c1", "general", CITIZEN_RUN, "Ana Rojas", "bonos", "", now)
+    await records.audit("contact.joined", f"citizen:{CITIZEN_RUN}", "c1", "j1", {}, now)
+    await records.contact_offered("c1", "11.111.111-1", "Eva Díaz", now + 1)
+    await records.contact_answered("c1", now + 2)
+    await records.chat_added("c1", "citizen", "¿me escucha?", now + 3)
+    await records.contact_ended("c1", EndReason.COMPLETED, now + 4)
+
+    auditor = await open_person("auditor")
+    page = auditor.page
+    await page.goto(f"{node.url}/login?next=/audit")
+    await auditor.log_in(AUDITOR_RUN, "Ana", "Auditora")
+    verdict = page.locator("#verdict")
+    await expect(verdict).to_have_attribute("data-state", "ok")
+    await expect(verdict).to_contain_text("La cadena verifica: 2 entradas")
+    row = page.locator("#contacts tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text(f"{CITIZEN_RUN} · Ana Rojas")
+    await row.get_by_role("button", name="Ver").click()
+    await expect(page.locator("#contact-chat")).to_contain_text("citizen: ¿me escucha?")
+    await expect(page.locator("#contact-trail")).to_contain_text("records.read")
+    await expect(page.locator("#trail tbody tr").first).to_contain_text("contact.joined")
+    await auditor.shot("spanish")
+
+    # A head that is not this chain's is reported as a break, in English too.
+    await page.goto(f"{node.url}/audit?lang=en")
+    await expect(page.locator("h1")).to_have_text("Audit")
+    await page.fill("#head", f"2:{'0' * 64}")
+    await page.get_by_role("button", name="Verify").click()
+    await expect(verdict).to_have_attribute("data-state", "broken")
+    await expect(verdict).to_have_text(
+        "The chain is broken at entry 2: differs from the recorded head"
+    )
+    await auditor.shot("english")
