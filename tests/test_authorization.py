@@ -131,6 +131,7 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     # Counts only, no personal data; restrict it to the monitoring network at the proxy.
     ("GET", "/metrics"): everyone(200),
     ("GET", "/static/favicon.svg"): everyone(200),
+    ("GET", "/openapi.json"): everyone(200),
     ("GET", "/login"): everyone(302),
     ("GET", "/auth/callback"): everyone(400),  # no state: the failure page
     ("GET", "/ws"): everyone(400),  # not an upgrade

@@ -38,6 +38,7 @@ from branch.web.auth import (
 from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.openapi import setup_openapi
 from branch.web.pages import STATIC_DIR, page, restricted
 from branch.web.reports import setup_reports
 from branch.web.ws import close_pages_of, end_session_of, watch_sessions, websocket
@@ -276,6 +277,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     setup_reports(app)
     setup_audit(app)
+    setup_openapi(app)
     app.router.add_static("/static", STATIC_DIR)
     return app
 
