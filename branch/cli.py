@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import sys
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +76,15 @@ def cmd_records(args: argparse.Namespace) -> int:
         await store.open()
         try:
             records = await store.recent(args.limit)
+            # Reading records is a staff access like any other: it goes in the trail.
+            await store.audit(
+                "records.read",
+                "cli",
+                None,
+                f"records.read:{uuid.uuid4().hex}",
+                {"limit": args.limit, "count": len(records)},
+                time.time(),
+            )
         finally:
             await store.close()
         if args.json:
@@ -173,7 +184,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     import datetime
-    import time
 
     from branch.records.factory import open_record_store
     from branch.retention import purge_before, purge_expired

@@ -1017,11 +1017,15 @@ class BranchService:
             "offeredAt": call.offered_at,
             "expiresAt": call.offered_at + self.settings.service_offer_timeout_seconds,
             "transfer": transfer,
-            "history": await self._history(entry),
+            "history": await self._history(entry, call),
         }
 
-    async def _history(self, entry: Waiting) -> list[dict[str, Any]] | None:
-        """The citizen's previous contacts, newest first; None while the records are away."""
+    async def _history(self, entry: Waiting, call: Call) -> list[dict[str, Any]] | None:
+        """The citizen's previous contacts, newest first; None while the records are away.
+
+        Showing them is a read of records by staff, so it is in the audit trail
+        (once per offer: a page that reopens gets the same offer again).
+        """
         try:
             earlier = await self.records.recent(HISTORY_SHOWN + 1, citizen_run=entry.citizen_id)
         except RecordsUnavailable:
@@ -1043,7 +1047,19 @@ class BranchService:
                     "endReason": record.end_reason.value if record.end_reason else None,
                 }
             )
-        return shown[:HISTORY_SHOWN]
+        shown = shown[:HISTORY_SHOWN]
+        if shown:
+            try:
+                await self._audit(
+                    "records.read",
+                    executive_key(call.agent_id),
+                    entry.contact_id,
+                    call.offered_at,
+                    folios=[item["folio"] for item in shown],
+                )
+            except RecordsUnavailable:
+                return None  # a read that cannot be recorded is not shown
+        return shown
 
     def _call_fields(self, call: Call, role: str) -> dict[str, Any]:
         if role == EXECUTIVE:

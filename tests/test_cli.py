@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from branch.cli import main
+from branch.records.sqlite import SqliteRecordStore
 from branch.tls import certificate_hosts, client_context
 
 
@@ -63,6 +64,16 @@ def test_records_on_an_empty_branch(
     monkeypatch.setenv("BRANCH_DATA_DIR", str(tmp_path))
     assert main(["records"]) == 0
     assert "No hay atenciones registradas." in capsys.readouterr().out
+
+    async def trail() -> list[tuple[str, str, dict[str, object]]]:
+        store = SqliteRecordStore(tmp_path / "records.sqlite3")
+        await store.open()
+        try:
+            return [(e.kind, e.actor, e.data) for e in await store.audit_entries()]
+        finally:
+            await store.close()
+
+    assert asyncio.run(trail()) == [("records.read", "cli", {"limit": 20, "count": 0})]
 
 
 async def test_serve_dev_starts_with_fresh_certificates_and_answers_health(tmp_path: Path) -> None:

@@ -257,10 +257,21 @@ async def test_the_offer_shows_the_citizens_previous_contacts(
         clock.advance(3600)
     await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
     await service.handle(EXE, schema.AgentAvailable())
-    history = exe.last("offer")["history"]
+    offer = exe.last("offer")
+    history = offer["history"]
     assert [(h["reason"], h["outcome"], h["service"]) for h in history] == [
         ("Bonos y reembolsos", "Resuelto en la atención", "Orientación"),
         ("Licencias médicas", "Resuelto en la atención", "Orientación"),
+    ]
+    # Showing the history is a read of records by staff, in the trail once per offer.
+    await service.connected(EXE)  # the executive's page reopens: the same offer again
+    reads = [
+        entry
+        for entry in await service.records.audit_entries(offer["contactId"])
+        if entry.kind == "records.read"
+    ]
+    assert [(entry.actor, entry.data) for entry in reads] == [
+        (EXE.key, {"folios": [h["folio"] for h in history]})
     ]
 
 
