@@ -144,6 +144,9 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/audit/contacts/nobody"): readers(404),
     ("GET", "/api/audit/entries"): readers(200),
     ("GET", "/api/audit/verify"): readers(200),
+    ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 200},
+    ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 200},
+    ("GET", "/api/reports?format=csv"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 200},
     # The development provider's own endpoints (development mode only) know no roles.
     ("GET", "/dev-login/.well-known/openid-configuration"): everyone(200),
     ("GET", "/dev-login/jwks"): everyone(200),
@@ -155,9 +158,6 @@ ENDPOINTS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/dev-login/logout"): everyone(302),
     # Last: it ends the session the rows above use.
     ("POST", "/logout"): everyone(303),
-    ("GET", "/reports"): {ANONYMOUS: 302, C: 403, E: 403, S: 200, AU: 403, AD: 403},
-    ("GET", "/api/reports"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 403},
-    ("GET", "/api/reports?format=csv"): {ANONYMOUS: 401, C: 403, E: 403, S: 200, AU: 403, AD: 403},
 }
 
 

@@ -25,6 +25,7 @@ class Answer:
     description: str
     media: str | None = None  # None: no body worth describing (redirects)
     schema: str | None = None  # a component name; plain text or HTML otherwise
+    also: tuple[str, ...] = ()  # other media types of the same answer, as text
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,29 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
         query=(("head", {"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$"}),),
     ),
+    ("GET", "/reports"): Operation(
+        "Reports page", "supervisor, admin", {200: PAGE, 302: TO_LOGIN, 403: RESTRICTED}
+    ),
+    ("GET", "/api/reports"): Operation(
+        "Contact-centre figures over whole local days (docs/metrics.md); audited",
+        "supervisor, admin",
+        {
+            200: Answer(
+                "the report (format=json) or its CSV (format=csv)", JSON, also=("text/csv",)
+            ),
+            400: Answer("a period, filter or format is not valid", JSON, "Error"),
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+        query=(
+            ("from", DATE),
+            ("to", DATE),
+            ("service", {"type": "string"}),
+            ("executive", {"type": "string", "description": "an executive's RUN"}),
+            ("format", {"type": "string", "enum": ["json", "csv"]}),
+            ("download", {"type": "string", "enum": ["1"]}),
+        ),
+    ),
     # The built-in development provider (development mode only).
     ("GET", "/dev-login/.well-known/openid-configuration"): Operation(
         "Development provider: discovery", "anyone", {200: Answer("metadata", JSON)}
@@ -264,6 +288,8 @@ def _operation(method: str, path: str, operation: Operation) -> dict[str, Any]:
                 else {"type": "string"}
             )
             described["content"] = {answer.media: {"schema": schema}}
+            for media in answer.also:
+                described["content"][media] = {"schema": {"type": "string"}}
         responses[str(status)] = described
     document: dict[str, Any] = {
         "summary": operation.summary,

@@ -8,17 +8,13 @@ from aiohttp import web
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
-RESTRICTED = (
-    '<!doctype html><html lang="es-CL"><meta charset="utf-8">'
-    "<title>Acceso restringido</title><h1>Acceso restringido</h1>"
-    "<p>Esta página es solo para funcionarios autorizados.</p>"
-    '<p><a href="/citizen">Ir a la Sucursal en Línea</a></p></html>'
-)
-
 
 def page(name: str) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / name, headers={"Cache-Control": "no-cache"})
 
 
-def restricted() -> web.Response:
-    return web.Response(status=403, content_type="text/html", text=RESTRICTED)
+def restricted() -> web.FileResponse:
+    """A staff page opened by someone whose role may not see it."""
+    return web.FileResponse(
+        STATIC_DIR / "restricted.html", status=403, headers={"Cache-Control": "no-cache"}
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -22,10 +21,10 @@ from branch.reports import (
 )
 from branch.web.auth import current_session
 from branch.web.keys import RECORDS, SETTINGS
+from branch.web.pages import page, restricted
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
-# Who may see reports: the one place to widen it (e.g. to an auditor role).
-REPORT_ROLES = frozenset({Role.SUPERVISOR})
+# Who may see reports: the one place to widen it. Admins read what supervisors read.
+REPORT_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def _actor(session: Session) -> str:
@@ -36,12 +35,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None:
         raise web.HTTPFound("/login?next=/reports")
-    name = "reports.html" if session.role in REPORT_ROLES else "restricted.html"
-    return web.FileResponse(
-        STATIC_DIR / name,
-        status=200 if session.role in REPORT_ROLES else 403,
-        headers={"Cache-Control": "no-cache"},
-    )
+    return page("reports.html") if session.role in REPORT_ROLES else restricted()
 
 
 async def reports_api(request: web.Request) -> web.StreamResponse:
@@ -50,7 +44,7 @@ async def reports_api(request: web.Request) -> web.StreamResponse:
     if session is None:
         raise NotAuthenticated("No has ingresado")
     if session.role not in REPORT_ROLES:
-        raise Forbidden("Los reportes son solo para supervisores")
+        raise Forbidden("Los reportes son solo para supervisores y administradores")
     settings = request.app[SETTINGS]
     params = request.query
     form = params.get("format", "json")

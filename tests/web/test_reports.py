@@ -140,8 +140,18 @@ async def test_csv_and_json_downloads_are_exports_in_the_audit_trail(
     ("run", "status", "code", "message"),
     [
         (None, 401, "not_authenticated", "No has ingresado"),
-        (CITIZEN_RUN, 403, "forbidden", "Los reportes son solo para supervisores"),
-        (EXECUTIVE_RUN, 403, "forbidden", "Los reportes son solo para supervisores"),
+        (
+            CITIZEN_RUN,
+            403,
+            "forbidden",
+            "Los reportes son solo para supervisores y administradores",
+        ),
+        (
+            EXECUTIVE_RUN,
+            403,
+            "forbidden",
+            "Los reportes son solo para supervisores y administradores",
+        ),
     ],
 )
 async def test_only_supervisors_get_reports(
