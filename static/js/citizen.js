@@ -601,6 +601,9 @@ function onWelcome(message) {
 function onClose({ code, final, retryInMs }) {
   if (code === CLOSE.NOT_AUTHENTICATED) {
     location.assign("/login?next=/citizen");
+  } else if (code === CLOSE.FORBIDDEN) {
+    // An auditor's login has no live floor: their page is the audit one.
+    location.assign("/audit");
   } else if (code === CLOSE.SESSION_ENDED) {
     location.assign("/");
   } else if (code === CLOSE.REPLACED) {

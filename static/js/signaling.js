@@ -60,13 +60,19 @@ export const CLOSE = Object.freeze({
   GOING_AWAY: 1001,
   TOO_LARGE: 1009,
   NOT_AUTHENTICATED: 4401,
+  FORBIDDEN: 4403,
   REPLACED: 4409,
   SESSION_ENDED: 4440,
 });
 
 // Reconnecting after these would only be refused again, or would steal the
 // session back from the newer window.
-const FINAL_CLOSES = new Set([CLOSE.NOT_AUTHENTICATED, CLOSE.REPLACED, CLOSE.SESSION_ENDED]);
+const FINAL_CLOSES = new Set([
+  CLOSE.NOT_AUTHENTICATED,
+  CLOSE.FORBIDDEN,
+  CLOSE.REPLACED,
+  CLOSE.SESSION_ENDED,
+]);
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;

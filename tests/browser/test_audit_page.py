@@ -54,3 +54,8 @@ async def test_an_auditor_reads_records_and_the_verified_trail(
         "The chain is broken at entry 2: differs from the recorded head"
     )
     await auditor.shot("english")
+
+    # The citizen's page has no live floor for an auditor: it sends them here, once.
+    await page.goto(f"{node.url}/citizen")
+    await page.wait_for_url(f"{node.url}/audit")
+    await expect(page.locator("h1")).to_have_text("Auditoría")
