@@ -11,16 +11,16 @@ import datetime
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from branch.audit import AuditEntry, verify
+from branch.config import Settings
 from branch.errors import BadQuery, UnknownContact
 from branch.records.base import ContactRecord, RecordStore
+from branch.reports import ReportQuery
 
 READERS = frozenset({"auditor", "admin"})
-MAX_DAYS = 31
 MAX_CONTACTS = 2000  # per answer; a longer list says it was cut
 MAX_ENTRIES = 500
 DEFAULT_ENTRIES = 100
@@ -53,45 +53,13 @@ def _whole(name: str, text: str, low: int, high: int) -> int:
     return int(text)
 
 
-@dataclass(frozen=True)
-class Period:
-    """Whole local days, first to last inclusive."""
-
-    first: datetime.date
-    last: datetime.date
-
-    @classmethod
-    def parse(cls, today: datetime.date, first: str = "", last: str = "") -> Period:
-        """From ``from``/``to`` query values (YYYY-MM-DD); a missing end is today."""
-
-        def day(name: str, text: str) -> datetime.date:
-            try:
-                return datetime.date.fromisoformat(text)
-            except ValueError:
-                raise BadQuery(f"{name}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
-
-        end = day("to", last) if last else today
-        start = day("from", first) if first else end
-        if end < start:
-            raise BadQuery(f"to: {end} is before from ({start})")
-        if (end - start).days + 1 > MAX_DAYS:
-            raise BadQuery(f"from/to: a period of at most {MAX_DAYS} days")
-        return cls(start, end)
-
-    def bounds(self, zone: ZoneInfo) -> tuple[float, float]:
-        start = datetime.datetime.combine(self.first, datetime.time(), zone)
-        end = datetime.datetime.combine(
-            self.last + datetime.timedelta(days=1), datetime.time(), zone
-        )
-        return start.timestamp(), end.timestamp()
-
-
 class Inspection:
     def __init__(
-        self, records: RecordStore, timezone: str, clock: Callable[[], float] = time.time
+        self, records: RecordStore, settings: Settings, clock: Callable[[], float] = time.time
     ) -> None:
         self.records = records
-        self.zone = ZoneInfo(timezone)
+        self.settings = settings
+        self.zone = ZoneInfo(settings.service_timezone)
         self.clock = clock
 
     def today(self) -> datetime.date:
@@ -106,20 +74,35 @@ class Inspection:
         )
 
     async def contacts(self, reader: str, query: Mapping[str, str]) -> dict[str, Any]:
-        """Contacts that joined in a period (``from``, ``to``), oldest first."""
-        period = Period.parse(self.today(), query.get("from", ""), query.get("to", ""))
-        start, end = period.bounds(self.zone)
-        found = await self.records.joined_between(start, end)
+        """Contacts that joined in a period (``from``, ``to``, optional ``service``), oldest first.
+
+        The period is a report's (whole local days), so both read the same contacts.
+        """
+        period = ReportQuery.parse(
+            self.settings,
+            self.today(),
+            query.get("from"),
+            query.get("to"),
+            query.get("service"),
+        )
+        start, end = period.bounds(self.settings.service_timezone)
+        found = await self.records.joined_between(start, end, service=period.service)
         shown: list[ContactRecord] = found[:MAX_CONTACTS]
         await self._read(
             "records.read",
             reader,
             None,
-            {"from": period.first.isoformat(), "to": period.last.isoformat(), "count": len(shown)},
+            {
+                "from": period.first.isoformat(),
+                "to": period.last.isoformat(),
+                "service": period.service,
+                "count": len(shown),
+            },
         )
         return {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
+            "service": period.service,
             "contacts": [record.to_dict() for record in shown],
             "truncated": len(found) > len(shown),
         }

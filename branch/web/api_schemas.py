@@ -55,10 +55,11 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     },
     "ContactList": {
         "type": "object",
-        "required": ["from", "to", "contacts", "truncated"],
+        "required": ["from", "to", "service", "contacts", "truncated"],
         "properties": {
             "from": DATE,
             "to": DATE,
+            "service": _NULLABLE_STRING,
             "contacts": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
             "truncated": {"type": "boolean"},
         },

@@ -39,7 +39,7 @@ from branch.web.csrf import csrf_middleware
 from branch.web.headers import install_security_headers
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.openapi import setup_openapi
-from branch.web.pages import STATIC_DIR, page, restricted
+from branch.web.pages import STATIC_DIR, page, staff_page
 from branch.web.reports import setup_reports
 from branch.web.ws import close_pages_of, end_session_of, watch_sessions, websocket
 
@@ -86,12 +86,7 @@ async def citizen_page(request: web.Request) -> web.StreamResponse:
 
 
 async def executive_page(request: web.Request) -> web.StreamResponse:
-    session = await current_session(request)
-    if session is None:
-        raise web.HTTPFound("/login?next=/executive")
-    if session.role.value not in STAFF_ROLES:
-        return restricted()
-    return page("executive.html")
+    return await staff_page(request, "executive.html", STAFF_ROLES)
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:

@@ -12,18 +12,13 @@ from branch.errors import Forbidden, NotAuthenticated
 from branch.inspection import READERS, Inspection
 from branch.web.auth import current_session
 from branch.web.keys import RECORDS, SETTINGS
-from branch.web.pages import page, restricted
+from branch.web.pages import staff_page
 
 Read = Callable[[Inspection, str, web.Request], Awaitable[dict[str, Any]]]
 
 
 async def audit_page(request: web.Request) -> web.StreamResponse:
-    session = await current_session(request)
-    if session is None:
-        raise web.HTTPFound("/login?next=/audit")
-    if session.role.value not in READERS:
-        return restricted()
-    return page("audit.html")
+    return await staff_page(request, "audit.html", READERS)
 
 
 async def _reader(request: web.Request) -> Session:
@@ -38,7 +33,7 @@ async def _reader(request: web.Request) -> Session:
 def _endpoint(read: Read) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         session = await _reader(request)
-        inspection = Inspection(request.app[RECORDS], request.app[SETTINGS].service_timezone)
+        inspection = Inspection(request.app[RECORDS], request.app[SETTINGS])
         actor = f"{session.role.value}:{session.person.run.format()}"
         return web.json_response(
             await read(inspection, actor, request), headers={"Cache-Control": "no-store"}

@@ -118,7 +118,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         },
     ),
     ("GET", "/api/audit/contacts"): Operation(
-        "Contacts that joined in a period of whole local days (at most 31); audited",
+        "Contacts that joined in a period of whole local days, of one service or all; audited",
         READERS,
         {
             200: Answer("the contacts, oldest first", JSON, "ContactList"),
@@ -126,7 +126,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
         },
-        query=(("from", DATE), ("to", DATE)),
+        query=(("from", DATE), ("to", DATE), ("service", {"type": "string"})),
     ),
     ("GET", "/api/audit/contacts/{contact_id}"): Operation(
         "One contact with its kept chat and its audit entries; audited",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from aiohttp import web
+
+from branch.web.auth import current_session
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -18,3 +21,13 @@ def restricted() -> web.FileResponse:
     return web.FileResponse(
         STATIC_DIR / "restricted.html", status=403, headers={"Cache-Control": "no-cache"}
     )
+
+
+async def staff_page(request: web.Request, name: str, roles: Collection[str]) -> web.StreamResponse:
+    """A page for some roles: to the login when logged out, restricted for other roles."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPFound(f"/login?next={request.path}")
+    if session.role.value not in roles:
+        return restricted()
+    return page(name)

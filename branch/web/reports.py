@@ -21,7 +21,7 @@ from branch.reports import (
 )
 from branch.web.auth import current_session
 from branch.web.keys import RECORDS, SETTINGS
-from branch.web.pages import page, restricted
+from branch.web.pages import staff_page
 
 # Who may see reports: the one place to widen it. Admins read what supervisors read.
 REPORT_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -32,10 +32,7 @@ def _actor(session: Session) -> str:
 
 
 async def reports_page(request: web.Request) -> web.StreamResponse:
-    session = await current_session(request)
-    if session is None:
-        raise web.HTTPFound("/login?next=/reports")
-    return page("reports.html") if session.role in REPORT_ROLES else restricted()
+    return await staff_page(request, "reports.html", REPORT_ROLES)
 
 
 async def reports_api(request: web.Request) -> web.StreamResponse:

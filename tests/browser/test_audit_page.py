@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.async_api import expect
 
-from branch.records.base import EndReason
 from branch.web.app import RECORDS
 from tests.browser.conftest import OpenPerson
 from tests.conftest import AUDITOR_RUN, CITIZEN_RUN, StartBranch
+from tests.web.test_audit_api import a_served_contact
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -19,14 +17,7 @@ async def test_an_auditor_reads_records_and_the_verified_trail(
     start_branch: StartBranch, open_person: OpenPerson
 ) -> None:
     node = await start_branch()
-    records = node.app[RECORDS]
-    now = time.time()
-    await records.contact_joined("c1", "general", CITIZEN_RUN, "Ana Rojas", "bonos", "", now)
-    await records.audit("contact.joined", f"citizen:{CITIZEN_RUN}", "c1", "j1", {}, now)
-    await records.contact_offered("c1", "11.111.111-1", "Eva Díaz", now + 1)
-    await records.contact_answered("c1", now + 2)
-    await records.chat_added("c1", "citizen", "¿me escucha?", now + 3)
-    await records.contact_ended("c1", EndReason.COMPLETED, now + 4)
+    await a_served_contact(node.app[RECORDS])
 
     auditor = await open_person("auditor")
     page = auditor.page

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from branch.records.base import EndReason
+from branch.records.base import EndReason, RecordStore
 from branch.web.app import RECORDS
 from branch.web.client import BranchClient
 from tests.conftest import ADMIN_RUN, AUDITOR_RUN, CITIZEN_RUN, RunningBranch, StartBranch
@@ -18,10 +18,8 @@ from tests.conftest import ADMIN_RUN, AUDITOR_RUN, CITIZEN_RUN, RunningBranch, S
 ZONE = ZoneInfo("America/Santiago")
 
 
-@pytest.fixture
-async def node(start_branch: StartBranch) -> RunningBranch:
-    node = await start_branch()
-    records = node.app[RECORDS]
+async def a_served_contact(records: RecordStore) -> None:
+    """Contact c1 of today: Ana Rojas served by Eva Díaz, with a chat line; joined in the trail."""
     now = time.time()
     await records.contact_joined("c1", "general", CITIZEN_RUN, "Ana Rojas", "bonos", "hola", now)
     await records.audit("contact.joined", f"citizen:{CITIZEN_RUN}", "c1", "j1", {}, now)
@@ -29,6 +27,12 @@ async def node(start_branch: StartBranch) -> RunningBranch:
     await records.contact_answered("c1", now + 2)
     await records.chat_added("c1", "citizen", "¿me escucha?", now + 3)
     await records.contact_ended("c1", EndReason.COMPLETED, now + 4)
+
+
+@pytest.fixture
+async def node(start_branch: StartBranch) -> RunningBranch:
+    node = await start_branch()
+    await a_served_contact(node.app[RECORDS])
     return node
 
 
@@ -75,7 +79,7 @@ async def test_contacts_of_a_period_and_the_read_recorded(
             "records.read",
             f"auditor:{AUDITOR_RUN}",
             None,
-            {"from": today(), "to": today(), "count": 1},
+            {"from": today(), "to": today(), "service": None, "count": 1},
         )
     ]
 
@@ -128,23 +132,24 @@ async def test_the_trail_in_pages_and_its_verification(
 @pytest.mark.parametrize(
     ("path", "status", "code", "message"),
     [
+        # The period is a report's: the same rules and words as /api/reports.
         (
             "/api/audit/contacts?from=ayer",
             400,
-            "bad_query",
-            "from: 'ayer' is not a date (YYYY-MM-DD)",
+            "bad_report_query",
+            "from: 'ayer' no es una fecha (AAAA-MM-DD)",
         ),
         (
-            "/api/audit/contacts?from=2026-01-01&to=2026-03-01",
+            "/api/audit/contacts?from=2025-01-01&to=2026-03-01",
             400,
-            "bad_query",
-            "from/to: a period of at most 31 days",
+            "bad_report_query",
+            "el período tiene más de 366 días",
         ),
         (
             "/api/audit/contacts?from=2026-03-02&to=2026-03-01",
             400,
-            "bad_query",
-            "to: 2026-03-01 is before from (2026-03-02)",
+            "bad_report_query",
+            "to: 2026-03-01 es anterior a from (2026-03-02)",
         ),
         (
             "/api/audit/entries?limit=0",
