@@ -200,3 +200,21 @@ async def test_auditors_and_admins_land_on_the_audit_page(node: RunningBranch) -
                 assert landing.status == 200
             async with client.http.get(f"{node.url}/audit") as page:
                 assert page.status == 200 and "/static/js/audit.js" in await page.text()
+
+
+async def test_after_a_purge_the_records_show_no_person_and_the_chain_verifies(
+    node: RunningBranch, auditor: BranchClient
+) -> None:
+    now = time.time()
+    purge = await node.app[RECORDS].purge(now + 60, now, "system")
+    assert (purge.contacts, purge.entries) == (1, 1)
+    status, listed = await get(auditor, "/api/audit/contacts")
+    assert status == 200
+    [contact] = listed["contacts"]
+    assert (contact["citizen_run"], contact["citizen_name"], contact["reason_text"]) == ("", "", "")
+    assert contact["purged_at"] is not None and contact["executive_name"] == "Eva Díaz"
+    status, detail = await get(auditor, "/api/audit/contacts/c1")
+    assert status == 200 and detail["chat"] == []
+    assert (detail["trail"][0]["actor"], detail["trail"][0]["erased"]) == ("citizen", True)
+    status, verdict = await get(auditor, "/api/audit/verify")
+    assert (status, verdict["ok"], verdict["erased"], verdict["broken"]) == (200, True, 1, None)
