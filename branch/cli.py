@@ -174,8 +174,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if broken is not None:
             print(f"audit trail BROKEN at entry {broken.seq}: {broken.reason}")
             return 1
+        erased = sum(1 for entry in entries if entry.erased)
         print(
             f"audit trail verifies: {len(entries)} entries, head {entries[-1].hash if entries else '-'}"
+            + (f" ({erased} with personal data erased by retention purges)" if erased else "")
         )
         return 0
 

@@ -259,3 +259,4 @@ def test_the_cli_purges_past_the_retention_period(
     assert main([*config, "purge", "--days", "30"]) == 0
     assert capsys.readouterr().out.endswith(": 0 contacts and 0 audit entries erased\n")
     assert main([*config, "audit", "verify"]) == 0
+    assert capsys.readouterr().out.endswith(" (1 with personal data erased by retention purges)\n")
