@@ -122,6 +122,14 @@ def chained(previous: AuditEntry | None, entry: AuditEntry) -> AuditEntry:
     return replace(placed, hash=entry_hash(placed))
 
 
+def parse_head(text: str) -> tuple[int, str]:
+    """A head as `branch audit head` prints it, SEQ:HASH, as a verification anchor."""
+    seq, _, digest = text.partition(":")
+    if not (seq.isascii() and seq.isdigit()) or len(digest) != 64:
+        raise ValueError(f"{text[:80]!r} is not SEQ:HASH as `branch audit head` prints")
+    return int(seq), digest
+
+
 @dataclass(frozen=True)
 class Broken:
     seq: int  # the first entry that does not verify (or the anchor's, when entries are missing)

@@ -166,11 +166,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             last = entries[-1] if entries else None
             print(f"{last.seq} {last.hash}" if last else "0 (empty)")
             return 0
-        anchor = None
-        if args.head:
-            seq, _, digest = args.head.partition(":")
-            anchor = (int(seq), digest)
-        broken = verify(entries, anchor)
+        broken = verify(entries, args.head)
         if broken is not None:
             print(f"audit trail BROKEN at entry {broken.seq}: {broken.reason}")
             return 1
@@ -214,6 +210,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _head(text: str) -> tuple[int, str]:
+    from branch.audit import parse_head
+
+    try:
+        return parse_head(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -281,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--head",
         metavar="SEQ:HASH",
+        type=_head,
         help="a head printed earlier by `branch audit head`: also catches entries cut from the end",
     )
     audit.set_defaults(handler=cmd_audit)

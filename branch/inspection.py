@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from branch.audit import AuditEntry, verify
+from branch.audit import AuditEntry, parse_head, verify
 from branch.config import Settings
 from branch.errors import BadQuery, UnknownContact
 from branch.records.base import ContactRecord, RecordStore
@@ -48,7 +48,8 @@ def entry_to_wire(entry: AuditEntry) -> dict[str, Any]:
 
 
 def _whole(name: str, text: str, low: int, high: int) -> int:
-    if not text.isdigit() or not low <= int(text) <= high:
+    # str.isdigit() alone also accepts "²" and other digits int() refuses.
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise BadQuery(f"{name}: {text[:20]!r} is not a whole number from {low} to {high}")
     return int(text)
 
@@ -139,10 +140,10 @@ class Inspection:
         """The whole chain walked now, optionally against a head kept elsewhere (``head``)."""
         anchor = None
         if head := query.get("head", ""):
-            seq, _, digest = head.partition(":")
-            if not seq.isdigit() or len(digest) != 64:
-                raise BadQuery(f"head: {head[:80]!r} is not SEQ:HASH as `branch audit head` prints")
-            anchor = (int(seq), digest)
+            try:
+                anchor = parse_head(head)
+            except ValueError as error:
+                raise BadQuery(f"head: {error}") from None
         entries = await self.records.audit_entries()
         broken = verify(entries, anchor)
         last = entries[-1] if entries else None

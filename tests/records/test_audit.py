@@ -159,6 +159,12 @@ def test_the_cli_verifies_and_prints_the_head(
     assert capsys.readouterr().out.strip() == f"5 {digest}"
     assert main([*config, "audit", "verify", "--head", f"5:{digest}"]) == 0
     assert "verifies: 5 entries" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main([*config, "audit", "verify", "--head", "cinco"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "argument --head: 'cinco' is not SEQ:HASH as `branch audit head` prints\n"
+    )
     asyncio.run(execute_sql(records_url, "UPDATE audit_log SET kind = 'x' WHERE seq = 4"))
     assert main([*config, "audit", "verify"]) == 1
     assert "BROKEN at entry 4" in capsys.readouterr().out

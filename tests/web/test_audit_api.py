@@ -164,6 +164,18 @@ async def test_the_trail_in_pages_and_its_verification(
             "after: '-1' is not a whole number from 0 to 4611686018427387904",
         ),
         (
+            "/api/audit/entries?limit=%C2%B2",
+            400,
+            "bad_query",
+            "limit: '²' is not a whole number from 1 to 500",
+        ),
+        (
+            f"/api/audit/verify?head=%C2%B2:{'0' * 64}",
+            400,
+            "bad_query",
+            f"head: '²:{'0' * 64}' is not SEQ:HASH as `branch audit head` prints",
+        ),
+        (
             "/api/audit/verify?head=12",
             400,
             "bad_query",
