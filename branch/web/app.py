@@ -90,13 +90,8 @@ async def executive_page(request: web.Request) -> web.StreamResponse:
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
-    session = await current_session(request)
-    if session is None:
-        raise web.HTTPFound("/login?next=/supervisor")
     # The admin watches the wallboard; only a supervisor's actions are accepted (PERMISSIONS).
-    if session.role.value not in ("supervisor", "admin"):
-        return restricted()
-    return page("supervisor.html")
+    return await staff_page(request, "supervisor.html", ("supervisor", "admin"))
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

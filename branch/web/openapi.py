@@ -55,6 +55,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/executive"): Operation(
         "Executive's desk", "executive, supervisor", {200: PAGE, 302: TO_LOGIN, 403: RESTRICTED}
     ),
+    ("GET", "/supervisor"): Operation(
+        "Supervisors' live wallboard (admins watch it without the actions)",
+        "supervisor, admin",
+        {200: PAGE, 302: TO_LOGIN, 403: RESTRICTED},
+    ),
     ("GET", "/audit"): Operation(
         "Auditors' page", READERS, {200: PAGE, 302: TO_LOGIN, 403: RESTRICTED}
     ),
