@@ -413,6 +413,9 @@ class Settings:
         "default <data_dir>/records.sqlite3",
         secret=True,  # a PostgreSQL URL may carry a password
     )
+    stores_node_timeout_seconds: int = _setting(
+        10, "with Redis: seconds without a heartbeat after which a node is taken for dead"
+    )
 
     limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
@@ -466,6 +469,7 @@ class Settings:
             "session_idle_seconds",
             "session_staff_max_age",
             "session_staff_idle_seconds",
+            "stores_node_timeout_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_key(name)}: must be positive")

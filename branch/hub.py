@@ -2,28 +2,43 @@
 
 The hub knows connections only through a two-method protocol, so it has no
 web framework in it. One live page per person: attaching a second page
-returns the first, which the caller closes.
+returns the first, which the caller closes. It is the local implementation
+of ``branch.delivery.base.Delivery`` (the embedded default), and the page
+table of this node inside the Redis one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
+from branch.delivery.base import Connection, LostPage
+from branch.errors import CLOSE_REPLACED
 from branch.schema import dump
 
+__all__ = ["Connection", "Hub"]
+
 log = logging.getLogger(__name__)
-
-
-class Connection(Protocol):
-    async def send_text(self, text: str) -> None: ...
-    async def close(self, code: int, reason: str) -> None: ...
 
 
 class Hub:
     def __init__(self) -> None:
         self._pages: dict[str, Connection] = {}
+
+    async def open(self, lost: LostPage) -> None:
+        return None  # one node: a page is only ever lost with the node itself
+
+    async def close(self) -> None:
+        return None
+
+    async def open_page(self, user_key: str, connection: Connection) -> None:
+        replaced = self.attach(user_key, connection)
+        if replaced is not None:
+            await replaced.close(CLOSE_REPLACED, "replaced by a newer page")
+
+    async def close_page(self, user_key: str, connection: Connection) -> bool:
+        return self.detach(user_key, connection)
 
     def attach(self, user_key: str, connection: Connection) -> Connection | None:
         """Make ``connection`` the person's page; return the page it replaces."""
@@ -46,6 +61,9 @@ class Hub:
 
     def keys(self, prefix: str) -> list[str]:
         return [key for key in self._pages if key.startswith(prefix)]
+
+    async def everywhere(self, prefix: str) -> list[str]:
+        return self.keys(prefix)
 
     async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
         connection = self._pages.get(user_key)

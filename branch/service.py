@@ -40,6 +40,7 @@ from branch.core.floor import (
 )
 from branch.core.hours import Refusal
 from branch.core.ratelimit import Buckets, Rate
+from branch.delivery.base import Delivery
 from branch.errors import (
     AfterClosing,
     AlreadyQueued,
@@ -58,7 +59,6 @@ from branch.errors import (
     UnknownService,
     WaitTooLong,
 )
-from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
@@ -136,7 +136,7 @@ class BranchService:
         settings: Settings,
         live: LiveStore,
         records: RecordStore,
-        hub: Hub,
+        hub: Delivery,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
         ticket_key: bytes | None = None,
@@ -938,7 +938,7 @@ class BranchService:
             await self.hub.send(
                 citizen_key(entry.citizen_id), schema.message("queue.position", **fields)
             )
-        await self._send_summary(self.hub.keys(f"{EXECUTIVE}:"))
+        await self._send_summary(await self.hub.everywhere(f"{EXECUTIVE}:"))
 
     async def _send_summary(self, keys: list[str]) -> None:
         """Each executive hears of the lines of the services they serve."""

@@ -16,15 +16,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from branch.auth.sessions import Session
 from branch.config import Settings
+from branch.delivery.factory import open_delivery
 from branch.errors import CLOSE_GOING_AWAY, BranchError
-from branch.hub import Hub
 from branch.live.factory import open_live_store
 from branch.live.sessions import MemorySessionStore
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.records.factory import open_record_store
 from branch.retention import purge_expired
-from branch.service import BranchService
+from branch.service import BranchService, User
 from branch.tickets import ticket_key
 from branch.tls import server_context
 from branch.web.audit import setup_audit
@@ -142,22 +142,31 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     await records.open()
     app[LIVE] = live
     app[RECORDS] = records
+    delivery = app[HUB]
     service = BranchService(
         settings,
         live,
         records,
-        app[HUB],
+        delivery,
         metrics=app[METRICS],
         ticket_key=ticket_key(app[SESSION_KEY]),
     )
     service.supervision.end_session = functools.partial(end_session_of, app)
     app[SERVICE] = service
+
+    async def lost(user_key: str) -> None:
+        # A page that vanished with a dead node: as if it had closed here.
+        role, _, person_id = user_key.partition(":")
+        await service.disconnected(User(person_id, "", role))
+
+    await delivery.open(lost)
     upkeep = asyncio.create_task(_upkeep(service))
     yield
     upkeep.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await upkeep
     await service.supervision.close()
+    await delivery.close()
     await records.close()
     await live.close()
 
@@ -234,7 +243,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware, csrf_middleware(settings)], client_max_size=256 * 1024
     )
     app[SETTINGS] = settings
-    app[HUB] = Hub()
+    app[HUB] = open_delivery(settings)
     app[METRICS] = Metrics()
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)

@@ -7,14 +7,14 @@ import weakref
 from aiohttp import web
 
 from branch.config import Settings
-from branch.hub import Hub
+from branch.delivery.base import Delivery
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.service import BranchService
 
 SETTINGS = web.AppKey("settings", Settings)
-HUB = web.AppKey("hub", Hub)
+HUB = web.AppKey("hub", Delivery)
 LIVE = web.AppKey("live", LiveStore)
 RECORDS = web.AppKey("records", RecordStore)
 SERVICE = web.AppKey("service", BranchService)

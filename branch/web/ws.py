@@ -10,11 +10,11 @@ from aiohttp import WSMsgType, web
 
 from branch.auth.sessions import Session
 from branch.core.ratelimit import Buckets, Rate
+from branch.delivery.base import Delivery
 from branch.errors import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_RATE_LIMITED,
-    CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_TOO_LARGE,
     BadMessage,
@@ -24,7 +24,6 @@ from branch.errors import (
     MessageTooLarge,
     RateLimited,
 )
-from branch.hub import Hub
 from branch.metrics import Metrics
 from branch.schema import dump, parse_client
 from branch.service import LIVE_ROLES, BranchService, User
@@ -78,7 +77,7 @@ async def watch_sessions(app: web.Application, now: float) -> None:
         await page.close(CLOSE_SESSION_ENDED, "session expired")
 
 
-async def close_pages_of(hub: Hub, session: Session) -> None:
+async def close_pages_of(hub: Delivery, session: Session) -> None:
     """After a logout: the page that session opened closes with 4440."""
     page = hub.page(user_of(session).key)
     if isinstance(page, PageConnection) and page.session_id == session.session_id:
@@ -128,9 +127,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     user = user_of(session)
     page = PageConnection(socket, session.session_id)
-    replaced = hub.attach(user.key, page)
-    if replaced is not None:
-        await replaced.close(CLOSE_REPLACED, "replaced by a newer page")
+    await hub.open_page(user.key, page)
     request.app[PAGES].add(socket)
     pace = Buckets(
         Rate(burst=settings.limits_message_burst, per_second=settings.limits_messages_per_second)
@@ -157,7 +154,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                     error_reply(BadMessage("binary frames are not accepted"), None)
                 )
     finally:
-        if hub.detach(user.key, page):
+        if await hub.close_page(user.key, page):
             try:
                 await service.disconnected(user)
             except Exception:

@@ -1,0 +1,1 @@
+"""Delivery of server messages to people's pages, on this node or on any node."""

@@ -1,0 +1,60 @@
+"""The delivery interface: how the service reaches a person's page, wherever it is.
+
+The local implementation (``branch.hub.Hub``) knows only the pages of this
+process, the embedded default. The Redis implementation
+(``branch.delivery.pubsub.RedisDelivery``) adds a presence record per page and a
+channel per node, so a message for a person whose page is on another node is
+handed to that node. The service and the websocket handler never see which
+one they have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+# Called with a user key ("role:RUN") whose page was lost with a dead node.
+LostPage = Callable[[str], Awaitable[None]]
+
+
+class Connection(Protocol):
+    async def send_text(self, text: str) -> None: ...
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Delivery(Protocol):
+    async def open(self, lost: LostPage) -> None:
+        """Start; ``lost`` hears of every page that vanished with a dead node."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def open_page(self, user_key: str, connection: Connection) -> None:
+        """Make ``connection`` the person's one live page; an older one is closed, on any node."""
+        ...
+
+    async def close_page(self, user_key: str, connection: Connection) -> bool:
+        """Forget the page; True when it was still the person's live page (on every node)."""
+        ...
+
+    def page(self, user_key: str) -> Connection | None:
+        """The person's page when it is on this node."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """The people whose page is on this node."""
+        ...
+
+    async def everywhere(self, prefix: str) -> list[str]:
+        """The people whose page is on any node (for broadcasts)."""
+        ...
+
+    async def send(self, user_key: str, payload: dict[str, Any]) -> bool: ...
+    async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None: ...
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every page on this node."""
+        ...
+
+    def __len__(self) -> int:
+        """Pages on this node."""
+        ...

@@ -1,0 +1,22 @@
+"""The one place that picks how messages reach pages: this node only, or every node."""
+
+from __future__ import annotations
+
+import time
+
+from branch.config import Settings
+from branch.delivery.base import Delivery
+from branch.delivery.pubsub import RedisDelivery
+from branch.hub import Hub
+
+
+def open_delivery(settings: Settings) -> Delivery:
+    """Redis delivery when the live state is in Redis (several nodes), else this node's hub."""
+    # Any other URL is refused by the live store's factory.
+    if settings.stores_live.startswith(("redis://", "rediss://")):
+        return RedisDelivery(
+            settings.stores_live,
+            node_timeout=float(settings.stores_node_timeout_seconds),
+            clock=time.time,
+        )
+    return Hub()

@@ -1,0 +1,317 @@
+"""Delivery across nodes through Redis: presence records, one channel per node, a heartbeat.
+
+Each page this node holds has a presence record saying which node and page it
+is; a message for a person whose page lives elsewhere is published on that
+node's channel and delivered there by its reader. A node heartbeat refreshes
+the node's ``alive`` key and its presence records; when a node stops beating
+(SIGKILL, a lost machine), the first living node to notice reports each of its
+pages as lost, so the floor treats the people as away and their grace periods
+run, and they keep their place or call by reconnecting to any node.
+
+Order: every message of one page is handled in that page's own task, one after
+the other, and each is published with ``await`` on this node's single publisher
+connection. Redis runs one connection's commands in the order they arrive and
+pushes them to each subscriber in that order; the receiving node reads its
+channel in one task and hands each message to the page before reading the next.
+So whatever one side of a call sends reaches the other side in the order sent,
+which is all a call's signaling needs (a pool of publisher connections would
+let two messages overtake each other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from branch.delivery.base import Connection, LostPage
+from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryKeys
+from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from branch.hub import Hub
+from branch.schema import dump
+
+log = logging.getLogger(__name__)
+
+LUA_DIR = Path(__file__).with_name("lua")
+# Seconds the channel reader waits for a message before checking it should stop.
+READ_TIMEOUT = 1.0
+
+
+def new_node_id() -> str:
+    """Host, process and a random part: a restarted node is a new node, never its own ghost."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def load_script(name: str) -> str:
+    return (LUA_DIR / f"{name}.lua").read_text()
+
+
+class RedisDelivery:
+    def __init__(
+        self,
+        url: str,
+        *,
+        node_timeout: float,
+        clock: Callable[[], float],
+        node_id: str | None = None,
+        keys: DeliveryKeys | None = None,
+    ) -> None:
+        self.url = url
+        self.node_id = node_id or new_node_id()
+        self.node_timeout = node_timeout
+        self.heartbeat_interval = node_timeout / 4
+        self.clock = clock
+        self.key = keys or DeliveryKeys()
+        self.local = Hub()
+        # user key -> page value of the page this node holds for them.
+        self._values: dict[str, str] = {}
+        self._lost: LostPage | None = None
+        self._redis: Redis | None = None
+        self._publisher: Redis | None = None
+        self._pubsub: PubSub | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._registered = False
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("the delivery is not open")
+        return self._redis
+
+    # ------------------------------------------------------------ life
+
+    async def open(self, lost: LostPage) -> None:
+        self._lost = lost
+        self._redis = Redis.from_url(self.url, decode_responses=True)
+        self._publisher = Redis.from_url(
+            self.url, decode_responses=True, single_connection_client=True
+        )
+        self._claim = self._redis.register_script(load_script("claim_page"))
+        self._release = self._redis.register_script(load_script("release_page"))
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(self.key.channel(self.node_id))
+        await self.heartbeat()
+        self._tasks = [
+            asyncio.create_task(self._read_channel()),
+            asyncio.create_task(self._beat()),
+        ]
+        log.info("node %s joined the deployment", self.node_id)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._redis is not None:
+            # Leaving on purpose: nothing for a reaper to do. Pages still open
+            # here (none after a clean shutdown) are released as they close.
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.srem(self.key.nodes, self.node_id)
+                await self._redis.delete(self.key.alive(self.node_id))
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        for client in (self._publisher, self._redis):
+            if client is not None:
+                await client.aclose()
+        self._redis = self._publisher = None
+        self._pubsub = None
+
+    # ------------------------------------------------------------ pages
+
+    async def open_page(self, user_key: str, connection: Connection) -> None:
+        replaced = self.local.attach(user_key, connection)
+        value = f"{self.node_id} {secrets.token_hex(8)}"
+        self._values[user_key] = value
+        if replaced is not None:
+            await replaced.close(CLOSE_REPLACED, "replaced by a newer page")
+        previous = await self._claim(
+            keys=[self.key.page(user_key), self.key.pages(self.node_id)],
+            args=[
+                value,
+                user_key,
+                int(self.node_timeout * PRESENCE_TIMEOUTS * 1000),
+                PAGES_TTL_SECONDS,
+            ],
+        )
+        if previous:
+            node, _, page_id = str(previous).partition(" ")
+            if node != self.node_id:
+                await self._publish(node, {"to": user_key, "close": page_id})
+
+    async def close_page(self, user_key: str, connection: Connection) -> bool:
+        if not self.local.detach(user_key, connection):
+            return False
+        value = self._values.pop(user_key, "")
+        try:
+            released = await self._release(
+                keys=[self.key.page(user_key), self.key.pages(self.node_id)],
+                args=[value, user_key],
+            )
+        except (RedisError, OSError) as exc:
+            # The floor lives in the same Redis; the page was ours, so report it gone.
+            log.warning("releasing a page failed: %s", type(exc).__name__)
+            return True
+        return bool(released)
+
+    def page(self, user_key: str) -> Connection | None:
+        return self.local.page(user_key)
+
+    def keys(self, prefix: str) -> list[str]:
+        return self.local.keys(prefix)
+
+    async def everywhere(self, prefix: str) -> list[str]:
+        nodes = await self.redis.smembers(self.key.nodes)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for node in nodes:
+                pipe.hkeys(self.key.pages(str(node)))
+            tables = await pipe.execute()
+        found = set(self.local.keys(prefix))
+        for table in tables:
+            found.update(key for key in table if key.startswith(prefix))
+        return sorted(found)
+
+    # ------------------------------------------------------------ messages
+
+    async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
+        if self.local.page(user_key) is not None:
+            return await self.local.send(user_key, payload)
+        value = await self.redis.get(self.key.page(user_key))
+        if value is None:
+            return False
+        node = str(value).partition(" ")[0]
+        if node == self.node_id:
+            return False  # it was here and is gone; its record is being released
+        return await self._publish(node, {"to": user_key, "text": dump(payload)})
+
+    async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None:
+        for key in user_keys:
+            await self.send(key, payload)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        await self.local.close_all(code, reason)
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    async def _publish(self, node: str, envelope: dict[str, Any]) -> bool:
+        if self._publisher is None:
+            raise RuntimeError("the delivery is not open")
+        receivers = await self._publisher.publish(self.key.channel(node), json.dumps(envelope))
+        return bool(receivers)
+
+    async def _read_channel(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=READ_TIMEOUT)
+            except (RedisError, OSError) as exc:
+                log.warning("node channel unreadable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(self.heartbeat_interval)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                await self._deliver(json.loads(message["data"]))
+            except Exception:
+                log.exception("a message from another node could not be delivered")
+
+    async def _deliver(self, envelope: dict[str, Any]) -> None:
+        user_key = str(envelope.get("to", ""))
+        connection = self.local.page(user_key)
+        if connection is None:
+            return
+        if "text" in envelope:
+            try:
+                await connection.send_text(str(envelope["text"]))
+            except (ConnectionError, RuntimeError) as exc:
+                log.debug("dropping message to %s: %s", user_key, exc)
+            return
+        value = self._values.get(user_key, "")
+        if "close" in envelope and value.endswith(f" {envelope['close']}"):
+            # A newer page on another node: this one goes without reporting the person gone.
+            self.local.detach(user_key, connection)
+            self._values.pop(user_key, None)
+            await self._release(
+                keys=[self.key.page(user_key), self.key.pages(self.node_id)],
+                args=[value, user_key],
+            )
+            await connection.close(CLOSE_REPLACED, "replaced by a newer page")
+
+    # ------------------------------------------------------------ heartbeat and reaper
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await self.heartbeat()
+            except (RedisError, OSError) as exc:
+                log.warning("heartbeat failed: %s", type(exc).__name__)
+
+    async def heartbeat(self) -> None:
+        """Say this node is alive, keep its pages' records, and reap nodes that died."""
+        keys = self.key
+        timeout_ms = int(self.node_timeout * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(keys.nodes, self.node_id)
+            pipe.set(keys.alive(self.node_id), repr(self.clock()), px=timeout_ms)
+            pipe.expire(keys.pages(self.node_id), PAGES_TTL_SECONDS)
+            for user_key in self._values:
+                pipe.pexpire(keys.page(user_key), timeout_ms * PRESENCE_TIMEOUTS)
+            added, *_ = await pipe.execute()
+        if added and self._registered:
+            # Another node took this one for dead (it stalled past the timeout) and
+            # reported its pages lost: have them reconnect and start afresh.
+            log.warning("node %s was presumed dead; closing its pages", self.node_id)
+            self._values.clear()
+            await self.local.close_all(CLOSE_GOING_AWAY, "node restarting")
+        self._registered = True
+        await self.reap()
+
+    async def reap(self) -> list[str]:
+        """Report the pages of every node whose heartbeat expired; returns those nodes."""
+        redis = self.redis
+        members = await redis.smembers(self.key.nodes)
+        others = [str(node) for node in members if node != self.node_id]
+        if not others:
+            return []
+        async with redis.pipeline(transaction=False) as pipe:
+            for node in others:
+                pipe.exists(self.key.alive(node))
+            alive = await pipe.execute()
+        reaped = []
+        for node, is_alive in zip(others, alive, strict=True):
+            # SREM answers 1 to exactly one node: one reaper per dead node.
+            if is_alive or not await redis.srem(self.key.nodes, node):
+                continue
+            reaped.append(node)
+            table = self.key.pages(node)
+            pages = await redis.hgetall(table)
+            log.warning("node %s stopped beating; %d pages lost with it", node, len(pages))
+            for user_key, value in pages.items():
+                user_key = str(user_key)
+                released = await self._release(
+                    keys=[self.key.page(user_key), table], args=[value, user_key]
+                )
+                # Someone who already reconnected elsewhere is not lost.
+                if released and self._lost is not None:
+                    try:
+                        await self._lost(user_key)
+                    except Exception:
+                        log.exception("reporting a lost page failed")
+            await redis.delete(table)
+        return reaped

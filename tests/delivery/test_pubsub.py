@@ -1,0 +1,292 @@
+"""Cross-node delivery on a real Redis: two or three nodes in one process, sharing one server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from branch.config import load_settings
+from branch.delivery.factory import open_delivery
+from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
+from branch.delivery.pubsub import RedisDelivery, load_script
+from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from branch.hub import Hub
+from tests.redis_server import RedisServer, redis_server, redis_url
+
+__all__ = ["redis_server", "redis_url"]  # the fixtures, for the tests below
+
+KEYS = DeliveryKeys()
+ANA = "citizen:44.444.444-4"
+EVA = "executive:11.111.111-1"
+TIMEOUT = 0.4  # node timeout for these tests: a dead node is noticed within half a second
+
+
+class Page:
+    """A page as the delivery sees it: what it was sent and how it was closed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.arrived = asyncio.Event()
+
+    async def send_text(self, text: str) -> None:
+        self.texts.append(text)
+        self.arrived.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+        self.arrived.set()
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self.texts]
+
+    async def wait(self, done: Callable[[], bool], timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not done():
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+class Lost:
+    """The pages a node reported lost."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.reported = asyncio.Event()
+
+    async def report(self, user_key: str) -> None:
+        self.keys.append(user_key)
+        self.reported.set()
+
+
+StartNode = Callable[..., Awaitable[RedisDelivery]]
+
+
+@pytest.fixture
+async def start_node(redis_url: str) -> AsyncIterator[StartNode]:
+    """Factory: an open delivery node; ``lost`` collects the pages it reports lost."""
+    nodes: list[RedisDelivery] = []
+
+    async def start(node_id: str, lost: Lost | None = None) -> RedisDelivery:
+        node = RedisDelivery(redis_url, node_timeout=TIMEOUT, clock=lambda: 1000.0, node_id=node_id)
+        await node.open((lost or Lost()).report)
+        nodes.append(node)
+        return node
+
+    yield start
+    for node in nodes:
+        await node.close()
+
+
+async def crash(node: RedisDelivery) -> None:
+    """Stop the node's heartbeat and channel as SIGKILL would: nothing is cleaned up."""
+    for task in node._tasks:
+        task.cancel()
+    await asyncio.gather(*node._tasks, return_exceptions=True)
+    node._tasks = []
+
+
+async def test_a_message_reaches_a_page_on_another_node(start_node: StartNode) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    page = Page()
+    await b.open_page(ANA, page)
+    assert await a.send(ANA, {"type": "queue.position", "position": 1}) is True
+    await page.wait(lambda: len(page.texts) == 1)
+    assert page.messages == [{"type": "queue.position", "position": 1}]
+    assert a.page(ANA) is None and b.page(ANA) is page
+    assert (len(a), len(b)) == (0, 1)
+
+
+async def test_messages_from_one_node_arrive_in_the_order_sent(start_node: StartNode) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    page = Page()
+    await b.open_page(EVA, page)
+    for number in range(200):
+        await a.send(EVA, {"type": "signal.candidate", "n": number})
+    await page.wait(lambda: len(page.texts) == 200)
+    assert [message["n"] for message in page.messages] == list(range(200))
+
+
+async def test_nobody_connected_anywhere_is_not_delivered(start_node: StartNode) -> None:
+    a = await start_node("a")
+    assert await a.send(ANA, {"type": "pong"}) is False
+
+
+async def test_a_newer_page_on_another_node_closes_the_older_one(start_node: StartNode) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    old, new = Page(), Page()
+    await a.open_page(ANA, old)
+    await b.open_page(ANA, new)
+    await old.wait(lambda: old.closed is not None)
+    assert old.closed == (CLOSE_REPLACED, "replaced by a newer page")
+    assert a.page(ANA) is None
+    # The old page's handler finds it was replaced: the person is not gone.
+    assert await a.close_page(ANA, old) is False
+    assert await a.send(ANA, {"type": "pong"}) is True
+    await new.wait(lambda: len(new.texts) == 1)
+    redis = a.redis
+    assert await redis.hgetall(KEYS.pages("a")) == {}
+    assert await b.close_page(ANA, new) is True
+    assert await redis.get(KEYS.page(ANA)) is None
+
+
+async def test_a_newer_page_on_the_same_node_closes_the_older_one(start_node: StartNode) -> None:
+    a = await start_node("a")
+    old, new = Page(), Page()
+    await a.open_page(ANA, old)
+    await a.open_page(ANA, new)
+    assert old.closed == (CLOSE_REPLACED, "replaced by a newer page")
+    assert await a.close_page(ANA, old) is False
+    assert await a.close_page(ANA, new) is True
+
+
+async def test_the_old_page_that_closes_first_does_not_take_the_new_one_along(
+    start_node: StartNode,
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    old, new = Page(), Page()
+    await a.open_page(ANA, old)
+    await b.open_page(ANA, new)
+    # The old page's own close may beat the replacement notice to node a.
+    assert await a.close_page(ANA, old) is False
+    assert await a.redis.get(KEYS.page(ANA)) is not None
+
+
+async def test_broadcasts_find_pages_on_every_node(start_node: StartNode) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    await a.open_page(EVA, Page())
+    await b.open_page("executive:12.345.678-5", Page())
+    await b.open_page(ANA, Page())
+    expected = ["executive:11.111.111-1", "executive:12.345.678-5"]
+    assert await a.everywhere("executive:") == expected
+    assert await b.everywhere("executive:") == expected
+    assert a.keys("executive:") == [EVA]
+
+
+async def test_the_pages_of_a_dead_node_are_reported_lost_once(start_node: StartNode) -> None:
+    lost_a, lost_b = Lost(), Lost()
+    a = await start_node("a", lost_a)
+    b = await start_node("b", lost_b)
+    c = await start_node("c")
+    await c.open_page(ANA, Page())
+    await c.open_page(EVA, Page())
+    moved = Page()
+    await crash(c)
+    # The executive reconnects through node b before anyone notices c died.
+    await b.open_page(EVA, moved)
+    # Both living nodes' heartbeats reap; only one of them reports each lost page.
+    async with asyncio.timeout(5):
+        await asyncio.wait(
+            [asyncio.create_task(lost.reported.wait()) for lost in (lost_a, lost_b)],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    await asyncio.sleep(TIMEOUT)
+    assert (await a.reap(), await b.reap()) == ([], [])
+    assert lost_a.keys + lost_b.keys == [ANA]
+    redis = a.redis
+    assert await redis.smembers(KEYS.nodes) == {"a", "b"}
+    assert await redis.exists(KEYS.pages("c"), KEYS.page(ANA)) == 0
+    assert await a.send(EVA, {"type": "pong"}) is True
+    await moved.wait(lambda: len(moved.texts) == 1)
+
+
+async def test_a_message_for_a_page_on_a_dead_node_is_not_delivered(
+    start_node: StartNode,
+) -> None:
+    a, c = await start_node("a"), await start_node("c")
+    await c.open_page(ANA, Page())
+    await crash(c)
+    await c._pubsub.aclose()  # type: ignore[union-attr]
+    assert await a.send(ANA, {"type": "pong"}) is False
+
+
+async def test_a_node_taken_for_dead_closes_its_pages_when_it_beats_again(
+    start_node: StartNode,
+) -> None:
+    lost = Lost()
+    a = await start_node("a", lost)
+    c = await start_node("c")
+    page = Page()
+    await c.open_page(ANA, page)
+    await crash(c)  # a stall as long as the timeout looks the same from outside
+    async with asyncio.timeout(5):
+        await lost.reported.wait()
+    assert lost.keys == [ANA]
+    await c.heartbeat()
+    assert page.closed == (CLOSE_GOING_AWAY, "node restarting")
+    assert await a.redis.sismember(KEYS.nodes, "c") == 1
+
+
+async def test_a_node_that_leaves_cleanly_leaves_nothing_behind(
+    redis_url: str, start_node: StartNode
+) -> None:
+    a = await start_node("a")
+    page = Page()
+    await a.open_page(ANA, page)
+    assert await a.close_page(ANA, page) is True
+    await a.close()
+    redis = Redis.from_url(redis_url)
+    try:
+        assert await redis.keys("*") == []
+    finally:
+        await redis.aclose()
+
+
+async def test_the_heartbeat_keeps_the_records_alive(start_node: StartNode) -> None:
+    a = await start_node("a")
+    await a.open_page(ANA, Page())
+    await asyncio.sleep(TIMEOUT * 2)
+    redis = a.redis
+    assert await redis.exists(KEYS.alive("a"), KEYS.page(ANA)) == 2
+    assert 0 < await redis.pttl(KEYS.alive("a")) <= TIMEOUT * 1000
+    assert 0 < await redis.ttl(KEYS.pages("a")) <= PAGES_TTL_SECONDS
+
+
+async def test_claim_page_script(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        claim = redis.register_script(load_script("claim_page"))
+        keys = [KEYS.page(ANA), KEYS.pages("b")]
+        assert await claim(keys=keys, args=["a p1", ANA, 5000, 60]) is None
+        assert await claim(keys=keys, args=["b p2", ANA, 5000, 60]) == "a p1"
+        assert await redis.get(KEYS.page(ANA)) == "b p2"
+        assert 0 < await redis.pttl(KEYS.page(ANA)) <= 5000
+        assert await redis.hgetall(KEYS.pages("b")) == {ANA: "b p2"}
+        assert 0 < await redis.ttl(KEYS.pages("b")) <= 60
+    finally:
+        await redis.aclose()
+
+
+async def test_release_page_script(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        release = redis.register_script(load_script("release_page"))
+        await redis.set(KEYS.page(ANA), "b p2")
+        await redis.hset(KEYS.pages("a"), ANA, "a p1")
+        # The page on a was replaced by one on b: a forgets its own row only.
+        assert await release(keys=[KEYS.page(ANA), KEYS.pages("a")], args=["a p1", ANA]) == 0
+        assert await redis.get(KEYS.page(ANA)) == "b p2"
+        assert await redis.hgetall(KEYS.pages("a")) == {}
+        await redis.hset(KEYS.pages("b"), ANA, "b p2")
+        assert await release(keys=[KEYS.page(ANA), KEYS.pages("b")], args=["b p2", ANA]) == 1
+        assert await redis.exists(KEYS.page(ANA), KEYS.pages("b")) == 0
+    finally:
+        await redis.aclose()
+
+
+def test_the_factory_picks_redis_delivery_with_redis_live_state(redis_server: RedisServer) -> None:
+    settings = load_settings({}, stores_live=redis_server.url, stores_node_timeout_seconds=3)
+    delivery = open_delivery(settings)
+    assert isinstance(delivery, RedisDelivery)
+    assert (delivery.url, delivery.node_timeout, delivery.heartbeat_interval) == (
+        redis_server.url,
+        3.0,
+        0.75,
+    )
+    assert isinstance(open_delivery(load_settings({})), Hub)
