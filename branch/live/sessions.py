@@ -7,9 +7,11 @@ from typing import Protocol
 
 from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
+from branch.live.redis_sessions import RedisSessionStore
 
 
 class SessionStore(Protocol):
+    async def close(self) -> None: ...
     async def put_login_attempt(self, attempt: LoginAttempt, ttl: float) -> None: ...
     async def take_login_attempt(self, state: str, now: float) -> LoginAttempt | None:
         """Single use: the attempt is gone after this, found or not."""
@@ -28,6 +30,9 @@ class MemorySessionStore:
         self._attempts: dict[str, tuple[LoginAttempt, float]] = {}
         self._sessions: dict[str, Session] = {}
         self._swept_at = 0.0
+
+    async def close(self) -> None:
+        return None
 
     async def put_login_attempt(self, attempt: LoginAttempt, ttl: float) -> None:
         self._sweep(attempt.created_at)
@@ -67,3 +72,10 @@ class MemorySessionStore:
         self._sessions = {
             key: value for key, value in self._sessions.items() if value.expires_at >= now
         }
+
+
+def open_session_store(url: str) -> SessionStore:
+    """Sessions go where the live state goes: in Redis they are shared by every node."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisSessionStore(url)
+    return MemorySessionStore()

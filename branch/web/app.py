@@ -19,7 +19,7 @@ from branch.config import Settings
 from branch.delivery.factory import open_delivery
 from branch.errors import CLOSE_GOING_AWAY, BranchError
 from branch.live.factory import open_live_store
-from branch.live.sessions import MemorySessionStore
+from branch.live.sessions import open_session_store
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.records.factory import open_record_store
@@ -252,7 +252,12 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)
 
-    sessions = MemorySessionStore()
+    sessions = open_session_store(settings.stores_live)
+
+    async def close_sessions(app: web.Application) -> None:
+        await sessions.close()
+
+    app.on_cleanup.append(close_sessions)
     if settings.oidc_dev_login:
         from branch.web.devlogin import setup_dev_login
 
