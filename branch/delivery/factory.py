@@ -6,6 +6,7 @@ import time
 
 from branch.config import Settings
 from branch.delivery.base import Delivery
+from branch.delivery.keys import DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery
 from branch.hub import Hub
 
@@ -13,10 +14,11 @@ from branch.hub import Hub
 def open_delivery(settings: Settings) -> Delivery:
     """Redis delivery when the live state is in Redis (several nodes), else this node's hub."""
     # Any other URL is refused by the live store's factory.
-    if settings.stores_live.startswith(("redis://", "rediss://")):
+    if settings.stores_live.startswith(("redis://", "rediss://", "unix://")):
         return RedisDelivery(
             settings.stores_live,
             node_timeout=float(settings.stores_node_timeout_seconds),
             clock=time.time,
+            keys=DeliveryKeys(settings.stores_live_prefix),
         )
     return Hub()

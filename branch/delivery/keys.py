@@ -1,7 +1,7 @@
 """Every Redis key and channel of the cross-node delivery, with its data type and TTL.
 
-They share the live store's prefix (``{branch}:``, one Redis Cluster slot), so a
-script may touch any of them.
+They share the live store's prefix (``stores.live_prefix``, by default
+``{branch}:``: one Redis Cluster slot), so a script may touch any of them.
 
 =========================  =======  =======  ==================================================
 key (after prefix)         type     TTL      content
@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "{branch}:"
+from branch.live.keys import DEFAULT_PREFIX
+
 # A dead node's page table must outlive the timeout until a reaper reads it;
 # the hour only bounds what a deployment that lost every node leaves behind.
 PAGES_TTL_SECONDS = 3600

@@ -25,8 +25,7 @@ from redis.asyncio import Redis
 
 from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
-
-DEFAULT_PREFIX = "{branch}:"
+from branch.live.keys import DEFAULT_PREFIX
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
+from branch.live.keys import DEFAULT_PREFIX
 from branch.live.redis_sessions import RedisSessionStore
 
 
@@ -74,8 +75,8 @@ class MemorySessionStore:
         }
 
 
-def open_session_store(url: str) -> SessionStore:
+def open_session_store(url: str, prefix: str = DEFAULT_PREFIX) -> SessionStore:
     """Sessions go where the live state goes: in Redis they are shared by every node."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisSessionStore(url)
+        return RedisSessionStore(url, prefix)
     return MemorySessionStore()

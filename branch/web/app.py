@@ -252,7 +252,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)
 
-    sessions = open_session_store(settings.stores_live)
+    sessions = open_session_store(settings.stores_live, settings.stores_live_prefix)
 
     async def close_sessions(app: web.Application) -> None:
         await sessions.close()

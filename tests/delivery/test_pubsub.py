@@ -16,11 +16,8 @@ from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery, load_script
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
 from branch.hub import Hub
-from tests.redis_server import RedisServer, redis_server, redis_url
+from tests.servers.redis import RedisServer
 
-__all__ = ["redis_server", "redis_url"]  # the fixtures, for the tests below
-
-KEYS = DeliveryKeys()
 ANA = "citizen:44.444.444-4"
 EVA = "executive:11.111.111-1"
 TIMEOUT = 0.4  # node timeout for these tests: a dead node is noticed within half a second
@@ -69,12 +66,30 @@ StartNode = Callable[..., Awaitable[RedisDelivery]]
 
 
 @pytest.fixture
-async def start_node(redis_url: str) -> AsyncIterator[StartNode]:
+def keys(redis_prefix: str) -> DeliveryKeys:
+    return DeliveryKeys(redis_prefix)
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def start_node(redis_server: RedisServer, keys: DeliveryKeys) -> AsyncIterator[StartNode]:
     """Factory: an open delivery node; ``lost`` collects the pages it reports lost."""
     nodes: list[RedisDelivery] = []
 
     async def start(node_id: str, lost: Lost | None = None) -> RedisDelivery:
-        node = RedisDelivery(redis_url, node_timeout=TIMEOUT, clock=lambda: 1000.0, node_id=node_id)
+        node = RedisDelivery(
+            redis_server.url,
+            node_timeout=TIMEOUT,
+            clock=lambda: 1000.0,
+            node_id=node_id,
+            keys=keys,
+        )
         await node.open((lost or Lost()).report)
         nodes.append(node)
         return node
@@ -118,7 +133,9 @@ async def test_nobody_connected_anywhere_is_not_delivered(start_node: StartNode)
     assert await a.send(ANA, {"type": "pong"}) is False
 
 
-async def test_a_newer_page_on_another_node_closes_the_older_one(start_node: StartNode) -> None:
+async def test_a_newer_page_on_another_node_closes_the_older_one(
+    start_node: StartNode, keys: DeliveryKeys
+) -> None:
     a, b = await start_node("a"), await start_node("b")
     old, new = Page(), Page()
     await a.open_page(ANA, old)
@@ -131,9 +148,9 @@ async def test_a_newer_page_on_another_node_closes_the_older_one(start_node: Sta
     assert await a.send(ANA, {"type": "pong"}) is True
     await new.wait(lambda: len(new.texts) == 1)
     redis = a.redis
-    assert await redis.hgetall(KEYS.pages("a")) == {}
+    assert await redis.hgetall(keys.pages("a")) == {}
     assert await b.close_page(ANA, new) is True
-    assert await redis.get(KEYS.page(ANA)) is None
+    assert await redis.get(keys.page(ANA)) is None
 
 
 async def test_a_newer_page_on_the_same_node_closes_the_older_one(start_node: StartNode) -> None:
@@ -147,7 +164,7 @@ async def test_a_newer_page_on_the_same_node_closes_the_older_one(start_node: St
 
 
 async def test_the_old_page_that_closes_first_does_not_take_the_new_one_along(
-    start_node: StartNode,
+    start_node: StartNode, keys: DeliveryKeys
 ) -> None:
     a, b = await start_node("a"), await start_node("b")
     old, new = Page(), Page()
@@ -155,7 +172,7 @@ async def test_the_old_page_that_closes_first_does_not_take_the_new_one_along(
     await b.open_page(ANA, new)
     # The old page's own close may beat the replacement notice to node a.
     assert await a.close_page(ANA, old) is False
-    assert await a.redis.get(KEYS.page(ANA)) is not None
+    assert await a.redis.get(keys.page(ANA)) is not None
 
 
 async def test_broadcasts_find_pages_on_every_node(start_node: StartNode) -> None:
@@ -169,7 +186,9 @@ async def test_broadcasts_find_pages_on_every_node(start_node: StartNode) -> Non
     assert a.keys("executive:") == [EVA]
 
 
-async def test_the_pages_of_a_dead_node_are_reported_lost_once(start_node: StartNode) -> None:
+async def test_the_pages_of_a_dead_node_are_reported_lost_once(
+    start_node: StartNode, keys: DeliveryKeys
+) -> None:
     lost_a, lost_b = Lost(), Lost()
     a = await start_node("a", lost_a)
     b = await start_node("b", lost_b)
@@ -190,8 +209,8 @@ async def test_the_pages_of_a_dead_node_are_reported_lost_once(start_node: Start
     assert (await a.reap(), await b.reap()) == ([], [])
     assert lost_a.keys + lost_b.keys == [ANA]
     redis = a.redis
-    assert await redis.smembers(KEYS.nodes) == {"a", "b"}
-    assert await redis.exists(KEYS.pages("c"), KEYS.page(ANA)) == 0
+    assert await redis.smembers(keys.nodes) == {"a", "b"}
+    assert await redis.exists(keys.pages("c"), keys.page(ANA)) == 0
     assert await a.send(EVA, {"type": "pong"}) is True
     await moved.wait(lambda: len(moved.texts) == 1)
 
@@ -207,7 +226,7 @@ async def test_a_message_for_a_page_on_a_dead_node_is_not_delivered(
 
 
 async def test_a_node_taken_for_dead_closes_its_pages_when_it_beats_again(
-    start_node: StartNode,
+    start_node: StartNode, keys: DeliveryKeys
 ) -> None:
     lost = Lost()
     a = await start_node("a", lost)
@@ -220,70 +239,66 @@ async def test_a_node_taken_for_dead_closes_its_pages_when_it_beats_again(
     assert lost.keys == [ANA]
     await c.heartbeat()
     assert page.closed == (CLOSE_GOING_AWAY, "node restarting")
-    assert await a.redis.sismember(KEYS.nodes, "c") == 1
+    assert await a.redis.sismember(keys.nodes, "c") == 1
 
 
 async def test_a_node_that_leaves_cleanly_leaves_nothing_behind(
-    redis_url: str, start_node: StartNode
+    redis: Redis, redis_prefix: str, start_node: StartNode
 ) -> None:
     a = await start_node("a")
     page = Page()
     await a.open_page(ANA, page)
     assert await a.close_page(ANA, page) is True
     await a.close()
-    redis = Redis.from_url(redis_url)
-    try:
-        assert await redis.keys("*") == []
-    finally:
-        await redis.aclose()
+    assert await redis.keys(f"{redis_prefix}*") == []
 
 
-async def test_the_heartbeat_keeps_the_records_alive(start_node: StartNode) -> None:
+async def test_the_heartbeat_keeps_the_records_alive(
+    start_node: StartNode, keys: DeliveryKeys
+) -> None:
     a = await start_node("a")
     await a.open_page(ANA, Page())
     await asyncio.sleep(TIMEOUT * 2)
     redis = a.redis
-    assert await redis.exists(KEYS.alive("a"), KEYS.page(ANA)) == 2
-    assert 0 < await redis.pttl(KEYS.alive("a")) <= TIMEOUT * 1000
-    assert 0 < await redis.ttl(KEYS.pages("a")) <= PAGES_TTL_SECONDS
+    assert await redis.exists(keys.alive("a"), keys.page(ANA)) == 2
+    assert 0 < await redis.pttl(keys.alive("a")) <= TIMEOUT * 1000
+    assert 0 < await redis.ttl(keys.pages("a")) <= PAGES_TTL_SECONDS
 
 
-async def test_claim_page_script(redis_url: str) -> None:
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        claim = redis.register_script(load_script("claim_page"))
-        keys = [KEYS.page(ANA), KEYS.pages("b")]
-        assert await claim(keys=keys, args=["a p1", ANA, 5000, 60]) is None
-        assert await claim(keys=keys, args=["b p2", ANA, 5000, 60]) == "a p1"
-        assert await redis.get(KEYS.page(ANA)) == "b p2"
-        assert 0 < await redis.pttl(KEYS.page(ANA)) <= 5000
-        assert await redis.hgetall(KEYS.pages("b")) == {ANA: "b p2"}
-        assert 0 < await redis.ttl(KEYS.pages("b")) <= 60
-    finally:
-        await redis.aclose()
+async def test_claim_page_script(redis: Redis, keys: DeliveryKeys) -> None:
+    claim = redis.register_script(load_script("claim_page"))
+    slots = [keys.page(ANA), keys.pages("b")]
+    assert await claim(keys=slots, args=["a p1", ANA, 5000, 60]) is None
+    assert await claim(keys=slots, args=["b p2", ANA, 5000, 60]) == "a p1"
+    assert await redis.get(keys.page(ANA)) == "b p2"
+    assert 0 < await redis.pttl(keys.page(ANA)) <= 5000
+    assert await redis.hgetall(keys.pages("b")) == {ANA: "b p2"}
+    assert 0 < await redis.ttl(keys.pages("b")) <= 60
 
 
-async def test_release_page_script(redis_url: str) -> None:
-    redis = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        release = redis.register_script(load_script("release_page"))
-        await redis.set(KEYS.page(ANA), "b p2")
-        await redis.hset(KEYS.pages("a"), ANA, "a p1")
-        # The page on a was replaced by one on b: a forgets its own row only.
-        assert await release(keys=[KEYS.page(ANA), KEYS.pages("a")], args=["a p1", ANA]) == 0
-        assert await redis.get(KEYS.page(ANA)) == "b p2"
-        assert await redis.hgetall(KEYS.pages("a")) == {}
-        await redis.hset(KEYS.pages("b"), ANA, "b p2")
-        assert await release(keys=[KEYS.page(ANA), KEYS.pages("b")], args=["b p2", ANA]) == 1
-        assert await redis.exists(KEYS.page(ANA), KEYS.pages("b")) == 0
-    finally:
-        await redis.aclose()
+async def test_release_page_script(redis: Redis, keys: DeliveryKeys) -> None:
+    release = redis.register_script(load_script("release_page"))
+    await redis.set(keys.page(ANA), "b p2")
+    await redis.hset(keys.pages("a"), ANA, "a p1")
+    # The page on a was replaced by one on b: a forgets its own row only.
+    assert await release(keys=[keys.page(ANA), keys.pages("a")], args=["a p1", ANA]) == 0
+    assert await redis.get(keys.page(ANA)) == "b p2"
+    assert await redis.hgetall(keys.pages("a")) == {}
+    await redis.hset(keys.pages("b"), ANA, "b p2")
+    assert await release(keys=[keys.page(ANA), keys.pages("b")], args=["b p2", ANA]) == 1
+    assert await redis.exists(keys.page(ANA), keys.pages("b")) == 0
 
 
 def test_the_factory_picks_redis_delivery_with_redis_live_state(redis_server: RedisServer) -> None:
-    settings = load_settings({}, stores_live=redis_server.url, stores_node_timeout_seconds=3)
+    settings = load_settings(
+        {},
+        stores_live=redis_server.url,
+        stores_node_timeout_seconds=3,
+        stores_live_prefix="{other}:",
+    )
     delivery = open_delivery(settings)
     assert isinstance(delivery, RedisDelivery)
+    assert delivery.key.nodes == "{other}:nodes"
     assert (delivery.url, delivery.node_timeout, delivery.heartbeat_interval) == (
         redis_server.url,
         3.0,

@@ -12,9 +12,7 @@ from branch.auth.run import Run
 from branch.auth.sessions import Session
 from branch.live.redis_sessions import RedisSessionStore
 from branch.live.sessions import MemorySessionStore, SessionStore, open_session_store
-from tests.redis_server import RedisServer, redis_server, redis_url
-
-__all__ = ["redis_server", "redis_url"]  # the fixtures, for the tests below
+from tests.servers.redis import RedisServer
 
 PERSON = Person(Run.parse("44.444.444-4"), ("Ana",), ("Rojas",))
 
@@ -27,9 +25,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[SessionStore]:
         await memory.close()
         return
     server: RedisServer = request.getfixturevalue("redis_server")
-    redis = RedisSessionStore(server.url)
+    redis = RedisSessionStore(server.url, request.getfixturevalue("redis_prefix"))
     yield redis
-    await redis.redis.flushall()
     await redis.close()
 
 
@@ -61,13 +58,16 @@ async def test_sessions_expire_touch_and_delete(store: SessionStore) -> None:
     assert await store.get_session("s1", 180.0) is None
 
 
-async def test_a_session_written_by_one_node_is_read_by_another(redis_url: str) -> None:
-    first, second = RedisSessionStore(redis_url), RedisSessionStore(redis_url)
+async def test_a_session_written_by_one_node_is_read_by_another(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    first = RedisSessionStore(redis_server.url, redis_prefix)
+    second = RedisSessionStore(redis_server.url, redis_prefix)
     try:
         session = Session("s2", PERSON, Role.EXECUTIVE, 100.0, 28_900.0, "hint", 120.0)
         await first.put_session(session)
         assert await second.get_session("s2", 130.0) == session
-        assert 0 < await second.redis.ttl("{branch}:session:s2") <= 28_800
+        assert 0 < await second.redis.ttl(f"{redis_prefix}session:s2") <= 28_800
         attempt = new_login_attempt("/executive", 100.0)
         await first.put_login_attempt(attempt, ttl=600)
         assert await second.take_login_attempt(attempt.state, 101.0) == attempt
