@@ -227,6 +227,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return asyncio.run(
         run_probe(
             args.url,
+            executive_url=args.executive_url,
             insecure=args.insecure,
             ca_file=args.ca,
             citizen_run=args.citizen_run,
@@ -301,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     probe = commands.add_parser("probe", help="run a synthetic contact against a running branch")
     probe.add_argument("url", help="the branch's address, e.g. https://localhost:8443")
+    probe.add_argument(
+        "--executive-url",
+        help="where the synthetic executive connects (another node of the same deployment); "
+        "default: the same address",
+    )
     probe.add_argument("--insecure", action="store_true", help="skip TLS certificate checks")
     probe.add_argument("--ca", help="extra CA certificate to trust (e.g. certs/ca.pem)")
     probe.add_argument("--citizen-run", default="44.444.444-4")

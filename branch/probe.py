@@ -3,7 +3,9 @@
 A citizen and an executive played by aiortc peers log in through the
 development login, queue, pair, exchange real media until frames arrive
 on both sides, hang up and wrap up. Each step prints with its time; the
-first failure is named and the exit code is non-zero.
+first failure is named and the exit code is non-zero. With an executive URL
+the two sides connect to different nodes of one deployment, so the contact
+crosses nodes the way real ones do.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Steps:
 async def run_probe(
     url: str,
     *,
+    executive_url: str | None = None,
     insecure: bool = False,
     ca_file: str | Path | None = None,
     citizen_run: str = "44.444.444-4",
@@ -56,7 +59,7 @@ async def run_probe(
     """Run the synthetic contact; 0 when every step passed, 1 otherwise."""
     steps = Steps(timeout)
     citizen = BranchClient(url, ca_file=ca_file, insecure=insecure)
-    executive = BranchClient(url, ca_file=ca_file, insecure=insecure)
+    executive = BranchClient(executive_url or url, ca_file=ca_file, insecure=insecure)
     peers: list[CallPeer] = []
     try:
         await steps.run(

@@ -91,6 +91,7 @@ class BranchClient:
         self._arrived = asyncio.Event()
         self._closed = True
         self._reader: asyncio.Task[None] | None = None
+        self._server_close_code: int | None = None
         self.welcome: dict[str, Any] | None = None
 
     @property
@@ -173,6 +174,7 @@ class BranchClient:
         except aiohttp.ClientError as exc:
             raise ClientError(f"websocket refused: {exc}") from exc
         self._closed = False
+        self._server_close_code = None
         self._reader = asyncio.create_task(self._read(self._socket))
         self.welcome = await self.receive("welcome")
         return self.welcome
@@ -180,7 +182,19 @@ class BranchClient:
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         # The only reader of the socket, so several tasks may wait for different kinds.
         try:
-            async for frame in socket:
+            while True:
+                frame = await socket.receive()
+                if frame.type is aiohttp.WSMsgType.CLOSE:
+                    # What the server closed with, as a browser's CloseEvent reports it;
+                    # the socket's own code turns 1006 when the server hangs up before
+                    # our closing reply is written.
+                    self._server_close_code = int(frame.data)
+                if frame.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                ):
+                    break
                 if frame.type is aiohttp.WSMsgType.TEXT:
                     message = json.loads(frame.data)
                     self._inbox.append(message)
@@ -263,6 +277,8 @@ class BranchClient:
 
     @property
     def close_code(self) -> int | None:
+        if self._server_close_code is not None:
+            return self._server_close_code
         return None if self._socket is None else self._socket.close_code
 
     async def disconnect(self) -> None:

@@ -135,7 +135,25 @@ class CallPeer:
             self._add_tracks()
             await self.pc.setLocalDescription(await self.pc.createOffer())
             await self._send_description()
+        self.follow()
+
+    def follow(self) -> None:
+        """Follow the other side's signaling on the client's socket (again, after a reconnect)."""
         self._tasks.append(asyncio.create_task(self._follow()))
+
+    async def renegotiate(self) -> None:
+        """Offer again over the established connection: a round trip of signaling, media untouched."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self._send_description()
+
+    async def wait_stable(self, timeout: float = 10.0) -> None:
+        """Until the last offer has its answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.pc.signalingState != "stable":
+            if loop.time() > deadline:
+                raise TimeoutError(f"signaling still {self.pc.signalingState} after {timeout:g} s")
+            await asyncio.sleep(0.05)
 
     async def _send_description(self) -> None:
         local = self.pc.localDescription
