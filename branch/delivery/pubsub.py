@@ -274,11 +274,13 @@ class RedisDelivery:
                 pipe.pexpire(keys.page(user_key), timeout_ms * PRESENCE_TIMEOUTS)
             added, *_ = await pipe.execute()
         if added and self._registered:
-            # Another node took this one for dead (it stalled past the timeout) and
-            # reported its pages lost: have them reconnect and start afresh.
-            log.warning("node %s was presumed dead; closing its pages", self.node_id)
+            # The deployment lost track of this node: another node took it for dead
+            # (it stalled past the timeout) and reported its pages lost, or Redis
+            # restarted empty. Either way its pages' records are gone: have them
+            # reconnect, so each is registered again and its person's state resumed.
+            log.warning("node %s rejoins the deployment; closing its pages", self.node_id)
             self._values.clear()
-            await self.local.close_all(CLOSE_GOING_AWAY, "node restarting")
+            await self.local.close_all(CLOSE_GOING_AWAY, "node rejoining the deployment")
         self._registered = True
         await self.reap()
 

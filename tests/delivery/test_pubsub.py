@@ -16,7 +16,7 @@ from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery, load_script
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
 from branch.hub import Hub
-from tests.servers.redis import RedisServer
+from tests.servers.redis import RedisServer, StartRedis
 
 ANA = "citizen:44.444.444-4"
 EVA = "executive:11.111.111-1"
@@ -238,8 +238,44 @@ async def test_a_node_taken_for_dead_closes_its_pages_when_it_beats_again(
         await lost.reported.wait()
     assert lost.keys == [ANA]
     await c.heartbeat()
-    assert page.closed == (CLOSE_GOING_AWAY, "node restarting")
+    assert page.closed == (CLOSE_GOING_AWAY, "node rejoining the deployment")
     assert await a.redis.sismember(keys.nodes, "c") == 1
+
+
+async def test_after_redis_restarts_empty_pages_reconnect_and_messages_flow_again(
+    start_redis: StartRedis,
+) -> None:
+    server = start_redis()
+    nodes = [
+        RedisDelivery(server.url, node_timeout=TIMEOUT, clock=lambda: 1000.0, node_id=name)
+        for name in ("a", "b")
+    ]
+    for node in nodes:
+        await node.open(Lost().report)
+    a, b = nodes
+    try:
+        page = Page()
+        await a.open_page(ANA, page)
+        server.restart_empty()
+        # The next heartbeat finds the node unregistered: its pages must reconnect.
+        await page.wait(lambda: page.closed is not None)
+        assert page.closed == (CLOSE_GOING_AWAY, "node rejoining the deployment")
+        assert await a.close_page(ANA, page) is False
+        again = Page()
+        await a.open_page(ANA, again)
+        # Pub/sub keeps nothing: what is published before a's reader has subscribed
+        # again reaches nobody, and says so.
+        for _attempt in range(100):
+            if await b.send(ANA, {"type": "pong"}):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("node a's channel was not subscribed again within 5 s")
+        await again.wait(lambda: len(again.texts) >= 1)
+        assert again.messages[0] == {"type": "pong"}
+    finally:
+        for node in nodes:
+            await node.close()
 
 
 async def test_a_node_that_leaves_cleanly_leaves_nothing_behind(
