@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 LUA_DIR = Path(__file__).with_name("lua")
 # Seconds the channel reader waits for a message before checking it should stop.
 READ_TIMEOUT = 1.0
+RESYNC = "reconnect to resume"
 
 
 def new_node_id() -> str:
@@ -243,14 +244,17 @@ class RedisDelivery:
             return
         value = self._values.get(user_key, "")
         if "close" in envelope and value.endswith(f" {envelope['close']}"):
-            # A newer page on another node: this one goes without reporting the person gone.
+            # Closed from elsewhere (a newer page, or a reaper that reported this
+            # person lost just as they came back): this page goes without reporting
+            # the person gone, since that is either untrue or already done.
             self.local.detach(user_key, connection)
             self._values.pop(user_key, None)
             await self._release(
                 keys=[self.key.page(user_key), self.key.pages(self.node_id)],
                 args=[value, user_key],
             )
-            await connection.close(CLOSE_REPLACED, "replaced by a newer page")
+            code = int(envelope.get("code", CLOSE_REPLACED))
+            await connection.close(code, str(envelope.get("reason", "replaced by a newer page")))
 
     # ------------------------------------------------------------ heartbeat and reaper
 
@@ -284,6 +288,23 @@ class RedisDelivery:
         self._registered = True
         await self.reap()
 
+    async def _resync(self, user_key: str) -> None:
+        """After reporting a page lost: if its person came back meanwhile, have them reconnect.
+
+        The report and the return may cross (the new page's welcome marked them
+        back just before the report marked them away); a fresh connection marks
+        them back again.
+        """
+        value = await self.redis.get(self.key.page(user_key))
+        if value is None:
+            return
+        node, _, page_id = str(value).partition(" ")
+        envelope = {"to": user_key, "close": page_id, "code": CLOSE_GOING_AWAY, "reason": RESYNC}
+        if node == self.node_id:
+            await self._deliver(envelope)
+        else:
+            await self._publish(node, envelope)
+
     async def reap(self) -> list[str]:
         """Report the pages of every node whose heartbeat expired; returns those nodes."""
         redis = self.redis
@@ -315,5 +336,6 @@ class RedisDelivery:
                         await self._lost(user_key)
                     except Exception:
                         log.exception("reporting a lost page failed")
+                    await self._resync(user_key)
             await redis.delete(table)
         return reaped

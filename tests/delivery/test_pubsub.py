@@ -215,6 +215,38 @@ async def test_the_pages_of_a_dead_node_are_reported_lost_once(
     await moved.wait(lambda: len(moved.texts) == 1)
 
 
+class Crossing(Lost):
+    """The person's new page opens on ``node`` just before the report of the old one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node: RedisDelivery | None = None
+        self.page = Page()
+
+    async def report(self, user_key: str) -> None:
+        if self.node is not None and self.node.page(user_key) is None:
+            await self.node.open_page(user_key, self.page)
+        await super().report(user_key)
+
+
+async def test_a_person_back_while_reported_lost_is_asked_to_reconnect(
+    start_node: StartNode,
+) -> None:
+    crossing = Crossing()
+    await start_node("a", crossing)
+    crossing.node = await start_node("b", crossing)
+    c = await start_node("c")
+    await c.open_page(ANA, Page())
+    await crash(c)
+    # The report marked her away after her new page's welcome marked her back:
+    # whichever node reaped, the new page is closed so that it reconnects.
+    page = crossing.page
+    await page.wait(lambda: page.closed is not None)
+    assert page.closed == (CLOSE_GOING_AWAY, "reconnect to resume")
+    assert crossing.keys == [ANA]
+    assert crossing.node.page(ANA) is None
+
+
 async def test_a_message_for_a_page_on_a_dead_node_is_not_delivered(
     start_node: StartNode,
 ) -> None:
