@@ -16,14 +16,14 @@ from branch import schema
 from branch.config import Queue, Settings
 from branch.core.estimate import estimate_wait
 from branch.core.status import ServiceStatus, changed, service_status
-from branch.hub import Hub
+from branch.delivery.base import Delivery
 from branch.live.base import LiveStore
 
 CITIZEN_PREFIX = "citizen:"
 
 
 class ServiceBoard:
-    def __init__(self, settings: Settings, live: LiveStore, hub: Hub) -> None:
+    def __init__(self, settings: Settings, live: LiveStore, hub: Delivery) -> None:
         self.settings = settings
         self.live = live
         self.hub = hub
