@@ -47,6 +47,7 @@ LUA_DIR = Path(__file__).with_name("lua")
 # Seconds the channel reader waits for a message before checking it should stop.
 READ_TIMEOUT = 1.0
 RESYNC = "reconnect to resume"
+COMMAND_TIMEOUT = 5.0
 
 
 def new_node_id() -> str:
@@ -80,6 +81,7 @@ class RedisDelivery:
         self._lost: LostPage | None = None
         self._redis: Redis | None = None
         self._publisher: Redis | None = None
+        self._listener: Redis | None = None
         self._pubsub: PubSub | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._registered = False
@@ -94,13 +96,24 @@ class RedisDelivery:
 
     async def open(self, lost: LostPage) -> None:
         self._lost = lost
-        self._redis = Redis.from_url(self.url, decode_responses=True)
+        # A command unanswered for that long is a Redis that is away: it fails (and
+        # is logged) rather than hold a page's handler or the heartbeat forever.
+        wait = COMMAND_TIMEOUT
+        self._redis = Redis.from_url(
+            self.url, decode_responses=True, socket_timeout=wait, socket_connect_timeout=wait
+        )
         self._publisher = Redis.from_url(
-            self.url, decode_responses=True, single_connection_client=True
+            self.url,
+            decode_responses=True,
+            single_connection_client=True,
+            socket_timeout=wait,
+            socket_connect_timeout=wait,
         )
         self._claim = self._redis.register_script(load_script("claim_page"))
         self._release = self._redis.register_script(load_script("release_page"))
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # The channel's connection is idle between messages: no read timeout there.
+        self._listener = Redis.from_url(self.url, decode_responses=True)
+        self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.key.channel(self.node_id))
         await self.heartbeat()
         self._tasks = [
@@ -112,9 +125,8 @@ class RedisDelivery:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.node_timeout)
         self._tasks = []
         if self._redis is not None:
             # Leaving on purpose: nothing for a reaper to do. Pages still open
@@ -124,10 +136,10 @@ class RedisDelivery:
                 await self._redis.delete(self.key.alive(self.node_id))
         if self._pubsub is not None:
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
-        for client in (self._publisher, self._redis):
+        for client in (self._publisher, self._redis, self._listener):
             if client is not None:
                 await client.aclose()
-        self._redis = self._publisher = None
+        self._redis = self._publisher = self._listener = None
         self._pubsub = None
 
     # ------------------------------------------------------------ pages

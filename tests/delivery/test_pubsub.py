@@ -20,7 +20,9 @@ from tests.servers.redis import RedisServer, StartRedis
 
 ANA = "citizen:44.444.444-4"
 EVA = "executive:11.111.111-1"
-TIMEOUT = 0.4  # node timeout for these tests: a dead node is noticed within half a second
+# Node timeout for these tests: short, so a dead node is noticed at once, and long
+# enough that a node on a loaded machine is not taken for dead between heartbeats.
+TIMEOUT = 1.0
 
 
 class Page:
