@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from branch.cli import main
+from branch.cli import build_parser, main
 from branch.records.sqlite import SqliteRecordStore
 from branch.tls import certificate_hosts, client_context
 
@@ -74,6 +74,15 @@ def test_records_on_an_empty_branch(
             await store.close()
 
     assert asyncio.run(trail()) == [("records.read", "cli", {"limit": 20, "count": 0})]
+
+
+def test_probe_takes_a_second_node_for_the_executive() -> None:
+    parser = build_parser()
+    args = parser.parse_args(
+        ["probe", "https://node1:8443", "--executive-url", "https://node2:8443"]
+    )
+    assert (args.url, args.executive_url) == ("https://node1:8443", "https://node2:8443")
+    assert parser.parse_args(["probe", "https://node1:8443"]).executive_url is None
 
 
 async def test_serve_dev_starts_with_fresh_certificates_and_answers_health(tmp_path: Path) -> None:
