@@ -7,13 +7,12 @@ from typing import Any
 import pytest
 
 from branch.auth.claims import person_from_claveunica
-from branch.auth.identity import Person, Role, role_for
+from branch.auth.identity import Role, role_for
 from branch.auth.oidc import LoginAttempt, code_challenge, new_login_attempt, safe_next
 from branch.auth.run import Run, compute_dv
-from branch.auth.sessions import Session, sign, unsign
+from branch.auth.sessions import sign, unsign
 from branch.config import load_settings
 from branch.errors import InvalidRun, LoginFailed
-from branch.live.sessions import MemorySessionStore
 
 
 @pytest.mark.parametrize(
@@ -169,23 +168,3 @@ def test_cookie_signature() -> None:
     assert unsign(value, b"x" * 32) is None
     assert unsign("other-id" + value[len("session-id") :], key) is None
     assert unsign("no-signature", key) is None
-
-
-async def test_memory_store_single_use_attempts_and_expiring_sessions() -> None:
-    store = MemorySessionStore()
-    attempt = new_login_attempt("/", 100.0)
-    await store.put_login_attempt(attempt, ttl=600)
-    assert await store.take_login_attempt(attempt.state, 200.0) == attempt
-    assert await store.take_login_attempt(attempt.state, 200.0) is None
-    late = new_login_attempt("/", 100.0)
-    await store.put_login_attempt(late, ttl=600)
-    assert await store.take_login_attempt(late.state, 701.0) is None
-
-    person = Person(Run.parse("44.444.444-4"), ("Ana",), ("Rojas",))
-    session = Session("s1", person, Role.CITIZEN, 100.0, 200.0)
-    assert Session.from_dict(session.to_dict()) == session
-    await store.put_session(session)
-    assert await store.get_session("s1", 150.0) == session
-    assert await store.get_session("s1", 201.0) is None
-    await store.delete_session("s1")
-    assert await store.get_session("s1", 150.0) is None

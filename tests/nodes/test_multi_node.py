@@ -67,10 +67,10 @@ async def latest(client: BranchClient, kind: str, **fields: Any) -> dict[str, An
             return message
 
 
-async def serve(executive: BranchClient, contact_id: str, then: str = "available") -> None:
-    """Take the offered contact, end it and wrap it up; then available for the next one, or not."""
-    await executive.send("offer.accept", contactId=contact_id)
-    await executive.receive("call.started")
+async def hang_up_and_wrap_up(
+    executive: BranchClient, contact_id: str, *, notes: str = "", then: str = "available"
+) -> None:
+    """End the call and wrap it up; then available for the next one, or not."""
     await executive.send("call.hangup", contactId=contact_id)
     await executive.receive("call.ended")
     await executive.send(
@@ -78,10 +78,17 @@ async def serve(executive: BranchClient, contact_id: str, then: str = "available
         contactId=contact_id,
         outcome="resuelto",
         reason="licencias",
-        notes="",
+        notes=notes,
         then=then,
     )
     await executive.receive("wrapup.saved")
+
+
+async def serve(executive: BranchClient, contact_id: str, then: str = "available") -> None:
+    """Take the offered contact, end it and wrap it up."""
+    await executive.send("offer.accept", contactId=contact_id)
+    await executive.receive("call.started")
+    await hang_up_and_wrap_up(executive, contact_id, then=then)
 
 
 async def test_the_line_is_one_fifo_across_nodes(cluster: Cluster) -> None:
@@ -200,17 +207,8 @@ async def test_a_call_survives_the_death_of_one_node_and_the_rolling_of_another(
             seen = dict(citizen_peer.frames), dict(exe_peer.frames)
             await citizen_peer.wait_frames(video=seen[0]["video"] + 5, audio=seen[0]["audio"] + 5)
             await exe_peer.wait_frames(video=seen[1]["video"] + 5, audio=seen[1]["audio"] + 5)
-        await executive.send("call.hangup", contactId=contact_id)
-        await citizen.receive("call.ended")
-        await executive.receive("call.ended")
-        await executive.send(
-            "wrapup.submit",
-            contactId=contact_id,
-            outcome="resuelto",
-            reason="licencias",
-            notes="Se cortó un nodo",
-        )
-        await executive.receive("wrapup.saved")
+        await hang_up_and_wrap_up(executive, contact_id, notes="Se cortó un nodo")
+        assert (await citizen.receive("call.ended"))["by"] == "executive"
     record = await records.get(contact_id)
     assert record is not None
     assert (record.end_reason, record.outcome_code, record.notes) == (
