@@ -127,13 +127,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     user = user_of(session)
     page = PageConnection(socket, session.session_id)
-    await hub.open_page(user.key, page)
     request.app[PAGES].add(socket)
     pace = Buckets(
         Rate(burst=settings.limits_message_burst, per_second=settings.limits_messages_per_second)
     )
     refused = 0
     try:
+        # Inside the try: a page half-registered when Redis fails is still forgotten.
+        await hub.open_page(user.key, page)
         await socket.send_str(dump(await service.connected(user)))
         async for frame in socket:
             if not pace.allow("page", time.monotonic()):
