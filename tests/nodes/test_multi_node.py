@@ -14,7 +14,9 @@ import pytest
 from yarl import URL
 
 from branch.auth.run import Run, compute_dv
+from branch.config import load_settings
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from branch.live.factory import open_live_store
 from branch.probe import run_probe
 from branch.records.base import RecordStore
 from branch.records.factory import open_record_store
@@ -52,6 +54,24 @@ async def executive_on(cluster: Cluster, node: Node, run: str = EXECUTIVE_RUN) -
     await client.login(run, "Eva", "Díaz", "/executive")
     await client.connect()
     return client
+
+
+async def away_after_reap(cluster: Cluster, run: str, *, wait: bool = True) -> bool:
+    """Whether the shared floor counts the waiting citizen as away (waiting for it to)."""
+    live = open_live_store(cluster.redis_url, load_settings({}).floor_rules, cluster.redis_prefix)
+    await live.open()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (NODE_TIMEOUT_SECONDS * 5 if wait else 0)
+        while True:
+            entry = (await live.citizen_status(run)).waiting
+            if entry is None:
+                raise AssertionError(f"{run} is no longer waiting")
+            if entry.absent_since is not None or loop.time() >= deadline:
+                return entry.absent_since is not None
+            await asyncio.sleep(0.1)
+    finally:
+        await live.close()
 
 
 async def join(citizen: BranchClient) -> str:
@@ -148,7 +168,8 @@ async def test_citizens_on_a_killed_node_keep_their_places(cluster: Cluster) -> 
         assert welcome["state"]["queue"]["position"] == 3
         # ...the first does not come back yet: once the others notice node a died,
         # the floor holds her place as away, and the executive is offered the present.
-        await asyncio.sleep(NODE_TIMEOUT_SECONDS * 1.5)
+        assert await away_after_reap(cluster, citizen_run(1)) is True
+        assert await away_after_reap(cluster, citizen_run(3), wait=False) is False
         async with await executive_on(cluster, b) as executive:
             await executive.send("agent.available")
             offer = await executive.receive("offer", timeout=15)
