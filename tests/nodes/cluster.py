@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +22,7 @@ import pytest
 from branch.tls import CertificatePaths, client_context
 from branch.web.client import BranchClient
 from tests.conftest import EXECUTIVE_RUN, SECOND_EXECUTIVE_RUN
+from tests.servers import free_port
 from tests.servers.redis import RedisServer
 
 # Short, so a killed node is noticed in a couple of seconds, and long enough
@@ -30,12 +30,6 @@ from tests.servers.redis import RedisServer
 NODE_TIMEOUT_SECONDS = 2
 READY_SECONDS = 30.0
 BRANCH = Path(sys.executable).with_name("branch")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -131,7 +125,7 @@ class Cluster:
     async def start(self, count: int) -> list[Node]:
         first = len(self.nodes)
         fresh = [
-            Node(f"node-{first + index}", _free_port(), self.folder / f"node-{first + index}")
+            Node(f"node-{first + index}", free_port(), self.folder / f"node-{first + index}")
             for index in range(count)
         ]
         self.nodes += fresh
