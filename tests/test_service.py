@@ -9,6 +9,7 @@ import pytest
 
 from branch import schema
 from branch.config import load_settings
+from branch.delivery.base import Delivery
 from branch.errors import (
     AlreadyQueued,
     BadMessage,
@@ -78,9 +79,9 @@ def service(records: SqliteRecordStore, hub: Hub, clock: Clock) -> BranchService
     return BranchService(settings, MemoryLiveStore(settings.floor_rules), records, hub, clock)
 
 
-async def page_for(service: BranchService, hub: Hub, user: User) -> Page:
+async def page_for(service: BranchService, hub: Delivery, user: User) -> Page:
     page = Page()
-    hub.attach(user.key, page)
+    await hub.open_page(user.key, page)
     page.sent.append(await service.connected(user))
     return page
 
