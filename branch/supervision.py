@@ -22,6 +22,7 @@ from branch import schema
 from branch.config import Settings
 from branch.core.floor import Agent, AgentState, Event
 from branch.core.wallboard import Line, day_bounds, snapshot
+from branch.delivery.base import Delivery
 from branch.errors import (
     CLOSE_SESSION_ENDED,
     BadMessage,
@@ -30,7 +31,6 @@ from branch.errors import (
     UnknownReason,
     UnknownService,
 )
-from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.records.base import RecordStore
 
@@ -53,7 +53,7 @@ class Supervision:
         settings: Settings,
         live: LiveStore,
         records: RecordStore,
-        hub: Hub,
+        hub: Delivery,
         clock: Callable[[], float],
         apply: Apply,
     ) -> None:
