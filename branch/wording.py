@@ -1,7 +1,8 @@
 """Spanish (Chile) wording the server itself writes: error messages about time.
 
-The pages have their own catalogs; these are the messages that travel in an
-``error`` and are shown as they come.
+These travel as the ``message`` of an ``error`` for logs and non-browser
+clients; the pages word every error from its code in their own catalogs
+(``static/i18n/``), in the language the person reads.
 """
 
 from __future__ import annotations

@@ -12,10 +12,12 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from branch.config import Settings
 
+# The page's words come from the pages' es-CL catalog (switched in the browser by i18n.js).
+CATALOG = Path(__file__).resolve().parents[2] / "static" / "i18n" / "es-CL.json"
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
 RUN_SHAPE = re.compile(r"^\s*(\d{1,3}(?:\.?\d{3})*)-?([\dkK])\s*$")
@@ -56,10 +60,18 @@ class DevProvider:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
     sub_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    words: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.keys:
             self.add_key()
+        if not self.words:
+            self.words = json.loads(CATALOG.read_text(encoding="utf-8"))
+
+    def say(self, key: str, tag: str = "span", attributes: str = "") -> str:
+        """An element holding the catalog's words for `key`, rewritten by i18n.js on the page."""
+        text = html.escape(self.words[key])
+        return f'<{tag}{attributes} data-words="{key}">{text}</{tag}>'
 
     @property
     def issuer(self) -> str:
@@ -94,19 +106,30 @@ class DevProvider:
 DEV_PROVIDER = web.AppKey("dev_provider", DevProvider)
 
 
-def _page(body: str, status: int = 200) -> web.Response:
+def _page(provider: DevProvider, body: str, status: int = 200) -> web.Response:
+    title = html.escape(provider.words["devlogin.title"])
+    switch = (
+        '<p class="language"><button type="button" data-language-switch lang="en" '
+        'aria-label="Read this page in English">English</button></p>'
+    )
     document = f"""<!doctype html>
 <html lang="es-CL"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Ingreso de desarrollo — ClaveÚnica simulada</title>
+<title data-words="devlogin.title">{title}</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/css/devlogin.css"></head><body>{body}</body></html>"""
+<link rel="stylesheet" href="/static/css/devlogin.css">
+<script type="module" src="/static/js/i18n.js"></script></head>
+<body><main>{switch}{body}</main></body></html>"""
     return web.Response(text=document, content_type="text/html", status=status)
 
 
-def _error(message: str, status: int = 400) -> web.Response:
+def _error(provider: DevProvider, problem: str, status: int = 400) -> web.Response:
+    # The problem names a protocol field for the developer; it is not translated.
+    heading = provider.say("devlogin.heading", "h1")
+    invalid = provider.say("devlogin.badRequest")
     return _page(
-        f'<h1>Ingreso de desarrollo</h1><p class="error" role="alert">{html.escape(message)}</p>',
+        provider,
+        f'{heading}<p class="error" role="alert">{invalid} {html.escape(problem)}</p>',
         status,
     )
 
@@ -129,27 +152,33 @@ def _check_request(provider: DevProvider, params: Any) -> str | None:
 
 
 def _form(
-    params: Any, error: str = "", run: str = "", given: str = "", family: str = ""
+    provider: DevProvider,
+    params: Any,
+    error: str = "",
+    run: str = "",
+    given: str = "",
+    family: str = "",
 ) -> web.Response:
+    """The login form; `error` is the catalog key of what to correct."""
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(str(params.get(name, "")))}">'
         for name in FORM_FIELDS
     )
-    alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    body = f"""<h1>Ingreso de desarrollo</h1>
-<p class="warning"><strong>Esta no es la ClaveÚnica real.</strong> Es un ingreso simulado para
-probar la sucursal en este equipo: escribe cualquier RUN y un nombre.</p>
+    say = provider.say
+    alert = say(error, "p", ' class="error" role="alert"') if error else ""
+    body = f"""{say("devlogin.heading", "h1")}
+<p class="warning">{say("devlogin.notReal", "strong")} {say("devlogin.explain")}</p>
 {alert}
 <form method="post" action="/dev-login/authorize">{hidden}
-<label for="run">RUN</label>
+{say("devlogin.run", "label", ' for="run"')}
 <input id="run" name="run" inputmode="text" autocomplete="off" placeholder="44.444.444-4" required value="{html.escape(run)}">
-<label for="given_name">Nombres</label>
+{say("devlogin.names", "label", ' for="given_name"')}
 <input id="given_name" name="given_name" autocomplete="given-name" required value="{html.escape(given)}">
-<label for="family_name">Apellidos</label>
+{say("devlogin.surnames", "label", ' for="family_name"')}
 <input id="family_name" name="family_name" autocomplete="family-name" required value="{html.escape(family)}">
-<button type="submit">Ingresar</button>
+{say("devlogin.submit", "button", ' type="submit"')}
 </form>"""
-    return _page(body, 400 if error else 200)
+    return _page(provider, body, 400 if error else 200)
 
 
 async def discovery(request: web.Request) -> web.Response:
@@ -176,8 +205,9 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def authorize_page(request: web.Request) -> web.Response:
-    problem = _check_request(request.app[DEV_PROVIDER], request.query)
-    return _error(f"Solicitud de ingreso inválida: {problem}") if problem else _form(request.query)
+    provider = request.app[DEV_PROVIDER]
+    problem = _check_request(provider, request.query)
+    return _error(provider, problem) if problem else _form(provider, request.query)
 
 
 async def authorize_submit(request: web.Request) -> web.StreamResponse:
@@ -185,19 +215,13 @@ async def authorize_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     problem = _check_request(provider, form)
     if problem:
-        return _error(f"Solicitud de ingreso inválida: {problem}")
+        return _error(provider, problem)
     run, given, family = (str(form.get(name, "")) for name in ("run", "given_name", "family_name"))
     match = RUN_SHAPE.match(run)
     if match is None:
-        return _form(
-            form,
-            "Escribe el RUN con su dígito verificador, por ejemplo 44.444.444-4",
-            run,
-            given,
-            family,
-        )
+        return _form(provider, form, "devlogin.badRun", run, given, family)
     if not given.split() or not family.split():
-        return _form(form, "Escribe tus nombres y apellidos", run, given, family)
+        return _form(provider, form, "devlogin.noName", run, given, family)
     now = time.time()
     provider.sweep(now)
     code = secrets.token_urlsafe(32)

@@ -315,56 +315,24 @@ export async function openLocalMedia() {
   return { stream, videoMissing: true };
 }
 
-/** {title, text} in Spanish (Chile) saying what happened and what to do. */
+// The browser's media error names and the catalog entry saying what happened
+// and what to do: "media.<problem>.title" and "media.<problem>.text".
+const MEDIA_PROBLEMS = {
+  NotAllowedError: "denied",
+  PermissionDeniedError: "denied",
+  NotFoundError: "missing",
+  OverconstrainedError: "missing",
+  NotReadableError: "busy",
+  TrackStartError: "busy",
+  AbortError: "busy",
+  NotSupportedError: "unsupported",
+  SecurityError: "blocked",
+};
+
+/** {title, text}: catalog keys for what happened and what to do. */
 export function explainMediaError(error) {
-  switch (error?.name) {
-    case "NotAllowedError":
-    case "PermissionDeniedError":
-      return {
-        title: "No tenemos permiso para usar tu cámara y micrófono",
-        text:
-          "Para hablar con un ejecutivo necesitamos tu permiso. Toca el ícono del candado " +
-          "o de la cámara junto a la dirección de la página, elige «Permitir» para la " +
-          "cámara y el micrófono y luego toca «Probar de nuevo». En el celular también " +
-          "puedes revisarlo en Ajustes › Navegador › Permisos.",
-      };
-    case "NotFoundError":
-    case "OverconstrainedError":
-      return {
-        title: "No encontramos una cámara ni un micrófono",
-        text:
-          "Conecta un micrófono o audífonos con micrófono y toca «Probar de nuevo». " +
-          "También puedes ingresar desde tu celular.",
-      };
-    case "NotReadableError":
-    case "TrackStartError":
-    case "AbortError":
-      return {
-        title: "Tu cámara o micrófono está ocupado",
-        text:
-          "Otra aplicación lo está usando (por ejemplo, otra videollamada). Ciérrala y " +
-          "toca «Probar de nuevo».",
-      };
-    case "NotSupportedError":
-      return {
-        title: "Este navegador no permite videollamadas",
-        text:
-          "Usa una versión reciente de Chrome, Edge, Firefox o Safari. Si estás en el " +
-          "celular, abre esta página directamente en el navegador y no dentro de otra app.",
-      };
-    case "SecurityError":
-      return {
-        title: "El navegador bloqueó la cámara y el micrófono",
-        text:
-          "La configuración de este navegador no permite usarlos en esta página. " +
-          "Prueba con otro navegador o pide ayuda a quien administra el equipo.",
-      };
-    default:
-      return {
-        title: "No pudimos encender tu cámara y micrófono",
-        text: "Toca «Probar de nuevo». Si el problema sigue, reinicia el navegador.",
-      };
-  }
+  const problem = MEDIA_PROBLEMS[error?.name] ?? "failed";
+  return { title: `media.${problem}.title`, text: `media.${problem}.text` };
 }
 
 export function stopStream(stream) {

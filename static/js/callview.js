@@ -1,6 +1,7 @@
 // What both pages show of a call in the same way: the other side's video, the
 // verification code, the mute/camera buttons, and acting on the current call.
 
+import { say } from "./i18n.js";
 import { codeOf } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,8 +22,8 @@ export async function showVerificationCode(call) {
 }
 
 export function renderMediaToggles(call) {
-  $("toggle-mic").textContent = call.microphoneOn ? "Silenciar micrófono" : "Activar micrófono";
-  $("toggle-camera").textContent = call.cameraOn ? "Apagar cámara" : "Encender cámara";
+  say($("toggle-mic"), call.microphoneOn ? "call.mute" : "call.unmute");
+  say($("toggle-camera"), call.cameraOn ? "call.cameraOff" : "call.cameraOn");
   $("toggle-mic").setAttribute("aria-pressed", String(!call.microphoneOn));
   $("toggle-camera").setAttribute("aria-pressed", String(!call.cameraOn));
 }

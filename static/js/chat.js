@@ -1,7 +1,9 @@
 // The in-call text chat, the same on both pages: for when audio fails, or to
 // pass a reference number that is hard to spell aloud.
 
-const TIME = new Intl.DateTimeFormat("es-CL", { hour: "2-digit", minute: "2-digit" });
+import { say } from "./i18n.js";
+
+const TIME = { hour: "2-digit", minute: "2-digit" };
 
 export class ChatBox {
   /**
@@ -30,9 +32,11 @@ export class ChatBox {
     line.className = sender === this.role ? "mine" : "theirs";
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = sender === this.role ? "Tú" : name || (sender === "citizen" ? "Ciudadano" : "Ejecutivo");
+    if (sender === this.role) say(who, "chat.you");
+    else if (name) who.textContent = name;
+    else say(who, sender === "citizen" ? "chat.citizen" : "chat.executive");
     const when = document.createElement("time");
-    when.textContent = TIME.format(new Date(at * 1000));
+    say(when, "chat.time", { time: { $date: at, ...TIME } });
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;

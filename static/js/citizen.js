@@ -4,16 +4,14 @@
 
 import { Call, LevelMeter, explainMediaError, openLocalMedia, stopStream } from "./call.js";
 import {
-  errorText,
+  errorKey,
   formatClock,
-  formatEstimate,
-  formatMinutes,
-  formatPosition,
-  formatWaiting,
-  notice,
-  pageLanguage,
+  noticeValues,
+  say,
+  sayIn,
   secondsSince,
-  showNoticeIn,
+  t,
+  useDefault,
 } from "./i18n.js";
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
@@ -37,9 +35,8 @@ function showBranchNotice(text) {
   const line = document.createElement("p");
   line.className = "notice";
   const label = document.createElement("strong");
-  label.lang = language();
-  label.textContent = notice(language(), "branchNotice");
-  line.append(label, text);
+  say(label, "citizen.branchNotice"); // follows a language switch; the text is the supervisor's
+  line.append(label, " ", text);
   region.replaceChildren(line);
 }
 
@@ -76,17 +73,13 @@ function showStep(step) {
   if (changed) $(`step-${step}`).querySelector("h1")?.focus();
 }
 
-function showError(text) {
-  const box = $("error");
-  box.lang = "es-CL";
-  box.textContent = text ?? "";
-  box.hidden = !text;
+/** The problem box: a catalog key and its values; no key hides it. */
+function showError(key, values) {
+  sayIn($("error"), key, values);
 }
 
-function showNotice(text) {
-  const box = $("connection");
-  box.textContent = text ?? "";
-  box.hidden = !text;
+function showNotice(key, values) {
+  sayIn($("connection"), key, values);
 }
 
 // ------------------------------------------------------------ step 1: service and reason
@@ -94,13 +87,12 @@ function showNotice(text) {
 const services = () => page.welcome?.services ?? [];
 const chosenService = () => services().find((s) => s.code === $("service").value) ?? services()[0];
 
-const language = () => pageLanguage(page.welcome?.language);
-const serviceName = (service) => (language() === "en" && service.nameEn) || service.name;
+const serviceName = (service) => (document.documentElement.lang === "en" && service.nameEn) || service.name;
 
 function fillServices() {
   const select = $("service");
   const chosen = select.value;
-  const label = (s) => (s.open ? s.name : `${s.name} (cerrado)`);
+  const label = (s) => (s.open ? serviceName(s) : t("citizen.reason.closedService", { service: serviceName(s) }));
   const same =
     select.options.length === services().length &&
     services().every((s, i) => select.options[i].value === s.code);
@@ -121,13 +113,17 @@ function onServiceChange() {
 /** The chosen service's status where the citizen is: choosing it, or checking the camera. */
 function renderServiceStatus() {
   const service = chosenService();
-  const status = service ? serviceStatus(service) : "";
-  showNoticeIn($("service-status"), language(), status);
-  showNoticeIn($("join-status"), language(), status);
+  const [key, values] = service ? serviceStatus(service) : [null];
+  sayIn($("service-status"), key, values);
+  sayIn($("join-status"), key, values);
 }
 
-/** What a citizen should know before joining: closed, nobody attending, full, too long a wait. */
-function serviceStatus(service) {
+/**
+ * What a citizen should know before joining (closed, nobody attending, full, too
+ * long a wait) as [catalog key, values]; [null] when nothing. A refusal to join
+ * with the same code is worded the same way (see the "error" handler).
+ */
+function serviceStatus(service, refusal = null) {
   const values = {
     service: serviceName(service),
     opensAt: service.opensAt,
@@ -135,10 +131,9 @@ function serviceStatus(service) {
     waiting: service.waiting,
     estimate: service.estimatedWaitSeconds ?? 0,
   };
-  if (!service.open) return notice(language(), "closed", values);
-  if (service.refusal) return notice(language(), service.refusal, values);
-  if (service.staffed === 0) return notice(language(), "unstaffed", values);
-  return "";
+  const key = refusal ?? (!service.open ? "closed" : service.refusal ?? (service.staffed === 0 ? "unstaffed" : null));
+  if (!key) return [null];
+  return [`notice.${key}`, noticeValues(key, values)];
 }
 
 /** A service's status changed (server push): merge it; show it unless already in line. */
@@ -154,7 +149,9 @@ function onServiceStatus({ services: statuses }) {
 function fillReasons(reasons, limit) {
   const select = $("reason");
   const chosen = select.value;
-  select.replaceChildren(new Option("Elige un motivo", ""));
+  const choose = new Option("", "");
+  say(choose, "citizen.reason.choose");
+  select.replaceChildren(choose);
   for (const reason of reasons) select.append(new Option(reason.label, reason.code));
   select.value = reasons.some((r) => r.code === chosen) ? chosen : "";
   const text = $("reason-text");
@@ -164,14 +161,14 @@ function fillReasons(reasons, limit) {
 
 function renderCount() {
   const text = $("reason-text");
-  $("reason-count").textContent = `${text.value.length} de ${text.maxLength} caracteres`;
+  say($("reason-count"), "characters", { count: text.value.length, limit: text.maxLength });
 }
 
 function submitReason(event) {
   event.preventDefault();
   const service = chosenService();
   if (service && !service.open) {
-    showError(serviceStatus(service));
+    showError(...serviceStatus(service));
     return;
   }
   const missing = !$("reason").value;
@@ -181,7 +178,7 @@ function submitReason(event) {
     $("reason").focus();
     return;
   }
-  showError("");
+  showError(null);
   showStep("devices");
   checkDevices();
 }
@@ -192,15 +189,15 @@ async function checkDevices() {
   $("join").disabled = true;
   $("retry-devices").hidden = true;
   $("device-problem").hidden = true;
-  $("device-status").textContent = "Pidiendo permiso para usar la cámara y el micrófono…";
+  say($("device-status"), "citizen.devices.asking");
   try {
     await ensureMedia({ fresh: true });
   } catch (error) {
     const { title, text } = explainMediaError(error);
-    $("device-problem-title").textContent = title;
-    $("device-problem-text").textContent = text;
+    say($("device-problem-title"), title);
+    say($("device-problem-text"), text);
     $("device-problem").hidden = false;
-    $("device-status").textContent = "";
+    say($("device-status"), null);
     // An empty black preview would push the advice below the fold on a phone.
     $("preview-box").hidden = true;
     $("meter-row").hidden = true;
@@ -213,10 +210,7 @@ async function checkDevices() {
   $("preview-off").hidden = !page.videoMissing;
   page.meter?.close();
   page.meter = new LevelMeter(page.stream, $("mic-level"));
-  $("device-status").textContent = page.videoMissing
-    ? "No encontramos una cámara. Puedes continuar solo con micrófono: el ejecutivo te " +
-      "escuchará, pero no te verá. Si tienes una cámara, conéctala y toca «Probar de nuevo»."
-    : "Tu cámara y micrófono funcionan.";
+  say($("device-status"), page.videoMissing ? "citizen.devices.microphoneOnly" : "citizen.devices.working");
   $("retry-devices").hidden = !page.videoMissing;
   $("join").disabled = false;
 }
@@ -252,7 +246,7 @@ function join() {
   });
   if (!sent) {
     $("join").disabled = false;
-    showError("No hay conexión con la sucursal. Espera un momento e inténtalo de nuevo.");
+    showError("citizen.offline");
   }
 }
 
@@ -264,40 +258,48 @@ function renderQueue(fields) {
   if (service) {
     page.service = service;
     const known = services().find((s) => s.code === service);
-    setText("waiting-service", known?.name ?? service);
+    $("waiting-service").textContent = known ? serviceName(known) : service;
     const limit = known?.hardMaxWaitSeconds;
-    showNoticeIn($("waiting-limit"), language(), limit ? notice(language(), "waitLimitAhead", { limit }) : "");
+    sayIn($("waiting-limit"), limit ? "notice.waitLimitAhead" : null, noticeValues("waitLimitAhead", { limit }));
   }
   if (typeof staffed === "number") $("waiting-staffing").hidden = staffed > 0;
   if (contactId) page.contactId = contactId;
   if (folio) page.folio = folio;
   if (joinedAt) page.joinedAt = joinedAt;
   if (typeof position === "number") {
-    setText("position", formatPosition(position));
+    say($("position"), position === 1 ? "citizen.waiting.next" : "citizen.waiting.position", { position });
     announceTurn(position);
   }
-  if (typeof waiting === "number") setText("waiting-count", formatWaiting(waiting));
-  if (estimatedWaitSeconds !== undefined) setText("estimate", formatEstimate(estimatedWaitSeconds));
-  setText("waiting-folio", page.folio ?? "—");
+  if (typeof waiting === "number") say($("waiting-count"), "people", { count: waiting });
+  if (estimatedWaitSeconds === null) say($("estimate"), "citizen.waiting.noEstimate");
+  else if (estimatedWaitSeconds !== undefined) {
+    say($("estimate"), "citizen.waiting.estimate", { wait: { $minutes: estimatedWaitSeconds } });
+  }
+  const shownFolio = page.folio ?? "—";
+  if ($("waiting-folio").textContent !== shownFolio) $("waiting-folio").textContent = shownFolio;
 }
 
-let pageTitle = document.title; // the service's name once the welcome arrives
+// The tab's title: the service's name once the welcome arrives, marked when next or in a call.
+const titles = { name: null, mark: null };
+
+function renderTitle() {
+  const name = titles.name ?? t("brand");
+  document.title = titles.mark ? t(titles.mark, { name }) : name;
+}
+
+function markTitle(mark) {
+  titles.mark = mark;
+  renderTitle();
+}
 
 /** Once per contact, when the citizen becomes next: chime, title and notification. */
 function announceTurn(position) {
   const next = position === 1;
-  document.title = next ? `⏰ Eres el siguiente · ${pageTitle}` : pageTitle;
+  markTitle(next ? "citizen.title.next" : null);
   if (!next || page.announcedNext === page.contactId) return;
   page.announcedNext = page.contactId;
   chime();
-  notify("Eres el siguiente", "Mantén la página abierta: te conectaremos en un momento.");
-}
-
-// Re-writing the same words into the live region would make screen readers
-// announce them again on every position update.
-function setText(id, text) {
-  const element = $(id);
-  if (element.textContent !== text) element.textContent = text;
+  notify(t("citizen.waiting.next"), t("citizen.notify.nextText"));
 }
 
 function renderWaited() {
@@ -329,9 +331,10 @@ async function confirmReady(contactId) {
 // ------------------------------------------------------------ step 5: call
 
 function announceCall(fields) {
-  document.title = `📞 En atención · ${pageTitle}`;
+  markTitle("citizen.title.call");
   chime();
-  notify("Tu atención comenzó", `Te atiende ${fields.peer?.name || "un ejecutivo"}.`);
+  const executive = fields.peer?.name || t("citizen.call.anExecutive");
+  notify(t("citizen.notify.callTitle"), t("citizen.notify.callText", { executive }));
 }
 
 function startCall(fields) {
@@ -341,8 +344,9 @@ function startCall(fields) {
   }
   page.contactId = fields.contactId;
   page.folio = fields.folio ?? page.folio;
-  $("peer-name").textContent = fields.peer?.name || "un ejecutivo";
-  $("call-status").textContent = "Conectando…";
+  if (fields.peer?.name) $("peer-name").textContent = fields.peer.name;
+  else say($("peer-name"), "citizen.call.anExecutive");
+  say($("call-status"), "call.connecting");
   $("call-status").hidden = false;
   showStep("call");
   const contactId = fields.contactId;
@@ -382,8 +386,6 @@ function startCall(fields) {
   })();
 }
 
-const QUALITY_TEXTS = { good: "buena", fair: "regular", poor: "débil" };
-
 /** Every few seconds: show the link quality; after two poor samples, suggest audio only. */
 function watchQuality(call) {
   clearInterval(page.qualityTimer);
@@ -392,7 +394,7 @@ function watchQuality(call) {
     if (call.closed) return clearInterval(page.qualityTimer);
     if (call.pc.connectionState !== "connected") return;
     const quality = await call.sampleQuality();
-    $("call-quality").textContent = QUALITY_TEXTS[quality];
+    say($("call-quality"), `call.quality.${quality}`);
     poorInARow = quality === "poor" ? poorInARow + 1 : 0;
     $("quality-hint").hidden = poorInARow < 2 || call.audioOnly;
   }, 3000);
@@ -408,7 +410,7 @@ async function setAudioOnly(call, on) {
   $("toggle-audio-only").disabled = true;
   try {
     await call.setAudioOnly(on);
-    showError("");
+    showError(null);
     // The executive's page says why the video stopped (or came back).
     signaling.send("call.audio_only", { contactId: call.contactId, audioOnly: call.audioOnly });
   } catch (error) {
@@ -424,19 +426,18 @@ async function setAudioOnly(call, on) {
 }
 
 function renderConnection(state) {
-  const texts = {
-    new: "Conectando…",
-    connecting: "Conectando…",
-    disconnected: "La conexión está inestable; intentando recuperarla…",
-    failed: "No pudimos establecer la conexión de video. Cuelga e inténtalo de nuevo.",
+  const keys = {
+    new: "call.connecting",
+    connecting: "call.connecting",
+    disconnected: "call.unstable",
+    failed: "citizen.call.failed",
   };
-  $("call-status").textContent = texts[state] ?? "";
-  $("call-status").hidden = !texts[state];
+  sayIn($("call-status"), keys[state] ?? null);
 }
 
 function renderToggles(call) {
   renderMediaToggles(call);
-  $("toggle-audio-only").textContent = call.audioOnly ? "Volver al video" : "Solo audio";
+  say($("toggle-audio-only"), call.audioOnly ? "call.videoBack" : "call.audioOnly");
   $("toggle-audio-only").setAttribute("aria-pressed", String(call.audioOnly));
 }
 
@@ -448,6 +449,7 @@ function closeCall() {
   clearInterval(page.qualityTimer);
   $("verify-code").textContent = "—";
   $("quality-hint").hidden = true;
+  say($("call-quality"), null);
   $("call-quality").textContent = "—";
   const previous = page.callPromise;
   page.callPromise = null;
@@ -457,16 +459,6 @@ function closeCall() {
   $("self-video").srcObject = null;
 }
 
-const LEFT_TEXTS = {
-  citizen_left: "",
-  closed: "El servicio cerró antes de que alcanzáramos a atenderte. Disculpa las molestias.",
-};
-
-const ENDED_TEXTS = {
-  citizen: "Terminaste la llamada.",
-  executive: "El ejecutivo terminó la llamada.",
-  system: "La llamada se cortó.",
-};
 
 function endCall({ contactId, reason, by, receipt }) {
   if (contactId !== page.contactId) return;
@@ -475,13 +467,14 @@ function endCall({ contactId, reason, by, receipt }) {
   if (reason === "transferred") {
     // The new contact's queue.joined follows; the camera stays on for the next executive.
     page.contactId = null;
-    showNotice("Te transferimos a otro servicio. Mantienes tu prioridad en la fila.");
+    showNotice("citizen.transferred");
     showStep("waiting");
     return;
   }
   releaseMedia();
-  const dropped = reason === "executive_dropped" ? " Perdimos la conexión con el ejecutivo." : "";
-  $("ended-text").textContent = (ENDED_TEXTS[by] ?? "Tu atención terminó.") + dropped;
+  const ended = ["citizen", "executive", "system"].includes(by) ? `citizen.ended.by.${by}` : "citizen.ended.ended";
+  const dropped = reason === "executive_dropped" ? { $words: "citizen.ended.dropped" } : "";
+  say($("ended-text"), "citizen.ended.text", { ended: { $words: ended }, dropped });
   $("ended-folio").textContent = receipt?.folio ?? page.folio ?? "—";
   renderReceipt(receipt);
   page.surveyFor = receipt?.answeredAt ? contactId : null;
@@ -491,11 +484,11 @@ function endCall({ contactId, reason, by, receipt }) {
   $("survey-error").hidden = true;
   $("survey-thanks").hidden = true;
   page.contactId = null;
-  document.title = pageTitle;
+  markTitle(null);
   showStep("ended");
 }
 
-const DATE_FORMAT = new Intl.DateTimeFormat("es-CL", { dateStyle: "long", timeStyle: "short" });
+const DATE_FORMAT = { dateStyle: "long", timeStyle: "short" };
 
 function renderReceipt(receipt) {
   $("receipt").hidden = !receipt;
@@ -504,9 +497,10 @@ function renderReceipt(receipt) {
   $("receipt-reason").textContent = receipt.reason;
   $("receipt-executive").textContent = receipt.executive ?? "—";
   const { joinedAt, answeredAt, endedAt } = receipt;
-  $("receipt-waited").textContent = answeredAt ? formatMinutes(answeredAt - joinedAt) : "—";
-  $("receipt-talked").textContent = answeredAt ? formatClock(endedAt - answeredAt) : "—";
-  $("receipt-date").textContent = DATE_FORMAT.format(new Date(joinedAt * 1000));
+  const none = { $words: "none" };
+  say($("receipt-waited"), "value", { value: answeredAt ? { $minutes: answeredAt - joinedAt } : none });
+  say($("receipt-talked"), "value", { value: answeredAt ? { $clock: endedAt - answeredAt } : none });
+  say($("receipt-date"), "value", { value: { $date: joinedAt, ...DATE_FORMAT } });
 }
 
 function submitSurvey(event) {
@@ -561,7 +555,7 @@ function lostPlace() {
     if (IN_LINE.has(page.step)) {
       closeCall();
       releaseMedia();
-      showError("Perdimos la conexión y tu atención terminó. Puedes volver a ponerte en la fila.");
+      showError("citizen.lost");
     }
     showStep("reason");
   }
@@ -571,10 +565,11 @@ function lostPlace() {
 
 function onWelcome(message) {
   page.welcome = message;
-  showNotice("");
-  $("service-name").textContent = message.serviceName || "Sucursal en Línea";
-  pageTitle = message.serviceName || "Sucursal en Línea";
-  if (!IN_LINE.has(page.step)) document.title = pageTitle;
+  useDefault(message.language);
+  showNotice(null);
+  if (message.serviceName) $("service-name").textContent = message.serviceName;
+  titles.name = message.serviceName || null;
+  renderTitle();
   $("person-name").textContent = message.person?.name ?? "";
   fillServices();
   onServiceChange();
@@ -609,20 +604,28 @@ function onClose({ code, final, retryInMs }) {
   } else if (code === CLOSE.REPLACED) {
     closeCall();
     releaseMedia();
-    showNotice("");
+    showNotice(null);
     showStep("replaced");
   } else if (!final) {
     const seconds = Math.max(1, Math.round(retryInMs / 1000));
-    showNotice(`Se perdió la conexión con la sucursal. Reintentando en ${seconds} s…`);
+    showNotice("citizen.reconnecting", { seconds });
   }
 }
+
+// Refusals to join that the page words itself from the service's status, in the page's language.
+const NOTICE_REFUSALS = new Set(["closed", "no_executives", "queue_full", "wait_too_long", "after_closing"]);
 
 const signaling = new Signaling({ onClose });
 
 signaling
   .on("welcome", onWelcome)
   .on("error", (message) => {
-    showError(errorText(message.code, message.message));
+    const service = chosenService();
+    if (NOTICE_REFUSALS.has(message.code) && service && message.replyTo === "queue.join") {
+      showError(...serviceStatus(service, message.code));
+    } else {
+      showError(errorKey(message.code));
+    }
     if (message.replyTo === "queue.join") $("join").disabled = false;
     if (message.replyTo === "survey.submit") $("survey-send").disabled = false;
     if (message.replyTo === "queue.resume") {
@@ -633,7 +636,7 @@ signaling
   .on("queue.ticket", (message) => ticket.keep(message.ticket))
   .on("queue.reclaim", presentTicket)
   .on("queue.joined", (message) => {
-    showError("");
+    showError(null);
     $("skipped").hidden = true;
     renderQueue(message);
     showStep("waiting");
@@ -651,16 +654,14 @@ signaling
     if (contactId !== page.contactId) return;
     showStep("waiting");
     $("skipped").hidden = false;
-    $("skipped-text").textContent =
-      "Era tu turno, pero no pudimos confirmar que tu cámara y micrófono estuvieran listos. " +
-      `Guardamos tu lugar por ${formatMinutes(graceSeconds)}: toca «Estoy aquí» para seguir.`;
+    say($("skipped-text"), "citizen.waiting.skipped", { grace: { $minutes: graceSeconds } });
   })
   .on("queue.left", (message) => {
     if (message.contactId !== page.contactId) return;
     ticket.drop();
     page.contactId = null;
     showBranchNotice("");
-    document.title = pageTitle;
+    markTitle(null);
     releaseMedia();
     showStep("reason");
     renderServiceStatus();
@@ -668,16 +669,18 @@ signaling
       const service = services().find((s) => s.code === page.service);
       const limit = service?.hardMaxWaitSeconds ?? secondsSince(page.joinedAt ?? Date.now() / 1000);
       const name = service ? serviceName(service) : "";
-      showNoticeIn($("error"), language(), notice(language(), "waitLimit", { service: name, limit }));
+      showError("notice.waitLimit", noticeValues("waitLimit", { service: name, limit }));
+    } else if (message.reason === "citizen_left") {
+      showError(null);
     } else {
-      showError(LEFT_TEXTS[message.reason] ?? "Tu atención terminó antes de comenzar.");
+      showError(message.reason === "closed" ? "citizen.left.closed" : "citizen.left.other");
     }
-    showNotice(message.reason === "citizen_left" ? "Saliste de la fila." : "");
+    showNotice(message.reason === "citizen_left" ? "citizen.left.self" : null);
   })
   .on("service.status", onServiceStatus)
   .on("queue.notice", ({ text }) => {
     showBranchNotice(text);
-    notify(notice(language(), "branchNotice").replace(/:\s*$/, ""), text);
+    notify(t("citizen.notify.branchNotice"), text);
   })
   .on("call.started", (fields) => {
     ticket.drop(); // an answered contact gives no place in line any more
@@ -697,14 +700,11 @@ signaling
   })
   .on("call.reconnecting", ({ contactId }) => {
     if (contactId !== page.contactId) return;
-    $("call-status").textContent =
-      "El ejecutivo perdió la conexión. Espera un momento: la llamada sigue y se recuperará.";
-    $("call-status").hidden = false;
+    sayIn($("call-status"), "citizen.call.peerLost");
   })
   .on("call.resumed", ({ contactId }) => {
     if (contactId !== page.contactId) return;
-    $("call-status").textContent = "El ejecutivo volvió. Reconectando…";
-    $("call-status").hidden = false;
+    sayIn($("call-status"), "citizen.call.peerBack");
     // The executive's page is new: it must hear again that the video is off on purpose.
     withCall(contactId, (call) => {
       if (call.audioOnly) signaling.send("call.audio_only", { contactId, audioOnly: true });
@@ -728,7 +728,7 @@ const chat = new ChatBox({
 
 $("reason-form").addEventListener("submit", submitReason);
 $("service").addEventListener("change", () => {
-  showError("");
+  showError(null);
   onServiceChange();
 });
 $("reason-text").addEventListener("input", renderCount);
@@ -782,8 +782,8 @@ $("present").addEventListener("click", () => {
   if (page.contactId) confirmReady(page.contactId);
 });
 $("again").addEventListener("click", () => {
-  showError("");
-  showNotice("");
+  showError(null);
+  showNotice(null);
   $("reason-text").value = "";
   renderCount();
   showStep("reason");
@@ -791,6 +791,13 @@ $("again").addEventListener("click", () => {
 $("survey-form").addEventListener("submit", submitSurvey);
 $("use-here").addEventListener("click", () => signaling.connect());
 window.addEventListener("pagehide", () => signaling.close());
+// Words written from catalog keys follow the switch by themselves; these are built from data.
+window.addEventListener("branch:language", () => {
+  fillServices();
+  renderTitle();
+  if (page.service) renderQueue({ service: page.service });
+  if (page.step === "reason" || page.step === "devices") renderServiceStatus();
+});
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) signaling.connect();
 });

@@ -2,16 +2,7 @@
 // shown follows the server's agent state; the server is the only judge of it.
 
 import { Call, explainMediaError, openLocalMedia, stopStream } from "./call.js";
-import {
-  errorText,
-  formatClock,
-  formatMinutes,
-  formatWaiting,
-  notice,
-  pageLanguage,
-  secondsSince,
-  showNoticeIn,
-} from "./i18n.js";
+import { errorKey, formatClock, say, sayIn, secondsSince, t, useDefault } from "./i18n.js";
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
@@ -24,42 +15,16 @@ import {
 
 const $ = (id) => document.getElementById(id);
 
-const STATE_LABELS = {
-  offline: "Desconectado",
-  not_ready: "No disponible",
-  available: "Disponible",
-  offered: "Ofrecido",
-  in_call: "En llamada",
-  wrap_up: "Cierre",
-};
-
-const IDLE_TEXTS = {
-  offline: ["Desconectado", "Estamos conectando tu escritorio con la sucursal."],
-  not_ready: ["No disponible", "Marca «Disponible» cuando quieras recibir a la siguiente persona."],
-  available: ["Disponible", "Te ofreceremos a la siguiente persona de la fila apenas llegue."],
-  offered: [
-    "Preparando la siguiente atención",
-    "Estamos confirmando que la siguiente persona tenga su cámara y micrófono listos…",
-  ],
-};
+// Agent states with words: "executive.state.<state>"; the idle panel's "executive.idle.<state>.*".
+const STATES = ["offline", "not_ready", "available", "offered", "in_call", "wrap_up"];
+const IDLE_STATES = ["offline", "not_ready", "available", "offered"];
 
 const PANELS = ["idle", "offer", "call", "wrapup"];
 
-// Pause reasons the floor sets by itself; the others come from the catalog.
-const SYSTEM_PAUSES = {
-  no_answer: "Sin respuesta a una atención ofrecida",
-  declined: "Rechazaste una atención",
-  supervisor: "Pausa indicada por un supervisor",
-};
-
-const CANCEL_NOTICES = {
-  citizen_left: "La persona salió de la fila antes de que aceptaras.",
-  citizen_dropped: "La persona perdió la conexión antes de que aceptaras.",
-  no_answer: "No aceptaste a tiempo: la persona volvió al primer lugar de la fila y quedaste no disponible.",
-  declined: "Rechazaste la atención: la persona mantiene su lugar en la fila.",
-};
-
-const PAGE_TITLE = document.title;
+// Pause reasons the floor sets by itself ("executive.pause.<code>"); the others come from the config.
+const SYSTEM_PAUSES = new Set(["no_answer", "declined", "supervisor"]);
+// Why an offer was withdrawn: "executive.cancelled.<reason>".
+const CANCEL_REASONS = new Set(["citizen_left", "citizen_dropped", "no_answer", "declined"]);
 
 const desk = {
   welcome: null,
@@ -81,14 +46,12 @@ const desk = {
 
 // ------------------------------------------------------------ rendering
 
-function showError(text) {
-  $("error").textContent = text ?? "";
-  $("error").hidden = !text;
+function showError(key, values) {
+  sayIn($("error"), key, values);
 }
 
-function showNotice(text) {
-  $("connection").textContent = text ?? "";
-  $("connection").hidden = !text;
+function showNotice(key, values) {
+  sayIn($("connection"), key, values);
 }
 
 function currentPanel() {
@@ -100,17 +63,21 @@ function currentPanel() {
 
 function render() {
   const shown = desk.connected ? desk.state : "offline";
-  const pause = shown === "not_ready" && desk.pauseReason ? ` · ${pauseLabel(desk.pauseReason)}` : "";
-  $("agent-state").textContent = (STATE_LABELS[shown] ?? shown) + pause;
+  const state = { $words: STATES.includes(shown) ? `executive.state.${shown}` : "executive.state.offline" };
+  if (shown === "not_ready" && desk.pauseReason) {
+    say($("agent-state"), "executive.state.paused", { state, pause: pauseLabel(desk.pauseReason) });
+  } else {
+    say($("agent-state"), "value", { value: state });
+  }
   $("agent-state").dataset.state = shown;
   $("go-available").disabled = !desk.connected || !["not_ready", "offline"].includes(desk.state);
   const canPause = desk.connected && ["available", "not_ready"].includes(desk.state);
   $("go-not-ready").disabled = !canPause;
   $("pause-reason").disabled = !canPause;
-  document.title = desk.state === "offered" && desk.contact ? `🔔 Nueva atención · ${PAGE_TITLE}` : PAGE_TITLE;
-  const [title, text] = IDLE_TEXTS[shown] ?? IDLE_TEXTS.offline;
-  $("idle-title").textContent = title;
-  $("idle-text").textContent = text;
+  document.title = t(desk.state === "offered" && desk.contact ? "executive.title.offer" : "executive.title");
+  const idle = IDLE_STATES.includes(shown) ? shown : "offline";
+  say($("idle-title"), `executive.idle.${idle}.title`);
+  say($("idle-text"), `executive.idle.${idle}.text`);
   const panel = currentPanel();
   for (const name of PANELS) {
     const section = $(`panel-${name}`);
@@ -126,12 +93,14 @@ function tick() {
     const lines = desk.lines ?? [];
     const breakdown =
       lines.length > 1
-        ? ` (${lines.map((line) => `${serviceName(line.code)}: ${line.waiting}`).join(" · ")})`
+        ? t("executive.queue.breakdown", {
+            lines: lines.map((line) => t("executive.queue.line", { service: serviceName(line.code), count: line.waiting })).join(" · "),
+          })
         : "";
-    $("queue-waiting").textContent = `${formatWaiting(desk.waiting)} en la fila${breakdown}`;
-    $("queue-oldest").textContent = desk.oldestJoinedAt
-      ? ` · la primera espera hace ${formatMinutes(secondsSince(desk.oldestJoinedAt))}`
-      : "";
+    say($("queue-waiting"), "executive.queue.waiting", { people: { $words: "people", count: desk.waiting }, breakdown });
+    if (desk.oldestJoinedAt) {
+      say($("queue-oldest"), "executive.queue.oldest", { wait: { $minutes: secondsSince(desk.oldestJoinedAt) } });
+    } else say($("queue-oldest"), null);
   }
   if (desk.contact?.joinedAt) {
     $("offer-waited").textContent = formatClock(secondsSince(desk.contact.joinedAt));
@@ -141,18 +110,19 @@ function tick() {
   }
   if (desk.contact?.expiresAt && desk.state === "offered") {
     const left = Math.max(0, Math.ceil(desk.contact.expiresAt - Date.now() / 1000));
-    $("offer-countdown").textContent = `Responde en ${left} s o la persona volverá a la fila.`;
+    say($("offer-countdown"), "executive.offer.countdown", { seconds: left });
   }
   if (desk.wrapupSince && desk.state === "wrap_up") {
     const limit = desk.welcome?.limits?.wrapupSeconds ?? 120;
     const left = Math.max(0, limit - (Date.now() / 1000 - desk.wrapupSince));
-    $("wrapup-countdown").textContent = `Tiempo para el cierre: ${formatClock(left)}`;
+    say($("wrapup-countdown"), "executive.wrapup.countdown", { left: { $clock: left } });
   }
 }
 
 function pauseLabel(code) {
   const entry = (desk.welcome?.pauseReasons ?? []).find((reason) => reason.code === code);
-  return entry?.label ?? SYSTEM_PAUSES[code] ?? code;
+  if (entry) return entry.label;
+  return SYSTEM_PAUSES.has(code) ? { $words: `executive.pause.${code}` } : code;
 }
 
 function fillSelect(select, entries) {
@@ -162,13 +132,13 @@ function fillSelect(select, entries) {
 // A short two-tone chime: an offer must be noticed even from another window.
 function announceOffer(offer) {
   chime();
-  notify("Nueva atención", `${offer.citizen?.name ?? ""} · ${offer.reason?.label ?? ""}`);
+  notify(t("executive.offer.title"), `${offer.citizen?.name ?? ""} · ${offer.reason?.label ?? ""}`);
 }
 
 const serviceName = (code) =>
   (desk.welcome?.services ?? []).find((service) => service.code === code)?.name ?? code ?? "—";
 
-const DATE = new Intl.DateTimeFormat("es-CL", { dateStyle: "medium" });
+const DATE = { dateStyle: "medium" };
 
 function renderContact() {
   const contact = desk.contact;
@@ -181,18 +151,23 @@ function renderContact() {
     $("offer-transfer-service").textContent = serviceName(transfer.service);
     $("offer-transfer-executive").textContent = transfer.executive ?? "—";
     $("offer-transfer-folio").textContent = transfer.folio ?? "—";
-    $("offer-transfer-note").textContent = transfer.note || "Sin nota.";
+    if (transfer.note) $("offer-transfer-note").textContent = transfer.note;
+    else say($("offer-transfer-note"), "executive.transfer.noNote");
   }
   // null: the records could not be read just now, which is not the same as a first contact.
   const history = contact?.history ?? [];
-  $("offer-history-empty").textContent =
-    contact?.history === null ? "El historial no está disponible en este momento." : "Es su primera atención.";
+  say($("offer-history-empty"), contact?.history === null ? "executive.history.unavailable" : "executive.history.empty");
   $("offer-history-empty").hidden = history.length > 0;
   $("offer-history").replaceChildren(
     ...history.map((item) => {
       const line = document.createElement("li");
-      const outcome = item.outcome ?? "sin cierre";
-      line.textContent = `${DATE.format(new Date(item.joinedAt * 1000))} · ${item.service} · ${item.reason} · ${outcome}`;
+      const outcome = item.outcome ?? { $words: "executive.history.noOutcome" };
+      say(line, "executive.history.item", {
+        date: { $date: item.joinedAt, ...DATE },
+        service: item.service,
+        reason: item.reason,
+        outcome,
+      });
       return line;
     }),
   );
@@ -216,9 +191,7 @@ async function ensureMedia() {
   desk.stream = null;
   const { stream, videoMissing } = await openLocalMedia();
   desk.stream = stream;
-  $("media-status").textContent = videoMissing
-    ? "No encontramos una cámara: atenderás solo con micrófono."
-    : "";
+  say($("media-status"), videoMissing ? "executive.microphoneOnly" : null);
   return stream;
 }
 
@@ -230,11 +203,11 @@ async function goAvailable() {
     await ensureMedia();
   } catch (error) {
     const { title, text } = explainMediaError(error);
-    showError(`${title}. ${text}`);
+    showError("executive.mediaProblem", { title: { $words: title }, text: { $words: text } });
     render();
     return;
   }
-  showError("");
+  showError(null);
   signaling.send("agent.available");
 }
 
@@ -263,8 +236,7 @@ function startCall(fields) {
   }
   desk.callStartedAt = Date.now() / 1000;
   renderContact();
-  $("call-status").textContent = "Conectando…";
-  $("call-status").hidden = false;
+  sayIn($("call-status"), "call.connecting");
   $("hangup").disabled = false;
   desk.callPromise = (async () => {
     try {
@@ -283,14 +255,13 @@ function startCall(fields) {
     call.contactId = contactId;
     playRemote(call);
     call.addEventListener("connectionstate", ({ detail }) => {
-      const texts = {
-        new: "Conectando…",
-        connecting: "Conectando…",
-        disconnected: "Conexión inestable; intentando recuperarla…",
-        failed: "No se pudo establecer la conexión de video.",
+      const keys = {
+        new: "call.connecting",
+        connecting: "call.connecting",
+        disconnected: "call.unstable",
+        failed: "executive.call.failed",
       };
-      $("call-status").textContent = texts[detail.state] ?? "";
-      $("call-status").hidden = !texts[detail.state];
+      sayIn($("call-status"), keys[detail.state] ?? null);
       if (detail.state === "connected") showVerificationCode(call);
     });
     $("self-video").srcObject = desk.stream;
@@ -309,8 +280,7 @@ function withCall(contactId, action) {
 
 /** Why the citizen's video stopped, or that it is back; nothing once the call is over. */
 function showPeerMedia(key) {
-  const language = pageLanguage(desk.welcome?.language);
-  showNoticeIn($("peer-media"), language, key ? notice(language, key) : "");
+  sayIn($("peer-media"), key ? `notice.${key}` : null);
   $("remote-video").classList.toggle("audio-only", key === "peerAudioOnly");
 }
 
@@ -330,7 +300,9 @@ function closeCall() {
 
 function fillCatalogs(welcome) {
   const outcome = $("outcome");
-  outcome.replaceChildren(new Option("Elige el resultado", ""));
+  const choose = new Option("", "");
+  say(choose, "executive.wrapup.choose");
+  outcome.replaceChildren(choose);
   for (const entry of welcome.outcomes ?? []) outcome.append(new Option(entry.label, entry.code));
   fillWrapupReasons(null);
   $("notes").maxLength = welcome.limits?.notes ?? 4000;
@@ -373,14 +345,14 @@ function submitTransfer(event) {
   });
   if (!sent) {
     $("transfer-submit").disabled = false;
-    showError("No hay conexión con la sucursal. La transferencia no se hizo; inténtalo de nuevo.");
+    showError("executive.transfer.offline");
   }
 }
 
 function openWrapup(wrapup) {
   const fresh = desk.wrapup?.contactId !== wrapup.contactId;
   desk.wrapup = wrapup;
-  $("wrapup-folio").textContent = wrapup.folio ? `· Folio ${wrapup.folio}` : "";
+  say($("wrapup-folio"), wrapup.folio ? "executive.wrapup.folio" : null, { folio: wrapup.folio });
   if (fresh) {
     $("wrapup-form").reset();
     fillWrapupReasons(wrapup.service);
@@ -392,7 +364,7 @@ function openWrapup(wrapup) {
 }
 
 function renderNotesCount() {
-  $("notes-count").textContent = `${$("notes").value.length} de ${$("notes").maxLength} caracteres`;
+  say($("notes-count"), "characters", { count: $("notes").value.length, limit: $("notes").maxLength });
 }
 
 function submitWrapup(event) {
@@ -415,7 +387,7 @@ function submitWrapup(event) {
   });
   if (!sent) {
     $("wrapup-submit").disabled = false;
-    showError("No hay conexión con la sucursal. Tu cierre no se ha guardado; inténtalo de nuevo.");
+    showError("executive.wrapup.offline");
   }
 }
 
@@ -424,8 +396,9 @@ function submitWrapup(event) {
 function onWelcome(message) {
   desk.welcome = message;
   desk.connected = true;
-  showNotice("");
-  $("service-name").textContent = message.serviceName || "Sucursal en Línea";
+  useDefault(message.language);
+  showNotice(null);
+  if (message.serviceName) $("service-name").textContent = message.serviceName;
   $("person-name").textContent = message.person?.name ?? "";
   fillCatalogs(message);
   fillSelect($("pause-reason"), message.pauseReasons ?? []);
@@ -457,10 +430,10 @@ function onClose({ code, final, retryInMs }) {
     closeCall();
     stopStream(desk.stream);
     desk.stream = null;
-    showNotice("Abriste el escritorio en otra ventana. Esta ventana quedó desconectada.");
+    showNotice("executive.replaced");
   } else if (!final) {
     const seconds = Math.max(1, Math.round(retryInMs / 1000));
-    showNotice(`Se perdió la conexión con la sucursal. Reintentando en ${seconds} s…`);
+    showNotice("citizen.reconnecting", { seconds });
   }
   render();
 }
@@ -470,7 +443,7 @@ const signaling = new Signaling({ onClose });
 signaling
   .on("welcome", onWelcome)
   .on("error", (message) => {
-    showError(errorText(message.code, message.message));
+    showError(errorKey(message.code));
     if (message.replyTo === "offer.accept") $("accept").disabled = false;
     if (message.replyTo === "wrapup.submit") $("wrapup-submit").disabled = false;
     if (message.replyTo === "call.transfer") $("transfer-submit").disabled = false;
@@ -502,7 +475,7 @@ signaling
     tick();
   })
   .on("offer", (message) => {
-    showError("");
+    showError(null);
     desk.contact = { ...message };
     $("accept").disabled = false;
     $("decline").disabled = false;
@@ -513,11 +486,11 @@ signaling
   .on("offer.cancelled", (message) => {
     if (desk.contact?.contactId !== message.contactId) return;
     desk.contact = null;
-    showNotice(CANCEL_NOTICES[message.reason] ?? "La atención ofrecida ya no está disponible.");
+    showNotice(CANCEL_REASONS.has(message.reason) ? `executive.cancelled.${message.reason}` : "executive.cancelled.other");
     render();
   })
   .on("call.started", (message) => {
-    showNotice("");
+    showNotice(null);
     startCall(message);
     render();
   })
@@ -532,14 +505,11 @@ signaling
   })
   .on("call.reconnecting", ({ contactId }) => {
     if (desk.contact?.contactId !== contactId) return;
-    $("call-status").textContent =
-      "La persona perdió la conexión. Mantenemos la llamada mientras vuelve.";
-    $("call-status").hidden = false;
+    sayIn($("call-status"), "executive.call.peerLost");
   })
   .on("call.resumed", ({ contactId, who }) => {
     if (desk.contact?.contactId !== contactId) return;
-    $("call-status").textContent = "La persona volvió. Reconectando…";
-    $("call-status").hidden = false;
+    sayIn($("call-status"), "executive.call.peerBack");
     // A reloaded citizen page starts with its video on; it says so if it goes audio only again.
     if (who === "citizen") {
       desk.peerMedia = null;
@@ -556,9 +526,9 @@ signaling
     closeCall();
     $("transfer-submit").disabled = false;
     $("transfer-form").reset();
-    if (message.reason === "transferred") showNotice("Transferiste la atención. Completa el cierre.");
-    else if (message.by === "citizen") showNotice("La persona terminó la llamada.");
-    else if (message.reason === "citizen_dropped") showNotice("Se perdió la conexión con la persona.");
+    if (message.reason === "transferred") showNotice("executive.ended.transferred");
+    else if (message.by === "citizen") showNotice("executive.ended.citizen");
+    else if (message.reason === "citizen_dropped") showNotice("executive.ended.dropped");
     openWrapup({
       contactId: message.contactId,
       folio: desk.contact?.folio,
@@ -572,12 +542,8 @@ signaling
     desk.wrapup = null;
     desk.contact = null;
     $("wrapup-form").reset();
-    showError("");
-    showNotice(
-      message.timedOut
-        ? "Se acabó el tiempo del cierre: quedó registrado como «Cierre no registrado a tiempo»."
-        : "Cierre guardado.",
-    );
+    showError(null);
+    showNotice(message.timedOut ? "executive.wrapup.timedOut" : "executive.wrapup.saved");
     render();
   });
 
@@ -637,6 +603,7 @@ $("outcome").addEventListener("change", () => {
   if ($("outcome").value) $("outcome-error").hidden = true;
 });
 window.addEventListener("pagehide", () => signaling.close());
+window.addEventListener("branch:language", () => render());
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) signaling.connect();
 });

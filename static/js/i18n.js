@@ -1,13 +1,192 @@
-// Spanish (Chile) wording that depends on numbers, kept in one place so both
-// pages say a wait or a place in line the same way.
+// Every word a page shows comes from the message catalogs in /static/i18n/
+// (es-CL, the default, and en). This module picks the language, fills every
+// [data-words] element, wires the language switch and formats numbers, dates
+// and durations with Intl in that language.
+//
+// A catalog entry is a template ("Eres el número {position} en la fila") or,
+// when it depends on a count, { "one": …, "other": … } chosen by Intl.PluralRules
+// on values.count. A value may itself be a formatted value:
+//   { $words: key, ...values }   another entry
+//   { $minutes: seconds }        "4 min", "1 h 05 min"
+//   { $duration: seconds }       "1 minuto", "25 minutes"
+//   { $clock: seconds }          "0:07", "1:02:03"
+//   { $number: n }               "1.234" / "1,234"
+//   { $date: epochSeconds, …Intl.DateTimeFormat options }
+//   { $opening: epochSeconds, timeZone }   "mañana a las 08:30"
+
+export const LANGUAGES = Object.freeze(["es-CL", "en"]);
+const DEFAULT = "es-CL";
+const STORED = "branch.language";
+
+const CATALOGS = Object.fromEntries(
+  await Promise.all(
+    LANGUAGES.map(async (language) => {
+      const response = await fetch(`/static/i18n/${language}.json`);
+      return [language, response.ok ? await response.json() : {}];
+    }),
+  ),
+);
+
+/** "es-CL" or "en" for any tag ("en-US", "es", "es-AR"); null for other languages. */
+export function supported(tag) {
+  const lower = String(tag ?? "").toLowerCase();
+  if (lower.startsWith("en")) return "en";
+  if (lower.startsWith("es")) return "es-CL";
+  return null;
+}
+
+function stored() {
+  try {
+    return supported(localStorage.getItem(STORED));
+  } catch {
+    return null; // storage blocked: the browser's language still decides
+  }
+}
+
+/**
+ * The person's own choice (the switch, remembered), then ?lang=, then the
+ * browser's languages in order, then the branch's default (welcome.language).
+ */
+export function chooseLanguage(fallback = DEFAULT) {
+  const asked = supported(new URLSearchParams(window.location.search).get("lang"));
+  const browser = (navigator.languages ?? [navigator.language]).map(supported).find(Boolean);
+  return stored() ?? asked ?? browser ?? supported(fallback) ?? DEFAULT;
+}
+
+let current = chooseLanguage();
+
+/** The page's language now. */
+export const language = () => current;
+
+/** Kept for the pages written before the switch: the chosen language. */
+export const pageLanguage = () => current;
+
+/** Whether `key` is in the catalog of `language`. */
+export const hasWords = (key, lang = current) => key in (CATALOGS[lang] ?? {});
+
+function entry(key, lang) {
+  const found = CATALOGS[lang]?.[key] ?? CATALOGS[DEFAULT]?.[key];
+  if (found === undefined) {
+    // Thrown apart, so the page goes on and every browser test sees a page error.
+    setTimeout(() => {
+      throw new Error(`i18n: no words for "${key}"`);
+    });
+    return key;
+  }
+  return found;
+}
+
+function formatValue(value, lang) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return new Intl.NumberFormat(lang).format(value);
+  if (typeof value !== "object") return String(value);
+  if ("$words" in value) return t(value.$words, value, lang);
+  if ("$minutes" in value) return formatMinutes(value.$minutes, lang);
+  if ("$duration" in value) return formatDuration(value.$duration, lang);
+  if ("$clock" in value) return formatClock(value.$clock);
+  if ("$number" in value) return new Intl.NumberFormat(lang).format(value.$number);
+  if ("$opening" in value) return formatOpening(value.$opening, value.timeZone, lang);
+  if ("$date" in value) {
+    const { $date, ...options } = value;
+    return new Intl.DateTimeFormat(lang, options).format(new Date($date * 1000));
+  }
+  return String(value);
+}
+
+/** The words for `key` in `lang`, with {name} slots filled from `values`. */
+export function t(key, values = {}, lang = current) {
+  let template = entry(key, lang);
+  if (typeof template === "object") {
+    const form = new Intl.PluralRules(lang).select(Number(values.count ?? 0));
+    template = template[form] ?? template.other;
+  }
+  return template.replace(/\{(\w+)\}/g, (_, name) => formatValue(values[name], lang));
+}
+
+/** Write `key` into `element` and remember it, so a language switch rewrites it. */
+export function say(element, key, values) {
+  if (!key) {
+    delete element.dataset.words;
+    delete element.dataset.values;
+    if (element.textContent !== "") element.textContent = "";
+    return;
+  }
+  element.dataset.words = key;
+  if (values) element.dataset.values = JSON.stringify(values);
+  else delete element.dataset.values;
+  const text = t(key, values);
+  // Re-writing the same words into a live region would have them read again.
+  if (element.textContent !== text) element.textContent = text;
+}
+
+/** Write words into `element` and show it; no key hides it. */
+export function sayIn(element, key, values) {
+  say(element, key, values);
+  element.hidden = !key;
+}
+
+/** Fill every [data-words] (text) and [data-words-attr] ("attr=key;attr=key") under root. */
+export function applyWords(root = document) {
+  const doc = root.ownerDocument ?? root;
+  doc.documentElement.lang = current;
+  for (const element of root.querySelectorAll("[data-words]")) {
+    const values = element.dataset.values ? JSON.parse(element.dataset.values) : undefined;
+    const text = t(element.dataset.words, values);
+    if (element.textContent !== text) element.textContent = text;
+  }
+  for (const element of root.querySelectorAll("[data-words-attr]")) {
+    for (const pair of element.dataset.wordsAttr.split(";")) {
+      const [name, key] = pair.split("=");
+      element.setAttribute(name.trim(), t(key.trim()));
+    }
+  }
+  const title = doc.querySelector("title[data-words]");
+  if (title) doc.title = t(title.dataset.words);
+  for (const button of root.querySelectorAll("[data-language-switch]")) {
+    const other = LANGUAGES.find((lang) => lang !== current);
+    button.lang = other;
+    button.textContent = t("language.name", {}, other);
+    button.setAttribute("aria-label", t("language.switchTo", {}, other));
+  }
+}
+
+/** Switch the page's language, remember it, and tell the page (event "languagechange" on window). */
+export function setLanguage(lang) {
+  const chosen = supported(lang) ?? DEFAULT;
+  try {
+    localStorage.setItem(STORED, chosen);
+  } catch {
+    // storage blocked: the switch still works on this page
+  }
+  current = chosen;
+  applyWords(document);
+  window.dispatchEvent(new CustomEvent("branch:language", { detail: { language: chosen } }));
+}
+
+/** With the branch's default once the server says it (welcome.language), unless the person chose. */
+export function useDefault(fallback) {
+  const chosen = chooseLanguage(fallback);
+  if (chosen === current) return;
+  current = chosen;
+  applyWords(document);
+  window.dispatchEvent(new CustomEvent("branch:language", { detail: { language: chosen } }));
+}
+
+// ------------------------------------------------------------ formats
 
 /** "4 min", "1 h 05 min", or "menos de 1 min". */
-export function formatMinutes(seconds) {
+export function formatMinutes(seconds, lang = current) {
   const minutes = Math.round(seconds / 60);
-  if (minutes < 1) return "menos de 1 min";
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 1) return t("time.lessThanMinute", {}, lang);
+  if (minutes < 60) return t("time.minutes", { minutes }, lang);
   const hours = Math.floor(minutes / 60);
-  return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+  return t("time.hours", { hours, minutes: String(minutes % 60).padStart(2, "0") }, lang);
+}
+
+/** "1 minuto", "25 minutos": a limit or a wait said in words. */
+export function formatDuration(seconds, lang = current) {
+  const count = Math.max(1, Math.round(seconds / 60));
+  return t("time.duration", { count }, lang);
 }
 
 /** A ticking clock: "0:07", "12:45", "1:02:03". */
@@ -19,179 +198,73 @@ export function formatClock(seconds) {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-export function formatPosition(position) {
-  return position === 1 ? "Eres el siguiente en la fila" : `Eres el número ${position} en la fila`;
-}
-
-export function formatWaiting(count) {
-  return count === 1 ? "1 persona" : `${count} personas`;
-}
-
-export function formatEstimate(seconds) {
-  if (seconds === null || seconds === undefined) return "Aún no tenemos una estimación";
-  return `Tiempo estimado: ${formatMinutes(seconds)}`;
-}
-
 /** "mañana a las 08:30" or "el lunes 30 de noviembre a las 08:30", in the service's time zone. */
-export function formatOpening(epochSeconds, timeZone = "America/Santiago") {
+export function formatOpening(epochSeconds, timeZone = "America/Santiago", lang = current) {
   const moment = new Date(epochSeconds * 1000);
   const day = (date) => new Intl.DateTimeFormat("en-CA", { timeZone }).format(date);
-  const time = new Intl.DateTimeFormat("es-CL", { timeZone, hour: "2-digit", minute: "2-digit" });
-  const at = `a las ${time.format(moment)}`;
+  const time = new Intl.DateTimeFormat(lang, { timeZone, hour: "2-digit", minute: "2-digit" }).format(
+    moment,
+  );
   const today = new Date();
   const tomorrow = new Date(today.getTime() + 86_400_000);
-  if (day(moment) === day(today)) return `hoy ${at}`;
-  if (day(moment) === day(tomorrow)) return `mañana ${at}`;
-  const date = new Intl.DateTimeFormat("es-CL", {
+  if (day(moment) === day(today)) return t("time.today", { time }, lang);
+  if (day(moment) === day(tomorrow)) return t("time.tomorrow", { time }, lang);
+  const date = new Intl.DateTimeFormat(lang, {
     timeZone,
     weekday: "long",
     day: "numeric",
     month: "long",
-  });
-  return `el ${date.format(moment)} ${at}`;
+  }).format(moment);
+  return t("time.onDay", { date, time }, lang);
 }
+
+export const formatNumber = (value, options = {}) =>
+  new Intl.NumberFormat(current, options).format(value);
+
+export const formatDate = (epochSeconds, options) =>
+  new Intl.DateTimeFormat(current, options).format(new Date(epochSeconds * 1000));
 
 /** Seconds since an epoch-seconds instant, never negative (clocks differ a little). */
 export function secondsSince(epochSeconds) {
   return Math.max(0, Date.now() / 1000 - epochSeconds);
 }
 
-// The server's error codes (docs/protocol.md); its own message is English
-// detail meant for logs, so people get these instead.
-const ERROR_TEXTS = {
-  bad_message: "La solicitud no es válida. Recarga la página e inténtalo de nuevo.",
-  unknown_type: "La página está desactualizada. Recárgala, por favor.",
-  forbidden: "No tienes permiso para esa acción.",
-  already_queued: "Ya estás en la fila o en una atención.",
-  not_queued: "Ya no estás en la fila.",
-  no_offer: "Esa atención ya no está disponible.",
-  not_in_call: "La llamada ya terminó.",
-  not_your_contact: "Esa atención no es tuya.",
-  invalid_state: "Esa acción no corresponde en este momento.",
-  unknown_reason: "El motivo elegido no es válido. Elige otro.",
-  unknown_outcome: "El resultado elegido no es válido. Elige otro.",
-  too_large: "El mensaje es demasiado largo.",
-  internal: "Tuvimos un problema. Inténtalo de nuevo en un momento.",
-  unavailable: "El servicio no está disponible en este momento.",
-  unknown_service: "El servicio elegido no existe. Recarga la página.",
-  unknown_executive: "Esa persona ya no está conectada.",
-};
+// ------------------------------------------------------------ the server's errors
 
-// Refusals to join: the server's message is written for people and carries
-// the specifics (opening time, prediction), so it is shown as it comes.
-const SERVER_WORDED = new Set([
-  "closed",
-  "no_executives",
-  "queue_full",
-  "wait_too_long",
-  "after_closing",
-]);
-
-export function errorText(code, fallback) {
-  if (SERVER_WORDED.has(code) && fallback) return fallback;
-  return ERROR_TEXTS[code] ?? fallback ?? "Ocurrió un error. Inténtalo de nuevo.";
+// The server's error codes (docs/protocol.md) name a catalog entry "error.<code>";
+// its own message is English detail for logs.
+export function errorKey(code) {
+  return hasWords(`error.${code}`) ? `error.${code}` : "error.other";
 }
 
-// Pages speak Spanish (Chile) unless opened with ?lang=en or the branch's
-// default language (the `language` setting) is English.
-export function pageLanguage(fallback = "es-CL") {
-  const asked = new URLSearchParams(window.location.search).get("lang") || fallback;
-  return asked.startsWith("en") ? "en" : "es-CL";
+export const errorText = (code) => t(errorKey(code));
+
+/** The notice `key` ("notice.<key>") in `lang`, its values formatted. */
+export function notice(lang, key, values = {}) {
+  return t(`notice.${key}`, noticeValues(key, values), supported(lang) ?? DEFAULT);
 }
 
-/** Put a page's words in its language: every [data-words=key] gets words[key]. */
-export function applyWords(root, words, language) {
-  root.documentElement.lang = language;
-  for (const element of root.querySelectorAll("[data-words]")) {
-    const text = words[element.dataset.words];
-    if (text !== undefined) element.textContent = text;
-  }
-}
-
-// Notices written in both languages; pageLanguage(welcome.language) picks one, and
-// the element showing it gets that `lang` so it is read aloud right.
-const minutesEn = (seconds) => {
-  const minutes = Math.max(1, Math.round(seconds / 60));
-  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
-};
-const minutesEs = (seconds) => {
-  const minutes = Math.max(1, Math.round(seconds / 60));
-  return minutes === 1 ? "1 minuto" : `${minutes} minutos`;
-};
-
-const openingEn = (epochSeconds, timeZone = "America/Santiago") =>
-  new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(new Date(epochSeconds * 1000));
-
-export const NOTICES = Object.freeze({
-  "es-CL": {
-    closed: ({ service, opensAt, timeZone }) =>
-      `${service} está cerrado en este momento.` +
-      (opensAt ? ` Abre ${formatOpening(opensAt, timeZone)}.` : ""),
-    no_executives: ({ service }) =>
-      `En este momento no hay ejecutivos atendiendo ${service}. Intenta en unos minutos.`,
-    unstaffed: () =>
-      "En este momento no hay ejecutivos conectados; puedes esperar tu turno en la fila.",
-    queue_full: ({ service, waiting }) =>
-      `La fila de ${service} está llena en este momento (${formatWaiting(waiting)} esperando). ` +
-      "Intenta de nuevo en unos minutos.",
-    wait_too_long: ({ service, estimate }) =>
-      `La espera estimada para ${service} es de unos ${minutesEs(estimate)}, más de lo que ` +
-      "permitimos esperar. Intenta de nuevo más tarde.",
-    after_closing: ({ service }) =>
-      `Con las personas que ya esperan, no alcanzaríamos a atenderte en ${service} antes del cierre.`,
-    waitLimitAhead: ({ limit }) =>
-      `La espera máxima en este servicio es de ${minutesEs(limit)}: si se cumple antes de tu turno, te avisaremos aquí.`,
-    waitLimit: ({ service, limit }) =>
-      `Esperaste ${minutesEs(limit)}, el máximo de espera de ${service}, y tu atención terminó. ` +
-      "Disculpa las molestias: puedes volver a ponerte en la fila o intentarlo más tarde.",
-    peerAudioOnly: () =>
-      "La persona cambió a solo audio para ahorrar datos: por eso no ves su video. Se siguen escuchando.",
-    peerVideoBack: () => "La persona volvió a activar su video.",
-    branchNotice: () => "Aviso de la sucursal: ",
-  },
-  en: {
-    closed: ({ service, opensAt, timeZone }) =>
-      `${service} is closed right now.` +
-      (opensAt ? ` It opens on ${openingEn(opensAt, timeZone)}.` : ""),
-    no_executives: ({ service }) =>
-      `Nobody is serving ${service} right now. Please try again in a few minutes.`,
-    unstaffed: () => "No executive is connected right now; you may wait for your turn in line.",
-    queue_full: ({ service, waiting }) =>
-      `The line for ${service} is full right now (${waiting === 1 ? "1 person" : `${waiting} people`} waiting). ` +
-      "Please try again in a few minutes.",
-    wait_too_long: ({ service, estimate }) =>
-      `The estimated wait for ${service} is about ${minutesEn(estimate)}, longer than we let ` +
-      "people wait. Please try again later.",
-    after_closing: ({ service }) =>
-      `With the people already waiting, we could not serve you at ${service} before closing time.`,
-    waitLimitAhead: ({ limit }) =>
-      `The longest wait in this service is ${minutesEn(limit)}: if it runs out before your turn, we will tell you here.`,
-    waitLimit: ({ service, limit }) =>
-      `You waited ${minutesEn(limit)}, the longest wait for ${service}, so this contact ended. ` +
-      "We are sorry: you can join the line again or try later.",
-    peerAudioOnly: () =>
-      "The citizen switched to audio only to save data: that is why their video stopped. You can still hear each other.",
-    peerVideoBack: () => "The citizen turned their video back on.",
-    branchNotice: () => "Notice from the branch: ",
-  },
-});
-
-/** The notice `key` in `language` (es-CL when unknown), with its values filled in. */
-export function notice(language, key, values = {}) {
-  const catalog = NOTICES[language] ?? NOTICES["es-CL"];
-  return catalog[key](values);
+/** The values a notice template takes, from what the server sent. */
+export function noticeValues(key, values) {
+  const filled = { ...values };
+  if (values.opensAt) filled.opening = { $opening: values.opensAt, timeZone: values.timeZone };
+  if (values.limit !== undefined) filled.limit = { $duration: values.limit };
+  if (values.estimate !== undefined) filled.estimate = { $duration: values.estimate };
+  if (values.waiting !== undefined) filled.waiting = { $words: "people", count: values.waiting };
+  if (key === "closed" && values.opensAt) filled.opens = { $words: "notice.opens", ...filled };
+  return filled;
 }
 
 /** Show a notice in an element, marked with its language; empty text hides it. */
-export function showNoticeIn(element, language, text) {
-  element.lang = NOTICES[language] ? language : "es-CL";
+export function showNoticeIn(element, lang, text) {
+  element.lang = supported(lang) ?? DEFAULT;
   if (element.textContent !== (text ?? "")) element.textContent = text ?? "";
   element.hidden = !text;
 }
+
+// Every page imports this module (the landing page only this one): words and switch at once.
+applyWords(document);
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.("[data-language-switch]");
+  if (button) setLanguage(LANGUAGES.find((lang) => lang !== current));
+});

@@ -2,100 +2,34 @@
 // Every figure comes from /api/reports (branch/reports.py); nothing is computed here.
 
 import { stackedBars } from "./charts.js";
-import { applyWords, errorText, formatClock, pageLanguage } from "./i18n.js";
-
-const WORDS = {
-  "es-CL": {
-    answered: "Atendidas",
-    unanswered: "No atendidas",
-    loading: "Cargando…",
-    empty: "Sin atenciones en el período",
-    to: "Hasta",
-    name: "Nombre",
-    bias: "sesgo",
-    surveys: "encuestas",
-    breakdowns: {
-      service: "Por servicio",
-      reason: "Por motivo",
-      outcome: "Por resultado",
-      executive: "Por ejecutivo",
-      day: "Por día",
-    },
-    columns: ["Ofrecidas", "Atendidas", "Abandonos", "Cortos", "Nivel de servicio", "TME", "TMO", "Satisfacción"],
-  },
-  en: {
-    skip: "Skip to content",
-    title: "Reports",
-    logout: "Log out",
-    from: "From",
-    to: "To",
-    service: "Service",
-    allServices: "All",
-    executive: "Executive's RUN",
-    show: "Show report",
-    figures: "Figures",
-    csv: "Download CSV",
-    json: "Download JSON",
-    offered: "Offered",
-    answered: "Answered",
-    abandoned: "Abandoned",
-    short: "Short abandons",
-    closed: "Closed unanswered",
-    pending: "Still waiting",
-    serviceLevel: "Service level",
-    asa: "Average speed of answer (ASA)",
-    aht: "Average handle time (AHT)",
-    abandonmentRate: "Abandonment rate",
-    transferRate: "Transfer rate",
-    estimate: "Wait estimate error",
-    satisfaction: "Satisfaction (1 to 5)",
-    byHour: "Contacts by hour",
-    byReason: "Contact reasons",
-    byWait: "Wait distribution (seconds)",
-    unanswered: "Not answered",
-    loading: "Loading…",
-    empty: "No contacts in the period",
-    name: "Name",
-    bias: "bias",
-    surveys: "surveys",
-    breakdowns: {
-      service: "By service",
-      reason: "By reason",
-      outcome: "By outcome",
-      executive: "By executive",
-      day: "By day",
-    },
-    columns: ["Offered", "Answered", "Abandoned", "Short", "Service level", "ASA", "AHT", "Satisfaction"],
-  },
-};
+import { errorKey, formatClock, language, say, t, useDefault } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
-let language = pageLanguage();
-const asked = new URLSearchParams(window.location.search).has("lang");
-
-function words() {
-  return { ...WORDS["es-CL"], ...(language === "en" ? WORDS.en : {}) };
-}
+const BREAKDOWNS = ["service", "reason", "outcome", "executive", "day"];
+const COLUMNS = ["offered", "answered", "abandoned", "short", "serviceLevel", "asa", "aht", "satisfaction"];
 
 function decimal(value, digits) {
-  const text = value.toFixed(digits);
-  return language === "en" ? text : text.replace(".", ",");
+  return new Intl.NumberFormat(language(), {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: false,
+  }).format(value);
 }
 
-const percent = (value) => (value === null ? "—" : `${decimal(value * 100, 1)} %`);
+const percent = (value) => (value === null ? "—" : t("reports.percent", { value: decimal(value * 100, 1) }));
 // Rounded, not truncated, so the page and `branch report` show the same times.
 const clock = (value) => (value === null ? "—" : formatClock(Math.round(value)));
 const score = (value) => (value === null ? "—" : decimal(value, 2));
 
 function signed(seconds) {
   const whole = Math.round(seconds);
-  return `${whole > 0 ? "+" : ""}${whole} s`;
+  return `${whole > 0 ? "+" : ""}${whole}`;
 }
 
 function label(document_, breakdown, group) {
   const names = document_.labels[breakdown] ?? {};
   const pair = names[group.key];
-  if (pair) return language === "en" ? pair.en : pair.es;
+  if (pair) return language() === "en" ? pair.en : pair.es;
   if (breakdown === "hour") return `${group.key}:00`;
   return group.name;
 }
@@ -105,16 +39,6 @@ function waitAxis(key) {
   return key.endsWith("-") ? `${key.slice(0, -1)}+` : key;
 }
 
-function showLanguage() {
-  applyWords(document, words(), language);
-  const link = $("language");
-  const other = language === "en" ? "es-CL" : "en";
-  const params = new URLSearchParams(window.location.search);
-  params.set("lang", other);
-  link.href = `?${params}`;
-  link.textContent = other === "en" ? "English" : "Español";
-  link.lang = other;
-}
 
 function filters() {
   const params = new URLSearchParams();
@@ -127,14 +51,16 @@ function filters() {
 
 function fillTiles(document_) {
   const total = document_.total;
-  const w = words();
   $("fig-offered").textContent = String(total.offered);
   $("fig-answered").textContent = String(total.answered);
   $("fig-abandoned").textContent = String(total.abandoned);
-  $("fig-short").textContent = `${total.short_abandoned} (< ${document_.thresholds.short_abandon_seconds} s)`;
+  $("fig-short").textContent = t("reports.shortValue", {
+    count: total.short_abandoned,
+    seconds: document_.thresholds.short_abandon_seconds,
+  });
   $("fig-closed").textContent = String(total.closed);
   $("fig-pending").textContent = String(total.pending);
-  $("fig-threshold").textContent = `(${document_.thresholds.service_level_seconds} s)`;
+  $("fig-threshold").textContent = t("reports.threshold", { seconds: document_.thresholds.service_level_seconds });
   $("fig-service-level").textContent = percent(total.service_level);
   $("fig-asa").textContent = clock(total.asa);
   $("fig-aht").textContent = clock(total.aht);
@@ -143,19 +69,28 @@ function fillTiles(document_) {
   $("fig-estimate").textContent =
     total.estimate_error === null
       ? "—"
-      : `${Math.round(total.estimate_error)} s (${w.bias} ${signed(total.estimate_bias)})`;
+      : t("reports.estimateValue", {
+          error: Math.round(total.estimate_error),
+          bias: t("reports.bias"),
+          signed: signed(total.estimate_bias),
+        });
   $("fig-satisfaction").textContent =
-    total.satisfaction === null ? "—" : `${score(total.satisfaction)} (${total.surveyed} ${w.surveys})`;
+    total.satisfaction === null
+      ? "—"
+      : t("reports.satisfactionValue", {
+          score: score(total.satisfaction),
+          count: total.surveyed,
+          surveys: t("reports.surveys"),
+        });
 }
 
 function drawCharts(document_) {
-  const w = words();
   const series = [
-    { name: w.answered, className: "answered" },
-    { name: w.unanswered, className: "unanswered" },
+    { name: t("reports.answered"), className: "answered" },
+    { name: t("reports.unanswered"), className: "unanswered" },
   ];
   const split = (summary) => [summary.answered, summary.offered - summary.answered - summary.pending];
-  for (const id of ["chart-hours", "chart-reasons", "chart-waits"]) $(id).dataset.empty = w.empty;
+  for (const id of ["chart-hours", "chart-reasons", "chart-waits"]) $(id).dataset.empty = t("reports.empty");
   // Every hour from the first to the last with contacts, so quiet hours show as gaps.
   const hours = document_.by_hour.map((group) => Number(group.key));
   const byHour = new Map(document_.by_hour.map((group) => [Number(group.key), group]));
@@ -192,19 +127,19 @@ function cell(row, text, header = false) {
 }
 
 function fillTables(document_) {
-  const w = words();
   const section = $("breakdowns");
   section.replaceChildren();
-  for (const [breakdown, title] of Object.entries(w.breakdowns)) {
+  for (const breakdown of BREAKDOWNS) {
     const groups = document_[`by_${breakdown}`];
     if (!groups.length) continue;
     const table = document.createElement("table");
     table.id = `table-${breakdown}`;
     const caption = document.createElement("caption");
-    caption.textContent = title;
+    caption.textContent = t(`reports.by.${breakdown}`);
     table.append(caption);
     const head = table.createTHead().insertRow();
-    for (const heading of [w.name, ...w.columns]) cell(head, heading, true);
+    const headings = [t("reports.name"), ...COLUMNS.map((column) => t(`reports.column.${column}`))];
+    for (const heading of headings) cell(head, heading, true);
     const body = table.createTBody();
     for (const group of groups) {
       const row = body.insertRow();
@@ -234,7 +169,7 @@ function fillServices(document_) {
   const select = $("service");
   if (select.options.length > 1) return;
   for (const [code, pair] of Object.entries(document_.labels.service)) {
-    select.append(new Option(language === "en" ? pair.en : pair.es, code));
+    select.append(new Option(language() === "en" ? pair.en : pair.es, code));
   }
   select.value = document_.period.service ?? "";
 }
@@ -254,36 +189,35 @@ function fillExecutives(document_) {
 }
 
 function render(document_) {
-  if (!asked && document_.language === "en" && language !== "en") {
-    language = "en";
-    showLanguage();
-  }
+  useDefault(document_.language);
+  shown = document_;
   const period = document_.period;
   $("from").value = period.from;
   $("to").value = period.to;
   fillServices(document_);
   fillExecutives(document_);
-  const w = words();
   $("period").textContent = period.from === period.to ? period.from : `${period.from} – ${period.to}`;
   const params = filters();
   $("download-csv").href = `/api/reports?${params}&format=csv`;
   $("download-json").href = `/api/reports?${params}&format=json&download=1`;
-  $("download-csv").download = `reporte-${period.from}-${period.to}.csv`;
-  $("download-json").download = `reporte-${period.from}-${period.to}.json`;
+  const name = t("reports.download", { from: period.from, to: period.to });
+  $("download-csv").download = `${name}.csv`;
+  $("download-json").download = `${name}.json`;
   fillTiles(document_);
   drawCharts(document_);
   fillTables(document_);
   $("report").hidden = false;
-  $("status").textContent = document_.total.offered === 0 ? w.empty : "";
+  say($("status"), document_.total.offered === 0 ? "reports.empty" : null);
 }
 
 let latest = 0;
+let shown = null; // the report on the page, drawn again when the language changes
 
 async function load(params) {
   // Only the last request asked for is shown, whatever order the answers come in.
   const mine = ++latest;
   $("error").hidden = true;
-  $("status").textContent = words().loading;
+  say($("status"), "reports.loading");
   const response = await fetch(`/api/reports?${params}`, { headers: { Accept: "application/json" } });
   if (mine !== latest) return;
   if (response.status === 401) {
@@ -293,16 +227,20 @@ async function load(params) {
   const body = await response.json().catch(() => ({}));
   if (mine !== latest) return;
   if (!response.ok) {
-    $("status").textContent = "";
-    // A bad period or filter: the server's message names the field.
-    $("error").textContent = body.code === "bad_report_query" ? body.message : errorText(body.code, body.message);
+    say($("status"), null);
+    // A bad period or filter: the server's message names the field (in Spanish, as the
+    // RUN rules are written); the catalog's words say what to do.
+    if (body.code === "bad_report_query") $("error").textContent = body.message;
+    else say($("error"), errorKey(body.code));
     $("error").hidden = false;
     return;
   }
   render(body);
 }
 
-showLanguage();
+window.addEventListener("branch:language", () => {
+  if (shown) render(shown);
+});
 $("filters").addEventListener("submit", (event) => {
   event.preventDefault();
   load(filters());

@@ -115,10 +115,12 @@ async def open_person(
     artifacts.mkdir(parents=True)
     people: list[Person] = []
 
-    async def open_one(label: str, *, init_script: str | None = None) -> Person:
+    async def open_one(
+        label: str, *, init_script: str | None = None, locale: str = "es-CL"
+    ) -> Person:
         context = await browser.new_context(
             ignore_https_errors=True,
-            locale="es-CL",
+            locale=locale,
             # The citizen's page is mobile first; the executive works at a desk.
             viewport={"width": 390, "height": 844}
             if label == "citizen"

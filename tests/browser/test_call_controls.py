@@ -65,7 +65,7 @@ async def test_audio_only_and_camera_switch(
         "La persona cambió a solo audio para ahorrar datos: por eso no ves su video. "
         "Se siguen escuchando."
     )
-    await expect(notice).to_have_attribute("lang", "es-CL")
+    await expect(epage.locator("html")).to_have_attribute("lang", "es-CL")
     await expect(epage.locator("#remote-video")).to_have_class("remote audio-only")
     await citizen.shot("audio-only")
     await executive.shot("audio-only-notice")
