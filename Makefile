@@ -7,15 +7,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server nodejs postgresql
 # The real OpenID provider the login tests start (npm package oidc-provider).
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
+# The accessibility engine the browser tests inject into every page (npm package axe-core).
+AXE := tests/axe/node_modules/.package-lock.json
 
 .PHONY: run test setup system-deps certs lint typecheck unit clean
 
 run: $(BIN)/branch
 	$(BIN)/branch --config branch.dev.toml serve --dev
 
-test: system-deps $(BIN)/branch $(OIDC_PROVIDER) lint typecheck unit
+test: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE) lint typecheck unit
 
-setup: system-deps $(BIN)/branch $(OIDC_PROVIDER)
+setup: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE)
 
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do \
@@ -39,6 +41,10 @@ $(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json | system-
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(AXE): tests/axe/package.json tests/axe/package-lock.json | $(OIDC_PROVIDER)
+	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 certs: $(BIN)/branch
 	$(BIN)/branch certs
 
@@ -49,8 +55,8 @@ lint: $(BIN)/branch
 typecheck: $(BIN)/branch
 	$(BIN)/mypy
 
-unit: $(BIN)/branch $(OIDC_PROVIDER)
+unit: $(BIN)/branch $(OIDC_PROVIDER) $(AXE)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts tests/oidc/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts tests/oidc/node_modules tests/axe/node_modules

@@ -335,6 +335,8 @@ function announceCall(fields) {
   chime();
   const executive = fields.peer?.name || t("citizen.call.anExecutive");
   notify(t("citizen.notify.callTitle"), t("citizen.notify.callText", { executive }));
+  // Read out at once, over whatever the screen reader was saying: the call has begun.
+  say($("call-announce"), "citizen.call.started", { executive });
 }
 
 function startCall(fields) {
