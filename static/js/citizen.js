@@ -40,7 +40,7 @@ function showBranchNotice(text) {
   region.replaceChildren(line);
 }
 
-const STEPS = ["loading", "reason", "devices", "waiting", "connecting", "call", "ended", "replaced"];
+const STEPS = ["loading", "reason", "devices", "waiting", "connecting", "call", "ended", "replaced", "expired"];
 const IN_LINE = new Set(["waiting", "connecting", "call"]);
 
 const page = {
@@ -602,7 +602,12 @@ function onClose({ code, final, retryInMs }) {
     // An auditor's login has no live floor: their page is the audit one.
     location.assign("/audit");
   } else if (code === CLOSE.SESSION_ENDED) {
-    location.assign("/");
+    // Logged out elsewhere or the login ran out: say so, and offer the way back in.
+    closeCall();
+    releaseMedia();
+    showNotice(null);
+    showError(null);
+    showStep("expired");
   } else if (code === CLOSE.REPLACED) {
     closeCall();
     releaseMedia();
@@ -610,7 +615,7 @@ function onClose({ code, final, retryInMs }) {
     showStep("replaced");
   } else if (!final) {
     const seconds = Math.max(1, Math.round(retryInMs / 1000));
-    showNotice("citizen.reconnecting", { seconds });
+    showNotice(navigator.onLine ? "connection.retrying" : "connection.offline", { seconds });
   }
 }
 
@@ -793,6 +798,13 @@ $("again").addEventListener("click", () => {
 $("survey-form").addEventListener("submit", submitSurvey);
 $("use-here").addEventListener("click", () => signaling.connect());
 window.addEventListener("pagehide", () => signaling.close());
+// The device lost its network (not the branch): say it plainly; the connection retries by itself.
+window.addEventListener("offline", () => showNotice("connection.offline"));
+window.addEventListener("online", () => {
+  showNotice(null);
+  // Back online: retry now rather than at the end of the back-off, unless still connected.
+  if (!signaling.socket) signaling.connect();
+});
 // Words written from catalog keys follow the switch by themselves; these are built from data.
 window.addEventListener("branch:language", () => {
   fillServices();

@@ -433,7 +433,7 @@ function onClose({ code, final, retryInMs }) {
     showNotice("executive.replaced");
   } else if (!final) {
     const seconds = Math.max(1, Math.round(retryInMs / 1000));
-    showNotice("citizen.reconnecting", { seconds });
+    showNotice("connection.retrying", { seconds });
   }
   render();
 }
