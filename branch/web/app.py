@@ -36,7 +36,7 @@ from branch.web.auth import (
     setup_auth,
 )
 from branch.web.csrf import csrf_middleware
-from branch.web.headers import install_security_headers
+from branch.web.headers import install_security_headers, install_static_caching
 from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.openapi import setup_openapi
 from branch.web.pages import STATIC_DIR, page, staff_page
@@ -251,6 +251,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_session_watch)
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)
+    install_static_caching(app)
 
     sessions = open_session_store(settings.stores_live, settings.stores_live_prefix)
 

@@ -77,3 +77,17 @@ def install_security_headers(app: web.Application, settings: Settings) -> None:
             response.headers.setdefault(name, value)
 
     app.on_response_prepare.append(add_headers)
+
+
+# Static files have no content hash in their names, so a browser may keep them but must ask
+# each time whether they changed: a 304 answer to the ETag costs a few hundred bytes on a
+# slow link, and a new release is never mixed with old modules.
+STATIC_CACHE = "no-cache"
+
+
+def install_static_caching(app: web.Application) -> None:
+    async def add_cache_control(request: web.Request, response: web.StreamResponse) -> None:
+        if request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", STATIC_CACHE)
+
+    app.on_response_prepare.append(add_cache_control)

@@ -18,14 +18,16 @@ export const LANGUAGES = Object.freeze(["es-CL", "en"]);
 const DEFAULT = "es-CL";
 const STORED = "branch.language";
 
-const CATALOGS = Object.fromEntries(
-  await Promise.all(
-    LANGUAGES.map(async (language) => {
-      const response = await fetch(`/static/i18n/${language}.json`);
-      return [language, response.ok ? await response.json() : {}];
-    }),
-  ),
-);
+// Only the language in use is loaded (a weak link pays for one catalog); the other comes on switching.
+const CATALOGS = {};
+
+async function load(language) {
+  if (!CATALOGS[language]) {
+    const response = await fetch(`/static/i18n/${language}.json`);
+    CATALOGS[language] = response.ok ? await response.json() : {};
+  }
+  return CATALOGS[language];
+}
 
 /** "es-CL" or "en" for any tag ("en-US", "es", "es-AR"); null for other languages. */
 export function supported(tag) {
@@ -54,6 +56,7 @@ export function chooseLanguage(fallback = DEFAULT) {
 }
 
 let current = chooseLanguage();
+await load(current);
 
 /** The page's language now. */
 export const language = () => current;
@@ -65,7 +68,7 @@ export const pageLanguage = () => current;
 export const hasWords = (key, lang = current) => key in (CATALOGS[lang] ?? {});
 
 function entry(key, lang) {
-  const found = CATALOGS[lang]?.[key] ?? CATALOGS[DEFAULT]?.[key];
+  const found = (CATALOGS[lang] ?? CATALOGS[current])?.[key];
   if (found === undefined) {
     // Thrown apart, so the page goes on and every browser test sees a page error.
     setTimeout(() => {
@@ -143,16 +146,17 @@ export function applyWords(root = document) {
   const title = doc.querySelector("title[data-words]");
   if (title) doc.title = t(title.dataset.words);
   for (const button of root.querySelectorAll("[data-language-switch]")) {
-    const other = LANGUAGES.find((lang) => lang !== current);
-    button.lang = other;
-    button.textContent = t("language.name", {}, other);
-    button.setAttribute("aria-label", t("language.switchTo", {}, other));
+    // Each catalog names the other language in that language.
+    button.lang = LANGUAGES.find((lang) => lang !== current);
+    button.textContent = t("language.other");
+    button.setAttribute("aria-label", t("language.switchTo"));
   }
 }
 
 /** Switch the page's language, remember it, and tell the page (event "languagechange" on window). */
-export function setLanguage(lang) {
+export async function setLanguage(lang) {
   const chosen = supported(lang) ?? DEFAULT;
+  await load(chosen);
   try {
     localStorage.setItem(STORED, chosen);
   } catch {
@@ -164,9 +168,10 @@ export function setLanguage(lang) {
 }
 
 /** With the branch's default once the server says it (welcome.language), unless the person chose. */
-export function useDefault(fallback) {
+export async function useDefault(fallback) {
   const chosen = chooseLanguage(fallback);
   if (chosen === current) return;
+  await load(chosen);
   current = chosen;
   applyWords(document);
   window.dispatchEvent(new CustomEvent("branch:language", { detail: { language: chosen } }));
@@ -239,9 +244,11 @@ export function errorKey(code) {
 
 export const errorText = (code) => t(errorKey(code));
 
-/** The notice `key` ("notice.<key>") in `lang`, its values formatted. */
-export function notice(lang, key, values = {}) {
-  return t(`notice.${key}`, noticeValues(key, values), supported(lang) ?? DEFAULT);
+/** The notice `key` ("notice.<key>") in `lang` (loaded on first use), its values formatted. */
+export async function notice(lang, key, values = {}) {
+  const chosen = supported(lang) ?? DEFAULT;
+  await load(chosen);
+  return t(`notice.${key}`, noticeValues(key, values), chosen);
 }
 
 /** The values a notice template takes, from what the server sent. */

@@ -86,10 +86,10 @@ async def test_service_status_is_pushed_live_and_the_hard_limit_ends_a_wait(
         """async () => {
           const { notice } = await import("/static/js/i18n.js");
           return {
-            limit: notice("en", "waitLimit", { service: "General service", limit: 60 }),
-            full: notice("en", "queue_full", { service: "General service", waiting: 1 }),
-            audio: notice("en", "peerAudioOnly"),
-            unknown: notice("fr", "peerVideoBack"),
+            limit: await notice("en", "waitLimit", { service: "General service", limit: 60 }),
+            full: await notice("en", "queue_full", { service: "General service", waiting: 1 }),
+            audio: await notice("en", "peerAudioOnly"),
+            unknown: await notice("fr", "peerVideoBack"),
           };
         }"""
     )
