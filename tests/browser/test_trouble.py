@@ -7,6 +7,7 @@ from playwright.async_api import expect
 
 from branch.config import Queue
 from tests.browser.conftest import OpenPerson, Person
+from tests.browser.test_accessibility import assert_accessible
 from tests.conftest import CITIZEN_RUN, StartBranch
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -72,7 +73,7 @@ async def test_camera_and_microphone_troubles_say_what_happened_and_what_to_do(
         advice = "Chrome" if name == "no-webrtc" else "«Probar de nuevo»"
         await expect(page.locator("#device-problem-text")).to_contain_text(advice)
         await expect(page.locator("#join")).to_be_disabled()
-        await person.shot(name)
+        await assert_accessible(person, name)
         await page.get_by_role("button", name="Read this page in English").click()
         await expect(page.locator("#device-problem-title")).to_have_text(english)
         await person.shot(f"{name}-english")
@@ -109,7 +110,7 @@ async def test_network_lost_server_unreachable_and_session_ended(
         "Tu equipo perdió la conexión a internet. Revisa el wifi o los datos móviles: "
         "mantén esta página abierta y volveremos a conectarte solos."
     )
-    await citizen.shot("network-lost")
+    await assert_accessible(citizen, "network-lost")
     await citizen.context.set_offline(False)
     await expect(notice).to_be_hidden()
     await expect(page.locator("#position")).to_have_text("Eres el siguiente en la fila")
@@ -127,7 +128,7 @@ async def test_network_lost_server_unreachable_and_session_ended(
     await expect(page.get_by_role("link", name="Ingresar de nuevo")).to_have_attribute(
         "href", "/login?next=/citizen"
     )
-    await citizen.shot("session-ended")
+    await assert_accessible(citizen, "session-ended")
     await other.close()
 
     # The branch cannot be reached at all: keep the page open, it retries.
@@ -139,4 +140,4 @@ async def test_network_lost_server_unreachable_and_session_ended(
     await expect(english.page.locator("#connection")).to_contain_text(
         "We cannot reach the branch. Keep this page open: we try again in"
     )
-    await english.shot("server-unreachable")
+    await assert_accessible(english, "server-unreachable")
