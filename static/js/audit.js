@@ -1,129 +1,45 @@
 // The auditors' page: read-only views of the records, the audit trail and its
 // verification, all from /api/audit/* (every read there is itself audited).
-import { applyWords, errorText, pageLanguage } from "./i18n.js";
-
-const WORDS = {
-  "es-CL": {
-    skip: "Saltar al contenido",
-    title: "Auditoría",
-    logout: "Cerrar sesión",
-    readOnly: "Solo lectura. Cada consulta de registros queda anotada en el registro de auditoría.",
-    verifyTitle: "Verificación de la cadena",
-    headLabel: "Cabeza registrada (opcional)",
-    verify: "Verificar",
-    contactsTitle: "Atenciones",
-    from: "Desde",
-    to: "Hasta",
-    show: "Ver atenciones",
-    folio: "Folio",
-    joined: "Ingreso",
-    service: "Servicio",
-    reason: "Motivo",
-    citizen: "Ciudadano",
-    executive: "Ejecutivo",
-    outcome: "Resultado",
-    detail: "Detalle",
-    open: "Ver",
-    contactTitle: "Atención",
-    chatTitle: "Conversación escrita",
-    storyTitle: "Registro de auditoría de la atención",
-    trailTitle: "Registro de auditoría",
-    seq: "N.º",
-    at: "Fecha",
-    kind: "Evento",
-    actor: "Quién",
-    contactId: "Atención",
-    hash: "Hash",
-    more: "Ver más",
-    erased: "(borrado por retención)",
-    noChat: "Sin conversación guardada.",
-    language: "English",
-    languageHref: "?lang=en",
-    verifies: (n, erased, head) =>
-      `La cadena verifica: ${n} entradas` +
-      (erased ? `, ${erased} con datos personales borrados por retención` : "") +
-      (head ? `. Cabeza: ${head.seq}:${head.hash}` : "."),
-    broken: (seq, reason) => `La cadena está rota en la entrada ${seq}: ${reason}`,
-    contactsFound: (n, from, to, cut) =>
-      `${n === 1 ? "1 atención" : `${n} atenciones`} entre el ${from} y el ${to}` +
-      `${cut ? " (se muestran las primeras)" : ""}.`,
-  },
-  en: {
-    skip: "Skip to content",
-    title: "Audit",
-    logout: "Log out",
-    readOnly: "Read only. Every look at the records is itself written to the audit trail.",
-    verifyTitle: "Chain verification",
-    headLabel: "Recorded head (optional)",
-    verify: "Verify",
-    contactsTitle: "Contacts",
-    from: "From",
-    to: "To",
-    show: "Show contacts",
-    folio: "Folio",
-    joined: "Joined",
-    service: "Service",
-    reason: "Reason",
-    citizen: "Citizen",
-    executive: "Executive",
-    outcome: "Outcome",
-    detail: "Detail",
-    open: "Open",
-    contactTitle: "Contact",
-    chatTitle: "Text chat",
-    storyTitle: "Audit trail of the contact",
-    trailTitle: "Audit trail",
-    seq: "No.",
-    at: "Time",
-    kind: "Event",
-    actor: "Who",
-    contactId: "Contact",
-    hash: "Hash",
-    more: "Show more",
-    erased: "(erased by retention)",
-    noChat: "No chat kept.",
-    language: "Español",
-    languageHref: "?lang=es-CL",
-    verifies: (n, erased, head) =>
-      `The chain verifies: ${n} entries` +
-      (erased ? `, ${erased} with personal data erased by retention` : "") +
-      (head ? `. Head: ${head.seq}:${head.hash}` : "."),
-    broken: (seq, reason) => `The chain is broken at entry ${seq}: ${reason}`,
-    contactsFound: (n, from, to, cut) =>
-      `${n === 1 ? "1 contact" : `${n} contacts`} from ${from} to ${to}` +
-      `${cut ? " (the first ones are shown)" : ""}.`,
-  },
-};
+import { errorKey, language, say, sayIn, t, useDefault } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
-let language = pageLanguage();
-let words = WORDS[language];
 let nextEntry = 0;
+// What is shown, kept so a language switch writes it again in the other language.
+const shown = { verdict: null, contacts: null, contact: null, entries: [] };
 
-class ApiError extends Error {}
+/** A refusal from the API: its code names the words ("error.<code>"). */
+class ApiError extends Error {
+  constructor(code) {
+    super(code);
+    this.code = code;
+  }
+}
 
 async function getJson(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });
   if (response.status === 401) {
     window.location.assign("/login?next=/audit");
-    throw new ApiError("");
+    throw new ApiError(null);
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(language === "en" ? body.message || "" : errorText(body.code, body.message));
+    throw new ApiError(body.code ?? "internal");
   }
   return body;
 }
 
 function showError(error) {
-  const box = $("error");
-  box.textContent = error instanceof ApiError ? error.message : String(error);
-  box.hidden = !box.textContent;
+  if (error instanceof ApiError) {
+    sayIn($("error"), error.code ? errorKey(error.code) : null);
+  } else {
+    sayIn($("error"), "error.other");
+    console.error(error);
+  }
 }
 
 function when(iso) {
   if (!iso) return "—";
-  return new Intl.DateTimeFormat(language, { dateStyle: "short", timeStyle: "medium" }).format(
+  return new Intl.DateTimeFormat(language(), { dateStyle: "short", timeStyle: "medium" }).format(
     new Date(iso),
   );
 }
@@ -140,18 +56,27 @@ function entryRow(tbody, entry) {
   cell(row, String(entry.seq));
   cell(row, when(entry.at));
   cell(row, entry.kind);
-  const who = cell(row, entry.erased ? `${entry.actor} ${words.erased}` : entry.actor);
+  const who = cell(row, entry.erased ? `${entry.actor} ${t("audit.erased")}` : entry.actor);
   if (entry.erased) who.classList.add("erased");
   cell(row, entry.contactId);
   cell(row, `${entry.hash.slice(0, 12)}…`, "hash").title = entry.hash;
 }
 
+function verdictText(result) {
+  if (!result.ok) return t("audit.broken", { seq: result.broken.seq, reason: result.broken.reason });
+  return (
+    t("audit.verifies", { count: result.entries }) +
+    (result.erased ? t("audit.verifiesErased", { count: result.erased }) : "") +
+    (result.head ? t("audit.verifiesHead", { head: `${result.head.seq}:${result.head.hash}` }) : ".")
+  );
+}
+
 function showVerdict(result) {
+  shown.verdict = result;
   const verdict = $("verdict");
   verdict.dataset.state = result.ok ? "ok" : "broken";
-  verdict.textContent = result.ok
-    ? words.verifies(result.entries, result.erased, result.head)
-    : words.broken(result.broken.seq, result.broken.reason);
+  const text = verdictText(result);
+  if (verdict.textContent !== text) verdict.textContent = text;
 }
 
 async function verifyChain() {
@@ -163,6 +88,13 @@ async function verifyChain() {
 
 async function showContact(contactId) {
   const detail = await getJson(`/api/audit/contacts/${encodeURIComponent(contactId)}`);
+  renderContact(detail);
+  $("contact").hidden = false;
+  $("contact-title").focus();
+}
+
+function renderContact(detail) {
+  shown.contact = detail;
   const contact = detail.contact;
   $("contact-folio").textContent = contact.folio;
   const fields = $("contact-fields");
@@ -183,14 +115,12 @@ async function showContact(contactId) {
   }
   if (!detail.chat.length) {
     const item = document.createElement("li");
-    item.textContent = words.noChat;
+    say(item, "audit.noChat");
     chat.append(item);
   }
   const trail = $("contact-trail").tBodies[0];
   trail.replaceChildren();
   for (const entry of detail.trail) entryRow(trail, entry);
-  $("contact").hidden = false;
-  $("contact-title").focus();
 }
 
 async function listContacts() {
@@ -200,6 +130,11 @@ async function listContacts() {
   const answer = await getJson(`/api/audit/contacts?${query}`);
   $("from").value = answer.from;
   $("to").value = answer.to;
+  renderContacts(answer);
+}
+
+function renderContacts(answer) {
+  shown.contacts = answer;
   const tbody = $("contacts").tBodies[0];
   tbody.replaceChildren();
   for (const contact of answer.contacts) {
@@ -209,45 +144,46 @@ async function listContacts() {
     cell(row, contact.service);
     cell(row, contact.reason_code);
     const citizen = contact.purged_at
-      ? cell(row, words.erased, "erased")
+      ? cell(row, t("audit.erased"), "erased")
       : cell(row, `${contact.citizen_run} · ${contact.citizen_name}`);
     citizen.dataset.contact = contact.contact_id;
     cell(row, contact.executive_name);
     cell(row, contact.outcome_code);
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = words.open;
+    button.textContent = t("audit.open");
     button.addEventListener("click", () => showContact(contact.contact_id).catch(showError));
     row.insertCell().append(button);
   }
-  $("contacts-status").textContent = words.contactsFound(
-    answer.contacts.length,
-    answer.from,
-    answer.to,
-    answer.truncated,
-  );
+  say($("contacts-status"), "audit.contactsFound", {
+    count: answer.contacts.length,
+    from: answer.from,
+    to: answer.to,
+    cut: answer.truncated ? { $words: "audit.firstShown" } : "",
+  });
 }
 
 async function moreEntries() {
   const page = await getJson(`/api/audit/entries?after=${nextEntry}&limit=100`);
   const tbody = $("trail").tBodies[0];
   for (const entry of page.entries) entryRow(tbody, entry);
+  shown.entries.push(...page.entries);
   if (page.entries.length) nextEntry = page.entries[page.entries.length - 1].seq;
   $("more").hidden = page.next === null;
 }
 
-function useLanguage(chosen) {
-  language = chosen;
-  words = WORDS[language];
-  applyWords(document, words, language);
-  const link = $("language");
-  link.textContent = words.language;
-  link.href = words.languageHref;
-  link.lang = language === "en" ? "es-CL" : "en";
+/** Everything shown, again in the page's language now. */
+function rewrite() {
+  if (shown.verdict) showVerdict(shown.verdict);
+  if (shown.contacts) renderContacts(shown.contacts);
+  if (shown.contact) renderContact(shown.contact);
+  const tbody = $("trail").tBodies[0];
+  tbody.replaceChildren();
+  for (const entry of shown.entries) entryRow(tbody, entry);
 }
 
 async function start() {
-  useLanguage(language);
+  window.addEventListener("branch:language", rewrite);
   $("verify-form").addEventListener("submit", (event) => {
     event.preventDefault();
     verifyChain().catch(showError);
@@ -258,12 +194,8 @@ async function start() {
   });
   $("more").addEventListener("click", () => moreEntries().catch(showError));
   const verdict = await verifyChain();
-  // Without ?lang the branch's own default language decides.
-  const chosen = pageLanguage(verdict.language);
-  if (chosen !== language) {
-    useLanguage(chosen);
-    showVerdict(verdict);
-  }
+  // Unless the person chose (the switch or ?lang=), the branch's own default language decides.
+  await useDefault(verdict.language);
   await listContacts();
   await moreEntries();
 }

@@ -61,9 +61,6 @@ await load(current);
 /** The page's language now. */
 export const language = () => current;
 
-/** Kept for the pages written before the switch: the chosen language. */
-export const pageLanguage = () => current;
-
 /** Whether `key` is in the catalog of `language`. */
 export const hasWords = (key, lang = current) => key in (CATALOGS[lang] ?? {});
 

@@ -2,9 +2,8 @@
 // "wallboard" messages (docs/protocol.md); the page never asks for it. A
 // one-second timer only advances the durations shown between two pushes.
 
-import { applyWords, errorText, formatClock, pageLanguage } from "./i18n.js";
+import { errorKey, formatClock, formatNumber, hasWords, language, say, sayIn, t, useDefault } from "./i18n.js";
 import { CLOSE, Signaling } from "./signaling.js";
-import { TEXTS } from "./wallboard-texts.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,15 +12,13 @@ const CAN_PAUSE = new Set(["available", "not_ready"]);
 const CAN_LOG_OUT = new Set(["available", "not_ready", "offered"]);
 
 const view = {
-  language: pageLanguage(), // "es-CL", or "en" with ?lang=en
   welcome: null,
   watchOnly: true, // until the welcome says this is a supervisor: admins only watch
   board: null,
   receivedAt: 0, // performance.now() when the board arrived
 };
 
-const english = () => view.language === "en";
-const t = (key) => (english() ? TEXTS.en : TEXTS.es)[key] ?? TEXTS.es[key];
+const english = () => language() === "en";
 
 // ------------------------------------------------------------ rendering helpers
 
@@ -37,7 +34,7 @@ function cell(text, level = null, attributes = {}) {
   const td = element("td", text ?? "—", attributes);
   if (level) {
     td.dataset.level = level;
-    if (level !== "ok") td.append(element("span", ` (${t(level)})`, { class: "visually-hidden" }));
+    if (level !== "ok") td.append(element("span", ` (${t(`wallboard.${level}`)})`, { class: "visually-hidden" }));
   }
   return td;
 }
@@ -53,11 +50,11 @@ function clockOrDash(seconds, running = true) {
 
 function percent(value) {
   if (value === null || value === undefined) return "—";
-  return `${value.toLocaleString(view.language)} %`;
+  return t("wallboard.percent", { value: formatNumber(value) });
 }
 
 function serviceName(line) {
-  if (line.code === "") return t("total");
+  if (line.code === "") return t("wallboard.total");
   return english() ? line.nameEn || line.name : line.name;
 }
 
@@ -70,23 +67,13 @@ function pauseLabel(code) {
   if (!code) return "—";
   const entry = (view.welcome?.pauseReasons ?? []).find((item) => item.code === code);
   if (entry) return english() ? entry.labelEn || entry.label : entry.label;
-  return t("pauses")[code] ?? code;
+  return hasWords(`wallboard.pause.${code}`) ? t(`wallboard.pause.${code}`) : code;
 }
 
-function showError(text) {
-  $("error").textContent = text ?? "";
-  $("error").hidden = !text;
-}
-
-function showDone(text) {
-  $("done").textContent = text ?? "";
-  $("done").hidden = !text;
-}
-
-function showConnection(text) {
-  $("connection").textContent = text ?? "";
-  $("connection").hidden = !text;
-}
+// Each takes a catalog key and its values (none hides the line), so a language switch rewrites it.
+const showError = (key, values) => sayIn($("error"), key, values);
+const showDone = (key, values) => sayIn($("done"), key, values);
+const showConnection = (key, values) => sayIn($("connection"), key, values);
 
 // ------------------------------------------------------------ the board
 
@@ -96,7 +83,7 @@ function renderNow(board) {
     const by = line.executives;
     tr.append(
       element("th", serviceName(line), { scope: "row" }),
-      cell(`${line.waiting}${line.offered ? t("offeredNow")(line.offered) : ""}`, null, {
+      cell(`${line.waiting}${line.offered ? t("wallboard.offeredNow", { count: line.offered }) : ""}`, null, {
         class: "waiting",
       }),
       cell(clockOrDash(line.longestWaitSeconds), line.longestWaitLevel, { class: "longest" }),
@@ -123,7 +110,7 @@ function renderToday(board) {
       cell(today.offered, null, { class: "offered" }),
       cell(today.answered, null, { class: "answered" }),
       cell(
-        `${today.abandoned}${today.shortAbandoned ? t("short")(today.shortAbandoned) : ""}`,
+        `${today.abandoned}${today.shortAbandoned ? t("wallboard.short", { count: today.shortAbandoned }) : ""}`,
         null,
         { class: "abandoned" },
       ),
@@ -134,7 +121,10 @@ function renderToday(board) {
       cell(
         today.satisfaction === null
           ? "—"
-          : `${today.satisfaction.toFixed(1)} / 5${t("surveys")(today.surveyed)}`,
+          : t("wallboard.satisfactionValue", {
+              score: formatNumber(today.satisfaction, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+              surveys: { $words: "wallboard.surveys", count: today.surveyed },
+            }),
         today.satisfactionLevel,
         { class: "satisfaction" },
       ),
@@ -143,7 +133,13 @@ function renderToday(board) {
     return tr;
   });
   $("today-rows").replaceChildren(...rows);
-  $("targets").textContent = t("targets")(board.targets);
+  const targets = board.targets;
+  $("targets").textContent = t("wallboard.targets", {
+    target: targets.serviceLevelTarget,
+    seconds: targets.serviceLevelSeconds,
+    warn: targets.abandonWarnPercent,
+    alert: targets.abandonAlertPercent,
+  });
 }
 
 function actionButton(label, action, executive, enabled) {
@@ -164,12 +160,12 @@ function renderExecutives(board) {
     tr.dataset.state = executive.state;
     const actions = element("td", null, { class: "actions-cell" });
     actions.append(
-      actionButton(t("setNotReady"), "supervisor.not_ready", executive, CAN_PAUSE.has(executive.state)),
-      actionButton(t("logOut"), "supervisor.log_out", executive, CAN_LOG_OUT.has(executive.state)),
+      actionButton(t("wallboard.setNotReady"), "supervisor.not_ready", executive, CAN_PAUSE.has(executive.state)),
+      actionButton(t("wallboard.logOut"), "supervisor.log_out", executive, CAN_LOG_OUT.has(executive.state)),
     );
     tr.append(
       element("th", executive.name, { scope: "row" }),
-      cell(t("states")[executive.state] ?? executive.state, null, { class: "state" }),
+      cell(hasWords(`wallboard.state.${executive.state}`) ? t(`wallboard.state.${executive.state}`) : executive.state, null, { class: "state" }),
       cell(clockOrDash(executive.secondsInState), null, { class: "in-state" }),
       cell(executive.state === "not_ready" ? pauseLabel(executive.reason) : "—", null, {
         class: "pause",
@@ -198,7 +194,7 @@ function renderCalls(board) {
       element("th", call.folio, { scope: "row" }),
       cell(serviceByCode(call.service), null, { class: "service" }),
       cell(call.executive.name, null, { class: "executive" }),
-      cell(call.interrupted ? `${duration} (${t("interrupted")})` : duration, null, {
+      cell(call.interrupted ? `${duration} (${t("wallboard.interrupted")})` : duration, null, {
         class: "duration",
       }),
     );
@@ -225,8 +221,8 @@ function render() {
   renderExecutives(board);
   renderCalls(board);
   renderNoticeServices(board);
-  const at = new Date(board.at * 1000).toLocaleTimeString(view.language);
-  $("updated").textContent = t("updated")(at);
+  const at = new Date(board.at * 1000).toLocaleTimeString(language());
+  $("updated").textContent = t("wallboard.updated", { time: at });
 }
 
 /** Only the running durations, between pushes. */
@@ -249,16 +245,10 @@ function tick() {
 
 // ------------------------------------------------------------ language
 
+/** What the script writes, in the page's language now (the switch rewrites the rest). */
 function applyLanguage() {
-  applyWords(document, english() ? { ...TEXTS.es, ...TEXTS.en } : TEXTS.es, view.language);
-  // The other language is a link: the page opens again in it and is pushed a fresh board.
-  const other = english() ? "es-CL" : "en";
-  const params = new URLSearchParams(window.location.search);
-  params.set("lang", other);
-  $("language").href = `?${params}`;
-  $("language").textContent = t("switchTo");
-  $("language").lang = other;
-  document.title = `${t("title")} · ${view.welcome?.serviceName ?? "Sucursal en Línea"}`;
+  const service = view.welcome?.serviceName;
+  document.title = service ? t("wallboard.pageTitleFor", { service }) : t("wallboard.pageTitle");
   fillPauseReasons();
   render();
 }
@@ -266,7 +256,7 @@ function applyLanguage() {
 function fillPauseReasons() {
   const select = $("pause-reason");
   const chosen = select.value;
-  const options = [element("option", t("pauseDefault"), { value: "" })];
+  const options = [element("option", t("wallboard.pauseDefault"), { value: "" })];
   for (const entry of view.welcome?.pauseReasons ?? []) {
     options.push(element("option", english() ? entry.labelEn || entry.label : entry.label, { value: entry.code }));
   }
@@ -277,8 +267,8 @@ function fillPauseReasons() {
 // ------------------------------------------------------------ actions
 
 function act(action, executive) {
-  showError("");
-  showDone("");
+  showError(null);
+  showDone(null);
   const fields = { executive: executive.run };
   if (action === "supervisor.not_ready" && $("pause-reason").value) fields.reason = $("pause-reason").value;
   signaling.send(action, fields);
@@ -286,8 +276,8 @@ function act(action, executive) {
 
 $("notice-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  showError("");
-  showDone("");
+  showError(null);
+  showDone(null);
   const text = $("notice-text").value.trim();
   if (!text) {
     $("notice-text").focus();
@@ -313,8 +303,8 @@ function onClose({ code, final, retryInMs }) {
     location.assign("/");
     return;
   }
-  if (code === CLOSE.REPLACED) showConnection(t("replaced"));
-  else if (!final) showConnection(t("lost")(Math.max(1, Math.round(retryInMs / 1000))));
+  if (code === CLOSE.REPLACED) showConnection("wallboard.replaced");
+  else if (!final) showConnection("wallboard.lost", { seconds: Math.max(1, Math.round(retryInMs / 1000)) });
 }
 
 const signaling = new Signaling({ onClose });
@@ -324,14 +314,15 @@ signaling
     view.welcome = message;
     view.watchOnly = message.role !== "supervisor";
     for (const id of ["actions-head", "pause-choice", "notice-section"]) $(id).hidden = view.watchOnly;
-    // The branch's default language, unless the page was opened in one (?lang=).
-    if (!new URLSearchParams(window.location.search).has("lang")) {
-      view.language = pageLanguage(message.language);
+    showConnection(null);
+    if (message.serviceName) {
+      delete $("service-name").dataset.words; // the branch's own name, not a catalog word
+      $("service-name").textContent = message.serviceName;
     }
-    showConnection("");
-    $("service-name").textContent = message.serviceName || "Sucursal en Línea";
     $("person-name").textContent = message.person?.name ?? "";
     applyLanguage();
+    // The branch's default language, unless the person chose one (the switch or ?lang=).
+    useDefault(message.language);
   })
   .on("wallboard", (message) => {
     view.board = message;
@@ -342,19 +333,20 @@ signaling
     if (message.action === "supervisor.broadcast") {
       $("notice-send").disabled = false;
       $("notice-text").value = "";
-      showDone(t("doneBroadcast")(message.recipients));
+      showDone("wallboard.doneBroadcast", { count: message.recipients });
     } else if (message.action === "supervisor.log_out") {
-      showDone(t("doneLogOut")(nameOf(message.executive)));
+      showDone("wallboard.doneLogOut", { name: nameOf(message.executive) });
     } else {
-      showDone(t("doneNotReady")(nameOf(message.executive)));
+      showDone("wallboard.doneNotReady", { name: nameOf(message.executive) });
     }
   })
   .on("error", (message) => {
     if (message.replyTo === "supervisor.broadcast") $("notice-send").disabled = false;
-    showError(english() ? message.message : errorText(message.code, message.message));
+    showError(errorKey(message.code));
   });
 
-showConnection(t("connecting"));
+window.addEventListener("branch:language", applyLanguage);
+showConnection("wallboard.connecting");
 applyLanguage();
 signaling.connect();
 // Rendering only: the numbers come from the server; this moves the clocks on.
