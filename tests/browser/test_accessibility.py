@@ -10,9 +10,11 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from branch.config import Queue
+from branch.web.app import RECORDS
 from tests.browser.conftest import ARTIFACTS, OpenPerson, Person
 from tests.browser.test_services import closed_until_the_day_after_tomorrow
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.conftest import AUDITOR_RUN, CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.web.test_audit_api import a_served_contact
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -174,6 +176,52 @@ async def test_reports_and_restricted_pages_have_no_violations(
     await citizen.log_in(CITIZEN_RUN, "María José", "González Pérez")
     await expect(citizen.page.get_by_role("heading", name="Acceso restringido")).to_be_visible()
     await assert_accessible(citizen, "restricted")
+
+
+async def test_the_wallboard_and_the_audit_page_have_no_violations(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    await a_served_contact(node.app[RECORDS])
+    supervisor = await open_person("supervisor")
+    board = supervisor.page
+    await board.goto(node.url + "/login?next=/supervisor")
+    await supervisor.log_in(SUPERVISOR_RUN, "Sara", "Vidal")
+    await expect(board.locator("#executives-empty")).to_be_visible()
+    await assert_accessible(supervisor, "wallboard-empty")
+
+    # Figures, one executive in a call and the call: every table of the board is shown.
+    citizen = await open_person("citizen")
+    executive = await open_person("executive")
+    await citizen.join_queue(node.url, CITIZEN_RUN)
+    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await executive.page.get_by_role("button", name="Aceptar").click()
+    await expect(board.locator("#call-rows tr")).to_have_count(1)
+    await expect(board.locator("#executive-rows tr .state")).to_have_text("En llamada")
+    await expect(board.locator("#today-rows tr.total .answered")).not_to_have_text("0")
+    await assert_accessible(supervisor, "wallboard-call")
+    await board.get_by_role("button", name="Read this page in English").click()
+    await expect(board.locator("#executive-rows tr .state")).to_have_text("In a call")
+    await assert_accessible(supervisor, "wallboard-call-english")
+
+    auditor = await open_person("auditor")
+    audit = auditor.page
+    await audit.goto(node.url + "/login?next=/audit")
+    await auditor.log_in(AUDITOR_RUN, "Ana", "Auditora")
+    await expect(audit.locator("#verdict")).to_have_attribute("data-state", "ok")
+    # The served contact and the call still going on.
+    await expect(audit.locator("#contacts tbody tr")).to_have_count(2)
+    await expect(audit.locator("#trail tbody tr").first).to_contain_text("contact.joined")
+    await assert_accessible(auditor, "audit-contacts")
+    served = audit.locator("#contacts tbody tr", has_text="Eva Díaz")
+    await served.get_by_role("button", name="Ver").click()
+    await expect(audit.locator("#contact-chat")).to_contain_text("¿me escucha?")
+    await expect(audit.locator("#contact-trail")).to_contain_text("records.read")
+    await assert_accessible(auditor, "audit-contact")
+    await audit.fill("#head", f"2:{'0' * 64}")
+    await audit.get_by_role("button", name="Verificar").click()
+    await expect(audit.locator("#verdict")).to_have_attribute("data-state", "broken")
+    await assert_accessible(auditor, "audit-broken")
 
 
 async def test_a_citizen_joins_the_line_with_the_keyboard_alone(
