@@ -45,6 +45,13 @@ async def test_an_auditor_reads_records_and_the_verified_trail(
         "The chain is broken at entry 2: differs from the recorded head"
     )
     await auditor.shot("english")
+    # The switch writes what is shown again in Spanish, without asking the API again.
+    await page.get_by_role("button", name="Ver esta página en español").click()
+    await expect(verdict).to_have_text(
+        "La cadena está rota en la entrada 2: differs from the recorded head"
+    )
+    await expect(row.get_by_role("button", name="Ver")).to_be_visible()
+    await expect(page.locator("#contacts-status")).to_contain_text("1 atención entre el")
 
     # The citizen's page has no live floor for an auditor: it sends them here, once.
     await page.goto(f"{node.url}/citizen")
