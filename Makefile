@@ -9,15 +9,22 @@ SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server no
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 # The accessibility engine the browser tests inject into every page (npm package axe-core).
 AXE := tests/axe/node_modules/.package-lock.json
+# The PeerJS server the benchmarks compare the branch with (npm package peer).
+PEERJS := benchmarks/peerjs/node_modules/.package-lock.json
 
-.PHONY: run test setup system-deps certs lint typecheck unit clean
+.PHONY: run test setup system-deps certs lint typecheck unit bench clean
 
 run: $(BIN)/branch
 	$(BIN)/branch --config branch.dev.toml serve --dev
 
-test: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE) lint typecheck unit
+test: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE) $(PEERJS) lint typecheck unit
 
-setup: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE)
+setup: system-deps $(BIN)/branch $(OIDC_PROVIDER) $(AXE) $(PEERJS)
+
+# On demand, never part of `make test`: every scenario of docs/performance.md, a table on
+# stdout and test-artifacts/bench.json. BENCH="--size quick --only relay" narrows it.
+bench: system-deps $(BIN)/branch $(PEERJS)
+	$(BIN)/python -m benchmarks $(BENCH)
 
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_PACKAGES); do \
@@ -45,18 +52,23 @@ $(AXE): tests/axe/package.json tests/axe/package-lock.json | $(OIDC_PROVIDER)
 	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(PEERJS): benchmarks/peerjs/package.json benchmarks/peerjs/package-lock.json | $(OIDC_PROVIDER)
+	cd benchmarks/peerjs && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 certs: $(BIN)/branch
 	$(BIN)/branch certs
 
 lint: $(BIN)/branch
-	$(BIN)/ruff check branch tests
-	$(BIN)/ruff format --check branch tests
+	$(BIN)/ruff check branch tests benchmarks
+	$(BIN)/ruff format --check branch tests benchmarks
 
 typecheck: $(BIN)/branch
 	$(BIN)/mypy
 
-unit: $(BIN)/branch $(OIDC_PROVIDER) $(AXE)
+unit: $(BIN)/branch $(OIDC_PROVIDER) $(AXE) $(PEERJS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts tests/oidc/node_modules tests/axe/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts tests/oidc/node_modules \
+	  tests/axe/node_modules benchmarks/peerjs/node_modules

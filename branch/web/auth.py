@@ -265,8 +265,9 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     app[LOGIN_LIMIT] = Buckets(Rate(burst=per_minute, per_second=per_minute / 60))
 
     async def provider_client(app: web.Application) -> AsyncIterator[None]:
+        # The development provider is this node: its CA only matters when it serves TLS.
         extra_ca = settings.oidc_ca_file or (
-            str(settings.ca_path) if settings.oidc_dev_login else ""
+            str(settings.ca_path) if settings.oidc_dev_login and settings.tls else ""
         )
         connector = aiohttp.TCPConnector(ssl=client_context(Path(extra_ca) if extra_ca else None))
         http = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15))

@@ -21,6 +21,8 @@ import aiohttp
 
 from branch.tls import client_context
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 class ClientError(Exception):
     """A step against the node failed; the message names the step and what came back."""
@@ -97,9 +99,15 @@ class BranchClient:
     @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
+            # Like a browser, plain http on loopback counts as secure, so the
+            # Secure session cookie works against a node behind no TLS (benchmarks).
+            parts = urlsplit(self.url)
+            loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=self._ssl),
-                cookie_jar=aiohttp.CookieJar(unsafe=True),
+                cookie_jar=aiohttp.CookieJar(
+                    unsafe=True, treat_as_secure_origin=[self.origin] if loopback else []
+                ),
                 timeout=aiohttp.ClientTimeout(total=30),
             )
         return self._http

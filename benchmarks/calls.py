@@ -1,0 +1,297 @@
+"""Load clients for pairing, call setup and the draining waiting room."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from benchmarks.harness import percentile
+from benchmarks.people import Person, first_reason, open_page
+from benchmarks.servers import citizen_runs, executive_runs
+from branch.web.client import BranchClient
+from branch.web.peer import CallPeer, TestPatternTrack
+
+
+def _emit(reply: dict[str, Any]) -> None:
+    from benchmarks.load import emit
+
+    emit(reply)
+
+
+async def _commands() -> Any:
+    from benchmarks.load import next_command
+
+    while (command := await next_command()) is not None:
+        yield command
+
+
+def _quantiles(samples: list[float]) -> dict[str, float]:
+    return {"p50": percentile(samples, 0.5), "p99": percentile(samples, 0.99), "n": len(samples)}
+
+
+async def _end_call(executive: Person, citizen: Person, contact: str) -> None:
+    await executive.send("call.hangup", contactId=contact)
+    await asyncio.gather(executive.receive("call.ended"), citizen.receive("call.ended"))
+    await executive.send(
+        "wrapup.submit",
+        contactId=contact,
+        outcome="resuelto",
+        reason=first_reason(citizen),
+        notes="",
+        then="not_ready",
+    )
+    await executive.receive("wrapup.saved")
+
+
+async def pairing(args: argparse.Namespace) -> None:
+    """Executive available → both sides told (branch), or ws + Redis round trips (floor)."""
+    if args.kind == "raw":
+        await _round_trips(args)
+        return
+    async with aiohttp.ClientSession() as http:
+        citizen = await open_page(http, args.url, citizen_runs(1, 900_000)[0])
+        executive = await open_page(http, args.url, executive_runs(1)[0], "/executive")
+        _emit({"ready": True})
+        async for command in _commands():
+            samples = []
+            for _ in range(command["samples"]):
+                await citizen.send("queue.join", service="general", reason=first_reason(citizen))
+                contact = str((await citizen.receive("queue.joined"))["contactId"])
+                started = time.perf_counter()
+                await executive.send("agent.available")
+                told = await asyncio.gather(
+                    _arrival(citizen, "queue.offered"), _arrival(executive, "offer")
+                )
+                samples.append((max(told) - started) * 1000)
+                await executive.send("offer.accept", contactId=contact)
+                await asyncio.gather(
+                    executive.receive("call.started"), citizen.receive("call.started")
+                )
+                await _end_call(executive, citizen, contact)
+            _emit(_quantiles(samples))
+
+
+async def _arrival(person: Person, kind: str) -> float:
+    await person.receive(kind)
+    return time.perf_counter()
+
+
+async def _round_trips(args: argparse.Namespace) -> None:
+    """One websocket echo through the raw relay plus one Redis PING, per sample."""
+    client = aioredis.Redis.from_url(args.redis)
+    async with aiohttp.ClientSession() as http:
+        socket = await http.ws_connect(f"{args.url}?id=me")
+        wire = json.dumps({"to": "me", "data": "x" * 200})
+        await client.ping()
+        _emit({"ready": True})
+        async for command in _commands():
+            samples = []
+            for _ in range(command["samples"]):
+                started = time.perf_counter()
+                await socket.send_str(wire)
+                await socket.receive()
+                await client.ping()
+                samples.append((time.perf_counter() - started) * 1000)
+            _emit(_quantiles(samples))
+        await socket.close()
+    await client.aclose()
+
+
+async def setup(args: argparse.Namespace) -> None:
+    """Accept → ICE connected through the branch, or two aiortc peers wired directly."""
+    if args.kind == "direct":
+        _emit({"ready": True})
+        async for command in _commands():
+            _emit(_quantiles([await _direct_once() for _ in range(command["samples"])]))
+        return
+    citizen, executive = BranchClient(args.url), BranchClient(args.url)
+    await citizen.login(citizen_runs(1, 950_000)[0], "Carga", "Benchmark", "/citizen")
+    await executive.login(executive_runs(1)[0], "Carga", "Benchmark", "/executive")
+    await citizen.connect()
+    await executive.connect()
+    _emit({"ready": True})
+    async for command in _commands():
+        samples = []
+        for _ in range(command["samples"]):
+            samples.append(await _branch_once(citizen, executive))
+        _emit(_quantiles(samples))
+    await citizen.close()
+    await executive.close()
+
+
+async def _branch_once(citizen: BranchClient, executive: BranchClient) -> float:
+    await executive.send("agent.available")
+    reason = (citizen.welcome or {})["services"][0]["reasons"][0]["code"]
+    await citizen.send("queue.join", service="general", reason=reason)
+    contact = (await citizen.receive("queue.joined"))["contactId"]
+    await executive.receive("offer")
+    started = time.perf_counter()
+    await executive.send("offer.accept", contactId=contact)
+    await executive.receive("call.started")
+    await citizen.receive("call.started")
+    peers = [
+        CallPeer(citizen, contact, initiator=False),
+        CallPeer(executive, contact, initiator=True),
+    ]
+    try:
+        for peer in peers:
+            await peer.start()
+        await asyncio.gather(*(peer.wait_connected(30) for peer in peers))
+        elapsed = (time.perf_counter() - started) * 1000
+    finally:
+        for peer in peers:
+            await peer.close()
+    await executive.send("call.hangup", contactId=contact)
+    await executive.receive("call.ended")
+    await citizen.receive("call.ended")
+    await executive.send(
+        "wrapup.submit",
+        contactId=contact,
+        outcome="resuelto",
+        reason=reason,
+        notes="",
+        then="not_ready",
+    )
+    await executive.receive("wrapup.saved")
+    return elapsed
+
+
+async def _direct_once() -> float:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    from aiortc.mediastreams import AudioStreamTrack
+
+    offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    answerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    connected = [asyncio.Event(), asyncio.Event()]
+    tracks = [TestPatternTrack(), AudioStreamTrack(), TestPatternTrack(), AudioStreamTrack()]
+    for index, pc in enumerate((offerer, answerer)):
+
+        @pc.on("connectionstatechange")
+        async def on_state(
+            pc: RTCPeerConnection = pc, event: asyncio.Event = connected[index]
+        ) -> None:
+            if pc.connectionState == "connected":
+                event.set()
+
+    started = time.perf_counter()
+    offerer.addTrack(tracks[0])
+    offerer.addTrack(tracks[1])
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    answerer.addTrack(tracks[2])
+    answerer.addTrack(tracks[3])
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in connected)), 30)
+    elapsed = (time.perf_counter() - started) * 1000
+    for track in tracks:
+        track.stop()
+    await offerer.close()
+    await answerer.close()
+    return elapsed
+
+
+@dataclass
+class Watcher:
+    """Keeps the positions a waiting page displays, and answers its readiness checks."""
+
+    person: Person
+    positions: list[tuple[float, int]] = field(default_factory=list)
+
+    async def run(self) -> None:
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+            async for frame in self.person.socket:
+                if frame.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                if message["type"] == "queue.position":
+                    self.positions.append((time.perf_counter(), int(message["position"])))
+                else:
+                    await self.person.answer_readiness(message)
+
+
+async def drain_room(
+    http: aiohttp.ClientSession, url: str, people: list[Person], command: dict[str, Any]
+) -> dict[str, Any]:
+    """Executives take ``rate`` citizens a second for ``seconds``; the staleness of positions."""
+    watchers = [Watcher(person) for person in people]
+    tasks = [asyncio.create_task(watcher.run()) for watcher in watchers]
+    executives = [
+        await open_page(http, url, run, "/executive")
+        for run in executive_runs(command["executives"])
+    ]
+    await asyncio.sleep(command.get("settle", 2.0))
+    shown = {id(w): (w.positions[-1][1] if w.positions else 0) for w in watchers}
+    takes: list[float] = []
+    interval = 1 / command["rate"]
+    deadline = time.perf_counter() + command["seconds"]
+    turn = asyncio.Semaphore(1)
+
+    async def serve(executive: Person) -> None:
+        while time.perf_counter() < deadline:
+            async with turn:
+                # One executive becomes available per interval: the pace of the takes.
+                await executive.send("agent.available")
+                await asyncio.sleep(interval)
+            offer = await executive.receive("offer")
+            contact = offer["contactId"]
+            await executive.send("offer.accept", contactId=contact)
+            await executive.receive("call.started")
+            takes.append(time.perf_counter())
+            await executive.send("call.hangup", contactId=contact)
+            await executive.receive("call.ended")
+            await executive.send(
+                "wrapup.submit",
+                contactId=contact,
+                outcome="resuelto",
+                reason="otro",
+                notes="",
+                then="not_ready",
+            )
+            await executive.receive("wrapup.saved")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(serve(executive) for executive in executives))
+    drained = time.perf_counter() - started
+    await asyncio.sleep(command.get("settle", 2.0))
+    end = time.perf_counter()
+    stale = _staleness(watchers, shown, sorted(takes), end)
+    for task in tasks:
+        task.cancel()
+    for executive in executives:
+        await executive.socket.close()
+    return {
+        "taken": len(takes),
+        "rate": len(takes) / drained,
+        "staleness_p50": percentile(stale, 0.5) if stale else 0.0,
+        "staleness_p99": percentile(stale, 0.99) if stale else 0.0,
+        "pairs": len(stale),
+    }
+
+
+def _staleness(
+    watchers: list[Watcher], shown: dict[int, int], takes: list[float], end: float
+) -> list[float]:
+    """For every take k and every page still behind it: seconds until it showed its new place."""
+    stale = []
+    for watcher in watchers:
+        start = shown[id(watcher)]
+        cursor = 0
+        shown_at = watcher.positions
+        for k, taken_at in enumerate(takes, start=1):
+            target = start - k
+            if target < 1:
+                break
+            while cursor < len(shown_at) and shown_at[cursor][1] > target:
+                cursor += 1
+            seen = shown_at[cursor][0] if cursor < len(shown_at) else end
+            stale.append(max(0.0, seen - taken_at))
+    return stale

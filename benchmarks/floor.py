@@ -1,0 +1,91 @@
+"""Load clients for the Redis floor and for durable contact records."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+import redis.asyncio as aioredis
+
+from benchmarks.calls import _commands, _emit, _quantiles
+from branch.core.model import EndReason
+from branch.records.base import RecordStore
+from branch.records.factory import open_record_store
+
+# Pop the oldest of a sorted set and note who took it in a hash: the shape of an offer.
+POP_AND_MARK = """
+local popped = redis.call('ZPOPMIN', KEYS[1])
+if popped[1] then redis.call('HSET', KEYS[2], popped[1], ARGV[1]) end
+return popped[1]
+"""
+
+
+async def redis_floor(args: argparse.Namespace) -> None:
+    """Single command round trip, one Lua pop-and-mark, PUBLISH → subscriber."""
+    client = aioredis.Redis.from_url(args.redis)
+    listener = aioredis.Redis.from_url(args.redis)
+    script = client.register_script(POP_AND_MARK)
+    pubsub = listener.pubsub()
+    await pubsub.subscribe("bench:channel")
+    await pubsub.get_message(timeout=5)  # the subscribe confirmation
+    _emit({"ready": True})
+    async for command in _commands():
+        count = command["samples"]
+        await client.zadd("bench:line", {f"c{index}": index for index in range(count)})
+        ping, lua, publish = [], [], []
+        for _ in range(count):
+            started = time.perf_counter()
+            await client.ping()
+            ping.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await script(keys=["bench:line", "bench:taken"], args=["e1"])
+            lua.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await client.publish("bench:channel", "x")
+            message = None
+            while message is None:
+                message = await pubsub.get_message(timeout=5, ignore_subscribe_messages=True)
+            publish.append((time.perf_counter() - started) * 1000)
+        _emit(
+            {
+                "ping": _quantiles(ping)["p50"],
+                "lua": _quantiles(lua)["p50"],
+                "publish": _quantiles(publish)["p50"],
+            }
+        )
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await listener.aclose()
+    await client.aclose()
+
+
+async def records(args: argparse.Namespace) -> None:
+    """Whole contacts (every step and its audit entry) written with durability on."""
+    store = open_record_store(args.records)
+    await store.open()
+    _emit({"ready": True})
+    async for command in _commands():
+        count, parallel = command["contacts"], command.get("parallel", 10)
+        started = time.perf_counter()
+        await asyncio.gather(*(_contacts(store, count // parallel) for _ in range(parallel)))
+        seconds = time.perf_counter() - started
+        _emit({"contacts": count // parallel * parallel, "seconds": seconds})
+    await store.close()
+
+
+async def _contacts(records: RecordStore, count: int) -> None:
+    executive, citizen = "20.000.000-3", "30.000.000-K"
+    for _ in range(count):
+        contact = uuid.uuid4().hex
+        at = time.time()
+        await records.contact_joined(contact, "general", citizen, "Carga", "otro", "", at)
+        await records.audit("contact.joined", f"citizen:{citizen}", contact, f"j:{contact}", {}, at)
+        await records.contact_offered(contact, executive, "Ejecutivo", at + 1)
+        await records.audit("contact.offered", "system", contact, f"o:{contact}", {}, at + 1)
+        await records.contact_answered(contact, at + 2)
+        await records.audit("contact.answered", "system", contact, f"a:{contact}", {}, at + 2)
+        await records.contact_ended(contact, EndReason.COMPLETED, at + 60)
+        await records.audit("contact.ended", "system", contact, f"e:{contact}", {}, at + 60)
+        await records.contact_wrapped_up(contact, executive, "resuelto", "otro", "", at + 90)
+        await records.audit("contact.wrapped_up", "system", contact, f"w:{contact}", {}, at + 90)

@@ -1,0 +1,235 @@
+"""Load clients, each in its own process: ``python -m benchmarks.load MODE --kind K --url U``.
+
+Setup happens once (logins, pairing, connections), then the process prints
+``{"ready": ...}`` and answers one JSON line per ``{"op": "round", ...}`` line
+on stdin until ``{"op": "quit"}``. Modes: ``relay`` (paired connections
+bouncing SDP-sized messages), ``waiting`` (a room of idle waiting
+connections), ``pairing`` and ``setup`` (see `benchmarks.calls`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from benchmarks.people import Person, open_page, pair
+from benchmarks.servers import citizen_runs, executive_runs
+
+SDP_LINE = "a=candidate:1 1 udp 2122260223 192.0.2.10 54321 typ host generation 0\r\n"
+
+
+def sdp_sized(size: int) -> str:
+    """An SDP-looking text of ``size`` characters."""
+    head = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    body = head + SDP_LINE * (size // len(SDP_LINE) + 1)
+    return body[:size]
+
+
+@dataclass
+class Link:
+    """One end of a relayed pair: how to send to the other end, and what came in."""
+
+    socket: aiohttp.ClientWebSocketResponse
+    encode: Callable[[], str]
+    accept: Callable[[dict[str, Any]], bool]
+    other: Link | None = None
+
+
+@dataclass
+class CallLoad:
+    """A closed loop over one call: each message received is answered until the budget ends."""
+
+    ends: tuple[Link, Link]
+    expected: int = 0
+    remaining: int = 0
+    received: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self, budget: int, window: int) -> list[Awaitable[None]]:
+        """Messages in flight to begin a round of ``budget`` messages."""
+        first = min(window, budget)
+        self.expected, self.remaining, self.received = budget, budget - first, 0
+        self.done = asyncio.Event()
+        return [self.ends[0].socket.send_str(self.ends[0].encode()) for _ in range(first)]
+
+    async def on_message(self, end: Link) -> None:
+        self.received += 1
+        if self.remaining > 0:
+            self.remaining -= 1
+            await end.socket.send_str(end.encode())
+        if self.received >= self.expected:
+            self.done.set()
+
+
+async def _read(load: CallLoad, end: Link) -> None:
+    async for frame in end.socket:
+        if frame.type is aiohttp.WSMsgType.TEXT and end.accept(json.loads(frame.data)):
+            await load.on_message(end)
+
+
+async def relay_links(
+    kind: str, url: str, calls: int, size: int, http: aiohttp.ClientSession
+) -> list[tuple[Link, Link]]:
+    """Connected pairs on the raw relay, PeerJS or the branch (logged in, in a call)."""
+    payload = sdp_sized(size)
+    pairs = []
+    for index in range(calls):
+        if kind == "branch":
+            citizen = await open_page(http, url, citizen_runs(1, index)[0])
+            executive = await open_page(http, url, executive_runs(calls)[index], "/executive")
+            contact = await pair(citizen, executive)
+            wire = json.dumps(
+                {
+                    "type": "signal.description",
+                    "contactId": contact,
+                    "description": {"type": "offer", "sdp": payload},
+                }
+            )
+
+            def is_signal(message: dict[str, Any]) -> bool:
+                return message.get("type") == "signal.description"
+
+            a = Link(citizen.socket, lambda wire=wire: wire, is_signal)  # type: ignore[misc]
+            b = Link(executive.socket, lambda wire=wire: wire, is_signal)  # type: ignore[misc]
+        else:
+            ids = (f"c{index}", f"e{index}")
+            sockets = []
+            for own in ids:
+                query = f"?id={own}" if kind == "raw" else f"?key=peerjs&id={own}&token=t{own}"
+                socket = await http.ws_connect(url + query)
+                if kind == "peerjs":
+                    opened = json.loads((await socket.receive()).data)
+                    if opened.get("type") != "OPEN":
+                        raise RuntimeError(f"PeerJS refused {own}: {opened}")
+                sockets.append(socket)
+            if kind == "raw":
+                wires = [json.dumps({"to": other, "data": payload}) for other in reversed(ids)]
+
+                def accept(message: dict[str, Any]) -> bool:
+                    return "data" in message
+            else:
+                wires = [
+                    json.dumps({"type": "OFFER", "dst": other, "payload": {"sdp": payload}})
+                    for other in reversed(ids)
+                ]
+
+                def accept(message: dict[str, Any]) -> bool:
+                    return message.get("type") == "OFFER"
+
+            a = Link(sockets[0], lambda wire=wires[0]: wire, accept)  # type: ignore[misc]
+            b = Link(sockets[1], lambda wire=wires[1]: wire, accept)  # type: ignore[misc]
+        a.other, b.other = b, a
+        pairs.append((a, b))
+    return pairs
+
+
+async def relay(args: argparse.Namespace) -> None:
+    async with aiohttp.ClientSession() as http:
+        links = await relay_links(args.kind, args.url, args.calls, args.size, http)
+        loads = [CallLoad(pair) for pair in links]
+        readers = [asyncio.create_task(_read(load, end)) for load in loads for end in load.ends]
+        emit({"ready": True, "calls": len(loads)})
+        while (command := await next_command()) is not None:
+            per_call = max(1, command["messages"] // len(loads))
+            sends = []
+            for load in loads:
+                sends += load.start(per_call, command.get("window", 4))
+            started = time.perf_counter()
+            await asyncio.gather(*sends)
+            await asyncio.wait_for(
+                asyncio.gather(*(load.done.wait() for load in loads)), command.get("timeout", 120)
+            )
+            seconds = time.perf_counter() - started
+            emit({"messages": per_call * len(loads), "seconds": seconds})
+        for task in readers:
+            task.cancel()
+
+
+async def waiting(args: argparse.Namespace) -> None:
+    """A room of idle connections: registered ids, or citizens logged in and in line."""
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
+    ) as http:
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        people: list[Person] = []
+        semaphore = asyncio.Semaphore(args.parallel)
+
+        async def one(index: int) -> None:
+            async with semaphore:
+                if args.kind == "branch":
+                    person = await open_page(http, args.url, citizen_runs(1, index)[0])
+                    await person.send("queue.join", service="general", reason="otro")
+                    joined = await person.receive("queue.joined")
+                    person.contact_id = str(joined["contactId"])
+                    people.append(person)
+                    sockets.append(person.socket)
+                    return
+                own = f"w{index}"
+                query = f"?id={own}" if args.kind == "raw" else f"?key=peerjs&id={own}&token=t"
+                sockets.append(await http.ws_connect(args.url + query, heartbeat=None))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(index) for index in range(args.count)))
+        emit({"ready": True, "connected": len(sockets), "seconds": time.perf_counter() - started})
+        from benchmarks.calls import drain_room
+
+        while (command := await next_command()) is not None:
+            emit(await drain_room(http, args.url, people, command))
+        for socket in sockets:
+            await socket.close()
+
+
+def emit(reply: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
+async def next_command() -> dict[str, Any] | None:
+    line = await asyncio.to_thread(sys.stdin.readline)
+    if not line:
+        return None
+    command: dict[str, Any] = json.loads(line)
+    return None if command.get("op") == "quit" else command
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
+    parser.add_argument(
+        "mode", choices=("relay", "waiting", "pairing", "setup", "floor", "records")
+    )
+    parser.add_argument("--kind", choices=("branch", "raw", "peerjs", "direct"), required=True)
+    parser.add_argument("--url", default="")
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--parallel", type=int, default=20)
+    parser.add_argument("--redis", default="")
+    parser.add_argument("--records", default="")
+    args = parser.parse_args()
+    from benchmarks import calls, floor
+
+    modes: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
+        "relay": relay,
+        "waiting": waiting,
+        "pairing": calls.pairing,
+        "setup": calls.setup,
+        "floor": floor.redis_floor,
+        "records": floor.records,
+    }
+    try:
+        asyncio.run(modes[args.mode](args))
+    except Exception as exc:
+        emit({"error": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""The scenarios of issue 8: each starts its servers and load clients, alternates, compares."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.harness import BenchError, LoadClient, Process, Row, alternate, compare, median
+from benchmarks.servers import Started, start_branch, start_peerjs, start_raw, start_redis
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big and how long: ``smoke`` keeps the harness alive in the tests, ``full`` is issue 8."""
+
+    rounds: int
+    calls: int
+    messages: int
+    samples: int
+    setups: int
+    contacts: int
+    waiting: int
+    drain_seconds: float
+    timeout: float
+
+
+SIZES = {
+    "smoke": Sizes(1, 2, 40, 3, 1, 50, 20, 1.0, 60),
+    "quick": Sizes(3, 10, 2_000, 20, 3, 1_000, 500, 5.0, 300),
+    "full": Sizes(5, 50, 20_000, 50, 5, 3_000, 10_000, 10.0, 1200),
+}
+
+
+@dataclass
+class Context:
+    folder: Path
+    sizes: Sizes
+
+    def client(self, name: str, *arguments: str) -> LoadClient:
+        return LoadClient(name, arguments, self.folder / f"load-{name}.log", self.sizes.timeout)
+
+
+@contextmanager
+def running(*things: Started | LoadClient | Process) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for thing in reversed(things):
+            thing.stop()
+
+
+def relay(ctx: Context, kinds: tuple[str, ...] = ("branch", "raw", "peerjs")) -> list[Row]:
+    """Scenario 1: 2 KB messages bounced over paired connections."""
+    sizes = ctx.sizes
+    servers: dict[str, Started] = {}
+    clients: dict[str, LoadClient] = {}
+    starters: dict[str, Callable[[], Started]] = {
+        "branch": lambda: start_branch(ctx.folder, executives=sizes.calls),
+        "raw": lambda: start_raw(ctx.folder),
+        "peerjs": lambda: start_peerjs(ctx.folder),
+    }
+    try:
+        for kind in kinds:
+            servers[kind] = starters[kind]()
+            clients[kind] = ctx.client(
+                f"relay-{kind}", "relay", "--kind", kind, "--url", servers[kind].url,
+                "--calls", str(sizes.calls),
+            )  # fmt: skip
+
+        def measure(kind: str, _round: int) -> dict[str, float]:
+            before = servers[kind].process.cpu()
+            reply = clients[kind].request(op="round", messages=sizes.messages)
+            used = servers[kind].process.cpu() - before
+            return {
+                "msgs_per_s": reply["messages"] / reply["seconds"],
+                "cpu_us_per_msg": used / reply["messages"] * 1e6,
+            }
+
+        results = alternate(kinds, sizes.rounds, measure)
+    finally:
+        for client in clients.values():
+            client.stop()
+        for server in servers.values():
+            server.stop()
+    name = f"1 relay ({sizes.calls} calls, 2 KB)"
+    baselines = [(kind, "", None) for kind in kinds if kind != "branch"]
+    targets = {"peerjs": ("≥ 1.0x PeerJS", 1.0), "raw": ("≥ 0.8x raw", 0.8)}
+    throughput = [(kind, *targets[kind]) for kind, _, _ in baselines]
+    return compare(name, results, "msgs_per_s", "msg/s", throughput, better="higher") + compare(
+        name, results, "cpu_us_per_msg", "µs/msg", baselines
+    )
+
+
+def pairing(ctx: Context) -> list[Row]:
+    """Scenario 3: executive available → both sides told, memory and Redis live store."""
+    sizes = ctx.sizes
+    redis = start_redis(ctx.folder)
+    memory = start_branch(ctx.folder, executives=1)
+    on_redis = start_branch(ctx.folder, executives=1, live=redis.url)
+    raw = start_raw(ctx.folder)
+    with running(redis, memory, on_redis, raw):
+        clients = {
+            "branch": ctx.client(
+                "pairing-memory", "pairing", "--kind", "branch", "--url", memory.url
+            ),
+            "branch+redis": ctx.client(
+                "pairing-redis", "pairing", "--kind", "branch", "--url", on_redis.url
+            ),
+            "ws+redis RTT": ctx.client(
+                "pairing-floor", "pairing", "--kind", "raw", "--url", raw.url, "--redis", redis.url
+            ),
+        }
+        with running(*clients.values()):
+            results = alternate(
+                list(clients),
+                sizes.rounds,
+                lambda name, _round: clients[name].request(op="round", samples=sizes.samples),
+            )
+    rows = []
+    for live in ("branch", "branch+redis"):
+        for metric in ("p50", "p99"):
+            rows += compare(
+                f"3 pairing, {'Redis' if live != 'branch' else 'memory'} live store",
+                {**results, "branch": results[live]},
+                metric,
+                "ms",
+                [("ws+redis RTT", "≤ 2x", 2.0)],
+            )
+    return rows
+
+
+def call_setup(ctx: Context) -> list[Row]:
+    """Scenario 4: accept → ICE connected through the branch vs aiortc peers wired directly."""
+    sizes = ctx.sizes
+    node = start_branch(ctx.folder, executives=1)
+    with running(node):
+        clients = {
+            "branch": ctx.client("setup-branch", "setup", "--kind", "branch", "--url", node.url),
+            "aiortc direct": ctx.client("setup-direct", "setup", "--kind", "direct"),
+        }
+        with running(*clients.values()):
+            results = alternate(
+                list(clients),
+                sizes.rounds,
+                lambda name, _round: clients[name].request(op="round", samples=sizes.setups),
+            )
+    return compare(
+        "4 call setup (accept → ICE connected)",
+        results,
+        "p50",
+        "ms",
+        [("aiortc direct", "≤ 1.2x", 1.2)],
+    )
+
+
+def records(ctx: Context) -> list[Row]:
+    """Scenario 6: whole contacts with their audit entries, SQLite WAL synchronous=FULL."""
+    sizes = ctx.sizes
+    path = ctx.folder / f"records-{time.monotonic_ns()}.sqlite3"
+    client = ctx.client(
+        "records-sqlite", "records", "--kind", "branch", "--records", f"sqlite:///{path}"
+    )
+    with running(client):
+        rates = []
+        for _ in range(sizes.rounds):
+            reply = client.request(op="round", contacts=sizes.contacts)
+            rates.append(reply["contacts"] / reply["seconds"])
+    return [
+        Row(
+            "6 records, SQLite WAL (5 steps + 5 audit entries each)",
+            "contacts_per_s",
+            "contacts/s",
+            median(rates),
+            "",
+            None,
+            "≥ 1,000/s",
+            "higher",
+            1000.0,
+            len(rates),
+            {"branch": rates},
+        )
+    ]
+
+
+def _ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.01)
+    raise BenchError(f"{url} was not ready within {timeout:g} s")
+
+
+def startup(ctx: Context) -> list[Row]:
+    """Scenario 7: process start → ready (the branch's /readyz; the others' listening port)."""
+    sizes = ctx.sizes
+
+    def measure(kind: str, _round: int) -> dict[str, float]:
+        started = time.monotonic()
+        if kind == "branch":
+            node = start_branch(ctx.folder, executives=1)
+            _ready(node.url)
+        else:
+            node = start_raw(ctx.folder) if kind == "raw" else start_peerjs(ctx.folder)
+        seconds = time.monotonic() - started
+        node.stop()
+        return {"ready_s": seconds}
+
+    results = alternate(("branch", "raw", "peerjs"), sizes.rounds, measure)
+    return compare(
+        "7 start-up (start → ready)",
+        results,
+        "ready_s",
+        "s",
+        [("raw", "", None), ("peerjs", "", None)],
+    )

@@ -1,0 +1,73 @@
+"""The benchmark harness in its seconds-long smoke size, so `make bench` cannot rot.
+
+It starts the real servers (the branch, the raw relay, PeerJS) and load
+clients as separate processes, as `make bench` does, and checks the table
+and the JSON it writes; the figures themselves are not judged here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.harness import Row, alternate, percentile, table
+
+
+def test_smoke_run_writes_the_table_and_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "bench.json"
+    assert main(["--size", "smoke", "--only", "relay,records", "--json", str(output)]) == 0
+    document = json.loads(output.read_text())
+    assert document["failures"] == {}
+    assert document["environment"]["cpus"] >= 1
+    assert document["environment"]["peer"] != "missing"
+    rows = {(row["metric"], row["baseline_name"]): row for row in document["rows"]}
+    assert set(rows) == {
+        ("msgs_per_s", "raw"),
+        ("msgs_per_s", "peerjs"),
+        ("cpu_us_per_msg", "raw"),
+        ("cpu_us_per_msg", "peerjs"),
+        ("contacts_per_s", ""),
+    }
+    for row in rows.values():
+        assert row["branch"] > 0 if row["metric"] != "cpu_us_per_msg" else row["branch"] >= 0
+        assert row["rounds"] == 1
+    assert rows[("msgs_per_s", "peerjs")]["target"] == "≥ 1.0x PeerJS"
+    printed = capsys.readouterr().out
+    assert "| 1 relay (2 calls, 2 KB) | msgs_per_s (msg/s) |" in printed
+    assert f"JSON written to {output}" in printed
+
+
+def test_rounds_alternate_and_flip_order() -> None:
+    seen: list[tuple[str, int]] = []
+
+    def measure(name: str, index: int) -> dict[str, float]:
+        seen.append((name, index))
+        return {"value": float(index)}
+
+    results = alternate(["branch", "raw"], 3, measure)
+    assert seen == [("branch", 0), ("raw", 0), ("raw", 1), ("branch", 1), ("branch", 2), ("raw", 2)]
+    assert results == {"branch": {"value": [0.0, 1.0, 2.0]}, "raw": {"value": [0.0, 1.0, 2.0]}}
+
+
+def test_ratio_target_and_table() -> None:
+    row = Row("1 relay", "msgs_per_s", "msg/s", 900.0, "raw", 1000.0, "≥ 0.8x raw", "higher", 0.8)
+    assert row.ratio == pytest.approx(0.9)
+    assert row.met is True
+    slow = Row("3 pairing", "p50", "ms", 5.0, "floor", 2.0, "≤ 2x", "lower", 2.0)
+    assert slow.met is False
+    assert table([row, slow]).splitlines()[2:] == [
+        "| 1 relay | msgs_per_s (msg/s) | 900 | raw | 1,000 | 0.90x | ≥ 0.8x raw | **yes** |",
+        "| 3 pairing | p50 (ms) | 5.00 | floor | 2.00 | 2.50x | ≤ 2x | **no** |",
+    ]
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(value) for value in range(1, 101)]
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 0.5) == 50.0
+    assert percentile([7.0], 0.99) == 7.0
