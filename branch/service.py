@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,7 @@ from branch.errors import (
 )
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
+from branch.positions import PositionPusher
 from branch.records.base import RecordStore
 from branch.resume import TicketDesk
 from branch.status import ServiceBoard
@@ -152,6 +153,7 @@ class BranchService:
         self.tickets = TicketDesk(
             ticket_key or secrets.token_bytes(32), settings.service_ticket_seconds
         )
+        self.positions = PositionPusher(self._send_positions)
         hourly = settings.limits_joins_per_hour
         # Burst of a few joins (a mistaken reason, a retry), then the hourly pace.
         self.join_limit = Buckets(Rate(burst=min(hourly, 4), per_second=hourly / 3600))
@@ -851,7 +853,7 @@ class BranchService:
                     )
                     await self._send_joined(entry, self.clock())
         for service in changed_services:
-            await self._send_positions(service)
+            await self.positions.changed(service)
         if changed_services:
             await self.board.push(self.clock())
         if events:
@@ -931,14 +933,23 @@ class BranchService:
             "endedAt": record.ended_at,
         }
 
-    async def _send_positions(self, service: str) -> None:
+    async def close(self) -> None:
+        """Stop what still runs in the background (the node is stopping)."""
+        await self.positions.close()
+
+    async def _send_positions(self, service: str) -> int:
+        """Every person in the line is told the place; returns how many wait in it."""
         waiting = await self.live.waiting(service)
+        # Read once per line, not once per person: a long line is thousands of pages.
+        staffed = await self.live.staffed(service) if waiting else 0
+        handle_times = await self.live.handle_times(service) if waiting else []
         for place, entry in enumerate(waiting, start=1):
-            fields = await self._position_fields(entry, place, len(waiting))
+            fields = position_fields(entry, place, len(waiting), staffed, handle_times)
             await self.hub.send(
                 citizen_key(entry.citizen_id), schema.message("queue.position", **fields)
             )
         await self._send_summary(await self.hub.everywhere(f"{EXECUTIVE}:"))
+        return len(waiting)
 
     async def _send_summary(self, keys: list[str]) -> None:
         """Each executive hears of the lines of the services they serve."""
@@ -974,17 +985,8 @@ class BranchService:
         self, entry: Waiting, position: int, waiting_count: int
     ) -> dict[str, Any]:
         staffed = await self.live.staffed(entry.service)
-        estimate = estimate_wait(position, await self.live.handle_times(entry.service), staffed)
-        return {
-            "contactId": entry.contact_id,
-            "folio": entry.folio,
-            "service": entry.service,
-            "position": position,
-            "waiting": waiting_count,
-            "staffed": staffed,
-            "estimatedWaitSeconds": None if estimate is None else round(estimate),
-            "joinedAt": entry.joined_at,
-        }
+        handle_times = await self.live.handle_times(entry.service)
+        return position_fields(entry, position, waiting_count, staffed, handle_times)
 
     async def _offer_fields(self, call: Call) -> dict[str, Any]:
         entry = call.waiting
@@ -1085,3 +1087,20 @@ class BranchService:
             "reasonCode": record.reason_code,
             "service": record.service,
         }
+
+
+def position_fields(
+    entry: Waiting, position: int, waiting_count: int, staffed: int, handle_times: Sequence[float]
+) -> dict[str, Any]:
+    """The fields of a `queue.position` for one person in a line."""
+    estimate = estimate_wait(position, handle_times, staffed)
+    return {
+        "contactId": entry.contact_id,
+        "folio": entry.folio,
+        "service": entry.service,
+        "position": position,
+        "waiting": waiting_count,
+        "staffed": staffed,
+        "estimatedWaitSeconds": None if estimate is None else round(estimate),
+        "joinedAt": entry.joined_at,
+    }

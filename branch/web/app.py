@@ -166,6 +166,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await upkeep
     await service.supervision.close()
+    await service.close()
     await delivery.close()
     await records.close()
     await live.close()

@@ -1,0 +1,81 @@
+"""When to push queue positions: at once for a short line, coalesced for a long one.
+
+Every change to a line (a join, a leave, an offer) moves the place or the count
+of everyone in it, so one push is one message per waiting page. With thousands
+waiting and changes arriving many times a second, pushing every change would
+cost the node millions of messages a minute and delay the very updates they
+carry. So a line that was longer than ``coalesce_above`` at its last push is
+pushed at most once every ``every`` seconds, with its state at that moment;
+shorter lines are pushed at once, as each change happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+COALESCE_ABOVE = 200  # people in a line
+EVERY_SECONDS = 0.5
+
+
+class PositionPusher:
+    def __init__(
+        self,
+        push: Callable[[str], Awaitable[int]],
+        *,
+        coalesce_above: int = COALESCE_ABOVE,
+        every: float = EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``push(service)`` sends that line's positions and returns how many are in it."""
+        self._push = push
+        self.coalesce_above = coalesce_above
+        self.every = every
+        self._clock = clock
+        self._started: dict[str, float] = {}  # when each line's last push began
+        self._long: set[str] = set()
+        self._pending: dict[str, asyncio.Task[None]] = {}
+
+    async def changed(self, service: str) -> None:
+        """A line changed: push it now, or make sure a push follows soon."""
+        if service in self._pending:
+            return  # the push already scheduled reads the line as it is by then
+        if service in self._long:
+            wait = self._started[service] + self.every - self._clock()
+            if wait > 0:
+                self._pending[service] = asyncio.create_task(self._later(service, wait))
+                return
+        await self._run(service)
+
+    async def _run(self, service: str) -> None:
+        # Noted before the push, so a change arriving during it schedules the next one.
+        self._started[service] = self._clock()
+        length = await self._push(service)
+        if length > self.coalesce_above:
+            self._long.add(service)
+        else:
+            self._long.discard(service)
+
+    async def _later(self, service: str, wait: float) -> None:
+        await asyncio.sleep(wait)
+        del self._pending[service]
+        try:
+            await self._run(service)
+        except Exception:
+            # The next change schedules another push; one failure must not stop them.
+            log.exception("pushing the positions of %s failed", service)
+
+    async def close(self) -> None:
+        """Cancel the pushes still scheduled (the node is stopping)."""
+        pending = list(self._pending.values())
+        self._pending.clear()
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,74 @@
+"""Queue positions: pushed at once for a short line, at most once per period for a long one."""
+
+from __future__ import annotations
+
+import asyncio
+
+from branch.positions import PositionPusher
+
+
+class Line:
+    """A fake line of a given length that notes every push."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.pushes: list[str] = []
+
+    async def push(self, service: str) -> int:
+        self.pushes.append(service)
+        return self.length
+
+
+async def test_a_short_line_is_pushed_at_every_change() -> None:
+    line = Line(3)
+    pusher = PositionPusher(line.push, coalesce_above=200, every=10.0)
+    for _ in range(3):
+        await pusher.changed("general")
+    assert line.pushes == ["general"] * 3
+
+
+async def test_changes_to_a_long_line_within_the_period_make_one_later_push() -> None:
+    line = Line(201)
+    now = [100.0]
+    pusher = PositionPusher(line.push, coalesce_above=200, every=0.5, clock=lambda: now[0])
+    await pusher.changed("general")
+    assert line.pushes == ["general"]
+    now[0] = 100.49  # 10 ms of the period left
+    for _ in range(5):
+        await pusher.changed("general")
+    await pusher.changed("especialista")  # another line is not held back
+    assert line.pushes == ["general", "especialista"]
+    await asyncio.sleep(0.1)
+    assert line.pushes == ["general", "especialista", "general"]
+
+
+async def test_a_long_line_is_pushed_at_once_after_a_quiet_period() -> None:
+    line = Line(5000)
+    now = [100.0]
+    pusher = PositionPusher(line.push, coalesce_above=200, every=0.5, clock=lambda: now[0])
+    await pusher.changed("general")
+    now[0] = 100.5
+    await pusher.changed("general")
+    assert line.pushes == ["general", "general"]
+
+
+async def test_a_line_that_got_short_is_pushed_at_once_again() -> None:
+    line = Line(500)
+    now = [100.0]
+    pusher = PositionPusher(line.push, coalesce_above=200, every=0.5, clock=lambda: now[0])
+    await pusher.changed("general")
+    now[0] = 100.6
+    line.length = 10
+    await pusher.changed("general")
+    await pusher.changed("general")
+    assert line.pushes == ["general"] * 3
+
+
+async def test_close_cancels_the_scheduled_push() -> None:
+    line = Line(1000)
+    pusher = PositionPusher(line.push, coalesce_above=200, every=30.0)
+    await pusher.changed("general")
+    await pusher.changed("general")
+    await pusher.close()
+    await asyncio.sleep(0)
+    assert line.pushes == ["general"]
