@@ -219,11 +219,9 @@ class Watcher:
 
 
 async def drain_room(
-    http: aiohttp.ClientSession, url: str, people: list[Person], command: dict[str, Any]
+    http: aiohttp.ClientSession, url: str, watchers: list[Watcher], command: dict[str, Any]
 ) -> dict[str, Any]:
     """Executives take ``rate`` citizens a second for ``seconds``; the staleness of positions."""
-    watchers = [Watcher(person) for person in people]
-    tasks = [asyncio.create_task(watcher.run()) for watcher in watchers]
     executives = [
         await open_page(http, url, run, "/executive")
         for run in executive_runs(command["executives"])
@@ -264,8 +262,6 @@ async def drain_room(
     await asyncio.sleep(command.get("settle", 2.0))
     end = time.perf_counter()
     stale = _staleness(watchers, shown, sorted(takes), end)
-    for task in tasks:
-        task.cancel()
     for executive in executives:
         await executive.socket.close()
     return {

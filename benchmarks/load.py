@@ -20,7 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.people import Person, open_page, pair
+from benchmarks.calls import Watcher, drain_room
+from benchmarks.people import open_page, pair
 from benchmarks.servers import citizen_runs, executive_runs
 
 SDP_LINE = "a=candidate:1 1 udp 2122260223 192.0.2.10 54321 typ host generation 0\r\n"
@@ -159,7 +160,10 @@ async def waiting(args: argparse.Namespace) -> None:
         connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
     ) as http:
         sockets: list[aiohttp.ClientWebSocketResponse] = []
-        people: list[Person] = []
+        # Read from the moment each page joins, as a browser does: an unread socket
+        # fills up and stalls the node's pushes to everyone else.
+        watchers: list[Watcher] = []
+        reading: list[asyncio.Task[None]] = []
         semaphore = asyncio.Semaphore(args.parallel)
 
         async def one(index: int) -> None:
@@ -169,7 +173,8 @@ async def waiting(args: argparse.Namespace) -> None:
                     await person.send("queue.join", service="general", reason="otro")
                     joined = await person.receive("queue.joined")
                     person.contact_id = str(joined["contactId"])
-                    people.append(person)
+                    watchers.append(Watcher(person))
+                    reading.append(asyncio.create_task(watchers[-1].run()))
                     sockets.append(person.socket)
                     return
                 own = f"w{index}"
@@ -179,10 +184,10 @@ async def waiting(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await asyncio.gather(*(one(index) for index in range(args.count)))
         emit({"ready": True, "connected": len(sockets), "seconds": time.perf_counter() - started})
-        from benchmarks.calls import drain_room
-
         while (command := await next_command()) is not None:
-            emit(await drain_room(http, args.url, people, command))
+            emit(await drain_room(http, args.url, watchers, command))
+        for task in reading:
+            task.cancel()
         for socket in sockets:
             await socket.close()
 

@@ -8,7 +8,7 @@ from benchmarks.harness import Row, median
 from benchmarks.scenarios import Context, running
 from benchmarks.servers import Started, start_branch, start_peerjs, start_raw, start_redis
 
-TAKERS = 10  # executives taking citizens while the room waits
+TAKERS = 20  # executives taking citizens while the room waits
 TAKE_RATE = 20.0  # citizens a second
 
 

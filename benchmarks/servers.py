@@ -26,7 +26,7 @@ LOAD_LIMITS = """
 messages_per_second = 1000000
 message_burst = 1000000
 logins_per_minute = 1000000
-joins_per_hour = 1000
+joins_per_hour = 10000000
 """
 
 
@@ -61,7 +61,7 @@ host = "127.0.0.1"
 port = {port}
 public_url = "http://127.0.0.1:{port}"
 tls = false
-data_dir = "{folder / "data"}"
+data_dir = "{folder / f"data-{port}"}"
 certs_dir = "{folder / "certs"}"
 {extra}
 [roles]
