@@ -88,15 +88,20 @@ class Process:
             raise BenchError(f"{self.name} exited with {self.popen.returncode}:\n{self.tail()}")
 
     def wait_listening(self, port: int, timeout: float = 60.0) -> float:
-        """Seconds until the port accepts connections."""
+        """Seconds until the port accepts connections; a process that never does is stopped."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            self.alive()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return time.monotonic() - started
-            except OSError:
-                time.sleep(0.01)
+        try:
+            while time.monotonic() - started < timeout:
+                self.alive()
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    return time.monotonic() - started
+                except OSError:
+                    time.sleep(0.01)
+        except BaseException:
+            self.stop()
+            raise
+        self.stop()
         raise BenchError(
             f"{self.name} did not listen on {port} within {timeout:g} s:\n{self.tail()}"
         )
@@ -134,7 +139,11 @@ class LoadClient:
             preexec_fn=_more_files,
         )
         self.log = log
-        self.ready = self._read()
+        try:
+            self.ready = self._read()
+        except BaseException:
+            self.stop()
+            raise
 
     def _read(self) -> dict[str, Any]:
         stdout = self.popen.stdout

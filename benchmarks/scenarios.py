@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -98,30 +99,30 @@ def relay(ctx: Context, kinds: tuple[str, ...] = ("branch", "raw", "peerjs")) ->
 def pairing(ctx: Context) -> list[Row]:
     """Scenario 3: executive available → both sides told, memory and Redis live store."""
     sizes = ctx.sizes
-    redis = start_redis(ctx.folder)
     # Without the readiness check, which adds a round trip to the citizen's page by design.
     direct = "[service]\nreadiness_seconds = 0\n"
-    memory = start_branch(ctx.folder, executives=1, extra=direct)
-    on_redis = start_branch(ctx.folder, executives=1, live=redis.url, extra=direct)
-    raw = start_raw(ctx.folder)
-    with running(redis, memory, on_redis, raw):
-        clients = {
-            "branch": ctx.client(
-                "pairing-memory", "pairing", "--kind", "branch", "--url", memory.url
-            ),
-            "branch+redis": ctx.client(
-                "pairing-redis", "pairing", "--kind", "branch", "--url", on_redis.url
-            ),
-            "ws+redis RTT": ctx.client(
-                "pairing-floor", "pairing", "--kind", "raw", "--url", raw.url, "--redis", redis.url
-            ),
-        }
-        with running(*clients.values()):
-            results = alternate(
-                list(clients),
-                sizes.rounds,
-                lambda name, _round: clients[name].request(op="round", samples=sizes.samples),
-            )
+    with contextlib.ExitStack() as stack:
+        redis = start_redis(ctx.folder)
+        stack.callback(redis.stop)
+        memory = start_branch(ctx.folder, executives=1, extra=direct)
+        stack.callback(memory.stop)
+        on_redis = start_branch(ctx.folder, executives=1, live=redis.url, extra=direct)
+        stack.callback(on_redis.stop)
+        raw = start_raw(ctx.folder)
+        stack.callback(raw.stop)
+        clients: dict[str, LoadClient] = {}
+        for name, arguments in (
+            ("branch", ["pairing-memory", "pairing", "--kind", "branch", "--url", memory.url]),
+            ("branch+redis", ["pairing-redis", "pairing", "--kind", "branch", "--url", on_redis.url]),
+            ("ws+redis RTT", ["pairing-floor", "pairing", "--kind", "raw", "--url", raw.url, "--redis", redis.url]),
+        ):  # fmt: skip
+            clients[name] = ctx.client(*arguments)
+            stack.callback(clients[name].stop)
+        results = alternate(
+            list(clients),
+            sizes.rounds,
+            lambda name, _round: clients[name].request(op="round", samples=sizes.samples),
+        )
     rows = []
     for live in ("branch", "branch+redis"):
         for metric in ("p50", "p99"):
