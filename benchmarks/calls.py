@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -38,13 +38,27 @@ def _quantiles(samples: list[float]) -> dict[str, float]:
 
 
 async def _end_call(executive: Person, citizen: Person, contact: str) -> None:
+    await asyncio.gather(
+        _hang_up(executive, contact, first_reason(citizen)), citizen.receive("call.ended")
+    )
+
+
+class Speaker(Protocol):
+    """A page the load client drives: a bare `Person` or a whole `BranchClient`."""
+
+    async def send(self, kind: str, **fields: Any) -> None: ...
+    async def receive(self, kind: str) -> dict[str, Any]: ...
+
+
+async def _hang_up(executive: Speaker, contact: str, reason: str) -> None:
+    """The executive hangs up and wraps up, then pauses (not_ready)."""
     await executive.send("call.hangup", contactId=contact)
-    await asyncio.gather(executive.receive("call.ended"), citizen.receive("call.ended"))
+    await executive.receive("call.ended")
     await executive.send(
         "wrapup.submit",
         contactId=contact,
         outcome="resuelto",
-        reason=first_reason(citizen),
+        reason=reason,
         notes="",
         then="not_ready",
     )
@@ -149,18 +163,8 @@ async def _branch_once(citizen: BranchClient, executive: BranchClient) -> float:
     finally:
         for peer in peers:
             await peer.close()
-    await executive.send("call.hangup", contactId=contact)
-    await executive.receive("call.ended")
+    await _hang_up(executive, contact, reason)
     await citizen.receive("call.ended")
-    await executive.send(
-        "wrapup.submit",
-        contactId=contact,
-        outcome="resuelto",
-        reason=reason,
-        notes="",
-        then="not_ready",
-    )
-    await executive.receive("wrapup.saved")
     return elapsed
 
 
@@ -205,6 +209,8 @@ class Watcher:
 
     person: Person
     positions: list[tuple[float, int]] = field(default_factory=list)
+    # From its offer on a page shows "connecting", no longer a place in line.
+    offered_at: float = float("inf")
 
     async def run(self) -> None:
         with contextlib.suppress(aiohttp.ClientError, ConnectionError):
@@ -215,6 +221,8 @@ class Watcher:
                 if message["type"] == "queue.position":
                     self.positions.append((time.perf_counter(), int(message["position"])))
                 else:
+                    if message["type"] == "queue.offered":
+                        self.offered_at = min(self.offered_at, time.perf_counter())
                     await self.person.answer_readiness(message)
 
 
@@ -239,22 +247,18 @@ async def drain_room(
                 # One executive becomes available per interval: the pace of the takes.
                 await executive.send("agent.available")
                 await asyncio.sleep(interval)
-            offer = await executive.receive("offer")
+            try:
+                # Nobody left to take: the line is empty before the drain's end.
+                offer = await executive.receive(
+                    "offer", timeout=max(deadline - time.perf_counter(), 0) + 2
+                )
+            except TimeoutError:
+                return
             contact = offer["contactId"]
             await executive.send("offer.accept", contactId=contact)
             await executive.receive("call.started")
             takes.append(time.perf_counter())
-            await executive.send("call.hangup", contactId=contact)
-            await executive.receive("call.ended")
-            await executive.send(
-                "wrapup.submit",
-                contactId=contact,
-                outcome="resuelto",
-                reason="otro",
-                notes="",
-                then="not_ready",
-            )
-            await executive.receive("wrapup.saved")
+            await _hang_up(executive, contact, "otro")
 
     started = time.perf_counter()
     await asyncio.gather(*(serve(executive) for executive in executives))
@@ -276,7 +280,11 @@ async def drain_room(
 def _staleness(
     watchers: list[Watcher], shown: dict[int, int], takes: list[float], end: float
 ) -> list[float]:
-    """For every take k and every page still behind it: seconds until it showed its new place."""
+    """For every take k and every page still behind it: seconds until it showed its new place.
+
+    Takes are counted as the executives see ``call.started``; a page offered before
+    the takes ahead of it were counted stops showing a place at its offer.
+    """
     stale = []
     for watcher in watchers:
         start = shown[id(watcher)]
@@ -284,10 +292,10 @@ def _staleness(
         shown_at = watcher.positions
         for k, taken_at in enumerate(takes, start=1):
             target = start - k
-            if target < 1:
+            if target < 1 or taken_at >= watcher.offered_at:
                 break
             while cursor < len(shown_at) and shown_at[cursor][1] > target:
                 cursor += 1
             seen = shown_at[cursor][0] if cursor < len(shown_at) else end
-            stale.append(max(0.0, seen - taken_at))
+            stale.append(max(0.0, min(seen, watcher.offered_at) - taken_at))
     return stale
