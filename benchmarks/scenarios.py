@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.harness import BenchError, LoadClient, Process, Row, alternate, compare, median
-from benchmarks.servers import Started, start_branch, start_peerjs, start_raw, start_redis
+from benchmarks.servers import (
+    Started,
+    start_branch,
+    start_peerjs,
+    start_postgres,
+    start_raw,
+    start_redis,
+)
 
 
 @dataclass(frozen=True)
@@ -161,32 +168,38 @@ def call_setup(ctx: Context) -> list[Row]:
 
 
 def records(ctx: Context) -> list[Row]:
-    """Scenario 6: whole contacts with their audit entries, SQLite WAL synchronous=FULL."""
+    """Scenario 6: whole contacts with their audit entries, durable: SQLite WAL and PostgreSQL."""
     sizes = ctx.sizes
-    path = ctx.folder / f"records-{time.monotonic_ns()}.sqlite3"
-    client = ctx.client(
-        "records-sqlite", "records", "--kind", "branch", "--records", f"sqlite:///{path}"
-    )
-    with running(client):
-        rates = []
-        for _ in range(sizes.rounds):
-            reply = client.request(op="round", contacts=sizes.contacts)
-            rates.append(reply["contacts"] / reply["seconds"])
-    return [
-        Row(
-            "6 records, SQLite WAL (5 steps + 5 audit entries each)",
-            "contacts_per_s",
-            "contacts/s",
-            median(rates),
-            "",
-            None,
-            "≥ 1,000/s",
-            "higher",
-            1000.0,
-            len(rates),
-            {"branch": rates},
-        )
-    ]
+    rows = []
+    with contextlib.ExitStack() as stack:
+        postgres = start_postgres(ctx.folder)
+        stack.callback(postgres.stop)
+        sqlite = f"sqlite:///{ctx.folder / f'records-{time.monotonic_ns()}.sqlite3'}"
+        for name, url in (("SQLite WAL, synchronous=FULL", sqlite), ("PostgreSQL", postgres.url)):
+            client = ctx.client(
+                f"records-{name[:6]}", "records", "--kind", "branch", "--records", url
+            )
+            with running(client):
+                rates = []
+                for _ in range(sizes.rounds):
+                    reply = client.request(op="round", contacts=sizes.contacts)
+                    rates.append(reply["contacts"] / reply["seconds"])
+            rows.append(
+                Row(
+                    f"6 records, {name} (5 steps + 5 audit entries each)",
+                    "contacts_per_s",
+                    "contacts/s",
+                    median(rates),
+                    "",
+                    None,
+                    "≥ 1,000/s",
+                    "higher",
+                    1000.0,
+                    len(rates),
+                    {"branch": rates},
+                )
+            )
+    return rows
 
 
 def _ready(url: str, timeout: float = 60.0) -> None:

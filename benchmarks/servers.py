@@ -8,8 +8,11 @@ baselines, and with rate limits raised for the load (never the defaults).
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +51,12 @@ class Started:
     port: int
     url: str
     seconds_to_listen: float
+    folder: Path | None = None  # the server's own data, removed when it stops
 
     def stop(self) -> None:
         self.process.stop()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def branch_config(folder: Path, port: int, executives: int, live: str, extra: str = "") -> Path:
@@ -129,3 +135,34 @@ def start_redis(folder: Path) -> Started:
     seconds = process.wait_listening(port)
     time.sleep(0.05)
     return Started(process, port, f"redis://127.0.0.1:{port}/0", seconds)
+
+
+def start_postgres(folder: Path) -> Started:
+    """A PostgreSQL server of its own, durable as in production (fsync and synchronous commit on)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    if not found:
+        raise BenchError("PostgreSQL is not installed (Debian package postgresql)")
+    bin_dir = found[-1].parent
+    data = Path(tempfile.mkdtemp(prefix="branch-bench-pg-"))
+    owner: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        owner = ["runuser", "-u", "postgres", "--"]
+    command = [*owner, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres"]
+    subprocess.run([*command, "-A", "trust", "-E", "UTF8", "--locale=C"], check=True,
+                   capture_output=True)  # fmt: skip
+    port = free_port()
+    process = Process(
+        f"postgres on {port}",
+        [*owner, str(bin_dir / "postgres"), "-D", str(data / "db"), "-p", str(port),
+         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}"],
+        folder / f"postgres-{port}.log",
+        {},
+    )  # fmt: skip
+    try:
+        seconds = process.wait_listening(port)
+    except BenchError:
+        shutil.rmtree(data, ignore_errors=True)
+        raise
+    time.sleep(0.5)  # listening comes a moment before accepting logins
+    return Started(process, port, f"postgresql://postgres@127.0.0.1:{port}/postgres", seconds, data)
