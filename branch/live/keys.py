@@ -25,10 +25,13 @@ key (after prefix)     type    content
 ``cursor``             string  the round_robin cursor: the last executive offered
 ``handle:<service>``   list    recent handle times in seconds, newest first, capped
 ``epoch``              string  a random id set by the first node to find it missing: when
-                               it changes, Redis lost everything (restarted empty)
+                               it changes, Redis lost everything (restarted empty); a
+                               commit is refused unless it is the one its step read
+``commit:<token>``     string  the version one commit landed as, kept a minute (TTL) so a
+                               commit repeated after its reply was lost is not run twice
 =====================  ======  ==========================================================
 
-None of these keys belongs to one connection: the floor outlives any node, and a
+Apart from the commit tokens, none of these keys belongs to one connection: the floor outlives any node, and a
 citizen's place is kept across reconnections on purpose (the grace period is the
 floor's own rule, applied by ``tick``). Per-node presence keys, which do expire,
 belong to the cross-node delivery and are not listed here.
@@ -94,6 +97,9 @@ class Keys:
     @property
     def epoch(self) -> str:
         return f"{self.prefix}epoch"
+
+    def commit(self, token: str) -> str:
+        return f"{self.prefix}commit:{token}"
 
     def handle_times(self, service: str) -> str:
         return f"{self.prefix}handle:{service}"

@@ -67,7 +67,7 @@ class RedisLiveStore:
             decode_responses=True,
             socket_connect_timeout=5,
             # A restarted Redis or a dropped connection is retried on a new one. A
-            # repeated commit is safe: the version check refuses a second write.
+            # repeated commit is safe: its token makes the script answer as the first time.
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
             retry_on_error=[ConnectionError, TimeoutError],
         )
@@ -91,9 +91,14 @@ class RedisLiveStore:
         """Run one core step on a fresh snapshot until its commit is the next one."""
         for attempt in range(COMMIT_ATTEMPTS):
             snapshot = await load(self.redis, self.keys, wants)
+            if not snapshot.epoch:
+                # Redis started empty and no node has noticed yet: give this life its id
+                # first, so a commit cannot match a version reached again after a restart.
+                await self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)
+                continue
             floor = snapshot.floor(self.rules)
             events = run(floor)
-            diff = changes(self.keys, snapshot, floor)
+            diff = changes(self.keys, snapshot, floor, uuid.uuid4().hex)
             if diff.empty:
                 return events
             keys, argv = diff.finish()

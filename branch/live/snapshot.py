@@ -34,6 +34,8 @@ READ_ATTEMPTS = 20
 # Citizens read for the grace and wait-limit checks a little early: the core
 # decides, and floating-point subtraction must not make one slip to the next tick.
 GRACE_MARGIN = 1.0
+# Seconds a landed commit's token is kept: far longer than a client's retries take.
+COMMIT_MEMORY = 60
 
 V = TypeVar("V")
 
@@ -55,6 +57,7 @@ class Wants:
 @dataclass(frozen=True)
 class Snapshot:
     version: int
+    epoch: str  # "" while no node has set one since Redis started empty
     entries: Mapping[str, Waiting]  # the waiting entries read, by contact id
     agents: Mapping[str, Agent]
     calls: Mapping[str, Call]
@@ -82,6 +85,7 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
     for _attempt in range(READ_ATTEMPTS):
         async with redis.pipeline(transaction=True) as pipe:
             pipe.get(keys.version)
+            pipe.get(keys.epoch)
             pipe.hgetall(keys.agents)
             pipe.hgetall(keys.calls)
             pipe.hgetall(keys.answered)
@@ -96,7 +100,7 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
             if wants.whole_service is not None:
                 pipe.zrange(keys.waiting(wants.whole_service), 0, -1)
             first = await pipe.execute()
-        version, agents_raw, calls_raw, answered_raw, cursor, services, named, *more = first
+        version, epoch, agents_raw, calls_raw, answered_raw, cursor, services, named, *more = first
         agents = _decode(agents_raw, codec.load_agent)
         wanted = {contact for contact in named if contact}
         for contact_ids in more:
@@ -125,6 +129,7 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
             continue
         return Snapshot(
             version=int(version or 0),
+            epoch=epoch or "",
             entries={
                 contact: codec.load_waiting(text)
                 for contact, text in zip(ordered, texts[1:], strict=True)
@@ -144,15 +149,15 @@ def _decode(raw: dict[str, str], load_one: Callable[[str], V]) -> dict[str, V]:
 class Changes:
     """The commit script's arguments: every key in KEYS, the changes in ARGV."""
 
-    def __init__(self, keys: Keys, version: int) -> None:
+    def __init__(self, keys: Keys, snapshot: Snapshot, token: str) -> None:
         self.keys = keys
-        self.slots: dict[str, int] = {keys.version: 1}
-        self.argv: list[str | float] = [version]
+        self.slots: dict[str, int] = {keys.version: 1, keys.epoch: 2, keys.commit(token): 3}
+        self.argv: list[str | float] = [snapshot.version, snapshot.epoch, COMMIT_MEMORY]
         self._tidy: dict[str, None] = {}
 
     @property
     def empty(self) -> bool:
-        return len(self.argv) == 1 and not self._tidy
+        return len(self.argv) == 3 and not self._tidy
 
     def add(self, op: str, key: str, *operands: str | float) -> None:
         self.argv += [op, self._slot(key), *operands]
@@ -198,9 +203,9 @@ class Changes:
             self.add("zadd", self.keys.absent, entry.absent_since, entry.contact_id)
 
 
-def changes(keys: Keys, snapshot: Snapshot, floor: Floor) -> Changes:
-    """What the step changed, compared with what it read."""
-    result = Changes(keys, snapshot.version)
+def changes(keys: Keys, snapshot: Snapshot, floor: Floor, token: str) -> Changes:
+    """What the step changed, compared with what it read, as the commit named ``token``."""
+    result = Changes(keys, snapshot, token)
     after = {entry.contact_id: entry for entry in floor.waiting}
     for contact_id, entry in snapshot.entries.items():
         if contact_id not in after:

@@ -1,24 +1,31 @@
 -- Commit one floor step: apply its changes only if nobody committed since the
--- step read the floor, then bump the version. All or nothing.
+-- step read the floor, then bump the version. All or nothing, and at most once.
 --
 -- KEYS[1]      version: string, the floor's commit counter (missing = 0)
--- KEYS[2..n]   every other key the changes touch; changes name them by index
+-- KEYS[2]      epoch: string, the id of this Redis's life (changes when it restarts empty)
+-- KEYS[3]      commit:<token>: string, this commit's new version once it has landed
+-- KEYS[4..n]   every other key the changes touch; changes name them by index
 -- ARGV[1]      the version the step read
--- ARGV[2..]    the changes, one after another, each "op, key index, operands":
+-- ARGV[2]      the epoch the step read
+-- ARGV[3]      how long to remember this commit's token, in seconds
+-- ARGV[4..]    the changes, one after another, each "op, key index, operands":
 --                hset K field value    hdel K field
 --                zadd K score member   zrem K member
 --                sadd K member         srem K member
 --                set K value           del K
 --                tidy K member Z       srem member from set K once sorted set Z is empty
 --
--- Returns the new version, or -1 when the version moved (nothing written).
--- A malformed change list is an error and writes nothing either.
+-- Returns the new version, or -1 when the version moved or the epoch is not the
+-- one read (nothing written). A call repeated after its reply was lost (the
+-- client retries on a dropped connection) finds its token and returns the
+-- version its first run committed, writing nothing again. A malformed change
+-- list is an error and writes nothing either.
 
 local ARITY = {hset = 2, hdel = 1, zadd = 2, zrem = 1, sadd = 1, srem = 1, set = 1, del = 0, tidy = 2}
 
 local function key_at(slot)
   local index = tonumber(slot)
-  if index == nil or index < 2 or index > #KEYS or index % 1 ~= 0 then
+  if index == nil or index < 4 or index > #KEYS or index % 1 ~= 0 then
     return nil
   end
   return KEYS[index]
@@ -28,11 +35,22 @@ local read = tonumber(ARGV[1])
 if read == nil then
   return redis.error_reply('commit: ARGV[1] is not a version: ' .. tostring(ARGV[1]))
 end
+local done = redis.call('GET', KEYS[3])
+if done then
+  return tonumber(done)
+end
+local ttl = tonumber(ARGV[3])
+if ttl == nil or ttl <= 0 or ttl % 1 ~= 0 then
+  return redis.error_reply('commit: ARGV[3] is not a number of seconds: ' .. tostring(ARGV[3]))
+end
 if tonumber(redis.call('GET', KEYS[1]) or '0') ~= read then
   return -1
 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then
+  return -1
+end
 
-local i = 2
+local i = 4
 while i <= #ARGV do
   local op = ARGV[i]
   local arity = ARITY[op]
@@ -51,7 +69,7 @@ while i <= #ARGV do
   i = i + 2 + arity
 end
 
-i = 2
+i = 4
 while i <= #ARGV do
   local op, key = ARGV[i], key_at(ARGV[i + 1])
   if op == 'hset' then
@@ -77,4 +95,6 @@ while i <= #ARGV do
   end
   i = i + 2 + ARITY[op]
 end
-return redis.call('INCR', KEYS[1])
+local version = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[3], version, 'EX', ttl)
+return version
