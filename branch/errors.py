@@ -206,6 +206,11 @@ class LiveBusy(ServiceUnavailable):
 
     code = "busy"
 
+    def __init__(
+        self, message: str = "El estado de la sucursal cambia demasiado rápido; intenta de nuevo"
+    ) -> None:
+        super().__init__(message)
+
 
 # WebSocket close codes (RFC 6455 §7.4 plus the private 4000-4999 range).
 CLOSE_GOING_AWAY = 1001

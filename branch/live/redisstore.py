@@ -107,7 +107,7 @@ class RedisLiveStore:
             # Another node committed first; spread the retries so they do not collide again.
             self.conflicts += 1
             await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
-        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+        raise LiveBusy()
 
     def _citizen(self, citizen_id: str) -> Wants:
         return Wants(citizens=(citizen_id,))
@@ -218,7 +218,7 @@ class RedisLiveStore:
                 again, texts = await pipe.execute()
             if again == version and None not in texts:
                 return [codec.load_waiting(text) for text in texts]
-        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+        raise LiveBusy()
 
     async def line(self, service: str) -> Line:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -254,7 +254,7 @@ class RedisLiveStore:
                 last, rank, count = await pipe.execute()
             if last == version and rank is not None:
                 return CitizenStatus(entry, rank + 1, count, call)
-        raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+        raise LiveBusy()
 
     async def agent_status(self, agent_id: str) -> AgentStatus:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -139,7 +139,7 @@ async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
             answered=_decode(answered_raw, codec.load_answered),
             cursor=cursor or "",
         )
-    raise LiveBusy("El estado de la sucursal cambia demasiado rápido; intenta de nuevo")
+    raise LiveBusy()
 
 
 def _decode(raw: dict[str, str], load_one: Callable[[str], V]) -> dict[str, V]:

@@ -129,3 +129,11 @@ async def test_a_step_that_always_loses_gives_up_with_busy(
     finally:
         await store.close()
         await rival.close()
+
+
+def test_busy_says_the_same_thing_wherever_it_is_raised() -> None:
+    assert LiveBusy().to_wire() == {
+        "type": "error",
+        "code": "busy",
+        "message": "El estado de la sucursal cambia demasiado rápido; intenta de nuevo",
+    }
