@@ -75,9 +75,7 @@ class ServiceBoard:
 
     async def _choosing(self) -> set[str]:
         """This node's citizen pages whose person is neither waiting nor being served."""
-        in_line = {call.citizen_id for call in await self.live.calls()}
-        for queue in self.settings.queues:
-            in_line.update(entry.citizen_id for entry in await self.live.waiting(queue.code))
+        in_line = await self.live.engaged()
         return {
             key
             for key in self.hub.keys(CITIZEN_PREFIX)

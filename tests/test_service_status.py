@@ -140,6 +140,26 @@ async def test_a_full_line_is_pushed_to_those_choosing_but_not_to_those_in_it(
     assert bea.last("queue.position")["position"] == 2
 
 
+async def test_the_upkeep_tick_reads_no_whole_line(
+    service: BranchService, hub: Hub, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status push runs every second: line lengths and heads only (docs/operations.md)."""
+    ana = await page_for(service, hub, ANA)
+    cam = await page_for(service, hub, CAM)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    read: list[str] = []
+
+    async def whole_line(code: str) -> list[object]:
+        read.append(code)
+        return []
+
+    monkeypatch.setattr(service.live, "waiting", whole_line)
+    clock.advance(1)
+    await service.tick()
+    assert read == []
+    assert (len(pushed(ana)), len(pushed(cam))) == (0, 1)
+
+
 async def test_a_service_closing_by_the_clock_is_pushed(
     service: BranchService, hub: Hub, clock: Clock
 ) -> None:

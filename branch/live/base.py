@@ -88,6 +88,10 @@ class LiveStore(Protocol):
         """Offers and calls under way."""
         ...
 
+    async def engaged(self) -> set[str]:
+        """Citizen ids waiting in any line or offered or in a call, without reading lines."""
+        ...
+
     async def restarted(self) -> bool:
         """True once after the store lost everything (Redis restarted empty) since last asked."""
         ...

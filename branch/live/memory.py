@@ -120,6 +120,10 @@ class MemoryLiveStore:
     async def calls(self) -> list[Call]:
         return list(self.floor.calls.values())
 
+    async def engaged(self) -> set[str]:
+        in_line = {entry.citizen_id for entry in self.floor.waiting}
+        return in_line | {call.citizen_id for call in self.floor.calls.values()}
+
     async def restarted(self) -> bool:
         return False  # memory is lost only with the process, and with it every page
 

@@ -276,6 +276,13 @@ class RedisLiveStore:
         texts = await self.redis.hvals(self.keys.calls)
         return sorted(map(codec.load_call, texts), key=lambda call: call.contact_id)
 
+    async def engaged(self) -> set[str]:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hkeys(self.keys.citizens)
+            pipe.hvals(self.keys.calls)
+            in_line, calls = await pipe.execute()
+        return set(in_line) | {codec.load_call(text).citizen_id for text in calls}
+
     async def restarted(self) -> bool:
         # SET NX: of the nodes finding the key missing, one sets it and all read that one.
         await self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)

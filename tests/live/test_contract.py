@@ -349,3 +349,20 @@ async def test_pairing_after_a_wait_limit_takes_the_next_one_still_in_line(
     events = await store.tick(T0 + 122)
     assert ended(events) == [("g0", EndReason.WAIT_LIMIT), ("g1", EndReason.WAIT_LIMIT)]
     assert offers(events) == [("g2", "exe")]
+
+
+async def test_engaged_names_who_is_waiting_offered_or_in_a_call(open_live: OpenLive) -> None:
+    store = await open_live(FloorRules(grace=120))
+    assert await store.engaged() == set()
+    await store.join(citizen("ana", T0), T0)
+    await store.join(citizen("bea", T0 + 1), T0 + 1)
+    await store.join(citizen("cam", T0 + 2, "especial"), T0 + 2)
+    await store.citizen_away("cam", T0 + 3)  # absent, still in line
+    assert await store.engaged() == {"ana", "bea", "cam"}
+    await store.agent_available("exe", "Eva", T0 + 4, (("general",),))  # offered to ana
+    await store.agent_available("zoe", "Zoe", T0 + 4, (("general",),))  # offered to bea
+    await store.accept("exe", "c-ana", T0 + 5)
+    assert await store.engaged() == {"ana", "bea", "cam"}
+    await store.hangup("ana", "c-ana", T0 + 6)
+    await store.leave("cam", T0 + 7)
+    assert await store.engaged() == {"bea"}
