@@ -226,6 +226,16 @@ def parse_skills(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tiers)
 
 
+def without_password(url: str) -> str:
+    """A store URL with its password (if any) replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
 def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"help": help, "secret": secret})
 
@@ -401,7 +411,9 @@ class Settings:
     )
 
     stores_live: str = _setting(
-        "memory://", "live state: memory:// for one node, redis://host:port/db to share it"
+        "memory://",
+        "live state: memory:// for one node, redis://host:port/db to share it",
+        secret=True,  # a Redis URL may carry a password
     )
     stores_live_prefix: str = _setting(
         "{branch}:",

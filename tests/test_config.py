@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from branch.config import describe_settings, load_settings
+from branch.config import describe_settings, load_settings, without_password
 from branch.core.figures import Thresholds
 from branch.errors import ConfigError
 
@@ -118,6 +118,33 @@ def test_secrets_are_masked_in_repr() -> None:
     )
     assert "hunter2" not in repr(settings) and "s3'" not in repr(settings)
     assert "oidc_client_secret='********'" in repr(settings)
+
+
+def test_store_urls_with_a_password_are_masked_in_repr() -> None:
+    settings = load_settings(
+        {
+            "BRANCH_STORES_LIVE": "redis://:hunter2@redis.example:6380/0",
+            "BRANCH_STORES_RECORDS": "postgresql://branch:s3cret@db.example/branch",
+        }
+    )
+    assert settings.stores_live == "redis://:hunter2@redis.example:6380/0"
+    assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
+    assert "stores_live='********'" in repr(settings)
+    assert "stores_records='********'" in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@127.0.0.1:6380/0", "redis://:***@127.0.0.1:6380/0"),
+        ("rediss://app:hunter2@[::1]:6380/2", "rediss://app:***@[::1]:6380/2"),
+        ("postgres://u:secret@db.example:5433/b", "postgres://u:***@db.example:5433/b"),
+        ("postgresql://u@db.example/b", "postgresql://u@db.example/b"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert without_password(url) == shown
 
 
 def test_ice_servers_and_catalogs_from_environment() -> None:

@@ -16,13 +16,13 @@ import random
 import uuid
 from collections.abc import Callable
 from importlib import resources
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
+from branch.config import without_password
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
 from branch.errors import LiveBusy, StoreUnreachable
@@ -33,17 +33,6 @@ from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
 
 COMMIT_ATTEMPTS = 50
 COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
-
-
-def safe_url(url: str) -> str:
-    """The URL with any password replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 class RedisLiveStore:
@@ -76,7 +65,7 @@ class RedisLiveStore:
         except (RedisError, OSError) as error:
             await client.aclose()
             raise StoreUnreachable(
-                f"stores.live: cannot reach Redis at {safe_url(self.url)}: {error}"
+                f"stores.live: cannot reach Redis at {without_password(self.url)}: {error}"
             ) from None
         self._redis = client
         self._commit = client.register_script(COMMIT_SCRIPT)

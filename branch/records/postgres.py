@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from branch.audit import AuditEntry
+from branch.config import without_password
 from branch.core.floor import EndReason
 from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
@@ -54,14 +54,6 @@ REFUSALS: tuple[type[Exception], ...] = (
     asyncpg.DataError,
 )
 UNAVAILABLE = "Los registros no están disponibles en este momento; intenta de nuevo en unos minutos"
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
 class PostgresRecordStore:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from branch.config import without_password
 from branch.core.floor import FloorRules
 from branch.errors import ConfigError, StoreUnreachable
 from branch.live.factory import open_live_store
 from branch.live.memory import MemoryLiveStore
-from branch.live.redisstore import RedisLiveStore, safe_url
+from branch.live.redisstore import RedisLiveStore
 from tests.servers.redis import RedisServer
 
 
@@ -53,7 +54,7 @@ async def test_unreachable_redis_names_the_url_without_the_password() -> None:
     with pytest.raises(StoreUnreachable) as raised:
         await store.open()
     assert str(raised.value).startswith(
-        f"stores.live: cannot reach Redis at {safe_url(url)}: Error "
+        f"stores.live: cannot reach Redis at {without_password(url)}: Error "
     )
     assert "hunter2" not in str(raised.value) and ":***@127.0.0.1:" in str(raised.value)
 
