@@ -226,6 +226,9 @@ def parse_skills(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tiers)
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")  # stores.live URLs of a Redis server
+
+
 def without_password(url: str) -> str:
     """A store URL with its password (if any) replaced, for messages and logs."""
     parts = urlsplit(url)
@@ -497,6 +500,9 @@ class Settings:
                 raise ConfigError(f"webrtc.turn_urls: {url!r} must start with turn: or turns:")
         if self.webrtc_turn_urls and not self.webrtc_turn_secret:
             raise ConfigError("webrtc.turn_secret: needed when webrtc.turn_urls is set")
+        if self.stores_live.startswith(REDIS_SCHEMES):
+            if not self.stores_live_prefix:
+                raise ConfigError("stores.live_prefix: must not be empty for redis://")
         if self.webrtc_turn_ttl <= 0:
             raise ConfigError("webrtc.turn_ttl: must be positive")
         if self.webrtc_ice_transport_policy == "relay" and not self.webrtc_turn_urls:

@@ -133,6 +133,14 @@ def test_store_urls_with_a_password_are_masked_in_repr() -> None:
     assert "stores_records='********'" in repr(settings)
 
 
+def test_an_empty_live_prefix_is_refused_for_redis() -> None:
+    env = {"BRANCH_STORES_LIVE": "redis://127.0.0.1/0", "BRANCH_STORES_LIVE_PREFIX": ""}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value) == "stores.live_prefix: must not be empty for redis://"
+    assert load_settings({"BRANCH_STORES_LIVE_PREFIX": ""}).stores_live == "memory://"
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [

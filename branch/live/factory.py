@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from branch.config import REDIS_SCHEMES
 from branch.core.floor import FloorRules
 from branch.errors import ConfigError
 from branch.live.base import LiveStore
@@ -13,9 +14,7 @@ from branch.live.redisstore import RedisLiveStore
 def open_live_store(url: str, rules: FloorRules, prefix: str = DEFAULT_PREFIX) -> LiveStore:
     if url in ("memory://", "memory:"):
         return MemoryLiveStore(rules)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        if not prefix:
-            raise ConfigError("stores.live_prefix: must not be empty for redis://")
+    if url.startswith(REDIS_SCHEMES):
         return RedisLiveStore(url, rules, prefix)
     raise ConfigError(
         f"stores.live: unsupported URL {url!r} (use memory:// or redis://host:port/db)"
