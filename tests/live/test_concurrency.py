@@ -93,10 +93,39 @@ async def test_many_executives_at_once_on_several_nodes(
         assert [e.contact_id for e in await nodes[3].waiting("general")] == [
             e.contact_id for e in fifo[20:]
         ]
-        assert sum(node.conflicts for node in nodes) > 0, "the nodes did race"
     finally:
         for node in nodes:
             await node.close()
+
+
+async def test_two_nodes_pairing_one_citizen_at_once_offer_it_once(
+    redis_server: RedisServer, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real collision, forced: both read the floor, the other node commits first."""
+    first = RedisLiveStore(redis_server.url, FloorRules(), redis_prefix)
+    second = RedisLiveStore(redis_server.url, FloorRules(), redis_prefix)
+    await first.open()
+    await second.open()
+    try:
+        await first.join(Waiting("c1", "p1", "P", "general", "r", "", "F", T0), T0)
+        commit = first._commit
+        rival: list[Sequence[object]] = []
+
+        async def after_the_other(**kwargs: object) -> object:
+            if not rival:  # this node has read the floor and paired p1 with e1
+                rival.append(await second.agent_available("e2", "E2", T0 + 1))
+            return await commit(**kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(first, "_commit", after_the_other)
+        mine = await first.agent_available("e1", "E1", T0 + 1)
+        assert offered([mine, *rival]) == [("c1", "e2")]
+        assert (first.conflicts, second.conflicts) == (1, 0)
+        assert {(c.contact_id, c.agent_id) for c in await first.calls()} == {("c1", "e2")}
+        agent = (await first.agent_status("e1")).agent
+        assert agent is not None and agent.state is AgentState.AVAILABLE
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_a_step_that_always_loses_gives_up_with_busy(
