@@ -9,9 +9,11 @@ import pytest
 from branch.core.floor import FloorRules
 from branch.live.base import LiveStore
 from branch.live.factory import open_live_store
+from branch.live.redisstore import RedisLiveStore
 from tests.servers.redis import RedisServer
 
 OpenLive = Callable[..., Awaitable[LiveStore]]
+OpenNodes = Callable[[int], Awaitable[list[RedisLiveStore]]]
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -31,3 +33,21 @@ async def open_live(
     yield make
     for store in opened:
         await store.close()
+
+
+@pytest.fixture
+async def open_nodes(redis_server: RedisServer, redis_prefix: str) -> AsyncIterator[OpenNodes]:
+    """Factory: that many Redis live stores on one floor, each with its own connection as
+    separate nodes have."""
+    opened: list[RedisLiveStore] = []
+
+    async def make(count: int) -> list[RedisLiveStore]:
+        nodes = [RedisLiveStore(redis_server.url, FloorRules(), redis_prefix) for _ in range(count)]
+        for node in nodes:
+            await node.open()
+            opened.append(node)
+        return nodes
+
+    yield make
+    for node in opened:
+        await node.close()
