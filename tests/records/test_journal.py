@@ -280,10 +280,13 @@ async def test_a_node_journals_in_its_data_dir_and_is_not_ready_until_flushed(
     )
     assert (Path(node.settings.data_dir) / "records-journal.sqlite3").exists()
     postgres_cluster.start()
+    ready = (0, "")
     for _attempt in range(100):
-        if (await get(node.url, node.ca_path, "/readyz"))[0] == 200:
+        ready = await get(node.url, node.ca_path, "/readyz")
+        if ready[0] == 200:
             break
         await asyncio.sleep(0.1)
+    assert ready == (200, '{"status": "ready"}')
     entries = await node.app[RECORDS].audit_entries()
     assert [(entry.kind, entry.actor) for entry in entries] == [("login", f"citizen:{CITIZEN_RUN}")]
 
