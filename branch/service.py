@@ -703,164 +703,180 @@ class BranchService:
         """The chat so far, for a page that comes back mid-call (only when it is kept)."""
         if not self._keeps_chat(call):
             return []
-        return [
-            {"sender": line.sender, "text": line.text, "at": line.at}
-            for line in await self.records.chat(call.contact_id)
-        ]
+        try:
+            lines = await self.records.chat(call.contact_id)
+        except RecordsUnavailable:
+            return []  # the call goes on; the earlier lines are in the journal, not yet readable
+        return [{"sender": line.sender, "text": line.text, "at": line.at} for line in lines]
 
     # ------------------------------------------------------------ events → records and notices
 
     async def _apply(self, events: list[Event]) -> None:
+        """Tell records and pages of what the live floor already did, one event after another.
+
+        The floor's state is already committed: an event that fails (records away, a bug)
+        must not keep the others from going out; the first error is raised at the end.
+        """
         changed_services: set[str] = set()
+        failed: Exception | None = None
         for event in events:
-            match event:
-                case QueueChanged(service=service):
-                    changed_services.add(service)
-                case StaffingChanged(agent=agent):
-                    # Estimates count the executives of each service.
-                    changed_services.update(
-                        queue.code for queue in self.settings.queues if agent.serves(queue.code)
-                    )
-                case AgentChanged(agent=agent):
-                    await self.records.agent_state_changed(
-                        agent.agent_id,
-                        agent.name,
-                        agent.state.value,
-                        agent.pause_reason,
-                        agent.contact_id,
-                        agent.since,
-                    )
-                    await self.hub.send(
-                        executive_key(agent.agent_id),
-                        schema.message(
-                            "agent.state",
-                            state=agent.state.value,
-                            since=agent.since,
-                            reason=agent.pause_reason,
-                        ),
-                    )
-                case ReadinessCheck(call=call):
-                    # The page answers with queue.ready once its camera/microphone are live.
-                    await self.hub.send(
-                        citizen_key(call.citizen_id),
-                        schema.message(
-                            "queue.offered",
-                            contactId=call.contact_id,
-                            readySeconds=self.settings.service_readiness_seconds,
-                        ),
-                    )
-                case CitizenSkipped(waiting=entry):
-                    await self._audit(
-                        "contact.skipped", "system", entry.contact_id, entry.absent_since or 0.0
-                    )
-                    await self.hub.send(
-                        citizen_key(entry.citizen_id),
-                        schema.message(
-                            "queue.skipped",
-                            contactId=entry.contact_id,
-                            graceSeconds=self.settings.service_grace_seconds,
-                        ),
-                    )
-                case Offered(call=call):
-                    await self.records.contact_offered(
-                        call.contact_id, call.agent_id, call.agent_name, call.offered_at
-                    )
-                    await self._audit(
-                        "contact.offered",
-                        "system",
-                        call.contact_id,
-                        call.offered_at,
-                        executive=call.agent_id,
-                    )
-                    await self.hub.send(
-                        executive_key(call.agent_id),
-                        schema.message("offer", **await self._offer_fields(call)),
-                    )
-                    await self.hub.send(
-                        citizen_key(call.citizen_id),
-                        schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
-                    )
-                case OfferWithdrawn(call=call, cause=cause):
-                    await self._audit(
-                        "contact.offer_withdrawn",
-                        "system",
-                        call.contact_id,
-                        self.clock(),
-                        executive=call.agent_id,
-                        cause=cause,
-                        detail=event.detail,
-                    )
-                    await self.hub.send(
-                        executive_key(call.agent_id),
-                        schema.message("offer.cancelled", contactId=call.contact_id, reason=cause),
-                    )
-                case WrapupTimedOut():
-                    await self._wrapup_timed_out(event)
-                case CallStarted(call=call):
-                    await self.records.contact_answered(
-                        call.contact_id, call.answered_at or call.offered_at
-                    )
-                    self.metrics.wait_seconds.labels(call.waiting.service).observe(
-                        (call.answered_at or call.offered_at) - call.waiting.joined_at
-                    )
-                    await self._audit(
-                        "contact.answered",
-                        executive_key(call.agent_id),
-                        call.contact_id,
-                        call.answered_at or call.offered_at,
-                    )
-                    await self.hub.send(
-                        executive_key(call.agent_id),
-                        schema.message("call.started", **self._call_fields(call, EXECUTIVE)),
-                    )
-                    await self.hub.send(
-                        citizen_key(call.citizen_id),
-                        schema.message("call.started", **self._call_fields(call, CITIZEN)),
-                    )
-                case ContactEnded():
-                    await self._contact_ended(event)
-                case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
-                    await self._audit(
-                        "contact.interrupted"
-                        if isinstance(event, CallInterrupted)
-                        else "contact.reconnected",
-                        "system",
-                        call.contact_id,
-                        self.clock(),
-                        who=who,
-                    )
-                    kind = (
-                        "call.reconnecting"
-                        if isinstance(event, CallInterrupted)
-                        else "call.resumed"
-                    )
-                    other = (
-                        executive_key(call.agent_id)
-                        if who == CITIZEN
-                        else citizen_key(call.citizen_id)
-                    )
-                    await self.hub.send(
-                        other, schema.message(kind, contactId=call.contact_id, who=who)
-                    )
-                case Transferred(call=first, to=entry):
-                    await self._audit(
-                        "contact.transferred",
-                        executive_key(first.agent_id),
-                        first.contact_id,
-                        self.clock(),
-                        toService=entry.service,
-                        toContact=entry.contact_id,
-                    )
-                    await self._send_joined(entry, self.clock())
+            try:
+                await self._apply_one(event, changed_services)
+            except Exception as error:
+                log.warning("applying %s failed: %r", type(event).__name__, error)
+                failed = failed or error
         for service in changed_services:
             await self.positions.changed(service)
         if changed_services:
             await self.board.push(self.clock())
         if events:
             self.supervision.changed()
+        if failed is not None:
+            raise failed
+
+    async def _apply_one(self, event: Event, changed_services: set[str]) -> None:
+        match event:
+            case QueueChanged(service=service):
+                changed_services.add(service)
+            case StaffingChanged(agent=agent):
+                # Estimates count the executives of each service.
+                changed_services.update(
+                    queue.code for queue in self.settings.queues if agent.serves(queue.code)
+                )
+            case AgentChanged(agent=agent):
+                await self.records.agent_state_changed(
+                    agent.agent_id,
+                    agent.name,
+                    agent.state.value,
+                    agent.pause_reason,
+                    agent.contact_id,
+                    agent.since,
+                )
+                await self.hub.send(
+                    executive_key(agent.agent_id),
+                    schema.message(
+                        "agent.state",
+                        state=agent.state.value,
+                        since=agent.since,
+                        reason=agent.pause_reason,
+                    ),
+                )
+            case ReadinessCheck(call=call):
+                # The page answers with queue.ready once its camera/microphone are live.
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message(
+                        "queue.offered",
+                        contactId=call.contact_id,
+                        readySeconds=self.settings.service_readiness_seconds,
+                    ),
+                )
+            case CitizenSkipped(waiting=entry):
+                await self._audit(
+                    "contact.skipped", "system", entry.contact_id, entry.absent_since or 0.0
+                )
+                await self.hub.send(
+                    citizen_key(entry.citizen_id),
+                    schema.message(
+                        "queue.skipped",
+                        contactId=entry.contact_id,
+                        graceSeconds=self.settings.service_grace_seconds,
+                    ),
+                )
+            case Offered(call=call):
+                await self.records.contact_offered(
+                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                )
+                await self._audit(
+                    "contact.offered",
+                    "system",
+                    call.contact_id,
+                    call.offered_at,
+                    executive=call.agent_id,
+                )
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("offer", **await self._offer_fields(call)),
+                )
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
+                )
+            case OfferWithdrawn(call=call, cause=cause):
+                await self._audit(
+                    "contact.offer_withdrawn",
+                    "system",
+                    call.contact_id,
+                    self.clock(),
+                    executive=call.agent_id,
+                    cause=cause,
+                    detail=event.detail,
+                )
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("offer.cancelled", contactId=call.contact_id, reason=cause),
+                )
+            case WrapupTimedOut():
+                await self._wrapup_timed_out(event)
+            case CallStarted(call=call):
+                await self.records.contact_answered(
+                    call.contact_id, call.answered_at or call.offered_at
+                )
+                self.metrics.wait_seconds.labels(call.waiting.service).observe(
+                    (call.answered_at or call.offered_at) - call.waiting.joined_at
+                )
+                await self._audit(
+                    "contact.answered",
+                    executive_key(call.agent_id),
+                    call.contact_id,
+                    call.answered_at or call.offered_at,
+                )
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("call.started", **self._call_fields(call, EXECUTIVE)),
+                )
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("call.started", **self._call_fields(call, CITIZEN)),
+                )
+            case ContactEnded():
+                await self._contact_ended(event)
+            case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
+                await self._audit(
+                    "contact.interrupted"
+                    if isinstance(event, CallInterrupted)
+                    else "contact.reconnected",
+                    "system",
+                    call.contact_id,
+                    self.clock(),
+                    who=who,
+                )
+                kind = "call.reconnecting" if isinstance(event, CallInterrupted) else "call.resumed"
+                other = (
+                    executive_key(call.agent_id) if who == CITIZEN else citizen_key(call.citizen_id)
+                )
+                await self.hub.send(other, schema.message(kind, contactId=call.contact_id, who=who))
+            case Transferred(call=first, to=entry):
+                await self._audit(
+                    "contact.transferred",
+                    executive_key(first.agent_id),
+                    first.contact_id,
+                    self.clock(),
+                    toService=entry.service,
+                    toContact=entry.contact_id,
+                )
+                await self._send_joined(entry, self.clock())
 
     async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:
-        record = await self.records.get(event.contact_id)
+        try:
+            record = await self.records.get(event.contact_id)
+        except RecordsUnavailable:
+            # The default needs the contact's reason: the record stays without a wrap-up
+            # (as when nobody wraps up) and the executive goes on as the floor decided.
+            log.warning(
+                "records away: the timed-out wrap-up of %s is not recorded", event.contact_id
+            )
+            return
         if record is None:
             return
         try:
@@ -1078,7 +1094,10 @@ class BranchService:
         }
 
     async def _wrapup_fields(self, contact_id: str) -> dict[str, Any] | None:
-        record = await self.records.get(contact_id)
+        try:
+            record = await self.records.get(contact_id)
+        except RecordsUnavailable:
+            return None  # the page shows wrap-up without the record's details
         if record is None:
             return None
         return {
