@@ -216,6 +216,8 @@ class LiveBusy(ServiceUnavailable):
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008  # bad Origin
 CLOSE_TOO_LARGE = 1009
+CLOSE_INTERNAL = 1011  # the page could not be set up (a bug); the page may reconnect
+CLOSE_TRY_AGAIN = 1013  # a store is away or busy while the page opens; reconnect shortly
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403  # the role has no access to the live floor (auditor)
 CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere

@@ -13,16 +13,19 @@ from branch.core.ratelimit import Buckets, Rate
 from branch.delivery.base import Delivery
 from branch.errors import (
     CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL,
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_RATE_LIMITED,
     CLOSE_SESSION_ENDED,
     CLOSE_TOO_LARGE,
+    CLOSE_TRY_AGAIN,
     BadMessage,
     BadOrigin,
     BranchError,
     InternalError,
     MessageTooLarge,
     RateLimited,
+    ServiceUnavailable,
 )
 from branch.metrics import Metrics
 from branch.schema import dump, parse_client
@@ -133,9 +136,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     )
     refused = 0
     try:
-        # Inside the try: a page half-registered when Redis fails is still forgotten.
-        await hub.open_page(user.key, page)
-        await socket.send_str(dump(await service.connected(user)))
+        try:
+            # Inside the try: a page half-registered when Redis fails is still forgotten.
+            await hub.open_page(user.key, page)
+            welcome = await service.connected(user)
+        except Exception as error:
+            # The page reconnects and its call's grace goes on; a crash here would drop it.
+            await _close_unwelcome(socket, user, error)
+            return socket
+        await socket.send_str(dump(welcome))
         async for frame in socket:
             if not pace.allow("page", time.monotonic()):
                 # Dropped unread: a flood costs this page its messages, not the node its time.
@@ -161,6 +170,18 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             except Exception:
                 log.exception("cleaning up after %s failed", user.role)
     return socket
+
+
+async def _close_unwelcome(socket: web.WebSocketResponse, user: User, error: Exception) -> None:
+    if isinstance(error, ServiceUnavailable):
+        log.warning("a %s page could not be set up: %s", user.role, error.code)
+        code, reason = CLOSE_TRY_AGAIN, error.code
+    else:
+        log.error("setting up a %s page failed", user.role, exc_info=error)
+        code, reason = CLOSE_INTERNAL, InternalError.code
+        if isinstance(error, BranchError):
+            reason = error.code
+    await socket.close(code=code, message=reason.encode())
 
 
 async def _handle_frame(
