@@ -9,6 +9,7 @@ chain stays a single line.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -279,7 +280,7 @@ async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
     if not contacts and not erased:
         return Purge(0, 0, None)
     data = {"before": before, "contacts": contacts, "entries": erased}
-    entry = await audit(db, PURGE_KIND, actor, None, f"{PURGE_KIND}:{at!r}", data, at)
+    entry = await audit(db, PURGE_KIND, actor, None, f"{PURGE_KIND}:{uuid.uuid4().hex}", data, at)
     return Purge(contacts, erased, entry)
 
 

@@ -6,6 +6,7 @@ append its own audit entry in one transaction with the store's other steps.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import aiosqlite
@@ -91,7 +92,7 @@ async def purge(db: aiosqlite.Connection, before: float, at: float, actor: str) 
         PURGE_KIND,
         actor,
         None,
-        f"{PURGE_KIND}:{at!r}",
+        f"{PURGE_KIND}:{uuid.uuid4().hex}",
         {"before": before, "contacts": contacts, "entries": erased},
         at,
     )

@@ -137,3 +137,16 @@ async def test_a_purge_amid_concurrent_writes_keeps_every_one(open_store: OpenSt
     entries = await store.audit_entries()
     assert len(entries) == 3 + 20 + 1 and verify(entries) is None
     assert len(await store.recent(citizen_run="44.444.444-4")) == 5
+
+
+async def test_two_purges_at_the_same_moment_each_leave_their_entry(open_store: OpenStore) -> None:
+    store = await open_store()
+    await served(store, "old", MORNING)
+    await served(store, "later", MORNING + 2 * DAY)
+    now = MORNING + 40 * DAY
+    first = await store.purge(MORNING + DAY, now, "system")
+    second = await store.purge(MORNING + 3 * DAY, now, "cli")
+    assert (first.contacts, second.contacts) == (1, 1)
+    assert first.entry is not None and second.entry is not None
+    assert first.entry.event_id != second.entry.event_id
+    assert verify(await store.audit_entries()) is None
