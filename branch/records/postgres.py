@@ -156,6 +156,14 @@ class PostgresRecordStore:
                 operation.op_id,
             )
             if fresh is None:
+                if operation.name == "contact_joined" and operation.args["folio"] is not None:
+                    # Committed before the connection failed, then journaled: the citizen
+                    # was given the offline folio, so the row takes it (nobody read the other).
+                    await db.execute(
+                        "UPDATE contacts SET folio = $2 WHERE contact_id = $1",
+                        operation.args["contact_id"],
+                        operation.args["folio"],
+                    )
                 return None
             result = await write(db, **operation.args)
         self._applied += 1

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,34 @@ async def test_a_write_flushed_twice_lands_once(open_node: OpenNode) -> None:
     assert await node.apply(line) is None
     assert await node.apply(line) is None
     assert [message.text for message in await node.chat("c1")] == ["hola"]
+
+
+async def test_a_join_committed_just_before_the_connection_failed_keeps_the_offline_folio(
+    open_node: OpenNode,
+) -> None:
+    node = await open_node()
+    joined = Operation.new(
+        "contact_joined",
+        contact_id="c1",
+        service="general",
+        citizen_run=CITIZEN,
+        citizen_name="Ana",
+        reason_code="otro",
+        reason_text="",
+        joined_at=MORNING,
+        estimated_wait=None,
+        transferred_from=None,
+        transfer_note="",
+        folio=None,
+    )
+    counter = await node.apply(joined)  # committed; the reply never reached the node
+    offline = offline_folio(
+        "c1", MORNING
+    )  # so the citizen was given this one, and it was journaled
+    assert await node.apply(replace(joined, args=joined.args | {"folio": offline})) is None
+    record = await node.get("c1")
+    assert record is not None and (record.folio, counter) == (offline, counter)
+    assert counter != offline
 
 
 async def test_the_ids_of_old_writes_are_forgotten_after_a_month(
