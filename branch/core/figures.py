@@ -25,8 +25,8 @@ from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from branch.core.contact import ContactRecord
 from branch.core.model import EndReason
-from branch.records.base import ContactRecord
 
 __all__ = [
     "BREAKDOWNS",

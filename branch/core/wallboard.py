@@ -16,9 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from branch.core import figures
+from branch.core.contact import ContactRecord
 from branch.core.estimate import estimate_wait
 from branch.core.model import Agent, AgentState, Call, Waiting
-from branch.records.base import ContactRecord
 
 # The states a logged-in executive can be in; offline ones are not on the floor.
 ON_FLOOR = tuple(state for state in AgentState if state is not AgentState.OFFLINE)
