@@ -255,6 +255,7 @@ def numbered(sql: str) -> str:
 
 
 ERASE_CONTACT = numbered(sqlite_audit.ERASE_CONTACT)
+CLOSE_UNENDED = numbered(sqlite_audit.CLOSE_UNENDED)
 # A sealed actor keeps only its role ("citizen:<RUN>" -> "citizen") and loses its salt.
 ERASE_ENTRIES = (
     "UPDATE audit_log SET actor = split_part(actor, ':', 1), salt = '' "
@@ -271,6 +272,13 @@ def _changed(status: str) -> int:
 async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
     # The trail first, as every append does: two nodes purging at once take turns, no deadlock.
     await _lock_the_trail(db)
+    rows = await db.fetch(CLOSE_UNENDED, sqlite_audit.UNENDED_REASON, before)
+    closed = sorted(row["contact_id"] for row in rows)
+    for contact_id in closed:
+        event_id = f"contact.ended:retention:{contact_id}"
+        await audit(
+            db, "contact.ended", "system", contact_id, event_id, sqlite_audit.UNENDED_DATA, at
+        )
     contacts = _changed(await db.execute(ERASE_CONTACT, at, before))
     await db.execute(
         "DELETE FROM chat_messages WHERE contact_id IN "
@@ -279,7 +287,7 @@ async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
     erased = _changed(await db.execute(ERASE_ENTRIES, before))
     if not contacts and not erased:
         return Purge(0, 0, None)
-    data = {"before": before, "contacts": contacts, "entries": erased}
+    data = {"before": before, "contacts": contacts, "entries": erased, "closed": len(closed)}
     entry = await audit(db, PURGE_KIND, actor, None, f"{PURGE_KIND}:{uuid.uuid4().hex}", data, at)
     return Purge(contacts, erased, entry)
 

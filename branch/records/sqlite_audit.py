@@ -24,6 +24,16 @@ ERASE_CONTACT = (
     "transfer_note = CASE WHEN transfer_note IS NULL THEN NULL ELSE '' END, "
     "purged_at = ? WHERE ended_at IS NOT NULL AND ended_at < ? AND purged_at IS NULL"
 )
+# A contact never closed (live state lost mid-contact, a ticket never resumed) would keep
+# its personal data forever: once its last known moment is past the period, the purge
+# closes it as dropped at that moment, in the trail, and erases it with the others.
+LAST_KNOWN = "COALESCE(answered_at, offered_at, joined_at)"
+CLOSE_UNENDED = (
+    f"UPDATE contacts SET ended_at = {LAST_KNOWN}, end_reason = ? "
+    f"WHERE ended_at IS NULL AND purged_at IS NULL AND {LAST_KNOWN} < ? RETURNING contact_id"
+)
+UNENDED_REASON = "citizen_dropped"
+UNENDED_DATA = {"reason": UNENDED_REASON, "by": "retention"}
 # A sealed actor keeps only its role ("citizen:<RUN>" -> "citizen") and loses its salt.
 ERASE_ENTRIES = (
     "UPDATE audit_log SET actor = substr(actor, 1, instr(actor, ':') - 1), salt = '' "
@@ -75,6 +85,11 @@ async def entries(
 
 async def purge(db: aiosqlite.Connection, before: float, at: float, actor: str) -> Purge:
     """Erase personal data of contacts closed before ``before``; inside a transaction."""
+    async with db.execute(CLOSE_UNENDED, (UNENDED_REASON, before)) as cursor:
+        closed = sorted(row[0] for row in await cursor.fetchall())
+    for contact_id in closed:
+        event_id = f"contact.ended:retention:{contact_id}"
+        await append(db, "contact.ended", "system", contact_id, event_id, UNENDED_DATA, at)
     cursor = await db.execute(ERASE_CONTACT, (at, before))
     contacts = cursor.rowcount
     await cursor.close()
@@ -93,7 +108,7 @@ async def purge(db: aiosqlite.Connection, before: float, at: float, actor: str) 
         actor,
         None,
         f"{PURGE_KIND}:{uuid.uuid4().hex}",
-        {"before": before, "contacts": contacts, "entries": erased},
+        {"before": before, "contacts": contacts, "entries": erased, "closed": len(closed)},
         at,
     )
     return Purge(contacts, erased, entry)

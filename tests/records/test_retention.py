@@ -51,7 +51,7 @@ async def test_purge_erases_personal_data_of_closed_contacts_only(open_store: Op
     store = await open_store()
     await served(store, "old", MORNING)
     await served(store, "recent", MORNING + 20 * DAY)
-    await join(store, "waiting", MORNING - 2 * DAY)  # never closed: kept whole
+    await join(store, "waiting", MORNING + 30 * DAY)  # not closed yet: kept whole
     before = {cid: await store.get(cid) for cid in ("old", "recent", "waiting")}
     now = MORNING + 40 * DAY
 
@@ -67,7 +67,7 @@ async def test_purge_erases_personal_data_of_closed_contacts_only(open_store: Op
     assert await store.get("recent") == before["recent"]
     assert await store.get("waiting") == before["waiting"]
     assert [line.text for line in await store.chat("recent")] == ["mi RUN es 44.444.444-4"]
-    assert await store.recent(citizen_run="44.444.444-4") == [before["recent"], before["waiting"]]
+    assert await store.recent(citizen_run="44.444.444-4") == [before["waiting"], before["recent"]]
 
 
 async def test_the_trail_keeps_verifying_without_the_person(open_store: OpenStore) -> None:
@@ -95,7 +95,7 @@ async def test_the_trail_keeps_verifying_without_the_person(open_store: OpenStor
     assert (result.entry.kind, result.entry.actor, result.entry.data) == (
         PURGE_KIND,
         "system",
-        {"before": MORNING + 10 * DAY, "contacts": 1, "entries": 3},
+        {"before": MORNING + 10 * DAY, "contacts": 1, "entries": 3, "closed": 0},
     )
     assert not any("44.444.444-4" in entry.actor for entry in entries[:3])
 
@@ -149,4 +149,44 @@ async def test_two_purges_at_the_same_moment_each_leave_their_entry(open_store: 
     assert (first.contacts, second.contacts) == (1, 1)
     assert first.entry is not None and second.entry is not None
     assert first.entry.event_id != second.entry.event_id
+    assert verify(await store.audit_entries()) is None
+
+
+async def test_a_contact_never_closed_is_closed_as_dropped_then_erased(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    # Live state lost mid-call long ago: answered, never ended.
+    await join(store, "lost", MORNING)
+    await store.audit("contact.joined", CITIZEN, "lost", "j:lost", {}, MORNING)
+    await store.contact_offered("lost", "11.111.111-1", "Eva Díaz", MORNING + 60)
+    await store.contact_answered("lost", MORNING + 65)
+    await store.chat_added("lost", "citizen", "mi RUN es 44.444.444-4", MORNING + 70)
+    await join(store, "today", MORNING + 39 * DAY)  # still waiting, within the period: kept
+    now = MORNING + 40 * DAY
+
+    result = await store.purge(MORNING + 10 * DAY, now, "system")
+
+    assert (result.contacts, result.entries) == (1, 1)
+    lost = await store.get("lost")
+    assert lost is not None
+    assert (lost.ended_at, lost.end_reason, lost.purged_at) == (
+        MORNING + 65,  # the last moment known of it
+        EndReason.CITIZEN_DROPPED,
+        now,
+    )
+    assert {name: getattr(lost, name) for name in ERASED if name != "notes"} == {
+        "citizen_run": "",
+        "citizen_name": "",
+        "reason_text": "",
+        "survey_comment": None,
+    }
+    assert await store.chat("lost") == []
+    today = await store.get("today")
+    assert today is not None and (today.ended_at, today.purged_at) == (None, None)
+    story = await store.audit_entries("lost")
+    assert [(entry.kind, entry.actor, entry.data) for entry in story[1:]] == [
+        ("contact.ended", "system", {"reason": "citizen_dropped", "by": "retention"}),
+    ]
+    assert result.entry is not None and result.entry.data["closed"] == 1
     assert verify(await store.audit_entries()) is None
