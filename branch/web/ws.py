@@ -118,7 +118,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         heartbeat=HEARTBEAT_SECONDS, max_msg_size=settings.limits_ws_message_bytes * 4
     )
     await socket.prepare(request)
-    session = await current_session(request)
+    try:
+        session = await current_session(request)
+    except Exception as error:  # the session store is away: a close code, not a broken frame
+        await _close_unwelcome(socket, "live", error)
+        return socket
     if session is None:
         await socket.close(code=CLOSE_NOT_AUTHENTICATED, message=b"not authenticated")
         return socket
@@ -142,7 +146,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             welcome = await service.connected(user)
         except Exception as error:
             # The page reconnects and its call's grace goes on; a crash here would drop it.
-            await _close_unwelcome(socket, user, error)
+            await _close_unwelcome(socket, user.role, error)
             return socket
         await socket.send_str(dump(welcome))
         async for frame in socket:
@@ -172,12 +176,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return socket
 
 
-async def _close_unwelcome(socket: web.WebSocketResponse, user: User, error: Exception) -> None:
+async def _close_unwelcome(socket: web.WebSocketResponse, who: str, error: Exception) -> None:
     if isinstance(error, ServiceUnavailable):
-        log.warning("a %s page could not be set up: %s", user.role, error.code)
+        log.warning("a %s page could not be set up: %s", who, error.code)
         code, reason = CLOSE_TRY_AGAIN, error.code
     else:
-        log.error("setting up a %s page failed", user.role, exc_info=error)
+        log.error("setting up a %s page failed", who, exc_info=error)
         code, reason = CLOSE_INTERNAL, InternalError.code
         if isinstance(error, BranchError):
             reason = error.code

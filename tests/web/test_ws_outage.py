@@ -11,7 +11,7 @@ from tests.conftest import CITIZEN_RUN, StartBranch
 from tests.servers.redis import StartRedis
 
 
-async def test_a_page_opened_while_redis_is_down_is_closed_to_try_again(
+async def test_a_page_opened_while_redis_is_down_is_closed_not_crashed(
     start_branch: StartBranch, start_redis: StartRedis
 ) -> None:
     redis = start_redis()
