@@ -14,7 +14,7 @@ from branch.live.memory import MemoryLiveStore
 from branch.records.postgres import PostgresRecordStore
 from branch.service import BranchService
 from tests.servers.postgres import PostgresCluster
-from tests.test_service import ANA, BEA, EXE, Clock, page_for
+from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
 
 
 @pytest.fixture
@@ -25,6 +25,15 @@ async def journaling(postgres_url: str, tmp_path: Path) -> AsyncIterator[Postgre
     await store.open()
     yield store
     await store.close()
+
+
+async def ana_in_a_call(service: BranchService, ana: Page) -> str:
+    """Ana joins and Eva takes her; returns the contact id."""
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id: str = ana.last("queue.joined")["contactId"]
+    await service.handle(EXE, schema.AgentAvailable())
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    return contact_id
 
 
 async def test_a_wrap_up_timing_out_during_an_outage_does_not_stop_the_next_offer(
@@ -38,10 +47,7 @@ async def test_a_wrap_up_timing_out_during_an_outage_does_not_stop_the_next_offe
     exe = await page_for(service, hub, EXE)
     postgres_cluster.stop()
     try:
-        await service.handle(ANA, schema.QueueJoin(reason="otro"))
-        first = ana.last("queue.joined")["contactId"]
-        await service.handle(EXE, schema.AgentAvailable())
-        await service.handle(EXE, schema.OfferAccept(contact_id=first))
+        first = await ana_in_a_call(service, ana)
         await service.handle(BEA, schema.QueueJoin(reason="otro"))
         second = bea.last("queue.joined")["contactId"]
         await service.handle(ANA, schema.CallHangup(contact_id=first))
@@ -67,10 +73,7 @@ async def test_a_page_reloaded_mid_call_during_an_outage_gets_its_call_without_t
     await page_for(service, hub, EXE)
     postgres_cluster.stop()
     try:
-        await service.handle(ANA, schema.QueueJoin(reason="otro"))
-        contact_id = ana.last("queue.joined")["contactId"]
-        await service.handle(EXE, schema.AgentAvailable())
-        await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+        contact_id = await ana_in_a_call(service, ana)
         await service.handle(ANA, schema.ChatSend(contact_id=contact_id, text="hola"))
         for user in (ANA, EXE):
             welcome = (await page_for(service, hub, user)).last("welcome")
