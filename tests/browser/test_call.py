@@ -87,7 +87,9 @@ async def test_a_citizen_talks_with_an_executive(
     join = cpage.get_by_role("button", name="Ponerme en la fila")
     await expect(join).to_be_enabled()
     await expect(cpage.locator("#device-status")).to_have_text("Tu cámara y micrófono funcionan.")
-    await cpage.wait_for_function("document.querySelector('#preview').videoWidth > 0")
+    # A function, not a bare expression: Playwright re-evaluates an expression with eval
+    # while polling, which the page's CSP (no 'unsafe-eval') refuses when the first check fails.
+    await cpage.wait_for_function("() => document.querySelector('#preview').videoWidth > 0")
     await citizen.shot("devices")
     await join.click()
 
