@@ -12,7 +12,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from branch import schema, wording
@@ -61,6 +60,15 @@ from branch.errors import (
 )
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
+from branch.people import (
+    ADMIN,
+    CITIZEN,
+    EXECUTIVE,
+    SUPERVISOR,
+    User,
+    citizen_key,
+    executive_key,
+)
 from branch.positions import PositionPusher
 from branch.records.base import RecordStore
 from branch.resume import TicketDesk
@@ -69,12 +77,6 @@ from branch.supervision import Supervision
 from branch.turn import turn_credentials, turn_user
 
 log = logging.getLogger(__name__)
-
-CITIZEN = "citizen"
-EXECUTIVE = "executive"
-SUPERVISOR = "supervisor"
-AUDITOR = "auditor"
-ADMIN = "admin"
 
 # Roles that may open the live websocket at all. The auditor reads records and
 # the audit trail over HTTP and never sees the live floor (docs/security.md).
@@ -108,27 +110,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # Previous contacts an executive sees with an offer.
 HISTORY_SHOWN = 5
-
-
-@dataclass(frozen=True)
-class User:
-    """A logged-in person as the service sees them."""
-
-    person_id: str  # the formatted RUN: the place in line belongs to the identity
-    name: str
-    role: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.role}:{self.person_id}"
-
-
-def citizen_key(person_id: str) -> str:
-    return f"{CITIZEN}:{person_id}"
-
-
-def executive_key(person_id: str) -> str:
-    return f"{EXECUTIVE}:{person_id}"
 
 
 class BranchService:

@@ -18,8 +18,9 @@ from branch.core.estimate import estimate_wait
 from branch.core.status import ServiceStatus, changed, service_status
 from branch.delivery.base import Delivery
 from branch.live.base import LiveStore
+from branch.people import citizen_key
 
-CITIZEN_PREFIX = "citizen:"
+CITIZEN_PREFIX = citizen_key("")
 
 
 class ServiceBoard:

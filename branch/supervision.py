@@ -32,6 +32,7 @@ from branch.errors import (
     UnknownService,
 )
 from branch.live.base import LiveStore
+from branch.people import citizen_key, executive_key
 from branch.records.base import RecordStore
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class Supervision:
         events = await self.live.agent_gone(agent.agent_id, now)
         await self._audit(message.type, actor, now, executive=agent.agent_id, was=agent.state.value)
         await self.apply(events)
-        await self.end_session(f"executive:{agent.agent_id}")
+        await self.end_session(executive_key(agent.agent_id))
         await self._done(actor, message.type, executive=agent.agent_id)
 
     async def _broadcast(self, actor: str, message: schema.SupervisorBroadcast, now: float) -> None:
@@ -194,7 +195,7 @@ class Supervision:
         notice = schema.message("queue.notice", service=queue.code, text=text, at=now)
         delivered = 0
         for entry in waiting:
-            if await self.hub.send(f"citizen:{entry.citizen_id}", notice):
+            if await self.hub.send(citizen_key(entry.citizen_id), notice):
                 delivered += 1
         await self._audit(
             message.type,

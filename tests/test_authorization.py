@@ -18,8 +18,9 @@ from branch.config import load_settings
 from branch.errors import BranchError, Forbidden
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
-from branch.service import BranchService, User
+from branch.service import BranchService
 from branch.tls import client_context
 from branch.web.app import create_app
 from branch.web.client import BranchClient

@@ -22,8 +22,9 @@ from branch.config import load_settings
 from branch.errors import BranchError
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
-from branch.service import BranchService, User
+from branch.service import BranchService
 from branch.web.client import BranchClient
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
 from tests.media.support import both_connected

@@ -19,9 +19,10 @@ from branch.hub import Hub
 from branch.live.base import LiveStore
 from branch.live.memory import MemoryLiveStore
 from branch.live.redisstore import RedisLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
 from branch.resume import TicketDesk
-from branch.service import BranchService, User
+from branch.service import BranchService
 from tests.servers.redis import StartRedis
 from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
 

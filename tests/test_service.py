@@ -24,8 +24,9 @@ from branch.errors import (
 )
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
-from branch.service import BranchService, User
+from branch.service import BranchService
 
 ANA = User("44.444.444-4", "Ana Rojas", "citizen")
 BEA = User("13.131.313-6", "Bea Soto", "citizen")

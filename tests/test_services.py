@@ -20,8 +20,9 @@ from branch.errors import (
 )
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
-from branch.service import BranchService, User
+from branch.service import BranchService
 from tests.test_service import ANA, BEA, EXE, EXE2, Clock, Page, page_for
 
 CAM = User("15.555.555-5", "Cam Vera", "citizen")

@@ -22,8 +22,9 @@ from branch.errors import (
 )
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
+from branch.people import User
 from branch.records.sqlite import SqliteRecordStore
-from branch.service import BranchService, User
+from branch.service import BranchService
 from tests.conftest import ADMIN_RUN
 from tests.test_service import ANA, BEA, EXE, Clock, Page, page_for
 

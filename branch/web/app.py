@@ -22,9 +22,10 @@ from branch.live.factory import open_live_store
 from branch.live.sessions import open_session_store
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
+from branch.people import User
 from branch.records.factory import open_record_store
 from branch.retention import purge_expired
-from branch.service import BranchService, User
+from branch.service import BranchService
 from branch.tickets import ticket_key
 from branch.tls import server_context
 from branch.web.audit import setup_audit

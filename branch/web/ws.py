@@ -28,8 +28,9 @@ from branch.errors import (
     ServiceUnavailable,
 )
 from branch.metrics import Metrics
+from branch.people import User
 from branch.schema import dump, parse_client
-from branch.service import LIVE_ROLES, BranchService, User
+from branch.service import LIVE_ROLES, BranchService
 from branch.web.auth import SESSIONS, current_session
 from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
 
