@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CITIZEN = "citizen"
-EXECUTIVE = "executive"
-SUPERVISOR = "supervisor"
-AUDITOR = "auditor"
-ADMIN = "admin"
+from branch.auth.identity import Role
+
+# The role names as the service, the permission table and the page keys spell them.
+CITIZEN = Role.CITIZEN.value
+EXECUTIVE = Role.EXECUTIVE.value
+SUPERVISOR = Role.SUPERVISOR.value
+AUDITOR = Role.AUDITOR.value
+ADMIN = Role.ADMIN.value
 
 
 @dataclass(frozen=True)
