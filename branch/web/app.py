@@ -22,7 +22,7 @@ from branch.live.factory import open_live_store
 from branch.live.sessions import open_session_store
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
-from branch.people import User
+from branch.people import ADMIN, EXECUTIVE, SUPERVISOR, User
 from branch.records.factory import open_record_store
 from branch.retention import purge_expired
 from branch.service import BranchService
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 UPKEEP_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 2.0
-STAFF_ROLES = frozenset({"executive", "supervisor"})
+STAFF_ROLES = frozenset({EXECUTIVE, SUPERVISOR})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -92,7 +92,7 @@ async def executive_page(request: web.Request) -> web.StreamResponse:
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
     # The admin watches the wallboard; only a supervisor's actions are accepted (PERMISSIONS).
-    return await staff_page(request, "supervisor.html", ("supervisor", "admin"))
+    return await staff_page(request, "supervisor.html", (SUPERVISOR, ADMIN))
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
