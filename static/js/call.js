@@ -137,6 +137,12 @@ export class Call extends EventTarget {
         // Added only now, so the tracks reuse the transceivers the offer created
         // and the answer is sendrecv instead of adding m-lines of its own.
         this.addLocalTracks();
+        // A connection started over while audio only (the other page reloaded)
+        // must not start receiving video again: audio only is both ways.
+        if (this.audioOnly) {
+          const video = this.videoTransceiver();
+          if (video) video.direction = "inactive";
+        }
         await pc.setLocalDescription();
         this.send("signal.description", { description: pc.localDescription.toJSON() });
       }
@@ -187,11 +193,16 @@ export class Call extends EventTarget {
    * perfect-negotiation path) and the camera is released, so its light goes off.
    */
   async setAudioOnly(on) {
+    // A description being applied may be replacing the connection (the other
+    // page reloaded); act on the connection it leaves, not on one half built.
+    await this.pending;
+    if (this.closed) return;
     const transceiver = this.videoTransceiver();
-    if (!transceiver) return;
     if (on) {
-      transceiver.direction = "inactive";
-      await transceiver.sender.replaceTrack(null);
+      if (transceiver) {
+        transceiver.direction = "inactive";
+        await transceiver.sender.replaceTrack(null);
+      }
       for (const track of this.tracksOf("video")) {
         track.stop();
         this.localStream.removeTrack(track);
@@ -204,8 +215,13 @@ export class Call extends EventTarget {
     });
     const [track] = camera.getVideoTracks();
     this.localStream?.addTrack(track);
-    await transceiver.sender.replaceTrack(track);
-    transceiver.direction = "sendrecv";
+    if (transceiver) {
+      await transceiver.sender.replaceTrack(track);
+      transceiver.direction = "sendrecv";
+    } else if (this.tracksAdded && this.localStream) {
+      // No video line yet on this connection: adding the track negotiates one.
+      this.pc.addTrack(track, this.localStream);
+    }
     this.audioOnly = false;
   }
 

@@ -102,6 +102,9 @@ async def test_audio_only_and_camera_switch(
     await epage.reload()
     await expect(epage.locator("#peer-media")).to_contain_text("cambió a solo audio")
     await expect(epage.locator("#agent-state")).to_have_text("En llamada")
+    # The desk's new connection stays audio only both ways.
+    await epage.wait_for_function("() => window.branchCall?.pc.connectionState === 'connected'")
+    assert await frames_stop(page), "the citizen receives video again after the reload"
 
     await page.get_by_role("button", name="Volver al video").click()
     await expect(page.get_by_role("button", name="Solo audio")).to_be_visible()
