@@ -57,18 +57,26 @@ async def start_branch(
     """Factory: start a development-mode node; every node is stopped after the test."""
     running: list[RunningBranch] = []
 
-    async def start(**overrides: Any) -> RunningBranch:
+    async def start(host: str = "127.0.0.1", **overrides: Any) -> RunningBranch:
+        """``host``: the address to listen on; pages then open the node at that address."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
+        listener.bind((host, 0))
         port = listener.getsockname()[1]
+        # The node checks its own development login over HTTPS: the certificate must name
+        # the address it is opened at.
+        tls = (
+            certificates
+            if host == "127.0.0.1"
+            else create_certificates(tmp_path / f"certs-{host}", [host])
+        )
         options: dict[str, Any] = {
             "mode": "development",
-            "host": "127.0.0.1",
+            "host": host,
             "port": port,
-            "public_url": f"https://localhost:{port}",
+            "public_url": f"https://{'localhost' if host == '127.0.0.1' else host}:{port}",
             "data_dir": str(tmp_path / f"data-{port}"),
-            "certs_dir": str(certificates.ca_cert.parent),
+            "certs_dir": str(tls.ca_cert.parent),
             "roles_executives": (EXECUTIVE_RUN, SECOND_EXECUTIVE_RUN),
             "roles_supervisors": (SUPERVISOR_RUN,),
             "roles_auditors": (AUDITOR_RUN,),
@@ -82,10 +90,10 @@ async def start_branch(
         site = web.SockSite(
             runner,
             listener,
-            ssl_context=server_context(certificates.server_cert, certificates.server_key),
+            ssl_context=server_context(tls.server_cert, tls.server_key),
         )
         await site.start()
-        node = RunningBranch(settings, settings.base_url, certificates.ca_cert, app, runner)
+        node = RunningBranch(settings, settings.base_url, tls.ca_cert, app, runner)
         running.append(node)
         return node
 
