@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests drive for real (browser) or the venv needs.
-SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server nodejs postgresql
+SYSTEM_PACKAGES := chromium fonts-liberation python3-venv coturn redis-server nodejs postgresql iproute2
 # The real OpenID provider the login tests start (npm package oidc-provider).
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 # The accessibility engine the browser tests inject into every page (npm package axe-core).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
+
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN
+from tests.servers.slow_link import Shaping, SlowLink, open_slow_link
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -86,8 +89,14 @@ class Person:
 OpenPerson = Callable[..., Awaitable[Person]]
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+async def start_call(citizen: Person, executive: Person, url: str) -> None:
+    """The citizen joins the line, the executive goes available and accepts the offer."""
+    await citizen.join_queue(url, CITIZEN_RUN)
+    await executive.go_available(url, EXECUTIVE_RUN)
+    await executive.page.get_by_role("button", name="Aceptar").click()
+
+
+def chromium_path() -> str:
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail(
@@ -95,9 +104,38 @@ async def browser() -> AsyncIterator[Browser]:
             "(apt-get install chromium, or `make setup`)",
             pytrace=False,
         )
+    return executable
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+def slow_link() -> Iterator[SlowLink]:
+    """A network namespace behind a veth pair shaped to 400 kbit/s each way.
+
+    Request it before ``start_branch`` when the node listens on its host address: the
+    node must stop while the address still exists, or its last TLS goodbyes never leave.
+    """
+    yield from open_slow_link(Shaping())
+
+
+@pytest.fixture
+async def slow_browser(slow_link: SlowLink, tmp_path: Path) -> AsyncIterator[Browser]:
+    """A second Chromium whose every packet, WebRTC media included, takes the slow link."""
+    wrapper = slow_link.chromium_wrapper(tmp_path, chromium_path())
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(wrapper), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield launched
@@ -116,9 +154,14 @@ async def open_person(
     people: list[Person] = []
 
     async def open_one(
-        label: str, *, init_script: str | None = None, locale: str = "es-CL"
+        label: str,
+        *,
+        init_script: str | None = None,
+        locale: str = "es-CL",
+        in_browser: Browser | None = None,
     ) -> Person:
-        context = await browser.new_context(
+        """``in_browser``: another Chromium than the test's usual one (e.g. ``slow_browser``)."""
+        context = await (in_browser or browser).new_context(
             ignore_https_errors=True,
             locale=locale,
             # The citizen's page is mobile first; the executive works at a desk.
