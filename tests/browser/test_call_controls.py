@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import OpenPerson
+from tests.browser.conftest import OpenPerson, start_call
 from tests.browser.test_call import FRAMES_DECODED, assert_video_flows
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.conftest import StartBranch
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -74,9 +74,7 @@ async def test_audio_only_and_camera_switch(
     citizen = await open_person("citizen", init_script=TWO_CAMERAS)
     executive = await open_person("executive")
     page, epage = citizen.page, executive.page
-    await citizen.join_queue(node.url, CITIZEN_RUN)
-    await executive.go_available(node.url, EXECUTIVE_RUN)
-    await epage.get_by_role("button", name="Aceptar").click()
+    await start_call(citizen, executive, node.url)
     await assert_video_flows(epage)
     await expect(page.locator("#call-quality")).not_to_have_text("—", timeout=10_000)
 
