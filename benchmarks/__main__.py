@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import room, scenarios
+from benchmarks import nodes, room, scenarios
 from benchmarks.harness import BenchError, Row, describe, environment, table
 
 SCENARIOS: dict[str, Callable[[scenarios.Context], list[Row]]] = {
@@ -18,6 +18,7 @@ SCENARIOS: dict[str, Callable[[scenarios.Context], list[Row]]] = {
     "waiting": room.waiting_room,
     "pairing": scenarios.pairing,
     "setup": scenarios.call_setup,
+    "crossnode": nodes.crossnode,
     "records": scenarios.records,
     "startup": scenarios.startup,
     "floor": room.redis_floor,

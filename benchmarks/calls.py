@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import redis.asyncio as aioredis
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 from benchmarks.harness import percentile
 from benchmarks.people import Person, first_reason, open_page
@@ -33,11 +34,11 @@ async def _commands() -> Any:
         yield command
 
 
-def _quantiles(samples: list[float]) -> dict[str, float]:
+def quantiles(samples: list[float]) -> dict[str, float]:
     return {"p50": percentile(samples, 0.5), "p99": percentile(samples, 0.99), "n": len(samples)}
 
 
-async def _end_call(executive: Person, citizen: Person, contact: str) -> None:
+async def end_call(executive: Person, citizen: Person, contact: str) -> None:
     await asyncio.gather(
         _hang_up(executive, contact, first_reason(citizen)), citizen.receive("call.ended")
     )
@@ -82,18 +83,18 @@ async def pairing(args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 await executive.send("agent.available")
                 told = await asyncio.gather(
-                    _arrival(citizen, "queue.offered"), _arrival(executive, "offer")
+                    arrival(citizen, "queue.offered"), arrival(executive, "offer")
                 )
                 samples.append((max(told) - started) * 1000)
                 await executive.send("offer.accept", contactId=contact)
                 await asyncio.gather(
                     executive.receive("call.started"), citizen.receive("call.started")
                 )
-                await _end_call(executive, citizen, contact)
-            _emit(_quantiles(samples))
+                await end_call(executive, citizen, contact)
+            _emit(quantiles(samples))
 
 
-async def _arrival(person: Person, kind: str) -> float:
+async def arrival(person: Person, kind: str) -> float:
     await person.receive(kind)
     return time.perf_counter()
 
@@ -114,78 +115,138 @@ async def _round_trips(args: argparse.Namespace) -> None:
                 await socket.receive()
                 await client.ping()
                 samples.append((time.perf_counter() - started) * 1000)
-            _emit(_quantiles(samples))
+            _emit(quantiles(samples))
         await socket.close()
     await client.aclose()
+
+
+# The moments of a call's setup, in order: the figure of each step is the time since the
+# moment before it that happened (the direct peers have no call.started).
+SETUP_STEPS = (
+    ("call.started", "accept → call.started at both pages"),
+    ("offer ready", "→ offer created (offerer have-local-offer)"),
+    ("offer applied", "→ offer at the answerer, applied (have-remote-offer)"),
+    ("answer ready", "→ answer created (answerer stable)"),
+    ("answer applied", "→ answer at the offerer, applied (offerer stable)"),
+    ("connected", "→ ICE and DTLS connected on both peers"),
+)
+
+
+class SetupTimeline:
+    """When each step of one call's setup happened, read from the peers' own events."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.moments: dict[str, float] = {}
+        self.connected = asyncio.Event()
+        self._connected: set[int] = set()
+
+    def mark(self, moment: str) -> None:
+        self.moments.setdefault(moment, time.perf_counter())
+
+    def watch(self, pc: RTCPeerConnection, *, offerer: bool) -> None:
+        states = (
+            {"have-local-offer": "offer ready", "stable": "answer applied"}
+            if offerer
+            else {"have-remote-offer": "offer applied", "stable": "answer ready"}
+        )
+
+        @pc.on("signalingstatechange")
+        def on_signaling() -> None:
+            if pc.signalingState in states:
+                self.mark(states[pc.signalingState])
+
+        @pc.on("connectionstatechange")
+        def on_connection() -> None:
+            if pc.connectionState == "connected":
+                self._connected.add(id(pc))
+                if len(self._connected) == 2:
+                    self.mark("connected")
+                    self.connected.set()
+
+    def steps(self) -> dict[str, float]:
+        """Milliseconds of each step that happened."""
+        figures, previous = {}, self.started
+        for moment, _label in SETUP_STEPS:
+            if moment in self.moments:
+                figures[moment] = (self.moments[moment] - previous) * 1000
+                previous = self.moments[moment]
+        return figures
+
+
+def _setup_reply(timelines: list[SetupTimeline]) -> dict[str, float]:
+    totals = [(t.moments["connected"] - t.started) * 1000 for t in timelines]
+    reply = quantiles(totals)
+    for moment, _label in SETUP_STEPS:
+        found = [t.steps()[moment] for t in timelines if moment in t.moments]
+        if found:
+            reply[f"step {moment}"] = percentile(found, 0.5)
+    return reply
 
 
 async def setup(args: argparse.Namespace) -> None:
     """Accept → ICE connected through the branch, or two aiortc peers wired directly."""
     if args.kind == "direct":
+        await _direct_once()  # the first call loads codecs and warms caches: not measured
         _emit({"ready": True})
         async for command in _commands():
-            _emit(_quantiles([await _direct_once() for _ in range(command["samples"])]))
+            _emit(_setup_reply([await _direct_once() for _ in range(command["samples"])]))
         return
     citizen, executive = BranchClient(args.url), BranchClient(args.url)
     await citizen.login(citizen_runs(1, 950_000)[0], "Carga", "Benchmark", "/citizen")
     await executive.login(executive_runs(1)[0], "Carga", "Benchmark", "/executive")
     await citizen.connect()
     await executive.connect()
+    await _branch_once(citizen, executive)  # as for the direct peers, the first is not measured
     _emit({"ready": True})
     async for command in _commands():
-        samples = []
+        timelines = []
         for _ in range(command["samples"]):
-            samples.append(await _branch_once(citizen, executive))
-        _emit(_quantiles(samples))
+            timelines.append(await _branch_once(citizen, executive))
+        _emit(_setup_reply(timelines))
     await citizen.close()
     await executive.close()
 
 
-async def _branch_once(citizen: BranchClient, executive: BranchClient) -> float:
+async def _branch_once(citizen: BranchClient, executive: BranchClient) -> SetupTimeline:
     await executive.send("agent.available")
     reason = (citizen.welcome or {})["services"][0]["reasons"][0]["code"]
     await citizen.send("queue.join", service="general", reason=reason)
     contact = (await citizen.receive("queue.joined"))["contactId"]
     await executive.receive("offer")
-    started = time.perf_counter()
+    timeline = SetupTimeline(time.perf_counter())
     await executive.send("offer.accept", contactId=contact)
     await executive.receive("call.started")
     await citizen.receive("call.started")
+    timeline.mark("call.started")
     peers = [
         CallPeer(citizen, contact, initiator=False),
         CallPeer(executive, contact, initiator=True),
     ]
     try:
         for peer in peers:
+            timeline.watch(peer.pc, offerer=peer.initiator)
             await peer.start()
         await asyncio.gather(*(peer.wait_connected(30) for peer in peers))
-        elapsed = (time.perf_counter() - started) * 1000
+        timeline.mark("connected")
     finally:
         for peer in peers:
             await peer.close()
     await _hang_up(executive, contact, reason)
     await citizen.receive("call.ended")
-    return elapsed
+    return timeline
 
 
-async def _direct_once() -> float:
-    from aiortc import RTCConfiguration, RTCPeerConnection
+async def _direct_once() -> SetupTimeline:
     from aiortc.mediastreams import AudioStreamTrack
 
+    # Started before the peer connections exist, as the branch's peers are made after call.started.
+    timeline = SetupTimeline(time.perf_counter())
     offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     answerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    connected = [asyncio.Event(), asyncio.Event()]
+    timeline.watch(offerer, offerer=True)
+    timeline.watch(answerer, offerer=False)
     tracks = [TestPatternTrack(), AudioStreamTrack(), TestPatternTrack(), AudioStreamTrack()]
-    for index, pc in enumerate((offerer, answerer)):
-
-        @pc.on("connectionstatechange")
-        async def on_state(
-            pc: RTCPeerConnection = pc, event: asyncio.Event = connected[index]
-        ) -> None:
-            if pc.connectionState == "connected":
-                event.set()
-
-    started = time.perf_counter()
     offerer.addTrack(tracks[0])
     offerer.addTrack(tracks[1])
     await offerer.setLocalDescription(await offerer.createOffer())
@@ -194,13 +255,12 @@ async def _direct_once() -> float:
     answerer.addTrack(tracks[3])
     await answerer.setLocalDescription(await answerer.createAnswer())
     await offerer.setRemoteDescription(answerer.localDescription)
-    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in connected)), 30)
-    elapsed = (time.perf_counter() - started) * 1000
+    await asyncio.wait_for(timeline.connected.wait(), 30)
     for track in tracks:
         track.stop()
     await offerer.close()
     await answerer.close()
-    return elapsed
+    return timeline
 
 
 @dataclass

@@ -9,7 +9,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from benchmarks.calls import _commands, _emit, _quantiles
+from benchmarks.calls import _commands, _emit, quantiles
 from branch.core.model import EndReason
 from branch.records.base import RecordStore
 from branch.records.factory import open_record_store
@@ -50,9 +50,9 @@ async def redis_floor(args: argparse.Namespace) -> None:
             publish.append((time.perf_counter() - started) * 1000)
         _emit(
             {
-                "ping": _quantiles(ping)["p50"],
-                "lua": _quantiles(lua)["p50"],
-                "publish": _quantiles(publish)["p50"],
+                "ping": quantiles(ping)["p50"],
+                "lua": quantiles(lua)["p50"],
+                "publish": quantiles(publish)["p50"],
             }
         )
     await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -4,7 +4,8 @@ Setup happens once (logins, pairing, connections), then the process prints
 ``{"ready": ...}`` and answers one JSON line per ``{"op": "round", ...}`` line
 on stdin until ``{"op": "quit"}``. Modes: ``relay`` (paired connections
 bouncing SDP-sized messages), ``waiting`` (a room of idle waiting
-connections), ``pairing`` and ``setup`` (see `benchmarks.calls`).
+connections), ``pairing`` and ``setup`` (see `benchmarks.calls`), ``crossnode``
+(see `benchmarks.nodes`).
 """
 
 from __future__ import annotations
@@ -208,10 +209,12 @@ async def next_command() -> dict[str, Any] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
     parser.add_argument(
-        "mode", choices=("relay", "waiting", "pairing", "setup", "floor", "records")
+        "mode", choices=("relay", "waiting", "pairing", "setup", "floor", "records", "crossnode")
     )
     parser.add_argument("--kind", choices=("branch", "raw", "peerjs", "direct"), required=True)
     parser.add_argument("--url", default="")
+    parser.add_argument("--executive-url", default="", help="crossnode: the executive's node")
+    parser.add_argument("--index", type=int, default=0, help="crossnode: whose people to use")
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--count", type=int, default=100)
@@ -219,7 +222,7 @@ def main() -> None:
     parser.add_argument("--redis", default="")
     parser.add_argument("--records", default="")
     args = parser.parse_args()
-    from benchmarks import calls, floor
+    from benchmarks import calls, floor, nodes
 
     modes: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
         "relay": relay,
@@ -228,6 +231,7 @@ def main() -> None:
         "setup": calls.setup,
         "floor": floor.redis_floor,
         "records": floor.records,
+        "crossnode": nodes.load,
     }
     try:
         asyncio.run(modes[args.mode](args))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.calls import SETUP_STEPS
 from benchmarks.harness import BenchError, LoadClient, Process, Row, alternate, compare, median
 from benchmarks.servers import (
     Started,
@@ -39,7 +40,7 @@ class Sizes:
 SIZES = {
     "smoke": Sizes(1, 2, 40, 3, 1, 50, 20, 1.0, 60),
     "quick": Sizes(3, 10, 2_000, 20, 3, 1_000, 500, 5.0, 300),
-    "full": Sizes(5, 50, 10_000, 30, 5, 1_000, 10_000, 10.0, 1800),
+    "full": Sizes(5, 50, 10_000, 30, 10, 1_000, 10_000, 10.0, 1800),
 }
 
 
@@ -158,13 +159,32 @@ def call_setup(ctx: Context) -> list[Row]:
                 sizes.rounds,
                 lambda name, _round: clients[name].request(op="round", samples=sizes.setups),
             )
-    return compare(
+    rows = compare(
         "4 call setup (accept → ICE connected)",
         results,
         "p50",
         "ms",
         [("aiortc direct", "≤ 1.2x", 1.2)],
     )
+    # Where the time goes: each step's median, the direct peers' beside it where they have it.
+    for moment, label in SETUP_STEPS:
+        ours = results["branch"].get(f"step {moment}")
+        if ours is None:
+            continue
+        theirs = results["aiortc direct"].get(f"step {moment}")
+        rows.append(
+            Row(
+                "4 call setup, step by step",
+                label,
+                "ms",
+                median(ours),
+                "aiortc direct",
+                median(theirs) if theirs else None,
+                rounds=len(ours),
+                samples={"branch": ours, **({"aiortc direct": theirs} if theirs else {})},
+            )
+        )
+    return rows
 
 
 def records(ctx: Context) -> list[Row]:

@@ -59,9 +59,21 @@ class Started:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def branch_config(folder: Path, port: int, executives: int, live: str, extra: str = "") -> Path:
-    """A development-mode config for one benchmark node."""
+def branch_config(
+    folder: Path,
+    port: int,
+    executives: int,
+    live: str,
+    extra: str = "",
+    *,
+    live_prefix: str = "",
+    records: str = "",
+) -> Path:
+    """A development-mode config for one benchmark node (its own live prefix unless given)."""
     runs = ", ".join(f'"{run}"' for run in executive_runs(executives))
+    stores = f'live_prefix = "{live_prefix or f"{{bench-{port}}}:"}"\n'
+    if records:
+        stores += f'records = "{records}"\n'
     text = f"""mode = "development"
 host = "127.0.0.1"
 port = {port}
@@ -75,18 +87,26 @@ executives = [{runs}]
 
 [stores]
 live = "{live}"
-live_prefix = "{{bench-{port}}}:"
-{LOAD_LIMITS}"""
+{stores}{LOAD_LIMITS}"""
     path = folder / f"branch-{port}.toml"
     path.write_text(text)
     return path
 
 
 def start_branch(
-    folder: Path, *, executives: int = 50, live: str = "memory://", extra: str = ""
+    folder: Path,
+    *,
+    executives: int = 50,
+    live: str = "memory://",
+    extra: str = "",
+    live_prefix: str = "",
+    records: str = "",
 ) -> Started:
+    """One node; nodes given the same Redis, prefix, records and session secret form one deployment."""
     port = free_port()
-    config = branch_config(folder, port, executives, live, extra)
+    config = branch_config(
+        folder, port, executives, live, extra, live_prefix=live_prefix, records=records
+    )
     process = Process(
         f"branch on {port}",
         [sys.executable, "-m", "branch", "--config", str(config), "serve"],

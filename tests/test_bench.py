@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.calls import SETUP_STEPS
 from benchmarks.harness import Row, alternate, percentile, table
 
 
@@ -40,6 +41,29 @@ def test_smoke_run_writes_the_table_and_the_json(
     printed = capsys.readouterr().out
     assert "| 1 relay (2 calls, 2 KB) | msgs_per_s (msg/s) |" in printed
     assert f"JSON written to {output}" in printed
+
+
+def test_smoke_run_of_call_setup_steps_and_cross_node(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    assert main(["--size", "smoke", "--only", "setup,crossnode", "--json", str(output)]) == 0
+    document = json.loads(output.read_text())
+    assert document["failures"] == {}
+    rows = {(row["scenario"], row["metric"]): row for row in document["rows"]}
+    steps = [row for (scenario, _), row in rows.items() if scenario == "4 call setup, step by step"]
+    assert [row["metric"] for row in steps] == [label for _, label in SETUP_STEPS]
+    # Only the branch has a call.started; every later step has the direct peers beside it.
+    assert steps[0]["baseline"] is None
+    assert all(row["branch"] > 0 and row["baseline"] > 0 for row in steps[1:])
+    for what in ("pairing", "relay, 2 KB message one way"):
+        scenario = f"5 cross-node: {what}"
+        p50 = rows[(scenario, "p50")]
+        assert p50["baseline_name"] == "one node"
+        assert p50["branch"] > 0 and p50["baseline"] > 0
+        added = rows[(scenario, "p50_added")]
+        assert added["branch"] == pytest.approx(p50["branch"] - p50["baseline"])
+        assert added["target"] == "≤ +1 ms"
+        assert added["met"] == (added["branch"] <= 1.0)
+        assert rows[(scenario, "p99")]["branch"] >= p50["branch"]
 
 
 def test_rounds_alternate_and_flip_order() -> None:
