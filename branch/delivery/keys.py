@@ -58,5 +58,10 @@ class DeliveryKeys:
     def page(self, user_key: str) -> str:
         return f"{self.prefix}page:{user_key}"
 
+    @property
+    def channels(self) -> str:
+        """What every node's channel name starts with, before the node id."""
+        return f"{self.prefix}node:"
+
     def channel(self, node_id: str) -> str:
-        return f"{self.prefix}node:{node_id}"
+        return f"{self.channels}{node_id}"

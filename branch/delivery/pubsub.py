@@ -110,6 +110,7 @@ class RedisDelivery:
             socket_connect_timeout=wait,
         )
         self._claim = self._redis.register_script(load_script("claim_page"))
+        self._forward = self._publisher.register_script(load_script("forward"))
         self._release = self._redis.register_script(load_script("release_page"))
         # The channel's connection is idle between messages: no read timeout there.
         self._listener = Redis.from_url(self.url, decode_responses=True)
@@ -201,13 +202,14 @@ class RedisDelivery:
     async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
         if self.local.page(user_key) is not None:
             return await self.local.send(user_key, payload)
-        value = await self.redis.get(self.key.page(user_key))
-        if value is None:
-            return False
-        node = str(value).partition(" ")[0]
-        if node == self.node_id:
-            return False  # it was here and is gone; its record is being released
-        return await self._publish(node, {"to": user_key, "text": dump(payload)})
+        # Finding the page's node and publishing there are one script on the publisher's
+        # connection: one round trip per message, and the order of the sends kept.
+        envelope = json.dumps({"to": user_key, "text": dump(payload)})
+        receivers = await self._forward(
+            keys=[self.key.page(user_key)],
+            args=[self.node_id, self.key.channels, envelope],
+        )
+        return bool(receivers)
 
     async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None:
         for key in user_keys:

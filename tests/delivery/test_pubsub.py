@@ -350,6 +350,26 @@ async def test_release_page_script(redis: Redis, keys: DeliveryKeys) -> None:
     assert await redis.exists(keys.page(ANA), keys.pages("b")) == 0
 
 
+async def test_forward_script(redis: Redis, keys: DeliveryKeys) -> None:
+    forward = redis.register_script(load_script("forward"))
+    listener = redis.pubsub(ignore_subscribe_messages=True)
+    await listener.subscribe(keys.channel("b"))
+    slots = [keys.page(ANA)]
+    # Nobody holds the page: nothing published.
+    assert await forward(keys=slots, args=["a", keys.channels, "one"]) == 0
+    # The page is on this very node (it is going): nothing published either.
+    await redis.set(keys.page(ANA), "a p1")
+    assert await forward(keys=slots, args=["a", keys.channels, "two"]) == 0
+    await redis.set(keys.page(ANA), "b p2")
+    assert await forward(keys=slots, args=["a", keys.channels, "three"]) == 1
+    async with asyncio.timeout(5):
+        while (message := await listener.get_message(timeout=1.0)) is None:
+            pass
+    assert (message["channel"], message["data"]) == (keys.channel("b"), "three")
+    assert await listener.get_message(timeout=0.2) is None
+    await listener.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+
 def test_the_factory_picks_redis_delivery_with_redis_live_state(redis_server: RedisServer) -> None:
     settings = load_settings(
         {},
