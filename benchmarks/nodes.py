@@ -3,8 +3,8 @@
 Two nodes form one deployment as docs/operations.md sets it up for scale-out:
 one Redis for the live state, logins and delivery, one PostgreSQL for the
 records, one session secret. The baseline is the same deployment with both
-people on one node, so the difference is what the hop between nodes (presence
-lookup, PUBLISH, the other node's channel reader) adds.
+people on one node, so the difference is what the hop between nodes adds (the
+presence lookup and PUBLISH, the other node's channel reader, its send).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import aiohttp
 
 from benchmarks.calls import arrival, end_call, quantiles
-from benchmarks.harness import LoadClient, Row, alternate, compare
+from benchmarks.harness import Row, compare
 from benchmarks.load import emit, next_command, sdp_sized
 from benchmarks.people import Person, first_reason, open_page
 from benchmarks.scenarios import Context
@@ -39,7 +39,7 @@ readiness_seconds = 0
 [session]
 secret = "one secret for every node of the benchmark deployment"
 """
-# (load client, its citizen's node, its executive's node); each has people of its own.
+# Where each pair of people is: (placement, citizen's node, executive's node).
 PLACEMENTS = (("two nodes", "a", "b"), ("one node", "a", "a"))
 
 
@@ -62,20 +62,19 @@ def crossnode(ctx: Context) -> list[Row]:
                 extra=SHARED,
             )
             stack.callback(nodes[name].stop)
-        clients: dict[str, LoadClient] = {}
-        for index, (placement, citizen_node, executive_node) in enumerate(PLACEMENTS):
-            clients[placement] = ctx.client(
-                f"crossnode-{index}", "crossnode", "--kind", "branch",
-                "--url", nodes[citizen_node].url, "--executive-url", nodes[executive_node].url,
-                "--index", str(index),
-            )  # fmt: skip
-            stack.callback(clients[placement].stop)
-
-        def measure(name: str, _round: int) -> dict[str, float]:
-            reply = clients[name].request(op="round", samples=sizes.samples, trips=TRIPS_PER_CALL)
-            return {key: value for key, value in reply.items() if not key.endswith("_n")}
-
-        results = alternate(list(clients), sizes.rounds, measure)
+        # One load client for both placements: it interleaves them call by call, so a
+        # burst of load on the shared machine falls on both alike.
+        client = ctx.client(
+            "crossnode", "crossnode", "--kind", "branch",
+            "--url", nodes["a"].url, "--executive-url", nodes["b"].url,
+        )  # fmt: skip
+        stack.callback(client.stop)
+        results: dict[str, dict[str, list[float]]] = {name: {} for name, _, _ in PLACEMENTS}
+        for _round in range(sizes.rounds):
+            reply = client.request(op="round", samples=sizes.samples, trips=TRIPS_PER_CALL)
+            for placement, figures in reply["placements"].items():
+                for metric, value in figures.items():
+                    results[placement].setdefault(metric, []).append(value)
     rows = []
     for kind, what in (("pairing", "pairing"), ("relay", "relay, 2 KB message one way")):
         prefix = f"{kind}_"
@@ -112,33 +111,56 @@ def crossnode(ctx: Context) -> list[Row]:
 
 
 async def load(args: argparse.Namespace) -> None:
-    """Load client: the citizen on ``--url``, the executive on ``--executive-url``."""
+    """Load client: node A is ``--url``, node B ``--executive-url``; people as PLACEMENTS says."""
+    urls = {"a": args.url, "b": args.executive_url}
     async with aiohttp.ClientSession() as http:
-        citizen = await open_page(http, args.url, citizen_runs(1, 960_000 + args.index)[0])
-        executive = await open_page(
-            http, args.executive_url, executive_runs(len(PLACEMENTS))[args.index], "/executive"
-        )
+        people: dict[str, tuple[Person, Person]] = {}
+        for index, (placement, citizen_node, executive_node) in enumerate(PLACEMENTS):
+            people[placement] = (
+                await open_page(http, urls[citizen_node], citizen_runs(1, 960_000 + index)[0]),
+                await open_page(
+                    http, urls[executive_node], executive_runs(len(PLACEMENTS))[index], "/executive"
+                ),
+            )
         sdp = sdp_sized(2048)
-        # One call before the rounds, so first-use costs (connections, caches) are not measured.
-        contact, _took = await _paired(citizen, executive)
-        await _round_trip(citizen, executive, contact, sdp)
-        await end_call(executive, citizen, contact)
+        # One call each before the rounds: first-use costs (connections, caches) are not measured.
+        for citizen, executive in people.values():
+            await _one_call(citizen, executive, sdp, 1)
         emit({"ready": True})
         while (command := await next_command()) is not None:
-            pairings: list[float] = []
-            one_way: list[float] = []
-            for _ in range(command["samples"]):
-                contact, took = await _paired(citizen, executive)
-                pairings.append(took)
-                for _trip in range(command["trips"]):
-                    one_way += await _round_trip(citizen, executive, contact, sdp)
-                await end_call(executive, citizen, contact)
+            pairings: dict[str, list[float]] = {placement: [] for placement in people}
+            one_way: dict[str, list[float]] = {placement: [] for placement in people}
+            for sample in range(command["samples"]):
+                order = list(people) if sample % 2 == 0 else list(reversed(people))
+                for placement in order:
+                    took, trips = await _one_call(*people[placement], sdp, command["trips"])
+                    pairings[placement].append(took)
+                    one_way[placement] += trips
             emit(
                 {
-                    **{f"pairing_{key}": value for key, value in quantiles(pairings).items()},
-                    **{f"relay_{key}": value for key, value in quantiles(one_way).items()},
+                    "placements": {
+                        placement: {
+                            **{
+                                f"pairing_{k}": v for k, v in quantiles(pairings[placement]).items()
+                            },
+                            **{f"relay_{k}": v for k, v in quantiles(one_way[placement]).items()},
+                        }
+                        for placement in people
+                    }
                 }
             )
+
+
+async def _one_call(
+    citizen: Person, executive: Person, sdp: str, trips: int
+) -> tuple[float, list[float]]:
+    """Pair, relay ``trips`` round trips, end: (pairing ms, every one-way ms)."""
+    contact, took = await _paired(citizen, executive)
+    one_way = []
+    for _trip in range(trips):
+        one_way += await _round_trip(citizen, executive, contact, sdp)
+    await end_call(executive, citizen, contact)
+    return took, one_way
 
 
 async def _paired(citizen: Person, executive: Person) -> tuple[str, float]:
