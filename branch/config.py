@@ -380,6 +380,11 @@ class Settings:
     supervision_refresh_seconds: int = _setting(
         5, "seconds after which the wallboard is pushed again even if nothing changed here"
     )
+    supervision_notice_seconds: int = _setting(
+        3600,
+        "seconds a supervisor's message to those waiting in a service stays current: "
+        "citizens who reload or join in that time are shown it too",
+    )
     supervision_service_level_target: int = _setting(
         80, "service level target in percent: amber below it, red 10 points further down"
     )
@@ -558,6 +563,7 @@ class Settings:
         for name in (
             "supervision_push_interval_ms",
             "supervision_refresh_seconds",
+            "supervision_notice_seconds",
             "limits_notice",
         ):
             if getattr(self, name) <= 0:

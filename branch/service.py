@@ -150,6 +150,7 @@ class BranchService:
             "agent": None,
             "offer": None,
             "wrapup": None,
+            "notice": None,
         }
         now = self.clock()
         if user.role == CITIZEN:
@@ -167,6 +168,8 @@ class BranchService:
                     "offered": True,
                     "ready": status.call.ready,
                 }
+            if state["queue"] is not None:
+                state["notice"] = await self._notice_fields(state["queue"]["service"], now)
             elif status.call is not None:
                 state["call"] = {
                     **self._call_fields(status.call, CITIZEN),
@@ -500,6 +503,16 @@ class BranchService:
             key, schema.message("queue.joined", contactId=entry.contact_id, **fields)
         )
         await self.hub.send(key, self.tickets.message(entry, now))
+        notice = await self._notice_fields(entry.service, now)
+        if notice is not None:
+            await self.hub.send(key, schema.message("queue.notice", **notice))
+
+    async def _notice_fields(self, service: str, now: float) -> dict[str, Any] | None:
+        """The supervisor's current message to those waiting in ``service``, as the wire has it."""
+        notice = await self.live.notice(service, now)
+        if notice is None:
+            return None
+        return {"service": notice.service, "text": notice.text, "at": notice.at}
 
     async def _resume(self, user: User, token: str, now: float) -> None:
         """Back in line from the page's ticket, at the ticket's join time."""

@@ -31,7 +31,7 @@ from branch.errors import (
     UnknownReason,
     UnknownService,
 )
-from branch.live.base import LiveStore
+from branch.live.base import LiveStore, Notice
 from branch.people import citizen_key, executive_key
 from branch.records.base import RecordStore
 
@@ -191,6 +191,10 @@ class Supervision:
         limit = self.settings.limits_notice
         if not text or len(text) > limit:
             raise BadMessage(f"supervisor.broadcast: text must have 1 to {limit} characters")
+        # Kept first, so a citizen who reloads or joins while it is sent is shown it anyway.
+        await self.live.set_notice(
+            Notice(queue.code, text, now, now + self.settings.supervision_notice_seconds)
+        )
         waiting = await self.live.waiting(queue.code)
         notice = schema.message("queue.notice", service=queue.code, text=text, at=now)
         delivered = 0

@@ -271,6 +271,51 @@ async def test_a_message_to_everyone_waiting_in_one_service(
     ]
 
 
+async def test_a_citizen_who_reloads_or_joins_later_is_shown_the_current_message(
+    records: SqliteRecordStore, hub: Hub, clock: Clock
+) -> None:
+    service = branch(records, hub, clock, supervision_notice_seconds=600)
+    await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    text = "Estamos con alta demanda: la espera será más larga."
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text=text))
+    sent_at = clock.now
+    notice = {"service": "general", "text": text, "at": sent_at}
+
+    clock.advance(30)
+    reloaded = await page_for(service, hub, ANA)
+    assert reloaded.last("welcome")["state"]["notice"] == notice
+
+    bea = await page_for(service, hub, BEA)
+    assert bea.last("welcome")["state"]["notice"] is None  # not waiting: not told yet
+    await service.handle(BEA, schema.QueueJoin(reason="otro", service="general"))
+    assert [m["type"] for m in bea.sent[1:4]] == ["queue.joined", "queue.ticket", "queue.notice"]
+    assert bea.last("queue.notice") == {"type": "queue.notice", **notice}
+
+    cris = await page_for(service, hub, CRIS)
+    await service.handle(CRIS, schema.QueueJoin(reason="otro", service="triage"))
+    assert cris.of("queue.notice") == []  # the message was for another line
+
+    clock.advance(570)  # 600 s after it was sent, it has run out
+    assert (await page_for(service, hub, ANA)).last("welcome")["state"]["notice"] is None
+
+
+async def test_a_later_message_replaces_the_current_one(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    await page_for(service, hub, ANA)
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text="Hay demoras"))
+    clock.advance(5)
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text="Ya normal"))
+    reloaded = await page_for(service, hub, ANA)
+    assert reloaded.last("welcome")["state"]["notice"] == {
+        "service": "general",
+        "text": "Ya normal",
+        "at": clock.now,
+    }
+
+
 @pytest.mark.parametrize(
     ("message", "error", "text"),
     [

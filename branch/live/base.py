@@ -38,6 +38,25 @@ class AgentStatus:
     call: Call | None = None
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A supervisor's message to everyone waiting in a service, shown until ``until``."""
+
+    service: str
+    text: str
+    at: float
+    until: float
+
+    def __post_init__(self) -> None:
+        if not self.service or not self.text:
+            raise ValueError(f"a notice needs a service and a text, not {self!r}")
+        if self.until <= self.at:
+            raise ValueError(f"a notice must last: until {self.until!r} is not after {self.at!r}")
+
+    def current(self, now: float) -> bool:
+        return now < self.until
+
+
 class LiveStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -98,6 +117,14 @@ class LiveStore(Protocol):
 
     async def ping(self) -> None:
         """Raise when the store cannot be reached (for /readyz)."""
+        ...
+
+    async def set_notice(self, notice: Notice) -> None:
+        """Make ``notice`` its service's current one, replacing any before it, on every node."""
+        ...
+
+    async def notice(self, service: str, now: float) -> Notice | None:
+        """The service's current notice, unless none was sent or it ran out by ``now``."""
         ...
 
     async def add_handle_time(self, service: str, seconds: float) -> None: ...

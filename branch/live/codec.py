@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from branch.core.floor import Agent, AgentState, Call, Waiting
+from branch.live.base import Notice
 
 T = TypeVar("T")
 
@@ -52,6 +53,14 @@ def dump_answered(day: datetime.date, count: int) -> str:
 
 def load_answered(text: str | bytes) -> tuple[datetime.date, int]:
     return _load("answered count", text, _answered)
+
+
+def dump_notice(notice: Notice) -> str:
+    return json.dumps(asdict(notice), ensure_ascii=False, separators=(",", ":"))
+
+
+def load_notice(text: str | bytes) -> Notice:
+    return _load("Notice", text, lambda fields: Notice(**fields))
 
 
 def _waiting(fields: Any) -> Waiting:

@@ -27,11 +27,13 @@ key (after prefix)     type    content
 ``epoch``              string  a random id set by the first node to find it missing: when
                                it changes, Redis lost everything (restarted empty); a
                                commit is refused unless it is the one its step read
+``notice:<service>``   string  the supervisor's current message to those waiting in that
+                               service (Notice, JSON), expiring (TTL) when it runs out
 ``commit:<token>``     string  the version one commit landed as, kept a minute (TTL) so a
                                commit repeated after its reply was lost is not run twice
 =====================  ======  ==========================================================
 
-Apart from the commit tokens, none of these keys belongs to one connection: the floor outlives any node, and a
+Apart from the commit tokens and the notices, none of these keys belongs to one connection: the floor outlives any node, and a
 citizen's place is kept across reconnections on purpose (the grace period is the
 floor's own rule, applied by ``tick``). Per-node presence keys, which do expire,
 belong to the cross-node delivery and are not listed here.
@@ -100,6 +102,9 @@ class Keys:
 
     def commit(self, token: str) -> str:
         return f"{self.prefix}commit:{token}"
+
+    def notice(self, service: str) -> str:
+        return f"{self.prefix}notice:{service}"
 
     def handle_times(self, service: str) -> str:
         return f"{self.prefix}handle:{service}"

@@ -6,7 +6,7 @@ from collections import defaultdict, deque
 
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
-from branch.live.base import AgentStatus, CitizenStatus, Line, Skills
+from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 
 
 class MemoryLiveStore:
@@ -18,6 +18,7 @@ class MemoryLiveStore:
         self._handle_times: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=HISTORY)
         )
+        self._notices: dict[str, Notice] = {}
 
     async def open(self) -> None:
         return None
@@ -129,6 +130,13 @@ class MemoryLiveStore:
 
     async def ping(self) -> None:
         return None
+
+    async def set_notice(self, notice: Notice) -> None:
+        self._notices[notice.service] = notice
+
+    async def notice(self, service: str, now: float) -> Notice | None:
+        notice = self._notices.get(service)
+        return notice if notice is not None and notice.current(now) else None
 
     async def add_handle_time(self, service: str, seconds: float) -> None:
         self._handle_times[service].append(seconds)

@@ -12,6 +12,7 @@ Redis clock is never read.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
 from branch.errors import LiveBusy, StoreUnreachable
 from branch.live import codec
-from branch.live.base import AgentStatus, CitizenStatus, Line, Skills
+from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
 
@@ -282,6 +283,20 @@ class RedisLiveStore:
 
     async def ping(self) -> None:
         await self.redis.ping()
+
+    async def set_notice(self, notice: Notice) -> None:
+        # The TTL only tidies up; whether a notice is current is decided by the caller's clock.
+        lifetime = max(1, math.ceil(notice.until - notice.at))
+        await self.redis.set(
+            self.keys.notice(notice.service), codec.dump_notice(notice), ex=lifetime
+        )
+
+    async def notice(self, service: str, now: float) -> Notice | None:
+        text = await self.redis.get(self.keys.notice(service))
+        if text is None:
+            return None
+        notice = codec.load_notice(text)
+        return notice if notice.current(now) else None
 
     async def add_handle_time(self, service: str, seconds: float) -> None:
         key = self.keys.handle_times(service)

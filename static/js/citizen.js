@@ -575,7 +575,9 @@ function onWelcome(message) {
   $("person-name").textContent = message.person?.name ?? "";
   fillServices();
   onServiceChange();
-  const { queue, call } = message.state ?? {};
+  const { queue, call, notice } = message.state ?? {};
+  // A supervisor's message sent before this page opened is still current for those waiting.
+  showBranchNotice(queue ? notice?.text ?? "" : "");
   if (call) {
     page.folio = call.folio;
     // A reloaded page has a new connection nobody will offer to: it offers

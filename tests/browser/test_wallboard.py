@@ -6,6 +6,7 @@ import pytest
 from playwright.async_api import expect
 
 from branch.web.app import RECORDS
+from branch.web.client import BranchClient
 from tests.browser.conftest import OpenPerson
 from tests.conftest import ADMIN_RUN, CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
 
@@ -107,6 +108,33 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
         "supervisor.not_ready",
         "supervisor.log_out",
     ]
+
+
+async def test_a_citizen_who_reloads_or_joins_after_a_message_is_shown_it(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    ana, bea = await open_person("citizen"), await open_person("citizen")
+    await ana.join_queue(node.url, CITIZEN_RUN)
+    text = "Estamos con alta demanda; gracias por esperar."
+    async with BranchClient(node.url, ca_file=node.ca_path) as sara:
+        await sara.login(SUPERVISOR_RUN, "Sara", "Vidal", "/supervisor")
+        await sara.connect()
+        await sara.send("supervisor.broadcast", service="general", text=text)
+        assert (await sara.receive("supervisor.done"))["recipients"] == 1
+    notice = ana.page.get_by_role("status").filter(has_text="Aviso de la sucursal")
+    await expect(notice).to_contain_text(text)
+
+    await ana.page.reload()
+    await expect(ana.page.locator("#waiting-folio")).not_to_have_text("—")
+    await expect(notice).to_contain_text(text)
+    await ana.shot("reloaded")
+
+    await bea.join_queue(node.url, "13.131.313-6")
+    await expect(
+        bea.page.get_by_role("status").filter(has_text="Aviso de la sucursal")
+    ).to_contain_text(text)
+    await bea.shot("joined")
 
 
 async def test_an_admin_watches_in_the_branchs_language_without_the_actions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -26,8 +27,8 @@ from branch.core.floor import (
     WrapupTimedOut,
 )
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
-from branch.live.base import Line
-from tests.live.conftest import OpenLive
+from branch.live.base import Line, Notice
+from tests.live.conftest import OpenLive, OpenNodes
 
 # 2026-11-24 10:00 in Santiago.
 T0 = 1795525200.0
@@ -366,3 +367,42 @@ async def test_engaged_names_who_is_waiting_offered_or_in_a_call(open_live: Open
     await store.hangup("ana", "c-ana", T0 + 6)
     await store.leave("cam", T0 + 7)
     assert await store.engaged() == {"bea"}
+
+
+async def test_a_notice_is_current_until_it_runs_out_or_a_later_one_replaces_it(
+    open_live: OpenLive,
+) -> None:
+    store = await open_live()
+    assert await store.notice("general", T0) is None
+    await store.set_notice(Notice("general", "Hay demoras", T0, T0 + 600))
+    assert await store.notice("general", T0 + 599) == Notice("general", "Hay demoras", T0, T0 + 600)
+    assert await store.notice("general", T0 + 600) is None
+    assert await store.notice("triage", T0) is None
+
+    await store.set_notice(Notice("general", "Ya estamos al día", T0 + 60, T0 + 660))
+    assert await store.notice("general", T0 + 61) == Notice(
+        "general", "Ya estamos al día", T0 + 60, T0 + 660
+    )
+
+
+async def test_a_notice_set_on_one_node_is_read_on_another(open_nodes: OpenNodes) -> None:
+    sending, reading = await open_nodes(2)
+    await sending.set_notice(Notice("triage", "Atención: cambio de horario", T0, T0 + 60))
+    assert await reading.notice("triage", T0 + 1) == Notice(
+        "triage", "Atención: cambio de horario", T0, T0 + 60
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        (("", "hola", T0, T0 + 1), "a notice needs a service and a text"),
+        (("general", "", T0, T0 + 1), "a notice needs a service and a text"),
+        (("general", "hola", T0, T0), f"a notice must last: until {T0!r} is not after {T0!r}"),
+    ],
+)
+def test_a_notice_refuses_to_be_built_wrong(
+    fields: tuple[str, str, float, float], error: str
+) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(error)):
+        Notice(*fields)

@@ -1,4 +1,5 @@
-"""Supervision over the real socket: the pushed wallboard, and a log-out that ends the session."""
+"""Supervision over the real socket: the pushed wallboard, a log-out that ends the session, and
+a message to those waiting that outlives the moment it was sent."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from branch.errors import CLOSE_NOT_AUTHENTICATED, CLOSE_SESSION_ENDED
 from branch.web.client import BranchClient, ClientError
-from tests.conftest import EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, StartBranch
+from tests.servers.redis import RedisServer
 
 
 async def test_a_supervisor_logs_an_executive_out_for_good(start_branch: StartBranch) -> None:
@@ -39,3 +41,40 @@ async def test_a_supervisor_logs_an_executive_out_for_good(start_branch: StartBr
         assert eva.close_code == CLOSE_NOT_AUTHENTICATED
         async with eva.http.get(f"{node.url}/api/me") as me:
             assert me.status == 401
+
+
+async def test_a_message_sent_on_one_node_is_shown_to_who_reloads_or_joins_on_another(
+    start_branch: StartBranch, redis_server: RedisServer, redis_prefix: str
+) -> None:
+    shared = {"stores_live": redis_server.url, "stores_live_prefix": redis_prefix}
+    first, second = await start_branch(**shared), await start_branch(**shared)
+    async with (
+        BranchClient(first.url, ca_file=first.ca_path) as eva,
+        BranchClient(first.url, ca_file=first.ca_path) as ana,
+        BranchClient(first.url, ca_file=first.ca_path) as bea,
+        BranchClient(second.url, ca_file=second.ca_path) as sara,
+    ):
+        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+        await eva.connect()  # somebody serves the line, so joining is not refused
+        await ana.login(CITIZEN_RUN, "Ana", "Rojas")
+        await ana.connect()
+        await ana.send("queue.join", reason="licencias")
+        await ana.receive("queue.position")
+        await sara.login(SUPERVISOR_RUN, "Sara", "Vidal", "/supervisor")
+        await sara.connect()
+
+        text = "Tenemos alta demanda: gracias por esperar."
+        await sara.send("supervisor.broadcast", service="general", text=text)
+        assert (await sara.receive("supervisor.done"))["recipients"] == 1
+        sent = await ana.receive("queue.notice")
+        notice = {"service": "general", "text": text, "at": sent["at"]}
+        assert sent == {"type": "queue.notice", **notice}
+
+        await ana.disconnect()
+        assert (await ana.connect())["state"]["notice"] == notice
+
+        await bea.login("13.131.313-6", "Bea", "Soto")
+        assert (await bea.connect())["state"]["notice"] is None
+        await bea.send("queue.join", reason="bonos")
+        await bea.receive("queue.joined")
+        assert await bea.receive("queue.notice") == {"type": "queue.notice", **notice}
