@@ -158,6 +158,15 @@ class AgentNotReady(ClientMessage):
 
 
 @dataclass(frozen=True)
+class AgentPauseAfter(ClientMessage):
+    """The executive asks to be paused once the contact under way and its wrap-up end."""
+
+    type: ClassVar[str] = "agent.pause_after"
+    pending: bool = _wire("pending", default=True)  # false takes the request back
+    reason: str = _wire("reason", default="")
+
+
+@dataclass(frozen=True)
 class OfferDecline(ClientMessage):
     type: ClassVar[str] = "offer.decline"
     contact_id: str = _wire("contactId")
@@ -232,18 +241,22 @@ class CallAudioOnly(ClientMessage):
     audio_only: bool = _wire("audioOnly")
 
 
-def _flag(raw: Any) -> bool:
-    if not isinstance(raw, bool):
-        raise BadMessage("call.audio_only: audioOnly must be true or false")
-    return raw
-
-
 @dataclass(frozen=True)
 class SupervisorNotReady(ClientMessage):
     """A supervisor pauses an executive (by RUN), with an optional pause reason code."""
 
     type: ClassVar[str] = "supervisor.not_ready"
     executive: str = _wire("executive")
+    reason: str = _wire("reason", default="")
+
+
+@dataclass(frozen=True)
+class SupervisorPauseAfter(ClientMessage):
+    """A supervisor asks for an executive in a contact to be paused once it is over."""
+
+    type: ClassVar[str] = "supervisor.pause_after"
+    executive: str = _wire("executive")
+    pending: bool = _wire("pending", default=True)
     reason: str = _wire("reason", default="")
 
 
@@ -280,6 +293,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         QueueResume,
         AgentAvailable,
         AgentNotReady,
+        AgentPauseAfter,
         OfferAccept,
         OfferDecline,
         CallHangup,
@@ -291,6 +305,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         SurveySubmit,
         CallAudioOnly,
         SupervisorNotReady,
+        SupervisorPauseAfter,
         SupervisorLogOut,
         SupervisorBroadcast,
     )
@@ -300,8 +315,9 @@ _PARSERS: dict[str, Any] = {
     "description": SessionDescription.from_wire,
     "candidate": IceCandidate.from_wire,
     "score": _score,
-    "audioOnly": _flag,
 }
+# Fields that are true or false, whatever the message.
+_FLAGS = ("audioOnly", "pending")
 
 
 def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
@@ -328,6 +344,11 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
                 raise BadMessage(f"{kind}: missing field '{wire_name}'")
             continue
         value = document[wire_name]
+        if wire_name in _FLAGS:
+            if not isinstance(value, bool):
+                raise BadMessage(f"{kind}: {wire_name} must be true or false")
+            values[item.name] = value
+            continue
         parser = _PARSERS.get(wire_name)
         if parser is not None:
             values[item.name] = parser(value)

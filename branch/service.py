@@ -18,6 +18,7 @@ from branch import schema, wording
 from branch.config import Queue, Settings
 from branch.core.estimate import estimate_wait
 from branch.core.floor import (
+    Agent,
     AgentChanged,
     AgentState,
     Call,
@@ -30,6 +31,7 @@ from branch.core.floor import (
     Event,
     Offered,
     OfferWithdrawn,
+    PauseAfterCallChanged,
     QueueChanged,
     ReadinessCheck,
     StaffingChanged,
@@ -73,7 +75,7 @@ from branch.positions import PositionPusher
 from branch.records.base import RecordStore
 from branch.resume import TicketDesk
 from branch.status import ServiceBoard
-from branch.supervision import Supervision
+from branch.supervision import Supervision, known_pause_reason
 from branch.turn import turn_credentials, turn_user
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.CallAudioOnly.type: frozenset({CITIZEN}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
+    schema.AgentPauseAfter.type: frozenset({EXECUTIVE}),
     schema.SupervisorNotReady.type: frozenset({SUPERVISOR}),
+    schema.SupervisorPauseAfter.type: frozenset({SUPERVISOR}),
     schema.SupervisorLogOut.type: frozenset({SUPERVISOR}),
     schema.SupervisorBroadcast.type: frozenset({SUPERVISOR}),
 }
@@ -187,11 +191,7 @@ class BranchService:
                 agent_status = await self.live.agent_status(user.person_id)
             agent, call = agent_status.agent, agent_status.call
             if agent is not None:
-                state["agent"] = {
-                    "state": agent.state.value,
-                    "since": agent.since,
-                    "reason": agent.pause_reason,
-                }
+                state["agent"] = agent_state_fields(agent)
                 if agent.state is AgentState.WRAP_UP and agent.contact_id:
                     state["wrapup"] = await self._wrapup_fields(agent.contact_id)
             if call is not None and call.answered_at is None and call.ready:
@@ -334,10 +334,7 @@ class BranchService:
                     await self.live.agent_available(user.person_id, user.name, now, skills)
                 )
             case schema.AgentNotReady():
-                if message.reason and self.settings.pause_reason(message.reason) is None:
-                    raise UnknownReason(
-                        f"pause reason {message.reason[:40]!r} is not in the catalog"
-                    )
+                known_pause_reason(self.settings, message.reason)
                 await self._apply(
                     await self.live.agent_not_ready(
                         user.person_id,
@@ -345,6 +342,13 @@ class BranchService:
                         now,
                         message.reason or None,
                         self.settings.skills(user.person_id),
+                    )
+                )
+            case schema.AgentPauseAfter():
+                reason = known_pause_reason(self.settings, message.reason)
+                await self._apply(
+                    await self.live.pause_after_call(
+                        user.person_id, message.pending, reason or None, now
                     )
                 )
             case schema.OfferDecline():
@@ -404,6 +408,7 @@ class BranchService:
                 await self._chat(user, message, now)
             case (
                 schema.SupervisorNotReady()
+                | schema.SupervisorPauseAfter()
                 | schema.SupervisorLogOut()
                 | schema.SupervisorBroadcast()
             ):
@@ -748,12 +753,13 @@ class BranchService:
                 )
                 await self.hub.send(
                     executive_key(agent.agent_id),
-                    schema.message(
-                        "agent.state",
-                        state=agent.state.value,
-                        since=agent.since,
-                        reason=agent.pause_reason,
-                    ),
+                    schema.message("agent.state", **agent_state_fields(agent)),
+                )
+            case PauseAfterCallChanged(agent=agent):
+                # Not a state change (nothing for the records): the console shows the request.
+                await self.hub.send(
+                    executive_key(agent.agent_id),
+                    schema.message("agent.state", **agent_state_fields(agent)),
                 )
             case ReadinessCheck(call=call):
                 # The page answers with queue.ready once its camera/microphone are live.
@@ -1100,6 +1106,17 @@ class BranchService:
             "reasonCode": record.reason_code,
             "service": record.service,
         }
+
+
+def agent_state_fields(agent: Agent) -> dict[str, Any]:
+    """The fields of an `agent.state`, also the executive's `welcome.state.agent`."""
+    return {
+        "state": agent.state.value,
+        "since": agent.since,
+        "reason": agent.pause_reason,
+        "pauseAfterCall": agent.pause_after_call,
+        "pauseAfterReason": agent.pause_after_reason,
+    }
 
 
 def position_fields(

@@ -48,6 +48,13 @@ Apply = Callable[[list[Event]], Awaitable[None]]
 EndSession = Callable[[str], Awaitable[None]]
 
 
+def known_pause_reason(settings: Settings, code: str) -> str:
+    """``code`` when it is empty (no reason given) or in the pause catalog."""
+    if code and settings.pause_reason(code) is None:
+        raise UnknownReason(f"pause reason {code[:40]!r} is not in the catalog")
+    return code
+
+
 class Supervision:
     def __init__(
         self,
@@ -141,6 +148,8 @@ class Supervision:
         match message:
             case schema.SupervisorNotReady():
                 await self._not_ready(actor, message, now)
+            case schema.SupervisorPauseAfter():
+                await self._pause_after(actor, message, now)
             case schema.SupervisorLogOut():
                 await self._log_out(actor, message, now)
             case schema.SupervisorBroadcast():
@@ -155,19 +164,42 @@ class Supervision:
         return agent
 
     async def _not_ready(self, actor: str, message: schema.SupervisorNotReady, now: float) -> None:
-        if message.reason and self.settings.pause_reason(message.reason) is None:
-            raise UnknownReason(f"pause reason {message.reason[:40]!r} is not in the catalog")
+        known_pause_reason(self.settings, message.reason)
         agent = await self._executive(message.executive)
-        if agent.state in (AgentState.OFFERED, *WITH_CITIZEN):
+        if agent.state is AgentState.OFFERED:
             raise InvalidState(
                 f'Cannot set {agent.agent_id} not ready in state "{agent.state}": '
                 "wait until the contact is closed"
+            )
+        if agent.state in WITH_CITIZEN:
+            raise InvalidState(
+                f'Cannot set {agent.agent_id} not ready in state "{agent.state}": '
+                "ask for a pause after the call instead"
             )
         reason = message.reason or SUPERVISOR_PAUSE
         events = await self.live.agent_not_ready(agent.agent_id, agent.name, now, reason)
         await self._audit(message.type, actor, now, executive=agent.agent_id, reason=reason)
         await self.apply(events)
         await self._done(actor, message.type, executive=agent.agent_id)
+
+    async def _pause_after(
+        self, actor: str, message: schema.SupervisorPauseAfter, now: float
+    ) -> None:
+        known_pause_reason(self.settings, message.reason)
+        agent = await self._executive(message.executive)
+        reason = (message.reason or SUPERVISOR_PAUSE) if message.pending else None
+        # The floor refuses it outside a contact: then the pause is supervisor.not_ready.
+        events = await self.live.pause_after_call(agent.agent_id, message.pending, reason, now)
+        await self._audit(
+            message.type,
+            actor,
+            now,
+            executive=agent.agent_id,
+            pending=message.pending,
+            reason=reason,
+        )
+        await self.apply(events)
+        await self._done(actor, message.type, executive=agent.agent_id, pending=message.pending)
 
     async def _log_out(self, actor: str, message: schema.SupervisorLogOut, now: float) -> None:
         agent = await self._executive(message.executive)

@@ -47,6 +47,7 @@ MESSAGES: dict[str, set[str]] = {
     "queue.leave": {C},
     "agent.available": {E},
     "agent.not_ready": {E},
+    "agent.pause_after": {E},
     "offer.accept": {E},
     "offer.decline": {E},
     "call.hangup": {C, E},
@@ -58,6 +59,7 @@ MESSAGES: dict[str, set[str]] = {
     "survey.submit": {C},
     "call.audio_only": {C},
     "supervisor.not_ready": {S},
+    "supervisor.pause_after": {S},
     "supervisor.log_out": {S},
     "supervisor.broadcast": {S},
 }
@@ -70,6 +72,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "queue.leave": {},
     "agent.available": {},
     "agent.not_ready": {},
+    "agent.pause_after": {},
     "offer.accept": {"contactId": "c"},
     "offer.decline": {"contactId": "c", "reason": "otro"},
     "call.hangup": {"contactId": "c"},
@@ -81,6 +84,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "survey.submit": {"contactId": "c", "score": 5},
     "call.audio_only": {"contactId": "c", "audioOnly": True},
     "supervisor.not_ready": {"executive": EXECUTIVE_RUN},
+    "supervisor.pause_after": {"executive": EXECUTIVE_RUN},
     "supervisor.log_out": {"executive": EXECUTIVE_RUN},
     "supervisor.broadcast": {"service": "general", "text": "Hay demoras"},
 }

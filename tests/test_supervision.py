@@ -198,9 +198,153 @@ async def test_not_ready_is_refused_for_strangers_unknown_reasons_and_busy_execu
     with pytest.raises(InvalidState) as busy:
         await service.handle(SUP, schema.SupervisorNotReady(executive=EXE.person_id))
     assert busy.value.message == (
-        f'Cannot set {EXE.person_id} not ready in state "in_call": wait until the contact is closed'
+        f'Cannot set {EXE.person_id} not ready in state "in_call": '
+        "ask for a pause after the call instead"
     )
     assert await audited(records, "supervisor.not_ready") == []
+
+
+async def wrap_up(service: BranchService, exe: Page) -> None:
+    """The executive hangs up the call and submits the wrap-up, choosing to be available."""
+    contact_id = exe.last("call.started")["contactId"]
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    await service.handle(
+        EXE, schema.WrapupSubmit(contact_id=contact_id, outcome="resuelto", reason="otro")
+    )
+
+
+async def test_a_supervisor_pauses_an_executive_after_the_call(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    exe = await page_for(service, hub, EXE)
+    await take_a_call(service, exe)
+    bea = await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro", service="general"))
+
+    await service.handle(
+        SUP, schema.SupervisorPauseAfter(executive=EXE.person_id, reason="capacitacion")
+    )
+    state = exe.last("agent.state")
+    assert (state["state"], state["pauseAfterCall"], state["pauseAfterReason"]) == (
+        "in_call",
+        True,
+        "capacitacion",
+    )
+    assert sup.last("supervisor.done") == {
+        "type": "supervisor.done",
+        "action": "supervisor.pause_after",
+        "executive": EXE.person_id,
+        "pending": True,
+    }
+    board = await board_where(
+        sup, lambda b: [e["pauseAfterCall"] for e in b["executives"]] == [True]
+    )
+    assert board["executives"][0]["state"] == "in_call"
+    # A reload of the console shows the request too.
+    exe = await page_for(service, hub, EXE)
+    assert exe.last("welcome")["state"]["agent"] == {
+        "state": "in_call",
+        "since": state["since"],
+        "reason": None,
+        "pauseAfterCall": True,
+        "pauseAfterReason": "capacitacion",
+    }
+
+    contact_id = exe.last("welcome")["state"]["call"]["contactId"]
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    await service.handle(
+        EXE, schema.WrapupSubmit(contact_id=contact_id, outcome="resuelto", reason="otro")
+    )
+    state = exe.last("agent.state")
+    assert (state["state"], state["reason"], state["pauseAfterCall"]) == (
+        "not_ready",
+        "capacitacion",
+        False,
+    )
+    assert exe.of("offer") == []  # Bea was not offered to the paused executive
+    assert bea.last("queue.position")["position"] == 1
+    assert await audited(records, "supervisor.pause_after") == [
+        (SUP.key, {"executive": EXE.person_id, "pending": True, "reason": "capacitacion"})
+    ]
+
+
+async def test_a_pause_after_the_call_taken_back_lets_the_next_citizen_come(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    await page_for(service, hub, SUP)
+    exe = await page_for(service, hub, EXE)
+    await take_a_call(service, exe)
+    await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(SUP, schema.SupervisorPauseAfter(executive=EXE.person_id))
+    assert exe.last("agent.state")["pauseAfterReason"] == "supervisor"
+    await service.handle(SUP, schema.SupervisorPauseAfter(executive=EXE.person_id, pending=False))
+    assert exe.last("agent.state")["pauseAfterCall"] is False
+    await wrap_up(service, exe)
+    assert exe.last("offer")["citizen"]["run"] == BEA.person_id
+    assert await audited(records, "supervisor.pause_after") == [
+        (SUP.key, {"executive": EXE.person_id, "pending": True, "reason": "supervisor"}),
+        (SUP.key, {"executive": EXE.person_id, "pending": False, "reason": None}),
+    ]
+
+
+async def test_the_executive_asks_for_a_pause_after_the_call_in_wrap_up(
+    service: BranchService, hub: Hub
+) -> None:
+    exe = await page_for(service, hub, EXE)
+    await take_a_call(service, exe)
+    contact_id = exe.last("call.started")["contactId"]
+    await service.handle(EXE, schema.CallHangup(contact_id=contact_id))
+    await service.handle(EXE, schema.AgentPauseAfter(reason="colacion"))
+    assert exe.last("agent.state")["pauseAfterCall"] is True
+    await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro", service="general"))
+    clock_now = service.clock()
+    service.clock = lambda: clock_now + service.settings.service_wrapup_seconds
+    await service.tick()  # the wrap-up runs out: the default is recorded, the pause begins
+    state = exe.last("agent.state")
+    assert (state["state"], state["reason"]) == ("not_ready", "colacion")
+    assert exe.last("wrapup.saved")["timedOut"] is True
+    assert exe.of("offer")[-1]["citizen"]["run"] == ANA.person_id
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "text"),
+    [
+        (
+            schema.SupervisorPauseAfter(executive="99.999.999-9"),
+            UnknownExecutive,
+            "executive '99.999.999-9' is not logged in",
+        ),
+        (
+            schema.SupervisorPauseAfter(executive=EXE.person_id, reason="x"),
+            UnknownReason,
+            "pause reason 'x' is not in the catalog",
+        ),
+        (
+            schema.SupervisorPauseAfter(executive=EXE.person_id),
+            InvalidState,
+            'Cannot pause after the call in state "available": there is no call to wait for',
+        ),
+    ],
+)
+async def test_a_pause_after_the_call_is_refused_without_a_call(
+    service: BranchService,
+    hub: Hub,
+    records: SqliteRecordStore,
+    message: schema.ClientMessage,
+    error: type[Exception],
+    text: str,
+) -> None:
+    await page_for(service, hub, EXE)
+    await service.handle(EXE, schema.AgentAvailable())
+    with pytest.raises(error) as refused:
+        await service.handle(SUP, message)
+    assert str(refused.value) == text
+    with pytest.raises(InvalidState):
+        await service.handle(EXE, schema.AgentPauseAfter())
+    assert await audited(records, "supervisor.pause_after") == []
 
 
 async def test_log_an_executive_out(

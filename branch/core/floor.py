@@ -21,6 +21,7 @@ from branch.core.model import (
     DECLINED,
     NO_ANSWER,
     NOT_READY,
+    WITH_CONTACT,
     Agent,
     AgentChanged,
     AgentState,
@@ -35,6 +36,7 @@ from branch.core.model import (
     FloorRules,
     Offered,
     OfferWithdrawn,
+    PauseAfterCallChanged,
     QueueChanged,
     ReadinessCheck,
     Routing,
@@ -50,6 +52,7 @@ __all__ = [
     "DECLINED",
     "NOT_READY",
     "NO_ANSWER",
+    "WITH_CONTACT",
     "Agent",
     "AgentChanged",
     "AgentState",
@@ -65,6 +68,7 @@ __all__ = [
     "FloorRules",
     "OfferWithdrawn",
     "Offered",
+    "PauseAfterCallChanged",
     "QueueChanged",
     "ReadinessCheck",
     "Routing",
@@ -250,6 +254,24 @@ class Floor:
     ) -> list[Event]:
         self._agent(agent_id, name, now, skills, AgentState.NOT_READY, "decline the offer instead")
         return self._move(agent_id, AgentState.NOT_READY, now, pause_reason=reason)
+
+    def pause_after_call(
+        self, agent_id: str, pending: bool, reason: str | None, now: float
+    ) -> list[Event]:
+        """Ask for (or stop asking for) a pause once the current contact and its wrap-up end."""
+        agent = self.agents.get(agent_id)
+        state = AgentState.OFFLINE if agent is None else agent.state
+        if agent is None or agent.state not in WITH_CONTACT:
+            raise InvalidState(
+                f'Cannot pause after the call in state "{state}": there is no call to wait for'
+            )
+        asked = replace(
+            agent, pause_after_call=pending, pause_after_reason=reason if pending else None
+        )
+        if asked == agent:
+            return []
+        self.agents[agent_id] = asked
+        return [PauseAfterCallChanged(asked)]
 
     def _agent(
         self,
@@ -485,6 +507,14 @@ class Floor:
         """Every executive state change, through ``_guard``."""
         agent = self.agents[agent_id]
         if (
+            agent.state is AgentState.WRAP_UP
+            and agent.pause_after_call
+            and state in (AgentState.AVAILABLE, AgentState.NOT_READY)
+        ):
+            # However the wrap-up ends (submitted, timed out, skipped), the pause asked for
+            # during the contact comes first: no citizen is offered in between.
+            state, pause_reason = AgentState.NOT_READY, pause_reason or agent.pause_after_reason
+        if (
             agent.state is state
             and agent.contact_id == contact_id
             and agent.pause_reason == pause_reason
@@ -494,6 +524,8 @@ class Floor:
         moved = replace(
             agent, state=state, since=now, contact_id=contact_id, pause_reason=pause_reason
         )
+        if state not in WITH_CONTACT:
+            moved = replace(moved, pause_after_call=False, pause_after_reason=None)
         self.agents[agent_id] = moved
         if AgentState.OFFLINE in (agent.state, state) and agent.state is not state:
             return [AgentChanged(moved), StaffingChanged(moved)]

@@ -90,10 +90,17 @@ class Agent:
     missed: int = 0  # offers in a row that went unanswered
     # Service codes in tiers: an earlier tier is served first; () serves every service alike.
     skills: tuple[tuple[str, ...], ...] = ()
+    # "Pause after this call": asked for during a contact, it takes effect when the contact and
+    # its wrap-up are over, so the executive is not offered the next citizen in between.
+    pause_after_call: bool = False
+    pause_after_reason: str | None = None
 
     def serves(self, service: str) -> bool:
         return not self.skills or any(service in tier for tier in self.skills)
 
+
+# States a pause after the call may be asked for in: a contact is under way.
+WITH_CONTACT = (AgentState.IN_CALL, AgentState.WRAP_UP)
 
 # Pause reasons the floor itself sets; people pick theirs from a catalog.
 NO_ANSWER = "no_answer"
@@ -172,6 +179,13 @@ class AgentChanged:
 @dataclass(frozen=True)
 class StaffingChanged:
     """An executive logged in or out: estimates of the services they serve change."""
+
+    agent: Agent
+
+
+@dataclass(frozen=True)
+class PauseAfterCallChanged:
+    """A pause after the current contact was asked for or taken back; the state is unchanged."""
 
     agent: Agent
 
@@ -272,4 +286,5 @@ Event = (
     | CallResumed
     | ReadinessCheck
     | CitizenSkipped
+    | PauseAfterCallChanged
 )

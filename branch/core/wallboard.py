@@ -281,6 +281,7 @@ def _executive(
         "since": agent.since,
         "secondsInState": round(max(0.0, now - agent.since)),
         "reason": agent.pause_reason,
+        "pauseAfterCall": agent.pause_after_call,
         "services": served,
         "contactService": call.waiting.service if call is not None else None,
     }

@@ -80,6 +80,9 @@ class LiveStore(Protocol):
         reason: str | None = None,
         skills: Skills | None = None,
     ) -> list[Event]: ...
+    async def pause_after_call(
+        self, agent_id: str, pending: bool, reason: str | None, now: float
+    ) -> list[Event]: ...
     async def decline(
         self, agent_id: str, contact_id: str, reason: str, now: float
     ) -> list[Event]: ...

@@ -62,6 +62,11 @@ class MemoryLiveStore:
     ) -> list[Event]:
         return self.floor.agent_not_ready(agent_id, name, now, reason, skills)
 
+    async def pause_after_call(
+        self, agent_id: str, pending: bool, reason: str | None, now: float
+    ) -> list[Event]:
+        return self.floor.pause_after_call(agent_id, pending, reason, now)
+
     async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
         return self.floor.decline(agent_id, contact_id, reason, now)
 

@@ -158,6 +158,13 @@ class RedisLiveStore:
             Wants(heads=False), lambda f: f.agent_not_ready(agent_id, name, now, reason, skills)
         )
 
+    async def pause_after_call(
+        self, agent_id: str, pending: bool, reason: str | None, now: float
+    ) -> list[Event]:
+        return await self._step(
+            Wants(heads=False), lambda f: f.pause_after_call(agent_id, pending, reason, now)
+        )
+
     async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
         return await self._step(Wants(), lambda f: f.decline(agent_id, contact_id, reason, now))
 

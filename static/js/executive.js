@@ -18,6 +18,8 @@ const $ = (id) => document.getElementById(id);
 // Agent states with words: "executive.state.<state>"; the idle panel's "executive.idle.<state>.*".
 const STATES = ["offline", "not_ready", "available", "offered", "in_call", "wrap_up"];
 const IDLE_STATES = ["offline", "not_ready", "available", "offered"];
+// A contact under way: a pause now waits for its end ("pause after this call").
+const WITH_CONTACT = ["in_call", "wrap_up"];
 
 const PANELS = ["idle", "offer", "call", "wrapup"];
 
@@ -31,6 +33,7 @@ const desk = {
   connected: false,
   state: "offline",
   pauseReason: null,
+  pauseAfterCall: false, // a pause asked for once the contact under way and its wrap-up end
   wrapupSince: null,
   contact: null, // {contactId, folio, citizen: {name, run}, reason: {code, label, text}, joinedAt}
   wrapup: null, // {contactId, folio, reasonCode}
@@ -64,8 +67,11 @@ function currentPanel() {
 function render() {
   const shown = desk.connected ? desk.state : "offline";
   const state = { $words: STATES.includes(shown) ? `executive.state.${shown}` : "executive.state.offline" };
+  const inContact = WITH_CONTACT.includes(shown);
   if (shown === "not_ready" && desk.pauseReason) {
     say($("agent-state"), "executive.state.paused", { state, pause: pauseLabel(desk.pauseReason) });
+  } else if (inContact && desk.pauseAfterCall) {
+    say($("agent-state"), "executive.state.pauseAfter", { state });
   } else {
     say($("agent-state"), "value", { value: state });
   }
@@ -73,7 +79,11 @@ function render() {
   $("go-available").disabled = !desk.connected || !["not_ready", "offline"].includes(desk.state);
   const canPause = desk.connected && ["available", "not_ready"].includes(desk.state);
   $("go-not-ready").disabled = !canPause;
-  $("pause-reason").disabled = !canPause;
+  $("pause-reason").disabled = !canPause && !inContact;
+  $("pause-after").hidden = !inContact;
+  $("pause-after").disabled = !desk.connected;
+  $("pause-after").setAttribute("aria-pressed", String(desk.pauseAfterCall));
+  say($("pause-after"), desk.pauseAfterCall ? "executive.pauseAfterCancel" : "executive.pauseAfter");
   document.title = t(desk.state === "offered" && desk.contact ? "executive.title.offer" : "executive.title");
   const idle = IDLE_STATES.includes(shown) ? shown : "offline";
   say($("idle-title"), `executive.idle.${idle}.title`);
@@ -406,6 +416,7 @@ function onWelcome(message) {
   const { agent, offer, call, wrapup } = message.state ?? {};
   desk.state = agent?.state ?? "offline";
   desk.pauseReason = agent?.reason ?? null;
+  desk.pauseAfterCall = Boolean(agent?.pauseAfterCall);
   desk.wrapupSince = agent?.state === "wrap_up" ? agent.since : null;
   if (offer) desk.contact = { ...offer };
   // After a mere reconnect the media path is intact: keep the call going.
@@ -460,6 +471,7 @@ signaling
   .on("agent.state", (message) => {
     desk.state = message.state;
     desk.pauseReason = message.reason ?? null;
+    desk.pauseAfterCall = Boolean(message.pauseAfterCall);
     desk.wrapupSince = message.state === "wrap_up" ? message.since : null;
     // The camera light should not stay on while nobody can be offered.
     if (["not_ready", "offline"].includes(message.state) && !desk.callPromise) {
@@ -564,6 +576,11 @@ $("transfer-form").addEventListener("submit", submitTransfer);
 $("go-not-ready").addEventListener("click", () => {
   $("go-not-ready").disabled = true;
   signaling.send("agent.not_ready", { reason: $("pause-reason").value });
+});
+$("pause-after").addEventListener("click", () => {
+  $("pause-after").disabled = true; // until the server's agent.state says what it did
+  const pending = !desk.pauseAfterCall;
+  signaling.send("agent.pause_after", pending ? { pending, reason: $("pause-reason").value } : { pending });
 });
 $("decline").addEventListener("click", () => {
   if (!desk.contact) return;

@@ -10,6 +10,7 @@ export const CLIENT_TYPES = Object.freeze([
   "queue.resume",
   "agent.available",
   "agent.not_ready",
+  "agent.pause_after",
   "offer.accept",
   "offer.decline",
   "call.hangup",
@@ -21,6 +22,7 @@ export const CLIENT_TYPES = Object.freeze([
   "chat.send",
   "call.audio_only",
   "supervisor.not_ready",
+  "supervisor.pause_after",
   "supervisor.log_out",
   "supervisor.broadcast",
 ]);

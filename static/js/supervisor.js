@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 // What a supervisor may do to an executive in each state (the server checks again).
 const CAN_PAUSE = new Set(["available", "not_ready"]);
 const CAN_LOG_OUT = new Set(["available", "not_ready", "offered"]);
+// With a citizen the pause waits for the end of the contact: "pause after this call".
+const CAN_PAUSE_AFTER = new Set(["in_call", "wrap_up"]);
 
 const view = {
   welcome: null,
@@ -142,15 +144,31 @@ function renderToday(board) {
   });
 }
 
-function actionButton(label, action, executive, enabled) {
+function actionButton(label, action, executive, enabled, extra = {}) {
   const button = element("button", label, {
     type: "button",
     "data-action": action,
     "data-run": executive.run,
   });
   button.disabled = !enabled;
-  button.addEventListener("click", () => act(action, executive));
+  button.addEventListener("click", () => act(action, executive, extra));
   return button;
+}
+
+function pauseAfterButton(executive) {
+  const pending = Boolean(executive.pauseAfterCall);
+  const label = t(pending ? "wallboard.pauseAfterCancel" : "wallboard.pauseAfter");
+  const button = actionButton(label, "supervisor.pause_after", executive, CAN_PAUSE_AFTER.has(executive.state), {
+    pending: !pending,
+  });
+  button.setAttribute("aria-pressed", String(pending));
+  return button;
+}
+
+function pauseCell(executive) {
+  if (executive.state === "not_ready") return pauseLabel(executive.reason);
+  if (executive.pauseAfterCall && CAN_PAUSE_AFTER.has(executive.state)) return t("wallboard.pauseAfterPending");
+  return "—";
 }
 
 function renderExecutives(board) {
@@ -161,15 +179,14 @@ function renderExecutives(board) {
     const actions = element("td", null, { class: "actions-cell" });
     actions.append(
       actionButton(t("wallboard.setNotReady"), "supervisor.not_ready", executive, CAN_PAUSE.has(executive.state)),
+      pauseAfterButton(executive),
       actionButton(t("wallboard.logOut"), "supervisor.log_out", executive, CAN_LOG_OUT.has(executive.state)),
     );
     tr.append(
       element("th", executive.name, { scope: "row" }),
       cell(hasWords(`wallboard.state.${executive.state}`) ? t(`wallboard.state.${executive.state}`) : executive.state, null, { class: "state" }),
       cell(clockOrDash(executive.secondsInState), null, { class: "in-state" }),
-      cell(executive.state === "not_ready" ? pauseLabel(executive.reason) : "—", null, {
-        class: "pause",
-      }),
+      cell(pauseCell(executive), null, { class: "pause" }),
       cell(executive.services.map(serviceByCode).join(", "), null, { class: "services" }),
     );
     if (!view.watchOnly) tr.append(actions);
@@ -266,11 +283,12 @@ function fillPauseReasons() {
 
 // ------------------------------------------------------------ actions
 
-function act(action, executive) {
+function act(action, executive, extra) {
   showError(null);
   showDone(null);
-  const fields = { executive: executive.run };
-  if (action === "supervisor.not_ready" && $("pause-reason").value) fields.reason = $("pause-reason").value;
+  const fields = { executive: executive.run, ...extra };
+  const pausing = action === "supervisor.not_ready" || (action === "supervisor.pause_after" && extra.pending);
+  if (pausing && $("pause-reason").value) fields.reason = $("pause-reason").value;
   signaling.send(action, fields);
 }
 
@@ -334,6 +352,10 @@ signaling
       $("notice-send").disabled = false;
       $("notice-text").value = "";
       showDone("wallboard.doneBroadcast", { count: message.recipients });
+    } else if (message.action === "supervisor.pause_after") {
+      showDone(message.pending ? "wallboard.donePauseAfter" : "wallboard.donePauseAfterCancel", {
+        name: nameOf(message.executive),
+      });
     } else if (message.action === "supervisor.log_out") {
       showDone("wallboard.doneLogOut", { name: nameOf(message.executive) });
     } else {

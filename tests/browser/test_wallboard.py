@@ -110,6 +110,59 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     ]
 
 
+async def test_pause_after_this_call_from_the_board_and_from_the_console(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch()
+    supervisor = await open_person("supervisor")
+    citizen, second = await open_person("citizen"), await open_person("citizen")
+    executive = await open_person("executive")
+    spage, epage = supervisor.page, executive.page
+    eva = row("executive", EXECUTIVE_RUN)
+    await spage.goto(node.url + "/login?next=/supervisor")
+    await supervisor.log_in(SUPERVISOR_RUN, "Sara", "Vidal")
+    await citizen.join_queue(node.url, CITIZEN_RUN)
+    await second.join_queue(node.url, "13.131.313-6")
+    await executive.go_available(node.url, EXECUTIVE_RUN)
+    await epage.get_by_role("button", name="Aceptar").click()
+    await expect(spage.locator(f"{eva} .state")).to_have_text("En llamada")
+
+    # The supervisor asks; both pages say so while the call goes on.
+    await spage.get_by_label("Motivo al pasar a no disponible").select_option("capacitacion")
+    await spage.locator(eva).get_by_role("button", name="Pausa al terminar").click()
+    await expect(spage.locator("#done")).to_have_text(
+        "Juan Soto quedará no disponible al terminar la atención."
+    )
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("Pausa al terminar")
+    await expect(epage.locator("#agent-state")).to_have_text("En llamada · pausa al terminar")
+    await expect(epage.locator("#pause-after")).to_have_attribute("aria-pressed", "true")
+    await executive.shot("pause-after")
+
+    # Hang up and wrap up choosing available: the pause wins, the next citizen waits.
+    await epage.get_by_role("button", name="Colgar").click()
+    await expect(epage.locator("#agent-state")).to_have_text("Cierre · pausa al terminar")
+    await epage.get_by_label("Resultado").select_option("resuelto")
+    await epage.get_by_role("button", name="Guardar cierre").click()
+    await expect(epage.locator("#agent-state")).to_have_text("No disponible · Capacitación")
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("Capacitación")
+    await expect(epage.locator("#pause-after")).to_be_hidden()
+    await expect(second.page.locator("#position")).to_have_text("Eres el siguiente en la fila")
+
+    # The executive asks by themselves during the next call, in English, then takes it back.
+    await epage.get_by_role("button", name="Disponible", exact=True).click()
+    await epage.get_by_role("button", name="Aceptar").click()
+    await epage.get_by_role("button", name="Read this page in English").click()
+    await epage.get_by_role("button", name="Pause after this call").click()
+    await expect(epage.locator("#agent-state")).to_have_text("In a call · pause after this call")
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("Pausa al terminar")
+    await epage.get_by_role("button", name="Cancel pause after this call").click()
+    await expect(epage.locator("#agent-state")).to_have_text("In a call")
+    await expect(spage.locator(f"{eva} .pause")).to_have_text("—")
+
+    kinds = [entry.kind for entry in await node.app[RECORDS].audit_entries()]
+    assert [kind for kind in kinds if kind.startswith("supervisor.")] == ["supervisor.pause_after"]
+
+
 async def test_a_citizen_who_reloads_or_joins_after_a_message_is_shown_it(
     start_branch: StartBranch, open_person: OpenPerson
 ) -> None:

@@ -35,7 +35,7 @@ def floor() -> dict[str, Any]:
         Line("triage", "Triage", "", [waiting("c", "triage", 400)], []),
     ]
     agents = [
-        Agent("11.111.111-1", "Eva", AgentState.IN_CALL, NOW - 95, "d"),
+        Agent("11.111.111-1", "Eva", AgentState.IN_CALL, NOW - 95, "d", pause_after_call=True),
         Agent("12.345.678-5", "Leo", AgentState.NOT_READY, NOW - 600, pause_reason="colacion"),
         Agent("13.131.313-6", "Ada", AgentState.OFFERED, NOW - 5, "e", skills=(("general",),)),
         Agent("14.141.414-k", "Off", AgentState.OFFLINE, NOW - 9000),
@@ -102,6 +102,7 @@ def test_executives_with_time_in_state_and_pause_reason_offline_left_out() -> No
             "since": NOW - 5,
             "secondsInState": 5,
             "reason": None,
+            "pauseAfterCall": False,
             "services": ["general"],
             "contactService": "general",
         },
@@ -112,6 +113,7 @@ def test_executives_with_time_in_state_and_pause_reason_offline_left_out() -> No
             "since": NOW - 95,
             "secondsInState": 95,
             "reason": None,
+            "pauseAfterCall": True,  # to be paused once the call and its wrap-up end
             "services": ["general", "triage"],
             "contactService": "triage",
         },
@@ -122,6 +124,7 @@ def test_executives_with_time_in_state_and_pause_reason_offline_left_out() -> No
             "since": NOW - 600,
             "secondsInState": 600,
             "reason": "colacion",
+            "pauseAfterCall": False,
             "services": ["general", "triage"],
             "contactService": None,
         },

@@ -45,6 +45,15 @@ def test_waiting_round_trip(entry: Waiting) -> None:
             missed=2,
             skills=(("especial",), ("general", "otro")),
         ),
+        Agent(
+            "12.345.678-5",
+            "Zoe",
+            AgentState.IN_CALL,
+            1795525200.25,
+            contact_id="c1",
+            pause_after_call=True,
+            pause_after_reason="colacion",
+        ),
     ],
 )
 def test_agent_round_trip(agent: Agent) -> None:

@@ -19,6 +19,7 @@ from branch.core.floor import (
     FloorRules,
     Offered,
     OfferWithdrawn,
+    PauseAfterCallChanged,
     QueueChanged,
     ReadinessCheck,
     Routing,
@@ -28,6 +29,7 @@ from branch.core.floor import (
 )
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
 from branch.live.base import Line, Notice
+from branch.live.redisstore import RedisLiveStore
 from tests.live.conftest import OpenLive, OpenNodes
 
 # 2026-11-24 10:00 in Santiago.
@@ -117,6 +119,42 @@ async def test_a_whole_contact_offer_accept_hangup_wrap_up(open_live: OpenLive) 
         await store.agent_not_ready("exe", "Eva", T0 + 71)
     assert (
         raised.value.message == 'Cannot go from "offered" to "not_ready": decline the offer instead'
+    )
+
+
+async def test_a_pause_asked_for_in_a_call_holds_through_the_wrap_up_on_any_node(
+    open_live: OpenLive,
+) -> None:
+    store = await open_live()
+    # On Redis a second node on the same floor; memory has one floor per process.
+    other = await open_live() if isinstance(store, RedisLiveStore) else store
+    await store.join(citizen("ana", T0), T0)
+    await store.join(citizen("bea", T0 + 1), T0 + 1)
+    await store.agent_available("exe", "Eva", T0 + 2)
+    await store.accept("exe", "c-ana", T0 + 3)
+    asked = await other.pause_after_call("exe", True, "colacion", T0 + 4)
+    agent = (await store.agent_status("exe")).agent
+    assert agent is not None and asked == [PauseAfterCallChanged(agent)]
+    assert (agent.state, agent.pause_after_call, agent.pause_after_reason) == (
+        AgentState.IN_CALL,
+        True,
+        "colacion",
+    )
+    await store.hangup("ana", "c-ana", T0 + 60)
+    done = await other.wrapup_done("exe", "c-ana", AgentState.AVAILABLE, T0 + 70)
+    assert offers(done) == []
+    agent = (await store.agent_status("exe")).agent
+    assert agent is not None
+    assert (agent.state, agent.pause_reason, agent.pause_after_call) == (
+        AgentState.NOT_READY,
+        "colacion",
+        False,
+    )
+    assert (await store.citizen_status("bea")).position == 1
+    with pytest.raises(InvalidState) as refused:
+        await other.pause_after_call("exe", True, None, T0 + 71)
+    assert refused.value.message == (
+        'Cannot pause after the call in state "not_ready": there is no call to wait for'
     )
 
 

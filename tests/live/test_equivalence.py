@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from branch.core.floor import AgentState, FloorRules, Routing, Waiting
+from branch.core.floor import WITH_CONTACT, AgentState, FloorRules, Routing, Waiting
 from branch.errors import BranchError
 from branch.live.base import LiveStore
 from branch.live.memory import MemoryLiveStore
@@ -68,7 +68,7 @@ def random_step(
         skills = chance.choice(SKILLS)
         return lambda s: s.agent_available(agent, agent.upper(), now, skills)
     if kind == "not_ready":
-        return lambda s: s.agent_not_ready(agent, agent.upper(), now, "lunch")
+        return lambda s: _not_ready(s, agent, now)
     if kind in ("decline", "accept", "hangup", "wrapup"):
         return lambda s: _with_call(s, kind, agent, contact, now)
     if kind == "transfer":
@@ -78,6 +78,14 @@ def random_step(
         return lambda s: s.close_queue(service, now)
     method = {"agent_gone": "agent_gone", "agent_away": "agent_away"}.get(kind, "agent_back")
     return lambda s: getattr(s, method)(agent, now)
+
+
+async def _not_ready(store: LiveStore, agent: str, now: float) -> Any:
+    # With a contact under way the pause waits for its end, as the pages ask for it then.
+    status = await store.agent_status(agent)
+    if status.agent is not None and status.agent.state in WITH_CONTACT:
+        return await store.pause_after_call(agent, True, "lunch", now)
+    return await store.agent_not_ready(agent, agent.upper(), now, "lunch")
 
 
 async def _ready(store: LiveStore, person: str, now: float) -> Any:
