@@ -257,6 +257,11 @@ class Settings:
     tls_cert: str = _setting("", "server certificate chain (PEM); default <certs_dir>/server.pem")
     tls_key: str = _setting("", "server private key (PEM); default <certs_dir>/server-key.pem")
     allowed_origins: tuple[str, ...] = _setting((), "extra origins allowed to open the websocket")
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "addresses or networks (CIDR) of the reverse proxies in front of the nodes, whose "
+        "X-Forwarded-For names the client for per-client limits",
+    )
     language: str = _setting("es-CL", "default page language: es-CL or en")
     log_format: str = _setting(
         "text", "text, or json: one redacted JSON object per line with the request id"
@@ -556,6 +561,7 @@ class Settings:
                 f"figures.short_abandon_seconds: {self.figures_short_abandon_seconds} must be "
                 f"between 0 and figures.service_level_seconds ({self.figures_service_level_seconds})"
             )
+        _ = self.trusted_proxy_networks  # parsed here so a bad one stops the start
         if self.retention_days < 0:
             raise ConfigError("retention.days: must be 0 (keep) or more")
         if self.retention_purge_every_seconds <= 0:
@@ -577,6 +583,18 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.mode == "development"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        networks = []
+        for entry in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"trusted_proxies: {entry!r} is not an IP address or network"
+                ) from None
+        return tuple(networks)
 
     @property
     def base_url(self) -> str:

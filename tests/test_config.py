@@ -37,6 +37,16 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
     assert settings.roles_executives == ("11.111.111-1",)
 
 
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = load_settings({"BRANCH_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,fd00::/8"})
+    assert [str(network) for network in settings.trusted_proxy_networks] == [
+        "10.0.0.0/8",
+        "192.0.2.7/32",
+        "fd00::/8",
+    ]
+    assert load_settings({}).trusted_proxy_networks == ()
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -62,6 +72,14 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         ),
         ({"BRANCH_ROLES_SKILLS": '{"1-9": 3}'}, "roles.skills: each executive's skills are text"),
         ({"BRANCH_LIMITS_NOTES": "0"}, "limits.notes: must be positive"),
+        (
+            {"BRANCH_TRUSTED_PROXIES": "10.0.0.0/8, nginx.internal"},
+            "trusted_proxies: 'nginx.internal' is not an IP address or network",
+        ),
+        (
+            {"BRANCH_SUPERVISION_NOTICE_SECONDS": "0"},
+            "supervision.notice_seconds: must be positive",
+        ),
         (
             {"BRANCH_FIGURES_SERVICE_LEVEL_SECONDS": "0"},
             "figures.service_level_seconds: must be positive",

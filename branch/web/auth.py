@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from branch.auth.claims import person_from_claveunica
 from branch.auth.identity import Role, role_for
@@ -30,6 +30,7 @@ from branch.core.ratelimit import Buckets, Rate
 from branch.errors import BadOrigin, BranchError, LoginFailed, NotAuthenticated, RateLimited
 from branch.live.sessions import SessionStore
 from branch.tls import client_context
+from branch.web.forwarded import Network, client_address
 from branch.web.oidc_client import OidcClient
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
 OIDC = web.AppKey("oidc", OidcClient)
 LOGIN_LIMIT = web.AppKey("login_limit", Buckets)
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 # Called with "login" or "logout", the session and the time, for the audit trail.
 AUTH_EVENT_HOOKS: web.AppKey[list[Callable[[str, Session, float], Awaitable[None]]]] = web.AppKey(
     "auth_event_hooks"
@@ -98,9 +100,11 @@ def _failure_page(error: BranchError) -> web.Response:
 async def login(request: web.Request) -> web.StreamResponse:
     settings = request.app[AUTH_SETTINGS]
     oidc = request.app[OIDC]
-    limit, address, now = request.app[LOGIN_LIMIT], request.remote or "?", time.time()
+    trusted = request.app[TRUSTED_PROXIES]
+    forwarded_for = request.headers.getall(hdrs.X_FORWARDED_FOR, ())
+    address = client_address(request.remote, forwarded_for, trusted)
+    limit, now = request.app[LOGIN_LIMIT], time.time()
     if not limit.allow(address, now):
-        # Behind a proxy every citizen shares its address: raise the limit there.
         wait = max(1, round(limit.retry_after(address, now)))
         response = _failure_page(
             RateLimited(
@@ -263,6 +267,7 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     app[AUTH_EVENT_HOOKS] = []
     per_minute = settings.limits_logins_per_minute
     app[LOGIN_LIMIT] = Buckets(Rate(burst=per_minute, per_second=per_minute / 60))
+    app[TRUSTED_PROXIES] = settings.trusted_proxy_networks
 
     async def provider_client(app: web.Application) -> AsyncIterator[None]:
         # The development provider is this node: its CA only matters when it serves TLS.
