@@ -40,14 +40,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from branch.logs import use_json_logs
 
         use_json_logs(logging.DEBUG if args.verbose else logging.INFO)
-    print(f"{settings.service_name} abierta en {settings.base_url}", flush=True)
-    if settings.host in ("0.0.0.0", "::"):
-        scheme = "https" if settings.tls else "http"
-        for address in lan_addresses():
-            print(f"  en la red local: {scheme}://{address}:{settings.port}", flush=True)
-    if settings.oidc_dev_login:
-        print("  modo desarrollo: ingreso simulado de ClaveÚnica activo", flush=True)
-    run_server(settings)
+
+    def ready() -> None:
+        # Only once the stores answered and the port is bound: an address printed by a
+        # node that then fails would send people to nothing.
+        print(f"{settings.service_name} abierta en {settings.base_url}", flush=True)
+        if settings.host in ("0.0.0.0", "::"):
+            scheme = "https" if settings.tls else "http"
+            for address in lan_addresses():
+                print(f"  en la red local: {scheme}://{address}:{settings.port}", flush=True)
+        if settings.oidc_dev_login:
+            print("  modo desarrollo: ingreso simulado de ClaveÚnica activo", flush=True)
+
+    run_server(settings, ready)
     return 0
 
 

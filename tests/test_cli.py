@@ -15,6 +15,7 @@ import pytest
 from branch.cli import build_parser, main
 from branch.records.sqlite import SqliteRecordStore
 from branch.tls import certificate_hosts, client_context
+from tests.servers.redis import RedisServer
 
 
 def free_port() -> int:
@@ -129,3 +130,69 @@ async def test_serve_dev_starts_with_fresh_certificates_and_answers_health(tmp_p
     text = output.decode()
     assert f"abierta en https://localhost:{port}" in text
     assert "ingreso simulado de ClaveÚnica activo" in text
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "error"),
+    [
+        (
+            "BRANCH_STORES_LIVE",
+            "redis://127.0.0.1:{port}/0",
+            "branch: stores.live: cannot reach Redis at redis://127.0.0.1:{port}/0: ",
+        ),
+        (
+            "BRANCH_STORES_RECORDS",
+            "postgresql://branch@127.0.0.1:{port}/branch",
+            "branch: stores.records: PostgreSQL at postgresql://branch@127.0.0.1:{port}/branch "
+            "is unreachable: ",
+        ),
+    ],
+)
+async def test_serve_with_an_unreachable_store_fails_in_one_line_and_announces_nothing(
+    tmp_path: Path, setting: str, url: str, error: str
+) -> None:
+    store_port = free_port()  # bound, then let go: nothing listens there
+    lines = await failed_start(tmp_path, {setting: url.format(port=store_port)})
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(error.format(port=store_port)), lines[0]
+
+
+async def test_a_live_store_that_opened_is_closed_when_the_records_cannot_be_reached(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    port = free_port()
+    records = f"postgresql://branch@127.0.0.1:{port}/branch"
+    lines = await failed_start(
+        tmp_path, {"BRANCH_STORES_LIVE": redis_server.url, "BRANCH_STORES_RECORDS": records}
+    )
+    # Nothing else on stderr: no warning about a Redis connection left open.
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"branch: stores.records: PostgreSQL at {records} is unreachable")
+
+
+async def failed_start(tmp_path: Path, stores: dict[str, str]) -> list[str]:
+    """Run `branch serve --dev` with these store settings; it must exit 3 having printed
+    nothing on stdout. Returns its stderr lines."""
+    env = {
+        **os.environ,
+        "BRANCH_HOST": "127.0.0.1",
+        "BRANCH_PORT": str(free_port()),
+        "BRANCH_TLS": "false",
+        "BRANCH_DATA_DIR": str(tmp_path / "data"),
+        "PYTHONWARNINGS": "always",  # a resource left open would say so
+        **stores,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "branch",
+        "serve",
+        "--dev",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 3
+    assert stdout.decode() == ""  # no "abierta en <url>" for a node that never served
+    return stderr.decode().splitlines()

@@ -140,7 +140,11 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         settings.records_url, journal=Path(settings.data_dir) / "records-journal.sqlite3"
     )
     await live.open()
-    await records.open()
+    try:
+        await records.open()
+    except BaseException:
+        await live.close()  # the start fails; the store that did open is not left dangling
+        raise
     app[LIVE] = live
     app[RECORDS] = records
     delivery = app[HUB]
@@ -289,8 +293,8 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def run_server(settings: Settings) -> None:
-    """Serve until interrupted (the `branch serve` command)."""
+def run_server(settings: Settings, ready: Callable[[], None] = lambda: None) -> None:
+    """Serve until interrupted (the `branch serve` command); ``ready`` once it is serving."""
     ssl_context = server_context(settings.cert_path, settings.key_path) if settings.tls else None
     web.run_app(
         create_app(settings),
@@ -298,5 +302,7 @@ def run_server(settings: Settings) -> None:
         port=settings.port,
         ssl_context=ssl_context,
         access_log=None,
-        print=None,
+        # run_app prints its banner once the stores are open (startup) and the port is
+        # bound: the one moment the node is ready, so that is when ours is said instead.
+        print=lambda *_banner: ready(),
     )
