@@ -86,23 +86,32 @@ def test_probe_takes_a_second_node_for_the_executive() -> None:
     assert parser.parse_args(["probe", "https://node1:8443"]).executive_url is None
 
 
-async def test_serve_dev_starts_with_fresh_certificates_and_answers_health(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "BRANCH_HOST": "127.0.0.1",
-        "BRANCH_PORT": str(port),
-        "BRANCH_DATA_DIR": str(tmp_path / "data"),
-        "BRANCH_CERTS_DIR": str(tmp_path / "certs"),
-    }
-    process = await asyncio.create_subprocess_exec(
+async def serve_dev(
+    tmp_path: Path, env: dict[str, str], stderr: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """`branch serve --dev` on loopback with its data in the test's folder, and ``env``."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "branch",
         "serve",
         "--dev",
-        env=env,
+        env={
+            **os.environ,
+            "BRANCH_HOST": "127.0.0.1",
+            "BRANCH_DATA_DIR": str(tmp_path / "data"),
+            **env,
+        },
         stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+    )
+
+
+async def test_serve_dev_starts_with_fresh_certificates_and_answers_health(tmp_path: Path) -> None:
+    port = free_port()
+    process = await serve_dev(
+        tmp_path,
+        {"BRANCH_PORT": str(port), "BRANCH_CERTS_DIR": str(tmp_path / "certs")},
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -173,25 +182,9 @@ async def test_a_live_store_that_opened_is_closed_when_the_records_cannot_be_rea
 async def failed_start(tmp_path: Path, stores: dict[str, str]) -> list[str]:
     """Run `branch serve --dev` with these store settings; it must exit 3 having printed
     nothing on stdout. Returns its stderr lines."""
-    env = {
-        **os.environ,
-        "BRANCH_HOST": "127.0.0.1",
-        "BRANCH_PORT": str(free_port()),
-        "BRANCH_TLS": "false",
-        "BRANCH_DATA_DIR": str(tmp_path / "data"),
-        "PYTHONWARNINGS": "always",  # a resource left open would say so
-        **stores,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "branch",
-        "serve",
-        "--dev",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    settings = {"BRANCH_PORT": str(free_port()), "BRANCH_TLS": "false", **stores}
+    # A resource left open would say so on stderr.
+    process = await serve_dev(tmp_path, {**settings, "PYTHONWARNINGS": "always"})
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 3
     assert stdout.decode() == ""  # no "abierta en <url>" for a node that never served
