@@ -1,13 +1,17 @@
 """Every error the branch reports to a person or a program.
 
 Each class carries a stable ``code`` (part of the wire contract, see
-docs/protocol.md), the HTTP status it maps to, and a human message. Errors
+docs/protocol.md), the HTTP status it maps to, and a human message. The
+message is for logs and programs; the pages word every error from its code
+(and, where a class names finer ``problems``, from the problem and its values)
+in their own catalogs, ``error.<code>`` and ``error.<code>.<problem>``. Errors
 sent over a websocket keep the connection open unless a close code is set.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class ConfigError(Exception):
@@ -21,13 +25,30 @@ class StoreUnreachable(Exception):
 class BranchError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
+    # Finer causes a page words apart from the code's general words.
+    problems: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, problem: str = "", values: Mapping[str, str | int] | None = None
+    ) -> None:
+        if problem and problem not in self.problems:
+            raise ValueError(f"{type(self).__name__} has no problem {problem!r}")
         super().__init__(message)
         self.message = message
+        self.problem = problem
+        self.values = dict(values or {})
 
-    def to_wire(self) -> dict[str, str]:
-        return {"type": "error", "code": self.code, "message": self.message}
+    def fields(self) -> dict[str, Any]:
+        """What a client is told: the code, the message, and the problem with its values."""
+        fields: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.problem:
+            fields["problem"] = self.problem
+        if self.values:
+            fields["values"] = self.values
+        return fields
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "error", **self.fields()}
 
 
 class BadMessage(BranchError):
@@ -124,6 +145,17 @@ class BadReportQuery(BranchError):
     """A report's period or filters are not valid; the message names the field."""
 
     code = "bad_report_query"
+    problems = (
+        "from_not_a_date",
+        "to_not_a_date",
+        "from_out_of_range",  # values: firstYear, lastYear
+        "to_out_of_range",
+        "to_before_from",
+        "period_too_long",  # values: maxDays
+        "unknown_service",
+        "bad_executive",
+        "bad_format",
+    )
 
 
 class BadQuery(BranchError):

@@ -43,9 +43,16 @@ def _date(name: str, text: str) -> datetime.date:
             raise ValueError(text)
         day = datetime.date.fromisoformat(text)
     except ValueError:
-        raise BadReportQuery(f"{name}: {text[:40]!r} no es una fecha (AAAA-MM-DD)") from None
+        raise BadReportQuery(
+            f"{name}: {text[:40]!r} no es una fecha (AAAA-MM-DD)", problem=f"{name}_not_a_date"
+        ) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise BadReportQuery(f"{name}: {text} está fuera de los años {FIRST_YEAR} a {LAST_YEAR}")
+        raise BadReportQuery(
+            f"{name}: {text} está fuera de los años {FIRST_YEAR} a {LAST_YEAR}",
+            problem=f"{name}_out_of_range",
+            # As text: a year is not a number to group in thousands ("1.970").
+            values={"firstYear": str(FIRST_YEAR), "lastYear": str(LAST_YEAR)},
+        )
     return day
 
 
@@ -72,18 +79,28 @@ class ReportQuery:
         end = _date("to", last) if last else today
         start = _date("from", first) if first else end
         if end < start:
-            raise BadReportQuery(f"to: {end} es anterior a from ({start})")
+            raise BadReportQuery(
+                f"to: {end} es anterior a from ({start})", problem="to_before_from"
+            )
         if (end - start).days + 1 > MAX_DAYS:
-            raise BadReportQuery(f"el período tiene más de {MAX_DAYS} días")
+            raise BadReportQuery(
+                f"el período tiene más de {MAX_DAYS} días",
+                problem="period_too_long",
+                values={"maxDays": MAX_DAYS},
+            )
         if service and settings.queue(service) is None:
             codes = ", ".join(queue.code for queue in settings.queues)
-            raise BadReportQuery(f"service: {service[:40]!r} no es un servicio ({codes})")
+            raise BadReportQuery(
+                f"service: {service[:40]!r} no es un servicio ({codes})", problem="unknown_service"
+            )
         run = None
         if executive:
             try:
                 run = Run.parse(executive).format()
             except InvalidRun as error:
-                raise BadReportQuery(f"executive: {error.message}") from None
+                raise BadReportQuery(
+                    f"executive: {error.message}", problem="bad_executive"
+                ) from None
         return cls(start, end, service or None, run)
 
     def bounds(self, timezone: str) -> tuple[float, float]:

@@ -213,8 +213,15 @@ class Landing:
 
     @property
     def alert(self) -> str:
-        """The message the branch's failure page shows the person."""
-        match = re.search(r'<p role="alert">(.*?)</p>', self.text, re.S)
+        """The catalog key of what the branch's failure page tells the person."""
+        match = re.search(r'<p role="alert" data-words="([\w.]+)">', self.text)
+        assert match is not None, self.text[:500]
+        return match.group(1)
+
+    @property
+    def detail(self) -> str:
+        """The server's own account of why, folded away on the failure page."""
+        match = re.search(r'<p class="detail"[^>]*>(.*?)</p>', self.text, re.S)
         assert match is not None, self.text[:500]
         return html.unescape(match.group(1))
 

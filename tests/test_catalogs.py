@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from html.parser import HTMLParser
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import branch.auth.oidc  # noqa: F401  (an error class of its own)
 from branch import errors
 from branch.schema import CLIENT_MESSAGES, SERVER_TYPES
 
@@ -64,14 +64,38 @@ def test_both_languages_fill_the_same_slots() -> None:
     assert {key: pair for key, pair in differ.items() if pair[0] != pair[1]} == {}
 
 
-def test_every_server_error_code_has_words() -> None:
-    codes = {
-        cls.code
-        for _, cls in inspect.getmembers(errors, inspect.isclass)
-        if issubclass(cls, errors.BranchError) and cls is not errors.BranchError
+def server_errors() -> list[type[errors.BranchError]]:
+    """Every error class the server can send, wherever it is defined."""
+    found, pending = [], [errors.BranchError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_every_error_the_server_can_send_has_words_in_both_languages() -> None:
+    # The pages word errors from these keys (i18n.js errorKey), never from the server's text.
+    keys = {
+        key
+        for cls in server_errors()
+        for key in (f"error.{cls.code}", *(f"error.{cls.code}.{p}" for p in cls.problems))
     }
-    missing = sorted(code for code in codes if f"error.{code}" not in catalog("es-CL"))
-    assert missing == []
+    assert "error.bad_report_query.period_too_long" in keys  # the walk reaches the problems
+    assert "error.login_failed" in keys
+    for language in LANGUAGES:
+        assert sorted(keys - set(catalog(language))) == [], language
+
+
+def test_no_page_shows_the_servers_own_message() -> None:
+    # The server's message (Spanish or English detail) is for logs and programs.
+    shown = [
+        f"{script.name}: {line.strip()}"
+        for script in SCRIPTS
+        for line in script.read_text(encoding="utf-8").splitlines()
+        if re.search(r"(body|message|error|detail)\.(message|detail)\b", line)
+    ]
+    assert shown == []
 
 
 class PageWords(HTMLParser):

@@ -11,7 +11,13 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "Error": {
         "type": "object",
         "required": ["code", "message"],
-        "properties": {"code": _STRING, "message": _STRING},
+        "properties": {
+            "code": _STRING,
+            "message": _STRING,
+            # A finer cause the pages word apart, and the values their words take.
+            "problem": _STRING,
+            "values": {"type": "object"},
+        },
     },
     "OAuthError": {
         "type": "object",

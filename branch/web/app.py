@@ -63,9 +63,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except BranchError as error:
         request.app[METRICS].errors.labels(error.code).inc()
-        return web.json_response(
-            {"code": error.code, "message": error.message}, status=error.status
-        )
+        return web.json_response(error.fields(), status=error.status)
     except web.HTTPException:
         raise
     except Exception:

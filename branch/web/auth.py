@@ -30,6 +30,7 @@ from branch.core.ratelimit import Buckets, Rate
 from branch.errors import BadOrigin, BranchError, LoginFailed, NotAuthenticated, RateLimited
 from branch.live.sessions import SessionStore
 from branch.tls import client_context
+from branch.web.catalog import marked, spanish_words
 from branch.web.forwarded import Network, client_address
 from branch.web.oidc_client import OidcClient
 
@@ -48,6 +49,7 @@ SESSIONS = web.AppKey("sessions", SessionStore)
 SESSION_KEY = web.AppKey("session_key", bytes)
 OIDC = web.AppKey("oidc", OidcClient)
 LOGIN_LIMIT = web.AppKey("login_limit", Buckets)
+WORDS: web.AppKey[dict[str, str]] = web.AppKey("words")
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 # Called with "login" or "logout", the session and the time, for the audit trail.
 AUTH_EVENT_HOOKS: web.AppKey[list[Callable[[str, Session, float], Awaitable[None]]]] = web.AppKey(
@@ -87,13 +89,29 @@ async def live_session(app: web.Application, session_id: str, now: float) -> Ses
     return session
 
 
-def _failure_page(error: BranchError) -> web.Response:
+def _failure_page(words: dict[str, str], error: BranchError) -> web.Response:
+    """The person is told in their language, by the error's code; the server's own detail
+    (which names the protocol step for whoever investigates) stays folded away."""
+    key = f"error.{error.code}" if f"error.{error.code}" in words else "error.other"
+    log.info("login failed: %s: %s", error.code, error.message)
+    title = html.escape(words["loginFailure.title"])
+    switch = (
+        '<button type="button" class="link language" data-language-switch lang="en" '
+        'aria-label="Read this page in English">English</button>'
+    )
     text = f"""<!doctype html>
 <html lang="es-CL"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>No pudimos completar el ingreso</title><link rel="stylesheet" href="/static/css/branch.css"></head>
-<body><main class="page"><h1>No pudimos completar el ingreso</h1>
-<p role="alert">{html.escape(error.message)}</p>
-<p><a href="/">Volver al inicio</a></p></main></body></html>"""
+<title data-words="loginFailure.title">{title}</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/css/branch.css">
+<script type="module" src="/static/js/i18n.js"></script></head>
+<body><header class="topbar">{marked(words, "brand", attributes=' class="brand"')}
+<div class="who">{switch}</div></header>
+<main id="main" class="page">{marked(words, "loginFailure.title", "h1")}
+{marked(words, key, "p", ' role="alert"')}
+<details><summary data-words="loginFailure.detail">{html.escape(words["loginFailure.detail"])}</summary>
+<p class="detail" lang="es-CL" data-code="{error.code}">{html.escape(error.message)}</p></details>
+<p>{marked(words, "loginFailure.back", "a", ' href="/"')}</p></main></body></html>"""
     return web.Response(text=text, content_type="text/html", status=error.status)
 
 
@@ -107,17 +125,18 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not limit.allow(address, now):
         wait = max(1, round(limit.retry_after(address, now)))
         response = _failure_page(
+            request.app[WORDS],
             RateLimited(
                 f"Hubo demasiados intentos de ingreso desde esta conexión. Espera {wait} s "
                 "y vuelve a intentarlo."
-            )
+            ),
         )
         response.headers["Retry-After"] = str(wait)
         return response
     try:
         metadata = await oidc.metadata()
     except LoginFailed as error:
-        return _failure_page(error)
+        return _failure_page(request.app[WORDS], error)
     attempt = new_login_attempt(request.query.get("next", "/"), time.time())
     await request.app[SESSIONS].put_login_attempt(attempt, LOGIN_ATTEMPT_SECONDS)
     response = web.HTTPFound(
@@ -166,8 +185,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         _claims, userinfo, id_token = await request.app[OIDC].exchange(code, attempt)
         person = person_from_claveunica(userinfo)
     except LoginFailed as error:
-        log.info("login failed: %s", error.code)
-        failure = _failure_page(error)
+        failure = _failure_page(request.app[WORDS], error)
         _forget_login(request, failure)
         return failure
 
@@ -211,9 +229,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     settings = request.app[AUTH_SETTINGS]
     if request.headers.get("Origin", "") not in settings.origins:
         error = BadOrigin("logout must come from the branch's own pages")
-        return web.json_response(
-            {"code": error.code, "message": error.message}, status=error.status
-        )
+        return web.json_response(error.fields(), status=error.status)
     session = await current_session(request)
     if session is not None:
         await request.app[SESSIONS].delete_session(session.session_id)
@@ -245,9 +261,7 @@ async def me(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     if session is None:
         error = NotAuthenticated("No has ingresado")
-        return web.json_response(
-            {"code": error.code, "message": error.message}, status=error.status
-        )
+        return web.json_response(error.fields(), status=error.status)
     return web.json_response(
         {
             "run": session.person.run.format(),
@@ -268,6 +282,7 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
     per_minute = settings.limits_logins_per_minute
     app[LOGIN_LIMIT] = Buckets(Rate(burst=per_minute, per_second=per_minute / 60))
     app[TRUSTED_PROXIES] = settings.trusted_proxy_networks
+    app[WORDS] = spanish_words()
 
     async def provider_client(app: web.Application) -> AsyncIterator[None]:
         # The development provider is this node: its CA only matters when it serves TLS.

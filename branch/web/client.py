@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 from html import unescape
 from html.parser import HTMLParser
@@ -60,12 +61,13 @@ class _FormReader(HTMLParser):
 
 
 def _alert(html: str) -> str:
-    """The message of an error page (its role="alert" paragraph), for a readable failure."""
-    start = html.find('role="alert">')
-    if start < 0:
-        return html[:200]
-    start += len('role="alert">')
-    return unescape(html[start : html.find("<", start)])
+    """Why an error page refused, for a readable failure: the server's own detail on the
+    branch's login failure page, else the text of its role="alert" paragraph."""
+    for pattern in (r'<p class="detail"[^>]*>([^<]*)<', r'role="alert"[^>]*>([^<]*)<'):
+        found = re.search(pattern, html)
+        if found:
+            return unescape(found.group(1))
+    return html[:200]
 
 
 class BranchClient:

@@ -12,12 +12,10 @@ import base64
 import hashlib
 import hmac
 import html
-import json
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,9 +24,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from branch.config import Settings
+from branch.web.catalog import marked, spanish_words
 
-# The page's words come from the pages' es-CL catalog (switched in the browser by i18n.js).
-CATALOG = Path(__file__).resolve().parents[2] / "static" / "i18n" / "es-CL.json"
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
 RUN_SHAPE = re.compile(r"^\s*(\d{1,3}(?:\.?\d{3})*)-?([\dkK])\s*$")
@@ -66,12 +63,11 @@ class DevProvider:
         if not self.keys:
             self.add_key()
         if not self.words:
-            self.words = json.loads(CATALOG.read_text(encoding="utf-8"))
+            self.words = spanish_words()
 
     def say(self, key: str, tag: str = "span", attributes: str = "") -> str:
         """An element holding the catalog's words for `key`, rewritten by i18n.js on the page."""
-        text = html.escape(self.words[key])
-        return f'<{tag}{attributes} data-words="{key}">{text}</{tag}>'
+        return marked(self.words, key, tag, attributes)
 
     @property
     def issuer(self) -> str:

@@ -46,7 +46,7 @@ async def reports_api(request: web.Request) -> web.StreamResponse:
     params = request.query
     form = params.get("format", "json")
     if form not in FORMATS:
-        raise BadReportQuery(f"format: {form[:20]!r} no es json ni csv")
+        raise BadReportQuery(f"format: {form[:20]!r} no es json ni csv", problem="bad_format")
     now = time.time()
     today = datetime.datetime.fromtimestamp(now, ZoneInfo(settings.service_timezone)).date()
     query = ReportQuery.parse(

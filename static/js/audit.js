@@ -7,11 +7,13 @@ let nextEntry = 0;
 // What is shown, kept so a language switch writes it again in the other language.
 const shown = { verdict: null, contacts: null, contact: null, entries: [] };
 
-/** A refusal from the API: its code names the words ("error.<code>"). */
+/** A refusal from the API: its code (and problem) name the words ("error.<code>[.<problem>]"). */
 class ApiError extends Error {
-  constructor(code) {
+  constructor(code, problem = null, values = {}) {
     super(code);
     this.code = code;
+    this.problem = problem;
+    this.values = values;
   }
 }
 
@@ -23,14 +25,14 @@ async function getJson(path) {
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(body.code ?? "internal");
+    throw new ApiError(body.code ?? "internal", body.problem, body.values ?? {});
   }
   return body;
 }
 
 function showError(error) {
   if (error instanceof ApiError) {
-    sayIn($("error"), error.code ? errorKey(error.code) : null);
+    sayIn($("error"), error.code ? errorKey(error.code, error.problem) : null, error.values);
   } else {
     sayIn($("error"), "error.other");
     console.error(error);

@@ -233,9 +233,10 @@ export function secondsSince(epochSeconds) {
 
 // ------------------------------------------------------------ the server's errors
 
-// The server's error codes (docs/protocol.md) name a catalog entry "error.<code>";
-// its own message is English detail for logs.
-export function errorKey(code) {
+// The server's error codes (docs/protocol.md) name a catalog entry "error.<code>", and
+// a finer problem one "error.<code>.<problem>"; its own message is detail for logs.
+export function errorKey(code, problem) {
+  if (problem && hasWords(`error.${code}.${problem}`)) return `error.${code}.${problem}`;
   return hasWords(`error.${code}`) ? `error.${code}` : "error.other";
 }
 

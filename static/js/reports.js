@@ -228,10 +228,8 @@ async function load(params) {
   if (mine !== latest) return;
   if (!response.ok) {
     say($("status"), null);
-    // A bad period or filter: the server's message names the field (in Spanish, as the
-    // RUN rules are written); the catalog's words say what to do.
-    if (body.code === "bad_report_query") $("error").textContent = body.message;
-    else say($("error"), errorKey(body.code));
+    // A bad period or filter is worded by its problem, in the page's language.
+    say($("error"), errorKey(body.code, body.problem), body.values ?? {});
     $("error").hidden = false;
     return;
   }

@@ -42,8 +42,10 @@ async def me(http: aiohttp.ClientSession, node: RunningBranch) -> dict[str, str]
 
 
 def refused(landing: Landing) -> str:
+    """The server's detail of a refused callback; the person is shown the catalog's words."""
     assert landing.status == 400 and urlsplit(landing.url).path == "/auth/callback", landing.url
-    return landing.alert
+    assert landing.alert in ("error.login_failed", "error.invalid_run"), landing.alert
+    return landing.detail
 
 
 @pytest.mark.parametrize(
@@ -144,7 +146,12 @@ async def test_a_stolen_code_is_useless_in_another_login(
 async def test_what_the_provider_says_is_checked(
     browser_like: aiohttp.ClientSession, node: RunningBranch, account: str, message: str
 ) -> None:
-    assert refused(await log_in(browser_like, node, account)) == message
+    landing = await log_in(browser_like, node, account)
+    assert refused(landing) == message
+    # Told in the words of the catalog by the error's code, not the server's detail.
+    assert landing.alert == (
+        "error.invalid_run" if account == BAD_CHECK_DIGIT else "error.login_failed"
+    )
     async with browser_like.get(f"{node.url}/api/me") as answer:
         assert answer.status == 401
 
@@ -167,7 +174,8 @@ async def test_an_issuer_other_than_the_configured_one_is_refused(
     node = await start_with_provider(start_branch, oidc_provider, oidc_issuer=alias)
     landing = await visit(browser_like, f"{node.url}/login")
     assert (landing.status, landing.url) == (400, f"{node.url}/login")
-    assert landing.alert == (
+    assert landing.alert == "error.login_failed"
+    assert landing.detail == (
         "El proveedor de identidad respondió con un emisor (issuer) distinto al configurado"
     )
 

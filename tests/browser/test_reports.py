@@ -118,11 +118,11 @@ async def test_the_scripted_day_on_the_reports_page(
     await expect(page.locator("#fig-offered")).to_have_text("2")
     await expect(page.locator("#fig-service-level")).to_have_text("50,0 %")
 
-    # A bad filter is refused naming the field.
+    # A bad filter is refused in the catalog's words for its problem, not the server's detail.
     await page.get_by_label("RUN del ejecutivo").fill("11.111.111-2")
     await page.get_by_role("button", name="Ver reporte").click()
     await expect(page.locator("#error")).to_have_text(
-        "executive: El RUN 11.111.111-2 no es válido: el dígito verificador no corresponde"
+        "El RUN del ejecutivo no es válido. Revisa el número y el dígito verificador."
     )
 
     # The same page in English.
@@ -138,6 +138,11 @@ async def test_the_scripted_day_on_the_reports_page(
         "GES health guarantees"
     )
     await supervisor.shot("english")
+    await page.get_by_label("From").fill("2020-01-01")
+    await page.get_by_role("button", name="Show report").click()
+    await expect(page.locator("#error")).to_have_text(
+        "The period can be at most 366 days long. Choose a shorter one."
+    )
 
     entries = await node.app[RECORDS].audit_entries()
     assert [entry.kind for entry in entries if entry.kind.startswith("report")] == [

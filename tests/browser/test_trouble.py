@@ -141,3 +141,28 @@ async def test_network_lost_server_unreachable_and_session_ended(
         "We cannot reach the branch. Keep this page open: we try again in"
     )
     await assert_accessible(english, "server-unreachable")
+
+
+async def test_a_refused_login_is_told_in_the_persons_language(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch(limits_logins_per_minute=1)
+    citizen = await open_person("citizen")
+    page = citizen.page
+    await page.goto(node.url + "/login?next=/citizen")
+    await page.goto(node.url + "/login?next=/citizen")  # the second within the minute
+    alert = page.get_by_role("alert")
+    await expect(alert).to_have_text(
+        "Lo intentaste demasiadas veces seguidas. Espera unos minutos e inténtalo de nuevo."
+    )
+    await expect(page.get_by_role("heading")).to_have_text("No pudimos completar el ingreso")
+    # The server's own detail is there for whoever investigates, folded away.
+    await expect(page.locator(".detail")).to_be_hidden()
+    await assert_accessible(citizen, "login-refused")
+    await page.get_by_role("button", name="Read this page in English").click()
+    await expect(alert).to_have_text(
+        "You tried too many times in a row. Wait a few minutes and try again."
+    )
+    await expect(page.get_by_role("heading")).to_have_text("We could not complete your login")
+    await page.locator("summary").click()
+    await expect(page.locator(".detail")).to_contain_text("demasiados intentos de ingreso")

@@ -167,29 +167,74 @@ async def test_only_supervisors_get_reports(
     assert [e for e in entries if e.kind.startswith("report")] == []
 
 
+YEARS = {"firstYear": "1970", "lastYear": "9998"}
+
+
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "message", "problem", "values"),
     [
-        ("from=24-11-2026", "from: '24-11-2026' no es una fecha (AAAA-MM-DD)"),
-        ("to=20261124", "to: '20261124' no es una fecha (AAAA-MM-DD)"),
-        ("to=2026-W48-2", "to: '2026-W48-2' no es una fecha (AAAA-MM-DD)"),
-        ("to=2026-02-30", "to: '2026-02-30' no es una fecha (AAAA-MM-DD)"),
-        ("from=9999-12-31&to=9999-12-31", "to: 9999-12-31 está fuera de los años 1970 a 9998"),
-        ("to=0001-01-01", "to: 0001-01-01 está fuera de los años 1970 a 9998"),
-        ("from=2026-11-25&to=2026-11-24", "to: 2026-11-24 es anterior a from (2026-11-25)"),
-        ("from=2020-01-01&to=2026-11-24", "el período tiene más de 366 días"),
-        ("service=caja", "service: 'caja' no es un servicio (general, especialista)"),
-        ("executive=abc", "executive: El RUN 'abc' no tiene un formato válido"),
-        ("format=xlsx", "format: 'xlsx' no es json ni csv"),
+        (
+            "from=24-11-2026",
+            "from: '24-11-2026' no es una fecha (AAAA-MM-DD)",
+            "from_not_a_date",
+            {},
+        ),
+        ("to=20261124", "to: '20261124' no es una fecha (AAAA-MM-DD)", "to_not_a_date", {}),
+        ("to=2026-W48-2", "to: '2026-W48-2' no es una fecha (AAAA-MM-DD)", "to_not_a_date", {}),
+        ("to=2026-02-30", "to: '2026-02-30' no es una fecha (AAAA-MM-DD)", "to_not_a_date", {}),
+        (
+            "from=9999-12-31&to=9999-12-31",
+            "to: 9999-12-31 está fuera de los años 1970 a 9998",
+            "to_out_of_range",
+            YEARS,
+        ),
+        (
+            "from=0001-01-01",
+            "from: 0001-01-01 está fuera de los años 1970 a 9998",
+            "from_out_of_range",
+            YEARS,
+        ),
+        (
+            "to=0001-01-01",
+            "to: 0001-01-01 está fuera de los años 1970 a 9998",
+            "to_out_of_range",
+            YEARS,
+        ),
+        (
+            "from=2026-11-25&to=2026-11-24",
+            "to: 2026-11-24 es anterior a from (2026-11-25)",
+            "to_before_from",
+            {},
+        ),
+        (
+            "from=2020-01-01&to=2026-11-24",
+            "el período tiene más de 366 días",
+            "period_too_long",
+            {"maxDays": 366},
+        ),
+        (
+            "service=caja",
+            "service: 'caja' no es un servicio (general, especialista)",
+            "unknown_service",
+            {},
+        ),
+        (
+            "executive=abc",
+            "executive: El RUN 'abc' no tiene un formato válido",
+            "bad_executive",
+            {},
+        ),
+        ("format=xlsx", "format: 'xlsx' no es json ni csv", "bad_format", {}),
     ],
 )
-async def test_bad_queries_are_400_naming_the_field(
-    start_branch: StartBranch, query: str, message: str
+async def test_bad_queries_are_400_naming_the_field_and_the_problem(
+    start_branch: StartBranch, query: str, message: str, problem: str, values: dict[str, Any]
 ) -> None:
     node = await day_branch(start_branch)
+    expected = {"code": "bad_report_query", "message": message, "problem": problem}
     assert (await fetch(node, SUPERVISOR_RUN, f"/api/reports?{query}"))[0::2] == (
         400,
-        {"code": "bad_report_query", "message": message},
+        {**expected, "values": values} if values else expected,
     )
 
 
