@@ -91,9 +91,13 @@ def entry_hash(entry: AuditEntry) -> str:
     erasing the person keeps the hash; an entry without a seal hashes as
     entries always have.
     """
+    return _hash(entry.prev_hash, entry.seq, entry)
+
+
+def _hash(prev_hash: str, seq: int, entry: AuditEntry) -> str:
     fields: list[Any] = [
-        entry.prev_hash,
-        entry.seq,
+        prev_hash,
+        seq,
         repr(float(entry.at)),
         entry.kind,
         entry.role if entry.seal else entry.actor,
@@ -114,12 +118,27 @@ def entry_hash(entry: AuditEntry) -> str:
 
 def chained(previous: AuditEntry | None, entry: AuditEntry) -> AuditEntry:
     """``entry`` given its place after ``previous``: sequence number, link and hash."""
-    placed = replace(
-        entry,
-        seq=previous.seq + 1 if previous else 1,
-        prev_hash=previous.hash if previous else GENESIS,
+    return chained_after(
+        previous.seq if previous else 0, previous.hash if previous else GENESIS, entry
     )
-    return replace(placed, hash=entry_hash(placed))
+
+
+def chained_after(seq: int, digest: str, entry: AuditEntry) -> AuditEntry:
+    """``entry`` given its place after the head ``seq``/``digest`` (0/GENESIS: first)."""
+    # Built once: appends are the hot path of every contact step.
+    return AuditEntry(
+        seq + 1,
+        entry.at,
+        entry.kind,
+        entry.actor,
+        entry.contact_id,
+        entry.event_id,
+        entry.data,
+        digest,
+        _hash(digest, seq + 1, entry),
+        entry.salt,
+        entry.seal,
+    )
 
 
 def parse_head(text: str) -> tuple[int, str]:

@@ -1,9 +1,11 @@
-"""The PostgreSQL record writes, each run inside the caller's transaction.
+"""The PostgreSQL record writes, run in batches: one transaction per batch.
 
 Safe with several nodes on one database: the folio counter is an upsert (its
 row lock makes two nodes take turns), checked writes lock the contact row,
-and an audit append locks the audit table against other appends, so the
-chain stays a single line.
+and a batch with audit entries locks the audit table against other appends
+(see pg_trail), so the chain stays a single line. Most writes are one
+statement; a write refused for what it is (BranchError) changes nothing and
+is answered with its error while the rest of its batch commits.
 """
 
 from __future__ import annotations
@@ -15,21 +17,19 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from branch.audit import PURGE_KIND, AuditEntry, chained, new_entry
+from branch.audit import PURGE_KIND
 from branch.core.floor import EndReason
 from branch.errors import InvalidState, NotYourContact, UnknownContact
 from branch.records import sqlite_audit
 from branch.records.base import Purge
-from branch.records.rows import AUDIT_COLUMNS, audit_entry_of, audit_values, folio_day
+from branch.records.pg_trail import Trail
+from branch.records.rows import folio_day
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     Connection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
 Write = Callable[..., Awaitable[Any]]
-
-
-AUDIT_PLACES = ", ".join(f"${n}" for n in range(1, len(AUDIT_COLUMNS.split(", ")) + 1))
 
 
 def offline_folio(contact_id: str, joined_at: float) -> str:
@@ -42,7 +42,24 @@ def offline_folio(contact_id: str, joined_at: float) -> str:
     return f"{folio_day(joined_at)}-J{digest}"
 
 
-def _unknown(contact_id: str) -> UnknownContact:
+JOIN_COLUMNS = (
+    "contact_id, service, citizen_run, citizen_name, reason_code, reason_text, joined_at, "
+    "estimated_wait, transferred_from, transfer_note, folio"
+)
+JOIN_WITH_FOLIO = (
+    f"INSERT INTO contacts ({JOIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+)
+# The day's counter and the contact in one statement (one round trip per join).
+JOIN_COUNTED = (
+    "WITH counter AS (INSERT INTO folio_days (day, last) VALUES ($11, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = folio_days.last + 1 RETURNING last) "
+    f"INSERT INTO contacts ({JOIN_COLUMNS}) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 || '-' || lpad(last::text, 6, '0') "
+    "FROM counter RETURNING folio"
+)
+
+
+def unknown(contact_id: str) -> UnknownContact:
     return UnknownContact(f"contact {contact_id[:64]!r} does not exist")
 
 
@@ -60,20 +77,8 @@ async def contact_joined(
     transfer_note: str,
     folio: str | None,
 ) -> str:
-    if folio is None:
-        day = folio_day(joined_at)
-        last = await db.fetchval(
-            "INSERT INTO folio_days (day, last) VALUES ($1, 1) "
-            "ON CONFLICT (day) DO UPDATE SET last = folio_days.last + 1 RETURNING last",
-            day,
-        )
-        folio = f"{day}-{int(last):06d}"
-    await db.execute(
-        "INSERT INTO contacts (contact_id, folio, service, citizen_run, citizen_name, "
-        "reason_code, reason_text, joined_at, estimated_wait, transferred_from, transfer_note) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    parameters = (
         contact_id,
-        folio,
         service,
         citizen_run,
         citizen_name,
@@ -84,7 +89,11 @@ async def contact_joined(
         transferred_from,
         transfer_note or None,
     )
-    return folio
+    if folio is not None:
+        await db.execute(JOIN_WITH_FOLIO, *parameters, folio)
+        return folio
+    counted: str = await db.fetchval(JOIN_COUNTED, *parameters, folio_day(joined_at))
+    return counted
 
 
 async def _update(db: Connection, contact_id: str, sql: str, *parameters: object) -> None:
@@ -93,7 +102,7 @@ async def _update(db: Connection, contact_id: str, sql: str, *parameters: object
         status == "UPDATE 0"
         and await db.fetchval("SELECT 1 FROM contacts WHERE contact_id = $1", contact_id) is None
     ):
-        raise _unknown(contact_id)
+        raise unknown(contact_id)
 
 
 async def contact_offered(
@@ -133,14 +142,15 @@ async def contact_ended(db: Connection, contact_id: str, end_reason: str, at: fl
     )
 
 
-async def _locked(db: Connection, contact_id: str) -> asyncpg.Record:
+async def _state(db: Connection, contact_id: str) -> asyncpg.Record:
+    """A contact's state, to say why a checked write was refused."""
     row = await db.fetchrow(
-        "SELECT citizen_run, executive_run, answered_at, ended_at, wrapped_up_at, surveyed_at "
-        "FROM contacts WHERE contact_id = $1 FOR UPDATE",
+        "SELECT citizen_run, executive_run, answered_at, ended_at "
+        "FROM contacts WHERE contact_id = $1",
         contact_id,
     )
     if row is None:
-        raise _unknown(contact_id)
+        raise unknown(contact_id)
     return row
 
 
@@ -153,42 +163,50 @@ async def contact_wrapped_up(
     notes: str,
     at: float,
 ) -> None:
-    row = await _locked(db, contact_id)
-    if row["executive_run"] != executive_run or row["answered_at"] is None:
-        raise NotYourContact("Esta atención no es tuya")
-    if row["ended_at"] is None:
-        raise InvalidState("La atención no ha terminado")
-    if row["wrapped_up_at"] is not None:
-        raise InvalidState("El cierre de esta atención ya fue registrado")
-    await db.execute(
+    # The usual case in one statement whose conditions are the checks below; the
+    # update locks the row, so two nodes wrapping up the same contact take turns.
+    status = await db.execute(
         "UPDATE contacts SET outcome_code = $1, confirmed_reason_code = $2, notes = $3, "
-        "wrapped_up_at = $4 WHERE contact_id = $5",
+        "wrapped_up_at = $4 WHERE contact_id = $5 AND executive_run = $6 "
+        "AND answered_at IS NOT NULL AND ended_at IS NOT NULL AND wrapped_up_at IS NULL",
         outcome_code,
         confirmed_reason_code,
         notes,
         at,
         contact_id,
+        executive_run,
     )
+    if status != "UPDATE 0":
+        return
+    row = await _state(db, contact_id)
+    if row["executive_run"] != executive_run or row["answered_at"] is None:
+        raise NotYourContact("Esta atención no es tuya")
+    if row["ended_at"] is None:
+        raise InvalidState("La atención no ha terminado")
+    raise InvalidState("El cierre de esta atención ya fue registrado")
 
 
 async def contact_surveyed(
     db: Connection, contact_id: str, citizen_run: str, score: int, comment: str, at: float
 ) -> None:
-    row = await _locked(db, contact_id)
-    if row["citizen_run"] != citizen_run:
-        raise NotYourContact("Esta atención no es tuya")
-    if row["answered_at"] is None or row["ended_at"] is None:
-        raise InvalidState("Solo puedes evaluar una atención que terminó")
-    if row["surveyed_at"] is not None:
-        raise InvalidState("Ya evaluaste esta atención")
-    await db.execute(
+    status = await db.execute(
         "UPDATE contacts SET survey_score = $1, survey_comment = $2, surveyed_at = $3 "
-        "WHERE contact_id = $4",
+        "WHERE contact_id = $4 AND citizen_run = $5 "
+        "AND answered_at IS NOT NULL AND ended_at IS NOT NULL AND surveyed_at IS NULL",
         score,
         comment,
         at,
         contact_id,
+        citizen_run,
     )
+    if status != "UPDATE 0":
+        return
+    row = await _state(db, contact_id)
+    if row["citizen_run"] != citizen_run:
+        raise NotYourContact("Esta atención no es tuya")
+    if row["answered_at"] is None or row["ended_at"] is None:
+        raise InvalidState("Solo puedes evaluar una atención que terminó")
+    raise InvalidState("Ya evaluaste esta atención")
 
 
 async def agent_state_changed(
@@ -222,32 +240,6 @@ async def chat_added(db: Connection, contact_id: str, sender: str, text: str, at
     )
 
 
-async def audit(
-    db: Connection,
-    kind: str,
-    actor: str,
-    contact_id: str | None,
-    event_id: str,
-    data: dict[str, Any],
-    at: float,
-) -> AuditEntry | None:
-    await _lock_the_trail(db)
-    if await db.fetchval("SELECT 1 FROM audit_log WHERE event_id = $1", event_id) is not None:
-        return None
-    row = await db.fetchrow(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1")
-    previous = None if row is None else audit_entry_of(row.values())
-    entry = chained(previous, new_entry(at, kind, actor, contact_id, event_id, data))
-    await db.execute(
-        f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ({AUDIT_PLACES})", *audit_values(entry)
-    )
-    return entry
-
-
-async def _lock_the_trail(db: Connection) -> None:
-    """Appends from every node take turns; plain reads (verification) are not held up."""
-    await db.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
-
-
 def numbered(sql: str) -> str:
     """SQLite's ``?`` placeholders as PostgreSQL's ``$1``, ``$2``… (none may sit in a literal)."""
     pieces = sql.split("?")
@@ -269,16 +261,17 @@ def _changed(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
-    # The trail first, as every append does: two nodes purging at once take turns, no deadlock.
-    await _lock_the_trail(db)
+async def purge(trail: Trail, before: float, at: float, actor: str) -> Purge:
+    db = trail.db
+    await trail.flush()  # the batch's entries so far, so the purge sees the whole trail
     rows = await db.fetch(CLOSE_UNENDED, sqlite_audit.UNENDED_REASON, before)
     closed = sorted(row["contact_id"] for row in rows)
     for contact_id in closed:
         event_id = f"contact.ended:retention:{contact_id}"
-        await audit(
-            db, "contact.ended", "system", contact_id, event_id, sqlite_audit.UNENDED_DATA, at
+        await trail.append(
+            "contact.ended", "system", contact_id, event_id, sqlite_audit.UNENDED_DATA, at
         )
+    await trail.flush()
     contacts = _changed(await db.execute(ERASE_CONTACT, at, before))
     await db.execute(
         "DELETE FROM chat_messages WHERE contact_id IN "
@@ -288,7 +281,9 @@ async def purge(db: Connection, before: float, at: float, actor: str) -> Purge:
     if not contacts and not erased:
         return Purge(0, 0, None)
     data = {"before": before, "contacts": contacts, "entries": erased, "closed": len(closed)}
-    entry = await audit(db, PURGE_KIND, actor, None, f"{PURGE_KIND}:{uuid.uuid4().hex}", data, at)
+    entry = await trail.append(
+        PURGE_KIND, actor, None, f"{PURGE_KIND}:{uuid.uuid4().hex}", data, at
+    )
     return Purge(contacts, erased, entry)
 
 
@@ -303,9 +298,9 @@ WRITES: dict[str, Write] = {
         contact_surveyed,
         agent_state_changed,
         chat_added,
-        audit,
-        purge,
     )
 }
+# Writes on the audit trail: they take the batch's trail instead of the connection.
+TRAILED: dict[str, Write] = {"audit": Trail.append, "purge": purge}
 # Writes that check the record first: they need the database itself, never the journal.
 CHECKED = frozenset({"contact_wrapped_up", "contact_surveyed", "purge"})

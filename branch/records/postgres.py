@@ -1,8 +1,12 @@
 """Contact records in PostgreSQL: several nodes share one database.
 
-The schema is SQLite's, step for step (see pg_schema). Every write is one
-transaction tagged with an operation id that the database keeps, so a write
-repeated from the journal lands once.
+The schema is SQLite's, step for step (see pg_schema). Every write is tagged
+with an operation id that the database keeps, so a write repeated from the
+journal lands once. Writes that arrive while a commit is under way are
+committed together in the next transaction (group commit): one commit and a
+few round trips serve many contacts at once. Should a batch fail in the
+database, its writes are tried again one transaction each, so only the write
+at fault fails.
 
 With a journal, a node whose database goes away keeps taking writes: they go
 to the journal (in order, durably) and a background task flushes them in that
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,9 +31,11 @@ from branch.config import without_password
 from branch.core.floor import EndReason
 from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
+from branch.records.group_commit import GroupCommit
 from branch.records.journal import JournaledWriter, Operation
+from branch.records.pg_batch import apply_batch
 from branch.records.pg_schema import migrate
-from branch.records.pg_writes import CHECKED, WRITES, offline_folio
+from branch.records.pg_writes import CHECKED, offline_folio
 from branch.records.rows import AUDIT_COLUMNS, COLUMNS, audit_entry_of, contact_record
 
 if TYPE_CHECKING:
@@ -70,6 +76,7 @@ class PostgresRecordStore:
         self.timeout = timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._applied = 0
+        self._commits: GroupCommit[Operation] = GroupCommit(self._commit, self.where)
         self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE, REFUSALS)
 
     @property
@@ -114,10 +121,17 @@ class PostgresRecordStore:
         except BaseException:
             await self.close()
             raise
+        self._commits = GroupCommit(self._commit, self.where)
         await self._writes.open()
+
+    @property
+    def batches(self) -> int:
+        """Transactions committed by group commit since the store opened."""
+        return self._commits.batches
 
     async def close(self) -> None:
         await self._writes.close()
+        await self._commits.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -147,29 +161,33 @@ class PostgresRecordStore:
             yield db
 
     async def apply(self, operation: Operation) -> Any:
-        """Run one write in its own transaction; one already applied is skipped (None)."""
-        write = WRITES[operation.name]
-        async with self._connection() as db, db.transaction():
-            fresh = await db.fetchval(
-                "INSERT INTO applied_operations (op_id) VALUES ($1) "
-                "ON CONFLICT (op_id) DO NOTHING RETURNING 1",
-                operation.op_id,
-            )
-            if fresh is None:
-                if operation.name == "contact_joined" and operation.args["folio"] is not None:
-                    # Committed before the connection failed, then journaled: the citizen
-                    # was given the offline folio, so the row takes it (nobody read the other).
-                    await db.execute(
-                        "UPDATE contacts SET folio = $2 WHERE contact_id = $1",
-                        operation.args["contact_id"],
-                        operation.args["folio"],
-                    )
-                return None
-            result = await write(db, **operation.args)
-        self._applied += 1
-        if self._applied % FORGET_EVERY == 0:
+        """Run one write, committed with those waiting then; one already applied is None."""
+        if self._pool is None:
+            raise RuntimeError(f"record store {self.where} is not open")
+        return await self._commits.submit(operation)
+
+    async def _commit(self, operations: list[Operation]) -> Sequence[Any]:
+        try:
+            async with self._connection() as db, db.transaction():
+                outcomes = await apply_batch(db, operations)
+        except RecordsUnavailable:
+            raise
+        except Exception:
+            if len(operations) == 1:
+                raise
+            outcomes = [await self._alone(operation) for operation in operations]
+        before, self._applied = self._applied, self._applied + len(operations)
+        if before // FORGET_EVERY != self._applied // FORGET_EVERY:
             await self.forget_applied()
-        return result
+        return outcomes
+
+    async def _alone(self, operation: Operation) -> Any:
+        """One write of a failed batch in its own transaction: its outcome or its error."""
+        try:
+            async with self._connection() as db, db.transaction():
+                return (await apply_batch(db, [operation]))[0]
+        except Exception as error:
+            return error
 
     async def forget_applied(self) -> int:
         """Forget the ids of writes applied more than REMEMBERED_DAYS ago; how many went.

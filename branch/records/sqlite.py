@@ -2,25 +2,38 @@
 
 WAL with synchronous=FULL: every step is committed to disk before the call
 returns, so a node that dies mid-contact keeps every step written so far.
+Steps that arrive while a commit is under way are committed together in the
+next transaction (group commit), each in a savepoint of its own, so one
+``fsync`` and one hop to the database thread serve many contacts at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterable
+import functools
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from branch.audit import AuditEntry
 from branch.core.floor import EndReason
-from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownContact
-from branch.records import sqlite_audit
+from branch.errors import ConfigError
+from branch.records import sqlite_audit, sqlite_writes
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
-from branch.records.rows import COLUMNS, folio_day
+from branch.records.group_commit import GroupCommit
+from branch.records.rows import COLUMNS
 from branch.records.rows import contact_record as _record
+
+T = TypeVar("T")
+Write = Callable[[sqlite3.Connection], Any]
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
 
 # Ordered schema steps; PRAGMA user_version counts how many were applied.
 MIGRATIONS: tuple[str, ...] = (
@@ -110,73 +123,61 @@ MIGRATIONS: tuple[str, ...] = (
 class SqliteRecordStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        # One connection serves every task: a write must not land inside another
-        # task's open transaction (and be rolled back with it), nor BEGIN twice.
-        self._writing = asyncio.Lock()
+        self._db: sqlite3.Connection | None = None
+        # One connection used from one thread: every statement, read or write, runs there
+        # in turn, so a read never sees a batch half written and no transaction nests.
+        self._thread: ThreadPoolExecutor | None = None
+        self._commits: GroupCommit[Write] = GroupCommit(self._commit, str(self.path))
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._writing:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+    async def _run(self, function: Callable[..., T], *arguments: Any) -> T:
+        """``function(connection, *arguments)`` in the database thread."""
+        if self._thread is None:
+            raise RuntimeError(f"record store {self.path} is not open")
+        call = functools.partial(function, self.db, *arguments)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 
-    async def _write(self, sql: str, parameters: Iterable[object]) -> int:
-        """One statement on its own; returns the rows it changed."""
-        async with self._writing:
-            cursor = await self.db.execute(sql, tuple(parameters))
-            changed = cursor.rowcount
-            await cursor.close()
-        return changed
+    async def _write(self, function: Callable[..., T], *arguments: Any) -> T:
+        """A write, committed (with the others waiting then) before this returns."""
+        if self._thread is None:
+            raise RuntimeError(f"record store {self.path} is not open")
+        result: T = await self._commits.submit(lambda db: function(db, *arguments))
+        return result
+
+    async def _commit(self, writes: list[Write]) -> Sequence[Any]:
+        return await self._run(commit_batch, writes)
 
     @property
-    def db(self) -> aiosqlite.Connection:
+    def db(self) -> sqlite3.Connection:
         if self._db is None:
             raise RuntimeError(f"record store {self.path} is not open")
         return self._db
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
-            await self.db.execute(pragma)
-        await self._migrate()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="records-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            self._db = await loop.run_in_executor(self._thread, connect, self.path)
+            await self._run(migrate, self.path)
+        except BaseException:
+            await self.close()
+            raise
+        self._commits = GroupCommit(self._commit, str(self.path))
 
     async def close(self) -> None:
+        await self._commits.close()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
         if self._db is not None:
-            await self._db.close()
-            self._db = None
+            db, self._db = self._db, None
+            await asyncio.get_running_loop().run_in_executor(thread, db.close)
+        thread.shutdown(wait=True)
 
-    async def _migrate(self) -> None:
-        async with self.db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            await self.close()
-            raise ConfigError(
-                f"stores.records: {self.path} has schema version {version}, newer than this "
-                f"branch knows ({len(MIGRATIONS)}); upgrade the branch"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, script.split(";")):
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {number}")
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
+    @property
+    def batches(self) -> int:
+        """Transactions committed by group commit since the store opened."""
+        return self._commits.batches
 
     async def contact_joined(
         self,
@@ -192,66 +193,32 @@ class SqliteRecordStore:
         transferred_from: str | None = None,
         transfer_note: str = "",
     ) -> str:
-        day = folio_day(joined_at)
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO folio_days (day, last) VALUES (?, 1) "
-                "ON CONFLICT (day) DO UPDATE SET last = last + 1",
-                (day,),
-            )
-            async with db.execute("SELECT last FROM folio_days WHERE day = ?", (day,)) as cursor:
-                row = await cursor.fetchone()
-            folio = f"{day}-{int(row[0]) if row else 1:06d}"
-            await db.execute(
-                "INSERT INTO contacts (contact_id, folio, service, citizen_run, citizen_name, "
-                "reason_code, reason_text, joined_at, estimated_wait, transferred_from, "
-                "transfer_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    contact_id,
-                    folio,
-                    service,
-                    citizen_run,
-                    citizen_name,
-                    reason_code,
-                    reason_text,
-                    joined_at,
-                    estimated_wait,
-                    transferred_from,
-                    transfer_note or None,
-                ),
-            )
-        return folio
-
-    async def _update(self, contact_id: str, sql: str, parameters: tuple[object, ...]) -> int:
-        changed = await self._write(sql, parameters)
-        if changed == 0 and await self.get(contact_id) is None:
-            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
-        return changed
+        return await self._write(
+            sqlite_writes.contact_joined,
+            contact_id,
+            service,
+            citizen_run,
+            citizen_name,
+            reason_code,
+            reason_text,
+            joined_at,
+            estimated_wait,
+            transferred_from,
+            transfer_note,
+        )
 
     async def contact_offered(
         self, contact_id: str, executive_run: str, executive_name: str, at: float
     ) -> None:
-        # A re-offer (the first executive dropped) replaces the earlier one.
-        await self._update(
-            contact_id,
-            "UPDATE contacts SET offered_at = ?, executive_run = ?, executive_name = ? "
-            "WHERE contact_id = ?",
-            (at, executive_run, executive_name, contact_id),
+        await self._write(
+            sqlite_writes.contact_offered, contact_id, executive_run, executive_name, at
         )
 
     async def contact_answered(self, contact_id: str, at: float) -> None:
-        await self._update(
-            contact_id,
-            "UPDATE contacts SET answered_at = ? WHERE contact_id = ? AND answered_at IS NULL",
-            (at, contact_id),
-        )
+        await self._write(sqlite_writes.contact_answered, contact_id, at)
 
     async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
-        await self._update(
-            contact_id,
-            "UPDATE contacts SET ended_at = ?, end_reason = ? WHERE contact_id = ? AND ended_at IS NULL",
-            (at, EndReason(end_reason).value, contact_id),
-        )
+        await self._write(sqlite_writes.contact_ended, contact_id, EndReason(end_reason), at)
 
     async def contact_wrapped_up(
         self,
@@ -262,38 +229,22 @@ class SqliteRecordStore:
         notes: str,
         at: float,
     ) -> None:
-        record = await self.get(contact_id)
-        if record is None:
-            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
-        if record.executive_run != executive_run or record.answered_at is None:
-            raise NotYourContact("Esta atención no es tuya")
-        if record.ended_at is None:
-            raise InvalidState("La atención no ha terminado")
-        changed = await self._write(
-            "UPDATE contacts SET outcome_code = ?, confirmed_reason_code = ?, notes = ?, "
-            "wrapped_up_at = ? WHERE contact_id = ? AND wrapped_up_at IS NULL",
-            (outcome_code, confirmed_reason_code, notes, at, contact_id),
+        await self._write(
+            sqlite_writes.contact_wrapped_up,
+            contact_id,
+            executive_run,
+            outcome_code,
+            confirmed_reason_code,
+            notes,
+            at,
         )
-        if changed == 0:
-            raise InvalidState("El cierre de esta atención ya fue registrado")
 
     async def contact_surveyed(
         self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
     ) -> None:
-        record = await self.get(contact_id)
-        if record is None:
-            raise UnknownContact(f"contact {contact_id[:64]!r} does not exist")
-        if record.citizen_run != citizen_run:
-            raise NotYourContact("Esta atención no es tuya")
-        if record.answered_at is None or record.ended_at is None:
-            raise InvalidState("Solo puedes evaluar una atención que terminó")
-        changed = await self._write(
-            "UPDATE contacts SET survey_score = ?, survey_comment = ?, surveyed_at = ? "
-            "WHERE contact_id = ? AND surveyed_at IS NULL",
-            (score, comment, at, contact_id),
+        await self._write(
+            sqlite_writes.contact_surveyed, contact_id, citizen_run, score, comment, at
         )
-        if changed == 0:
-            raise InvalidState("Ya evaluaste esta atención")
 
     async def agent_state_changed(
         self,
@@ -305,36 +256,36 @@ class SqliteRecordStore:
         at: float,
     ) -> None:
         await self._write(
-            "INSERT INTO agent_states (agent_run, agent_name, state, pause_reason, contact_id, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (agent_run, agent_name, state, pause_reason, contact_id, at),
+            sqlite_writes.agent_state_changed,
+            agent_run,
+            agent_name,
+            state,
+            pause_reason,
+            contact_id,
+            at,
         )
 
     async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]:
-        async with self.db.execute(
+        rows = await self._run(
+            fetch_all,
             "SELECT agent_run, agent_name, state, pause_reason, contact_id, at FROM agent_states "
             "WHERE agent_run = ? AND at >= ? ORDER BY at, id",
             (agent_run, since),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [AgentStateRecord(*row) for row in rows]
 
     async def ping(self) -> None:
-        async with self.db.execute("SELECT 1") as cursor:
-            await cursor.fetchone()
+        await self._run(fetch_all, "SELECT 1", ())
 
     async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None:
-        await self._write(
-            "INSERT INTO chat_messages (contact_id, at, sender, text) VALUES (?, ?, ?, ?)",
-            (contact_id, at, sender, text),
-        )
+        await self._write(sqlite_writes.chat_added, contact_id, sender, text, at)
 
     async def chat(self, contact_id: str) -> list[ChatRecord]:
-        async with self.db.execute(
+        rows = await self._run(
+            fetch_all,
             "SELECT contact_id, at, sender, text FROM chat_messages WHERE contact_id = ? ORDER BY id",
             (contact_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [ChatRecord(*row) for row in rows]
 
     async def audit(
@@ -347,26 +298,23 @@ class SqliteRecordStore:
         at: float,
     ) -> AuditEntry | None:
         """Append one entry to the chain; None when that event_id is already there."""
-        async with self._transaction() as db:
-            return await sqlite_audit.append(db, kind, actor, contact_id, event_id, data, at)
+        return await self._write(sqlite_audit.append, kind, actor, contact_id, event_id, data, at)
 
     async def audit_entries(
         self, contact_id: str | None = None, *, after: int = 0, limit: int | None = None
     ) -> list[AuditEntry]:
-        return await sqlite_audit.entries(
-            self.db, contact_id, after, -1 if limit is None else limit
+        return await self._run(
+            sqlite_audit.entries, contact_id, after, -1 if limit is None else limit
         )
 
     async def purge(self, before: float, at: float, actor: str = "system") -> Purge:
-        async with self._transaction() as db:
-            return await sqlite_audit.purge(db, before, at, actor)
+        return await self._write(sqlite_audit.purge, before, at, actor)
 
     async def get(self, contact_id: str) -> ContactRecord | None:
-        async with self.db.execute(
-            f"SELECT {COLUMNS} FROM contacts WHERE contact_id = ?", (contact_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else _record(row)
+        rows = await self._run(
+            fetch_all, f"SELECT {COLUMNS} FROM contacts WHERE contact_id = ?", (contact_id,)
+        )
+        return _record(rows[0]) if rows else None
 
     async def recent(
         self, limit: int = 50, *, citizen_run: str | None = None
@@ -377,9 +325,7 @@ class SqliteRecordStore:
             else ("WHERE citizen_run = ?", [citizen_run, limit])
         )
         sql = f"SELECT {COLUMNS} FROM contacts {where} ORDER BY joined_at DESC, folio DESC LIMIT ?"
-        async with self.db.execute(sql, parameters) as cursor:
-            rows = await cursor.fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in await self._run(fetch_all, sql, tuple(parameters))]
 
     async def joined_between(
         self, start: float, end: float, *, service: str | None = None, executive: str | None = None
@@ -393,6 +339,84 @@ class SqliteRecordStore:
         sql = (
             f"SELECT {COLUMNS} FROM contacts WHERE {' AND '.join(where)} ORDER BY joined_at, folio"
         )
-        async with self.db.execute(sql, parameters) as cursor:
-            rows = await cursor.fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in await self._run(fetch_all, sql, tuple(parameters))]
+
+
+# What follows runs in the database thread.
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    # Autocommit: the store says where each transaction begins and ends.
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        db.execute(pragma)
+    return db
+
+
+def fetch_all(db: sqlite3.Connection, sql: str, parameters: tuple[object, ...]) -> list[Any]:
+    return db.execute(sql, parameters).fetchall()
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > len(MIGRATIONS):
+        raise ConfigError(
+            f"stores.records: {path} has schema version {version}, newer than this "
+            f"branch knows ({len(MIGRATIONS)}); upgrade the branch"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def commit_batch(db: sqlite3.Connection, writes: list[Write]) -> list[Any]:
+    """Every write in one transaction, each in a savepoint: a failing one is undone alone.
+
+    Its outcome is its exception; the others commit. Should the transaction
+    itself fail (disk full, I/O error), the writes are tried again one per
+    transaction, so only those that cannot be made fail.
+    """
+    try:
+        return _in_one_transaction(db, writes, alone=len(writes) == 1)
+    except sqlite3.Error as error:
+        if len(writes) == 1:
+            return [error]
+    outcomes: list[Any] = []
+    for write in writes:
+        try:
+            outcomes.extend(_in_one_transaction(db, [write], alone=True))
+        except sqlite3.Error as error:
+            outcomes.append(error)
+    return outcomes
+
+
+def _in_one_transaction(db: sqlite3.Connection, writes: list[Write], *, alone: bool) -> list[Any]:
+    outcomes: list[Any] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for write in writes:
+            if alone:  # the transaction is its savepoint
+                outcomes.append(write(db))
+                continue
+            db.execute("SAVEPOINT write")
+            try:
+                outcomes.append(write(db))
+            except Exception as error:
+                db.execute("ROLLBACK TO write")
+                outcomes.append(error)
+            db.execute("RELEASE write")
+        db.execute("COMMIT")
+    except BaseException as error:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if alone and isinstance(error, Exception) and not isinstance(error, sqlite3.Error):
+            return [error]
+        raise
+    return outcomes

@@ -1,17 +1,17 @@
 """The audit trail and the retention purge in SQLite, on the record store's connection.
 
-Functions over an open connection, so the purge can erase contacts and
-append its own audit entry in one transaction with the store's other steps.
+Plain functions over an open connection, run in the store's database thread
+inside a transaction, so the purge can erase contacts and append its own
+audit entry in one transaction with the store's other steps.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from typing import Any
 
-import aiosqlite
-
-from branch.audit import PURGE_KIND, AuditEntry, chained, new_entry
+from branch.audit import GENESIS, PURGE_KIND, AuditEntry, chained_after, new_entry
 from branch.records.base import Purge
 from branch.records.rows import AUDIT_COLUMNS, audit_values
 from branch.records.rows import audit_entry_of as audit_entry
@@ -34,6 +34,10 @@ CLOSE_UNENDED = (
 )
 UNENDED_REASON = "citizen_dropped"
 UNENDED_DATA = {"reason": UNENDED_REASON, "by": "retention"}
+APPEND = (
+    f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
 # A sealed actor keeps only its role ("citizen:<RUN>" -> "citizen") and loses its salt.
 ERASE_ENTRIES = (
     "UPDATE audit_log SET actor = substr(actor, 1, instr(actor, ':') - 1), salt = '' "
@@ -42,8 +46,8 @@ ERASE_ENTRIES = (
 )
 
 
-async def append(
-    db: aiosqlite.Connection,
+def append(
+    db: sqlite3.Connection,
     kind: str,
     actor: str,
     contact_id: str | None,
@@ -52,57 +56,43 @@ async def append(
     at: float,
 ) -> AuditEntry | None:
     """Chain one entry after the last; None when ``event_id`` is there. Inside a transaction."""
-    async with db.execute("SELECT 1 FROM audit_log WHERE event_id = ?", (event_id,)) as cursor:
-        if await cursor.fetchone() is not None:
-            return None
-    async with db.execute(
-        f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-    ) as cursor:
-        row = await cursor.fetchone()
-    previous = audit_entry(row) if row else None
-    entry = chained(previous, new_entry(at, kind, actor, contact_id, event_id, data))
-    await db.execute(
-        f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        audit_values(entry),
-    )
-    return entry
+    head = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, digest = head or (0, GENESIS)
+    entry = chained_after(seq, digest, new_entry(at, kind, actor, contact_id, event_id, data))
+    # The event id's unique index answers "already there" in the same statement as the insert.
+    inserted = db.execute(APPEND, audit_values(entry)).rowcount
+    return entry if inserted else None
 
 
-async def entries(
-    db: aiosqlite.Connection, contact_id: str | None = None, after: int = 0, limit: int = -1
+def entries(
+    db: sqlite3.Connection, contact_id: str | None = None, after: int = 0, limit: int = -1
 ) -> list[AuditEntry]:
     """Entries in chain order: of one contact, or all, from ``after`` on (limit -1: all)."""
     parameters: list[object]
     where, parameters = "WHERE seq > ?", [after, limit]
     if contact_id is not None:
         where, parameters = "WHERE seq > ? AND contact_id = ?", [after, contact_id, limit]
-    async with db.execute(
+    rows = db.execute(
         f"SELECT {AUDIT_COLUMNS} FROM audit_log {where} ORDER BY seq LIMIT ?", parameters
-    ) as cursor:
-        rows = await cursor.fetchall()
+    ).fetchall()
     return [audit_entry(row) for row in rows]
 
 
-async def purge(db: aiosqlite.Connection, before: float, at: float, actor: str) -> Purge:
+def purge(db: sqlite3.Connection, before: float, at: float, actor: str) -> Purge:
     """Erase personal data of contacts closed before ``before``; inside a transaction."""
-    async with db.execute(CLOSE_UNENDED, (UNENDED_REASON, before)) as cursor:
-        closed = sorted(row[0] for row in await cursor.fetchall())
+    closed = sorted(row[0] for row in db.execute(CLOSE_UNENDED, (UNENDED_REASON, before)))
     for contact_id in closed:
         event_id = f"contact.ended:retention:{contact_id}"
-        await append(db, "contact.ended", "system", contact_id, event_id, UNENDED_DATA, at)
-    cursor = await db.execute(ERASE_CONTACT, (at, before))
-    contacts = cursor.rowcount
-    await cursor.close()
-    await db.execute(
+        append(db, "contact.ended", "system", contact_id, event_id, UNENDED_DATA, at)
+    contacts = db.execute(ERASE_CONTACT, (at, before)).rowcount
+    db.execute(
         "DELETE FROM chat_messages WHERE contact_id IN "
         "(SELECT contact_id FROM contacts WHERE purged_at IS NOT NULL)"
     )
-    cursor = await db.execute(ERASE_ENTRIES, (before,))
-    erased = cursor.rowcount
-    await cursor.close()
+    erased = db.execute(ERASE_ENTRIES, (before,)).rowcount
     if not contacts and not erased:
         return Purge(0, 0, None)
-    entry = await append(
+    entry = append(
         db,
         PURGE_KIND,
         actor,

@@ -1,0 +1,257 @@
+"""A batch of PostgreSQL record writes in one transaction, in a few round trips.
+
+Each write alone would be a round trip or more. A batch is cut into
+segments in which no contact is touched twice; inside a segment the writes
+of one kind (all the answers, all the ends…) are one statement over arrays,
+which PostgreSQL runs as one. The order of writes to one contact is kept
+(they fall in successive segments), so are the folio counter's order and the
+audit chain's (see pg_trail); writes to different contacts in one
+transaction commit together, so their order within it is not observable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from branch.core.floor import EndReason
+from branch.errors import BranchError
+from branch.records.journal import Operation
+from branch.records.pg_trail import Trail
+from branch.records.pg_writes import JOIN_COLUMNS, TRAILED, WRITES, unknown
+from branch.records.rows import folio_day
+
+if TYPE_CHECKING:
+    from branch.records.pg_writes import Connection
+
+Many = Callable[["Connection", list[dict[str, Any]]], Awaitable[list[Any]]]
+
+
+async def apply_batch(db: Connection, operations: Sequence[Operation]) -> list[Any]:
+    """Every operation in the caller's transaction: one outcome each, in order.
+
+    An operation already applied (flushed twice from a journal) is skipped
+    (None); one refused for what it is gets its BranchError as its outcome and
+    leaves no trace, not even its id. Any other error is raised: the
+    transaction must be rolled back.
+    """
+    fresh = {
+        str(row["op_id"])
+        for row in await db.fetch(
+            "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[]) "
+            "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+            [operation.op_id for operation in operations],
+        )
+    }
+    outcomes: list[Any] = [None] * len(operations)
+    todo: list[tuple[int, Operation]] = []
+    for index, operation in enumerate(operations):
+        if operation.op_id in fresh:
+            todo.append((index, operation))
+        else:
+            await _applied_before(db, operation)
+    trail = Trail(db, alone=len(operations) == 1)
+    if any(operation.name in TRAILED for _, operation in todo):
+        await trail.lock()
+    for segment in _segments(todo):
+        for kind, group in _by_kind(segment).items():
+            many = MANY.get(kind)
+            if many is not None and len(group) > 1:
+                results = await many(db, [operation.args for _, operation in group])
+            else:
+                results = [await _one(db, trail, operation) for _, operation in group]
+            for (index, _), result in zip(group, results, strict=True):
+                outcomes[index] = result
+    await trail.flush()
+    refused = [
+        operation.op_id
+        for operation, outcome in zip(operations, outcomes, strict=True)
+        if isinstance(outcome, BranchError)
+    ]
+    if refused:
+        await db.execute("DELETE FROM applied_operations WHERE op_id = ANY($1::text[])", refused)
+    return outcomes
+
+
+async def _one(db: Connection, trail: Trail, operation: Operation) -> Any:
+    try:
+        if operation.name in TRAILED:
+            return await TRAILED[operation.name](trail, **operation.args)
+        return await WRITES[operation.name](db, **operation.args)
+    except BranchError as error:
+        return error
+
+
+def _touches(operation: Operation) -> set[str]:
+    """The contacts a write depends on (an audit entry depends on none: it is chained)."""
+    if operation.name == "audit":
+        return set()
+    args = operation.args
+    return {str(args[key]) for key in ("contact_id", "transferred_from") if args.get(key)}
+
+
+def _segments(todo: list[tuple[int, Operation]]) -> Iterator[list[tuple[int, Operation]]]:
+    """Runs of writes in which no contact is touched twice; a purge stands alone."""
+    segment: list[tuple[int, Operation]] = []
+    touched: set[str] = set()
+    for item in todo:
+        operation = item[1]
+        keys = _touches(operation)
+        alone = operation.name == "purge" or (segment and segment[-1][1].name == "purge")
+        if segment and (alone or keys & touched):
+            yield segment
+            segment, touched = [], set()
+        segment.append(item)
+        touched |= keys
+    if segment:
+        yield segment
+
+
+def _by_kind(segment: list[tuple[int, Operation]]) -> dict[str, list[tuple[int, Operation]]]:
+    groups: dict[str, list[tuple[int, Operation]]] = {}
+    for item in segment:
+        operation = item[1]
+        kind = operation.name
+        if kind == "contact_joined" and operation.args["folio"] is not None:
+            kind = "contact_joined, folio given"  # from a journal: no counter, one by one
+        groups.setdefault(kind, []).append(item)
+    return groups
+
+
+async def _applied_before(db: Connection, operation: Operation) -> None:
+    if operation.name == "contact_joined" and operation.args["folio"] is not None:
+        # Committed before the connection failed, then journaled: the citizen
+        # was given the offline folio, so the row takes it (nobody read the other).
+        await db.execute(
+            "UPDATE contacts SET folio = $2 WHERE contact_id = $1",
+            operation.args["contact_id"],
+            operation.args["folio"],
+        )
+
+
+async def joined_many(db: Connection, joins: list[dict[str, Any]]) -> list[Any]:
+    """Joins numbered in order from each day's counter, moved once per day."""
+    days: dict[str, list[int]] = {}
+    for index, join in enumerate(joins):
+        days.setdefault(folio_day(join["joined_at"]), []).append(index)
+    folios: list[Any] = [None] * len(joins)
+    for day, indexes in days.items():
+        last = int(
+            await db.fetchval(
+                "INSERT INTO folio_days (day, last) VALUES ($1, $2) ON CONFLICT (day) "
+                "DO UPDATE SET last = folio_days.last + $2 RETURNING last",
+                day,
+                len(indexes),
+            )
+        )
+        for number, index in enumerate(indexes, start=last - len(indexes) + 1):
+            folios[index] = f"{day}-{number:06d}"
+    columns = [[join[name] for join in joins] for name in JOIN_COLUMNS.split(", ")[:-1]]
+    columns[-1] = [note or None for note in columns[-1]]  # transfer_note: NULL for none
+    await db.execute(
+        f"INSERT INTO contacts ({JOIN_COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], "
+        "$9::text[], $10::text[], $11::text[])",
+        *columns,
+        folios,
+    )
+    return folios
+
+
+def _updates(
+    assignments: str, values: str, condition: str = ""
+) -> Callable[[Connection, list[str], list[list[Any]]], Awaitable[set[str]]]:
+    """One UPDATE over arrays, one row per contact; returns the contacts it changed."""
+    sql = (
+        f"UPDATE contacts c SET {assignments} FROM unnest($1::text[], {values}) "
+        f"WHERE c.contact_id = u.contact_id {condition} RETURNING c.contact_id"
+    )
+
+    async def update(db: Connection, contacts: list[str], columns: list[list[Any]]) -> set[str]:
+        return {str(row["contact_id"]) for row in await db.fetch(sql, contacts, *columns)}
+
+    return update
+
+
+async def _unchanged(
+    contacts: list[str], changed: set[str], refusal: Callable[[str], Awaitable[Any]]
+) -> list[Any]:
+    """None for each changed contact, else what ``refusal`` says of it."""
+    return [None if contact in changed else await refusal(contact) for contact in contacts]
+
+
+def _known(db: Connection) -> Callable[[str], Awaitable[Any]]:
+    async def check(contact: str) -> Any:
+        found = await db.fetchval("SELECT 1 FROM contacts WHERE contact_id = $1", contact)
+        return None if found is not None else unknown(contact)
+
+    return check
+
+
+OFFER = _updates(
+    "offered_at = u.at, executive_run = u.run, executive_name = u.name",
+    "$2::float8[], $3::text[], $4::text[]) AS u(contact_id, at, run, name",
+)
+ANSWER = _updates(
+    "answered_at = u.at", "$2::float8[]) AS u(contact_id, at", "AND c.answered_at IS NULL"
+)
+END = _updates(
+    "ended_at = u.at, end_reason = u.reason",
+    "$2::float8[], $3::text[]) AS u(contact_id, at, reason",
+    "AND c.ended_at IS NULL",
+)
+WRAP_UP = _updates(
+    "outcome_code = u.outcome, confirmed_reason_code = u.reason, notes = u.notes, "
+    "wrapped_up_at = u.at",
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::float8[]) "
+    "AS u(contact_id, run, outcome, reason, notes, at",
+    "AND c.executive_run = u.run AND c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL "
+    "AND c.wrapped_up_at IS NULL",
+)
+
+
+async def offered_many(db: Connection, offers: list[dict[str, Any]]) -> list[Any]:
+    contacts = [offer["contact_id"] for offer in offers]
+    columns = [
+        [offer[name] for offer in offers] for name in ("at", "executive_run", "executive_name")
+    ]
+    return await _unchanged(contacts, await OFFER(db, contacts, columns), _known(db))
+
+
+async def answered_many(db: Connection, answers: list[dict[str, Any]]) -> list[Any]:
+    contacts = [answer["contact_id"] for answer in answers]
+    changed = await ANSWER(db, contacts, [[answer["at"] for answer in answers]])
+    return await _unchanged(contacts, changed, _known(db))
+
+
+async def ended_many(db: Connection, ends: list[dict[str, Any]]) -> list[Any]:
+    contacts = [end["contact_id"] for end in ends]
+    reasons = [EndReason(end["end_reason"]).value for end in ends]
+    changed = await END(db, contacts, [[end["at"] for end in ends], reasons])
+    return await _unchanged(contacts, changed, _known(db))
+
+
+async def wrapped_up_many(db: Connection, wraps: list[dict[str, Any]]) -> list[Any]:
+    contacts = [wrap["contact_id"] for wrap in wraps]
+    names = ("executive_run", "outcome_code", "confirmed_reason_code", "notes", "at")
+    changed = await WRAP_UP(db, contacts, [[wrap[name] for wrap in wraps] for name in names])
+    by_contact = {wrap["contact_id"]: wrap for wrap in wraps}
+
+    async def why(contact: str) -> Any:
+        # The one-write path says which check failed (it changes nothing, as here).
+        try:
+            await WRITES["contact_wrapped_up"](db, **by_contact[contact])
+        except BranchError as error:
+            return error
+        return None
+
+    return await _unchanged(contacts, changed, why)
+
+
+MANY: dict[str, Many] = {
+    "contact_joined": joined_many,
+    "contact_offered": offered_many,
+    "contact_answered": answered_many,
+    "contact_ended": ended_many,
+    "contact_wrapped_up": wrapped_up_many,
+}
