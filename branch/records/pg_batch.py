@@ -11,13 +11,14 @@ transaction commit together, so their order within it is not observable.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from branch.core.floor import EndReason
 from branch.errors import BranchError
 from branch.records.journal import Operation
-from branch.records.pg_trail import Trail
+from branch.records.pg_trail import LOCK_TRAIL, Trail
 from branch.records.pg_writes import JOIN_COLUMNS, TRAILED, WRITES, unknown
 from branch.records.rows import folio_day
 
@@ -27,7 +28,25 @@ if TYPE_CHECKING:
 Many = Callable[["Connection", list[dict[str, Any]]], Awaitable[list[Any]]]
 
 
-async def apply_batch(db: Connection, operations: Sequence[Operation]) -> list[Any]:
+async def commit_batch(db: Connection, operations: Sequence[Operation]) -> list[Any]:
+    """The operations in one transaction of their own, committed; one outcome each."""
+    # A batch with audit entries locks the trail in the same round trip as its BEGIN.
+    trailed = any(operation.name in TRAILED for operation in operations)
+    await db.execute(f"BEGIN; {LOCK_TRAIL}" if trailed else "BEGIN")
+    try:
+        outcomes = await apply_batch(
+            db, operations, Trail(db, alone=len(operations) == 1, locked=trailed)
+        )
+        await db.execute("COMMIT")
+    except BaseException:
+        if not db.is_closed():
+            with contextlib.suppress(Exception):  # a broken connection rolls back by itself
+                await db.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+async def apply_batch(db: Connection, operations: Sequence[Operation], trail: Trail) -> list[Any]:
     """Every operation in the caller's transaction: one outcome each, in order.
 
     An operation already applied (flushed twice from a journal) is skipped
@@ -50,7 +69,6 @@ async def apply_batch(db: Connection, operations: Sequence[Operation]) -> list[A
             todo.append((index, operation))
         else:
             await _applied_before(db, operation)
-    trail = Trail(db, alone=len(operations) == 1)
     if any(operation.name in TRAILED for _, operation in todo):
         await trail.lock()
     for segment in _segments(todo):

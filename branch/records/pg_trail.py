@@ -23,17 +23,22 @@ INSERT_MANY = (
 )
 
 
+# Appends from every node take turns; plain reads (verification) are not held up.
+LOCK_TRAIL = "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"
+
+
 class AlreadyInTrail(Exception):
     """A batch met an event already in the trail: it is redone one write at a time."""
 
 
 class Trail:
-    def __init__(self, db: Connection, *, alone: bool) -> None:
+    def __init__(self, db: Connection, *, alone: bool, locked: bool = False) -> None:
         self.db = db
         # Alone (one write), each event id is looked up before it is chained. In a batch,
         # none is: an id already there is found by the insert, and the batch redone alone.
         self._alone = alone
-        self._locked = False
+        self._locked = locked  # LOCK_TRAIL already taken in this transaction
+        self._head_read = False
         self._seq = 0
         self._digest = GENESIS
         self._appended: set[str] = set()
@@ -45,14 +50,15 @@ class Trail:
         Taken before the batch's other writes, so two nodes' batches never hold
         a contact row each while waiting for the other's trail (no deadlock).
         """
-        if self._locked:
+        if self._head_read:
             return
-        # Appends from every node take turns; plain reads (verification) are not held up.
-        await self.db.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+        if not self._locked:
+            await self.db.execute(LOCK_TRAIL)
+            self._locked = True
         head = await self.db.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         if head is not None:
             self._seq, self._digest = int(head["seq"]), str(head["hash"])
-        self._locked = True
+        self._head_read = True
 
     async def append(
         self,

@@ -33,7 +33,7 @@ from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnr
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
 from branch.records.group_commit import GroupCommit
 from branch.records.journal import JournaledWriter, Operation
-from branch.records.pg_batch import apply_batch
+from branch.records.pg_batch import commit_batch
 from branch.records.pg_schema import migrate
 from branch.records.pg_writes import CHECKED, offline_folio
 from branch.records.rows import AUDIT_COLUMNS, COLUMNS, audit_entry_of, contact_record
@@ -60,6 +60,12 @@ REFUSALS: tuple[type[Exception], ...] = (
     asyncpg.DataError,
 )
 UNAVAILABLE = "Los registros no están disponibles en este momento; intenta de nuevo en unos minutos"
+
+
+async def _session_unchanged(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """Nothing to reset on a connection given back to the pool (asyncpg still rolls back an
+    open transaction): the store never changes its session (no SET, LISTEN, session lock
+    or cursor), and the default reset would cost every batch a round trip."""
 
 
 class PostgresRecordStore:
@@ -99,6 +105,7 @@ class PostgresRecordStore:
                 max_size=8,
                 timeout=self.timeout,
                 command_timeout=self.timeout,
+                reset=_session_unchanged,
             )
         except asyncpg.ClientConfigurationError as error:
             raise ConfigError(f"stores.records: {self.where}: {error}") from error
@@ -168,8 +175,8 @@ class PostgresRecordStore:
 
     async def _commit(self, operations: list[Operation]) -> Sequence[Any]:
         try:
-            async with self._connection() as db, db.transaction():
-                outcomes = await apply_batch(db, operations)
+            async with self._connection() as db:
+                outcomes = await commit_batch(db, operations)
         except RecordsUnavailable:
             raise
         except Exception:
@@ -184,8 +191,8 @@ class PostgresRecordStore:
     async def _alone(self, operation: Operation) -> Any:
         """One write of a failed batch in its own transaction: its outcome or its error."""
         try:
-            async with self._connection() as db, db.transaction():
-                return (await apply_batch(db, [operation]))[0]
+            async with self._connection() as db:
+                return (await commit_batch(db, [operation]))[0]
         except Exception as error:
             return error
 
