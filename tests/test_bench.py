@@ -38,6 +38,12 @@ def test_smoke_run_writes_the_table_and_the_json(
         assert row["branch"] > 0 if row["metric"] != "cpu_us_per_msg" else row["branch"] >= 0
         assert row["rounds"] == 1
     assert rows[("msgs_per_s", "peerjs")]["target"] == "≥ 1.0x PeerJS"
+    # Each store at a busy node's concurrency (capped by the smoke size's 50) and at 10.
+    assert [row["scenario"] for row in document["rows"] if row["unit"] == "contacts/s"] == [
+        f"6 records, {store}, {writers} writers (5 steps + 5 audit entries each)"
+        for store in ("SQLite WAL, synchronous=FULL", "PostgreSQL")
+        for writers in (50, 10)
+    ]
     printed = capsys.readouterr().out
     assert "| 1 relay (2 calls, 2 KB) | msgs_per_s (msg/s) |" in printed
     assert f"JSON written to {output}" in printed
