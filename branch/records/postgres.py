@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from branch.core.floor import EndReason
 from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
 from branch.records.group_commit import GroupCommit
-from branch.records.journal import JournaledWriter, Operation
+from branch.records.journal import JournaledWriter, Operation, OperationIds
 from branch.records.pg_batch import commit_batch
 from branch.records.pg_schema import migrate
 from branch.records.pg_writes import CHECKED, offline_folio
@@ -82,6 +83,7 @@ class PostgresRecordStore:
         self.timeout = timeout
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._applied = 0
+        self._ids = OperationIds()
         self._commits: GroupCommit[Operation] = GroupCommit(self._commit, self.where)
         self._writes = JournaledWriter(self.apply, journal, retry_seconds, UNAVAILABLE, REFUSALS)
 
@@ -209,7 +211,9 @@ class PostgresRecordStore:
             )
         return int(status.rsplit(" ", 1)[-1])
 
-    async def _write(self, operation: Operation, journaled: Operation | None = None) -> Any:
+    async def _write(
+        self, operation: Operation, journaled: Callable[[], Operation] | None = None
+    ) -> Any:
         if operation.name in CHECKED:
             self._writes.refuse_while_journaling()
             return await self.apply(operation)
@@ -229,7 +233,7 @@ class PostgresRecordStore:
         transferred_from: str | None = None,
         transfer_note: str = "",
     ) -> str:
-        operation = Operation.new(
+        operation = self._ids.new(
             "contact_joined",
             contact_id=contact_id,
             service=service,
@@ -243,17 +247,17 @@ class PostgresRecordStore:
             transfer_note=transfer_note,
             folio=None,
         )
-        offline = offline_folio(contact_id, joined_at)
+        offline = functools.partial(offline_folio, contact_id, joined_at)
         folio = await self._write(
-            operation, replace(operation, args=operation.args | {"folio": offline})
+            operation, lambda: replace(operation, args=operation.args | {"folio": offline()})
         )
-        return offline if folio is None else str(folio)
+        return offline() if folio is None else str(folio)
 
     async def contact_offered(
         self, contact_id: str, executive_run: str, executive_name: str, at: float
     ) -> None:
         await self._write(
-            Operation.new(
+            self._ids.new(
                 "contact_offered",
                 contact_id=contact_id,
                 executive_run=executive_run,
@@ -263,12 +267,12 @@ class PostgresRecordStore:
         )
 
     async def contact_answered(self, contact_id: str, at: float) -> None:
-        await self._write(Operation.new("contact_answered", contact_id=contact_id, at=at))
+        await self._write(self._ids.new("contact_answered", contact_id=contact_id, at=at))
 
     async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
         reason = EndReason(end_reason).value
         await self._write(
-            Operation.new("contact_ended", contact_id=contact_id, end_reason=reason, at=at)
+            self._ids.new("contact_ended", contact_id=contact_id, end_reason=reason, at=at)
         )
 
     async def contact_wrapped_up(
@@ -281,7 +285,7 @@ class PostgresRecordStore:
         at: float,
     ) -> None:
         await self._write(
-            Operation.new(
+            self._ids.new(
                 "contact_wrapped_up",
                 contact_id=contact_id,
                 executive_run=executive_run,
@@ -296,7 +300,7 @@ class PostgresRecordStore:
         self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
     ) -> None:
         await self._write(
-            Operation.new(
+            self._ids.new(
                 "contact_surveyed",
                 contact_id=contact_id,
                 citizen_run=citizen_run,
@@ -316,7 +320,7 @@ class PostgresRecordStore:
         at: float,
     ) -> None:
         await self._write(
-            Operation.new(
+            self._ids.new(
                 "agent_state_changed",
                 agent_run=agent_run,
                 agent_name=agent_name,
@@ -329,7 +333,7 @@ class PostgresRecordStore:
 
     async def chat_added(self, contact_id: str, sender: str, text: str, at: float) -> None:
         await self._write(
-            Operation.new("chat_added", contact_id=contact_id, sender=sender, text=text, at=at)
+            self._ids.new("chat_added", contact_id=contact_id, sender=sender, text=text, at=at)
         )
 
     async def audit(
@@ -343,7 +347,7 @@ class PostgresRecordStore:
     ) -> AuditEntry | None:
         """Append to the chain; None when ``event_id`` is already there (or waits in the journal)."""
         entry: AuditEntry | None = await self._write(
-            Operation.new(
+            self._ids.new(
                 "audit",
                 kind=kind,
                 actor=actor,
@@ -393,7 +397,7 @@ class PostgresRecordStore:
         return [audit_entry_of(row.values()) for row in rows]
 
     async def purge(self, before: float, at: float, actor: str = "system") -> Purge:
-        purged: Purge = await self._write(Operation.new("purge", before=before, at=at, actor=actor))
+        purged: Purge = await self._write(self._ids.new("purge", before=before, at=at, actor=actor))
         return purged
 
     async def get(self, contact_id: str) -> ContactRecord | None:

@@ -20,7 +20,7 @@ from branch.errors import ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
 from branch.records.base import EndReason
-from branch.records.journal import Operation
+from branch.records.journal import OperationIds
 from branch.records.pg_writes import offline_folio
 from branch.records.postgres import UNAVAILABLE, PostgresRecordStore
 from branch.service import BranchService
@@ -129,7 +129,9 @@ async def test_a_write_flushed_twice_lands_once(open_node: OpenNode) -> None:
     node = await open_node()
     await node.contact_joined("c1", "general", CITIZEN, "Ana", "otro", "", MORNING)
     # As if the node died after the database's commit but before the journal's delete.
-    line = Operation.new("chat_added", contact_id="c1", sender="citizen", text="hola", at=MORNING)
+    line = OperationIds().new(
+        "chat_added", contact_id="c1", sender="citizen", text="hola", at=MORNING
+    )
     assert await node.apply(line) is None
     assert await node.apply(line) is None
     assert [message.text for message in await node.chat("c1")] == ["hola"]
@@ -139,7 +141,7 @@ async def test_a_join_committed_just_before_the_connection_failed_keeps_the_offl
     open_node: OpenNode,
 ) -> None:
     node = await open_node()
-    joined = Operation.new(
+    joined = OperationIds().new(
         "contact_joined",
         contact_id="c1",
         service="general",
