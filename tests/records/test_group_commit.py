@@ -109,6 +109,21 @@ async def test_a_failing_write_fails_alone_in_its_batch(open_store: OpenStore) -
     assert [e.event_id for e in entries] == ["joined:taken", *(f"fresh{n}" for n in range(5))]
 
 
+async def test_an_event_already_in_the_trail_is_skipped_in_a_batch(open_store: OpenStore) -> None:
+    store = await open_store()
+    await store.audit("login", "system", None, "twice", {}, MORNING)
+    outcomes = await asyncio.gather(
+        *(store.audit("login", "system", None, f"e{n}", {}, MORNING) for n in range(3)),
+        store.audit("login", "system", None, "twice", {}, MORNING),
+        *(store.audit("login", "system", None, f"e{n}", {}, MORNING) for n in range(3, 6)),
+        store.audit("login", "system", None, "e0", {}, MORNING),  # twice in the same batch
+    )
+    assert [getattr(entry, "seq", None) for entry in outcomes] == [2, 3, 4, None, 5, 6, 7, None]
+    entries = await store.audit_entries()
+    assert verify(entries) is None
+    assert [e.event_id for e in entries] == ["twice", *(f"e{n}" for n in range(6))]
+
+
 async def test_close_commits_what_was_queued_and_refuses_the_rest(
     open_store: OpenStore,
 ) -> None:
