@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-
-log = logging.getLogger(__name__)
 
 W = TypeVar("W")
 # Commits a batch in one transaction: one outcome per write, in order. An outcome that
@@ -92,6 +89,9 @@ class GroupCommit(Generic[W]):
                 raise
             except Exception as error:
                 self._fail(batch, error)
+                continue
+            if len(outcomes) != len(batch):  # a store's bug; still, nobody waits forever
+                self._fail(batch, RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} writes"))
                 continue
             self.batches += 1
             for pending, outcome in zip(batch, outcomes, strict=True):

@@ -12,7 +12,7 @@ import pytest
 from branch.audit import verify
 from branch.errors import RecordsUnavailable, UnknownContact
 from branch.records.base import EndReason, RecordStore
-from branch.records.group_commit import StoreClosed
+from branch.records.group_commit import GroupCommit, StoreClosed
 from branch.records.postgres import PostgresRecordStore
 from branch.records.sqlite import SqliteRecordStore
 from tests.records.conftest import OpenStore
@@ -186,3 +186,43 @@ async def test_a_lost_connection_fails_every_write_of_its_batch_clearly(
     finally:
         await killer.close()
         await store.close()
+
+
+async def test_writes_of_a_commit_cut_short_are_answered_not_dropped() -> None:
+    """The commit cancelled under way (the process stopping): every write hears of it."""
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def commit(writes: list[str]) -> list[str]:
+        started.set()
+        await release.wait()
+        raise asyncio.CancelledError
+
+    commits: GroupCommit[str] = GroupCommit(commit, "test.sqlite3")
+    in_flight = [asyncio.create_task(commits.submit(f"w{n}")) for n in range(3)]
+    await started.wait()
+    queued = [asyncio.create_task(commits.submit(f"q{n}")) for n in range(2)]
+    await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(*in_flight, *queued, return_exceptions=True)
+    assert [str(error) for error in outcomes] == 3 * [
+        "record store test.sqlite3 stopped while committing; the write may not have been made"
+    ] + 2 * ["record store test.sqlite3 stopped before the write"]
+    assert all(isinstance(error, StoreClosed) for error in outcomes)
+
+
+async def test_a_commit_that_fails_fails_each_of_its_writes() -> None:
+    async def commit(writes: list[str]) -> list[str]:
+        if "short" in writes:
+            return writes[:-1]
+        raise OSError("disk gone")
+
+    commits: GroupCommit[str] = GroupCommit(commit, "test.sqlite3")
+    outcomes = await asyncio.gather(
+        commits.submit("a"), commits.submit("b"), return_exceptions=True
+    )
+    assert [repr(error) for error in outcomes] == 2 * ["OSError('disk gone')"]
+    short = await asyncio.gather(
+        commits.submit("short"), commits.submit("x"), return_exceptions=True
+    )
+    assert [str(error) for error in short] == 2 * ["1 outcomes for 2 writes"]
+    assert commits.batches == 0
