@@ -7,6 +7,9 @@ which PostgreSQL runs as one. The order of writes to one contact is kept
 (they fall in successive segments), so are the folio counter's order and the
 audit chain's (see pg_trail); writes to different contacts in one
 transaction commit together, so their order within it is not observable.
+Two nodes' batches locking the same contacts in another order may deadlock;
+PostgreSQL then refuses one of them, which is redone one write per
+transaction like any batch the database refuses (see postgres.py).
 """
 
 from __future__ import annotations
