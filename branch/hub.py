@@ -66,11 +66,16 @@ class Hub:
         return self.keys(prefix)
 
     async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
+        if user_key not in self._pages:
+            return False  # not written for nobody
+        return await self.send_text(user_key, dump(payload))
+
+    async def send_text(self, user_key: str, text: str) -> bool:
         connection = self._pages.get(user_key)
         if connection is None:
             return False
         try:
-            await connection.send_text(dump(payload))
+            await connection.send_text(text)
         except (ConnectionError, RuntimeError) as exc:
             # A page that vanished mid-send is cleaned up by its own handler.
             log.debug("dropping message to %s: %s", user_key, exc)

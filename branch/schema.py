@@ -5,14 +5,21 @@ names on the wire are the browser's (camelCase, and ``sdp``, ``candidate``,
 ``sdpMid``, ``sdpMLineIndex`` as in WebRTC). ``parse_client`` turns a raw
 frame into a validated message or raises with a stable error code;
 ``dump`` turns a server message into JSON. docs/protocol.md documents each.
+
+The two signaling messages are relayed to the other side of the call with the
+same type and shape, so a frame that already is, key for key, the message the
+partner gets is passed on as the page wrote it (``partner_text``): a call's
+descriptions and candidates are the busiest messages a node carries.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import orjson
 
 from branch.errors import BadMessage, MessageTooLarge, UnknownMessageType
 
@@ -185,11 +192,27 @@ class CallHangup(ClientMessage):
     contact_id: str = _wire("contactId")
 
 
+def _as_received() -> Any:
+    # Not a wire field: set by parse_client, left out of comparisons and reprs.
+    return field(default="", compare=False, repr=False, metadata={"wire": None})
+
+
 @dataclass(frozen=True)
 class SignalDescription(ClientMessage):
     type: ClassVar[str] = "signal.description"
     contact_id: str = _wire("contactId")
     description: SessionDescription = _wire("description")
+    as_received: str = _as_received()
+
+    def partner_text(self) -> str:
+        """The message the other side of the call is sent, as JSON text."""
+        return self.as_received or dump(
+            {
+                "type": self.type,
+                "contactId": self.contact_id,
+                "description": self.description.to_wire(),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -197,6 +220,14 @@ class SignalCandidate(ClientMessage):
     type: ClassVar[str] = "signal.candidate"
     contact_id: str = _wire("contactId")
     candidate: IceCandidate | None = _wire("candidate")
+    as_received: str = _as_received()
+
+    def partner_text(self) -> str:
+        """The message the other side of the call is sent, as JSON text."""
+        candidate = self.candidate.to_wire() if self.candidate else None
+        return self.as_received or dump(
+            {"type": self.type, "contactId": self.contact_id, "candidate": candidate}
+        )
 
 
 @dataclass(frozen=True)
@@ -311,13 +342,47 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
     )
 }
 
-_PARSERS: dict[str, Any] = {
+_PARSERS: dict[str, Callable[[Any], Any]] = {
     "description": SessionDescription.from_wire,
     "candidate": IceCandidate.from_wire,
     "score": _score,
 }
 # Fields that are true or false, whatever the message.
 _FLAGS = ("audioOnly", "pending")
+_IDS = ("contactId", "executive")
+RELAYED = (SignalDescription, SignalCandidate)
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One wire field of a message type, worked out once rather than for every frame."""
+
+    name: str
+    wire: str
+    required: bool
+    parse: Callable[[Any], Any] | None  # None: plain text (ids are also checked for length)
+
+
+def _fields_of(cls: type[ClientMessage]) -> tuple[_Field, ...]:
+    return tuple(
+        _Field(
+            item.name,
+            item.metadata["wire"],
+            item.default is dataclasses.MISSING,
+            _PARSERS.get(item.metadata["wire"]),
+        )
+        for item in dataclasses.fields(cls)
+        if item.metadata["wire"] is not None
+    )
+
+
+_FIELDS = {kind: _fields_of(cls) for kind, cls in CLIENT_MESSAGES.items()}
+
+
+def _on_wire(value: Any) -> Any:
+    if isinstance(value, SessionDescription | IceCandidate):
+        return value.to_wire()
+    return value
 
 
 def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
@@ -325,8 +390,8 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
     if len(raw) > max_bytes:
         raise MessageTooLarge(f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise BadMessage("message is not valid JSON") from None
     if not isinstance(document, dict):
         raise BadMessage("message must be a JSON object")
@@ -337,27 +402,35 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
     if cls is None:
         raise UnknownMessageType(f"unknown message type {kind[:40]!r}")
     values: dict[str, Any] = {}
-    for item in dataclasses.fields(cls):
-        wire_name = item.metadata["wire"]
+    for spec in _FIELDS[kind]:
+        wire_name = spec.wire
         if wire_name not in document:
-            if item.default is dataclasses.MISSING:
+            if spec.required:
                 raise BadMessage(f"{kind}: missing field '{wire_name}'")
             continue
         value = document[wire_name]
         if wire_name in _FLAGS:
             if not isinstance(value, bool):
                 raise BadMessage(f"{kind}: {wire_name} must be true or false")
-            values[item.name] = value
+            values[spec.name] = value
             continue
-        parser = _PARSERS.get(wire_name)
-        if parser is not None:
-            values[item.name] = parser(value)
+        if spec.parse is not None:
+            values[spec.name] = spec.parse(value)
             continue
         if not isinstance(value, str):
             raise BadMessage(f"{kind}: field '{wire_name}' must be text")
-        if wire_name in ("contactId", "executive"):
+        if wire_name in _IDS:
             _check_text(f"{kind}: {wire_name}", value, limit=MAX_ID_CHARS, allow_empty=False)
-        values[item.name] = value
+        values[spec.name] = value
+    if cls in RELAYED:
+        # Exactly what the partner would be sent (no extra, missing or rewritten
+        # field): the frame itself is passed on, without writing it again.
+        relayed = {
+            "type": kind,
+            **{spec.wire: _on_wire(values[spec.name]) for spec in _FIELDS[kind]},
+        }
+        if document == relayed:
+            values["as_received"] = raw if isinstance(raw, str) else raw.decode()
     return cls(**values)
 
 
@@ -405,4 +478,5 @@ def message(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 def dump(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII as is (UTF-8 on the wire)."""
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()

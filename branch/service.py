@@ -314,6 +314,12 @@ class BranchService:
         allowed = PERMISSIONS.get(message.type, frozenset())
         if user.role not in allowed:
             raise Forbidden(f"{message.type} is not allowed for the {user.role} role")
+        if isinstance(message, schema.RELAYED):
+            # A call's descriptions and candidates: the busiest messages, checked
+            # against the call they name and passed on with nothing else to do.
+            partner = await self._partner(user, message.contact_id)
+            await self.hub.send_text(partner, message.partner_text())
+            return
         now = self.clock()
         match message:
             case schema.Ping():
@@ -363,25 +369,6 @@ class BranchService:
                 await self._apply(await self.live.accept(user.person_id, message.contact_id, now))
             case schema.CallHangup():
                 await self._apply(await self.live.hangup(user.person_id, message.contact_id, now))
-            case schema.SignalDescription():
-                partner = await self._partner(user, message.contact_id)
-                await self.hub.send(
-                    partner,
-                    schema.message(
-                        "signal.description",
-                        contactId=message.contact_id,
-                        description=message.description.to_wire(),
-                    ),
-                )
-            case schema.SignalCandidate():
-                partner = await self._partner(user, message.contact_id)
-                candidate = message.candidate.to_wire() if message.candidate else None
-                await self.hub.send(
-                    partner,
-                    schema.message(
-                        "signal.candidate", contactId=message.contact_id, candidate=candidate
-                    ),
-                )
             case schema.CallAudioOnly():
                 # Relayed so the executive knows why the video stopped; kept in the audit trail.
                 partner = await self._partner(user, message.contact_id)
@@ -684,15 +671,14 @@ class BranchService:
         return (await self._call_with_partner(user, contact_id))[1]
 
     async def _call_with_partner(self, user: User, contact_id: str) -> tuple[Call, str]:
-        if user.role == CITIZEN:
-            call = (await self.live.citizen_status(user.person_id)).call
-            partner = executive_key(call.agent_id) if call else ""
-        else:
-            call = (await self.live.agent_status(user.person_id)).call
-            partner = citizen_key(call.citizen_id) if call else ""
-        if call is None or call.contact_id != contact_id or call.answered_at is None:
-            raise NotInCall("No estás en una atención con ese identificador")
-        return call, partner
+        call = await self.live.call(contact_id)
+        if call is not None and call.answered_at is not None:
+            if user.role == CITIZEN and call.citizen_id == user.person_id:
+                return call, executive_key(call.agent_id)
+            if user.role == EXECUTIVE and call.agent_id == user.person_id:
+                return call, citizen_key(call.citizen_id)
+        # Someone else's call is refused exactly like no call: nothing about it is told.
+        raise NotInCall("No estás en una atención con ese identificador")
 
     def _keeps_chat(self, call: Call) -> bool:
         queue = self.settings.queue(call.waiting.service)

@@ -51,6 +51,92 @@ def test_end_of_candidates(end_marker: Any) -> None:
     assert isinstance(message, schema.SignalCandidate) and message.candidate is None
 
 
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "u",
+}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {
+            "type": "signal.description",
+            "contactId": "c1",
+            "description": {"type": "answer", "sdp": "v=0"},
+        },
+        {"contactId": "c1", "candidate": CANDIDATE, "type": "signal.candidate"},
+        {"type": "signal.candidate", "contactId": "c1", "candidate": None},
+    ],
+)
+def test_a_frame_that_is_the_partners_message_is_passed_on_as_written(document: Any) -> None:
+    raw = json.dumps(document, indent=1)
+    message = parse(raw)
+    assert isinstance(message, schema.RELAYED)
+    assert message.partner_text() == raw
+
+
+@pytest.mark.parametrize(
+    ("document", "partner_gets"),
+    [
+        (  # a field the schema does not know is not passed on
+            {
+                "type": "signal.description",
+                "contactId": "c1",
+                "description": {"type": "offer", "sdp": "v=0", "extra": "x" * 100},
+                "replyTo": "ping",
+            },
+            {
+                "type": "signal.description",
+                "contactId": "c1",
+                "description": {"type": "offer", "sdp": "v=0"},
+            },
+        ),
+        (  # the end-of-candidates marker in its other spelling
+            {
+                "type": "signal.candidate",
+                "contactId": "c1",
+                "candidate": {"candidate": "", "sdpMid": "0"},
+            },
+            {"type": "signal.candidate", "contactId": "c1", "candidate": None},
+        ),
+        (  # fields left out reach the partner as null
+            {
+                "type": "signal.candidate",
+                "contactId": "c1",
+                "candidate": {"candidate": "a", "sdpMid": "0"},
+            },
+            {
+                "type": "signal.candidate",
+                "contactId": "c1",
+                "candidate": {
+                    "candidate": "a",
+                    "sdpMid": "0",
+                    "sdpMLineIndex": None,
+                    "usernameFragment": None,
+                },
+            },
+        ),
+        (  # a description without sdp is an empty one
+            {"type": "signal.description", "contactId": "c1", "description": {"type": "rollback"}},
+            {
+                "type": "signal.description",
+                "contactId": "c1",
+                "description": {"type": "rollback", "sdp": ""},
+            },
+        ),
+    ],
+)
+def test_any_other_frame_is_written_again_as_the_schema_has_it(
+    document: Any, partner_gets: Any
+) -> None:
+    message = parse(document)
+    assert isinstance(message, schema.RELAYED)
+    assert json.loads(message.partner_text()) == partner_gets
+
+
 @pytest.mark.parametrize(
     ("raw", "error", "message"),
     [

@@ -310,6 +310,11 @@ async def test_signaling_goes_only_to_the_call_partner(
             ),
         )
     assert ana.of("signal.description") == [] and bea.of("signal.description") == []
+    # Another executive naming it: refused the same way.
+    other = await page_for(service, hub, EXE2)
+    with pytest.raises(NotInCall):
+        await service.handle(EXE2, schema.SignalCandidate(contact_id=ana_contact, candidate=None))
+    assert ana.of("signal.candidate") == [] and other.of("signal.candidate") == []
 
 
 async def test_wrap_up_of_someone_elses_contact_is_refused(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -31,6 +30,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -200,11 +200,14 @@ class RedisDelivery:
     # ------------------------------------------------------------ messages
 
     async def send(self, user_key: str, payload: dict[str, Any]) -> bool:
+        return await self.send_text(user_key, dump(payload))
+
+    async def send_text(self, user_key: str, text: str) -> bool:
         if self.local.page(user_key) is not None:
-            return await self.local.send(user_key, payload)
+            return await self.local.send_text(user_key, text)
         # Finding the page's node and publishing there are one script on the publisher's
         # connection: one round trip per message, and the order of the sends kept.
-        envelope = json.dumps({"to": user_key, "text": dump(payload)})
+        envelope = orjson.dumps({"to": user_key, "text": text})
         receivers = await self._forward(
             keys=[self.key.page(user_key)],
             args=[self.node_id, self.key.channels, envelope],
@@ -224,7 +227,7 @@ class RedisDelivery:
     async def _publish(self, node: str, envelope: dict[str, Any]) -> bool:
         if self._publisher is None:
             raise RuntimeError("the delivery is not open")
-        receivers = await self._publisher.publish(self.key.channel(node), json.dumps(envelope))
+        receivers = await self._publisher.publish(self.key.channel(node), orjson.dumps(envelope))
         return bool(receivers)
 
     async def _read_channel(self) -> None:
@@ -241,7 +244,7 @@ class RedisDelivery:
             if message is None or message.get("type") != "message":
                 continue
             try:
-                await self._deliver(json.loads(message["data"]))
+                await self._deliver(orjson.loads(message["data"]))
             except Exception:
                 log.exception("a message from another node could not be delivered")
 

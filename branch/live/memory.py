@@ -114,6 +114,9 @@ class MemoryLiveStore:
             call=self.floor.call_of_citizen(citizen_id),
         )
 
+    async def call(self, contact_id: str) -> Call | None:
+        return self.floor.calls.get(contact_id)
+
     async def agent_status(self, agent_id: str) -> AgentStatus:
         return AgentStatus(self.floor.agents.get(agent_id), self.floor.call_of_agent(agent_id))
 

@@ -253,6 +253,10 @@ class RedisLiveStore:
                 return CitizenStatus(entry, rank + 1, count, call)
         raise LiveBusy()
 
+    async def call(self, contact_id: str) -> Call | None:
+        text = await self.redis.hget(self.keys.calls, contact_id)
+        return None if text is None else codec.load_call(text)
+
     async def agent_status(self, agent_id: str) -> AgentStatus:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(self.keys.agents, agent_id)

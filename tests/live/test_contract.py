@@ -100,6 +100,8 @@ async def test_a_whole_contact_offer_accept_hangup_wrap_up(open_live: OpenLive) 
     assert status.agent is not None and status.agent.state is AgentState.OFFERED
     assert status.call is not None and status.call.contact_id == "c-ana"
     assert (await store.citizen_status("ana")).call == status.call
+    assert await store.call("c-ana") == status.call
+    assert await store.call("c-bea") is None  # waiting, not offered
     assert (await store.citizen_status("bea")).position == 1
     with pytest.raises(NoOffer) as refused:
         await store.accept("exe", "c-bea", T0 + 3)
@@ -107,12 +109,14 @@ async def test_a_whole_contact_offer_accept_hangup_wrap_up(open_live: OpenLive) 
     started = await store.accept("exe", "c-ana", T0 + 3)
     assert [type(e).__name__ for e in started] == ["AgentChanged", "CallStarted"]
     assert isinstance(started[1], CallStarted) and started[1].call.answered_at == T0 + 3
+    assert await store.call("c-ana") == started[1].call
     with pytest.raises(NotInCall):
         await store.hangup("bea", "c-ana", T0 + 4)
     over = await store.hangup("ana", "c-ana", T0 + 60)
     assert ended(over) == [("ana", EndReason.COMPLETED)]
     assert (await store.agent_status("exe")).agent.state is AgentState.WRAP_UP  # type: ignore[union-attr]
     assert await store.calls() == []
+    assert await store.call("c-ana") is None
     served = await store.wrapup_done("exe", "c-ana", AgentState.AVAILABLE, T0 + 70)
     assert offers(served) == [("bea", "exe")]
     with pytest.raises(InvalidState) as raised:
