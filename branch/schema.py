@@ -449,6 +449,7 @@ SERVER_TYPES = (
     "queue.summary",
     "agent.state",
     "offer",
+    "offer.history",
     "offer.cancelled",
     "call.started",
     "call.ended",

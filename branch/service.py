@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from branch import schema, wording
@@ -115,6 +115,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # Previous contacts an executive sees with an offer.
 HISTORY_SHOWN = 5
 
+# Events whose pages are told before their records are written (see ``_apply``);
+# the others that write records do it before telling anyone, since what they tell
+# comes from the record (a receipt, a saved wrap-up) or is rare.
+TOLD_BEFORE_RECORDED = (AgentChanged, Offered, CallStarted)
+UNRECORDED = (QueueChanged, StaffingChanged, ReadinessCheck, PauseAfterCallChanged)
+
 
 class BranchService:
     def __init__(
@@ -195,7 +201,7 @@ class BranchService:
                 if agent.state is AgentState.WRAP_UP and agent.contact_id:
                     state["wrapup"] = await self._wrapup_fields(agent.contact_id)
             if call is not None and call.answered_at is None and call.ready:
-                state["offer"] = await self._offer_fields(call)
+                state["offer"] = await self._offer_fields(call, with_history=True)
             elif call is not None:
                 state["call"] = {
                     **self._call_fields(call, EXECUTIVE),
@@ -697,37 +703,87 @@ class BranchService:
     # ------------------------------------------------------------ events → records and notices
 
     async def _apply(self, events: list[Event]) -> None:
-        """Tell records and pages of what the live floor already did, one event after another.
+        """Tell pages and records of what the live floor already did, one event after another.
 
-        The floor's state is already committed: an event that fails (records away, a bug)
-        must not keep the others from going out; the first error is raised at the end.
+        The floor's state is already committed, so an offer, a call starting or an
+        executive's new state is told first and written down right after: a person
+        does not wait on the record's durable commit. The records still follow the
+        order of the events (those told first are written before any later event's),
+        and an event that fails (records away, a bug) must not keep the others from
+        going out or being written; the first error is raised at the end.
         """
         changed_services: set[str] = set()
-        failed: Exception | None = None
+        errors: list[Exception] = []
+        unrecorded: list[Event] = []  # told already, written next
         for event in events:
-            try:
-                await self._apply_one(event, changed_services)
-            except Exception as error:
-                log.warning("applying %s failed: %r", type(event).__name__, error)
-                failed = failed or error
+            if isinstance(event, TOLD_BEFORE_RECORDED):
+                await self._attempt(event, self._tell(event), errors)
+                unrecorded.append(event)
+                continue
+            if not isinstance(event, UNRECORDED):
+                await self._record_all(unrecorded, errors)
+            await self._attempt(event, self._apply_one(event, changed_services), errors)
+        await self._record_all(unrecorded, errors)
         for service in changed_services:
             await self.positions.changed(service)
         if changed_services:
             await self.board.push(self.clock())
         if events:
             self.supervision.changed()
-        if failed is not None:
-            raise failed
+        if errors:
+            raise errors[0]
 
-    async def _apply_one(self, event: Event, changed_services: set[str]) -> None:
+    async def _attempt(
+        self, event: Event, step: Coroutine[Any, Any, None], errors: list[Exception]
+    ) -> None:
+        try:
+            await step
+        except Exception as error:
+            log.warning("applying %s failed: %r", type(event).__name__, error)
+            errors.append(error)
+
+    async def _record_all(self, events: list[Event], errors: list[Exception]) -> None:
+        for event in events:
+            await self._attempt(event, self._record(event), errors)
+        events.clear()
+
+    async def _tell(self, event: Event) -> None:
+        """The pages' part of an event in TOLD_BEFORE_RECORDED."""
         match event:
-            case QueueChanged(service=service):
-                changed_services.add(service)
-            case StaffingChanged(agent=agent):
-                # Estimates count the executives of each service.
-                changed_services.update(
-                    queue.code for queue in self.settings.queues if agent.serves(queue.code)
+            case AgentChanged(agent=agent):
+                await self.hub.send(
+                    executive_key(agent.agent_id),
+                    schema.message("agent.state", **agent_state_fields(agent)),
                 )
+            case Offered(call=call):
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
+                )
+                # The history follows the offer: reading it is audited first (a durable
+                # write), which the offer itself need not wait for.
+                executive = executive_key(call.agent_id)
+                await self.hub.send(
+                    executive, schema.message("offer", **await self._offer_fields(call))
+                )
+                history = await self._history(call.waiting, call)
+                await self.hub.send(
+                    executive,
+                    schema.message("offer.history", contactId=call.contact_id, history=history),
+                )
+            case CallStarted(call=call):
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("call.started", **self._call_fields(call, EXECUTIVE)),
+                )
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("call.started", **self._call_fields(call, CITIZEN)),
+                )
+
+    async def _record(self, event: Event) -> None:
+        """The records' part of an event in TOLD_BEFORE_RECORDED."""
+        match event:
             case AgentChanged(agent=agent):
                 await self.records.agent_state_changed(
                     agent.agent_id,
@@ -737,9 +793,35 @@ class BranchService:
                     agent.contact_id,
                     agent.since,
                 )
-                await self.hub.send(
-                    executive_key(agent.agent_id),
-                    schema.message("agent.state", **agent_state_fields(agent)),
+            case Offered(call=call):
+                await self.records.contact_offered(
+                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                )
+                await self._audit(
+                    "contact.offered",
+                    "system",
+                    call.contact_id,
+                    call.offered_at,
+                    executive=call.agent_id,
+                )
+            case CallStarted(call=call):
+                answered_at = call.answered_at or call.offered_at
+                await self.records.contact_answered(call.contact_id, answered_at)
+                self.metrics.wait_seconds.labels(call.waiting.service).observe(
+                    answered_at - call.waiting.joined_at
+                )
+                await self._audit(
+                    "contact.answered", executive_key(call.agent_id), call.contact_id, answered_at
+                )
+
+    async def _apply_one(self, event: Event, changed_services: set[str]) -> None:
+        match event:
+            case QueueChanged(service=service):
+                changed_services.add(service)
+            case StaffingChanged(agent=agent):
+                # Estimates count the executives of each service.
+                changed_services.update(
+                    queue.code for queue in self.settings.queues if agent.serves(queue.code)
                 )
             case PauseAfterCallChanged(agent=agent):
                 # Not a state change (nothing for the records): the console shows the request.
@@ -769,25 +851,6 @@ class BranchService:
                         graceSeconds=self.settings.service_grace_seconds,
                     ),
                 )
-            case Offered(call=call):
-                await self.records.contact_offered(
-                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
-                )
-                await self._audit(
-                    "contact.offered",
-                    "system",
-                    call.contact_id,
-                    call.offered_at,
-                    executive=call.agent_id,
-                )
-                await self.hub.send(
-                    executive_key(call.agent_id),
-                    schema.message("offer", **await self._offer_fields(call)),
-                )
-                await self.hub.send(
-                    citizen_key(call.citizen_id),
-                    schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
-                )
             case OfferWithdrawn(call=call, cause=cause):
                 await self._audit(
                     "contact.offer_withdrawn",
@@ -804,27 +867,6 @@ class BranchService:
                 )
             case WrapupTimedOut():
                 await self._wrapup_timed_out(event)
-            case CallStarted(call=call):
-                await self.records.contact_answered(
-                    call.contact_id, call.answered_at or call.offered_at
-                )
-                self.metrics.wait_seconds.labels(call.waiting.service).observe(
-                    (call.answered_at or call.offered_at) - call.waiting.joined_at
-                )
-                await self._audit(
-                    "contact.answered",
-                    executive_key(call.agent_id),
-                    call.contact_id,
-                    call.answered_at or call.offered_at,
-                )
-                await self.hub.send(
-                    executive_key(call.agent_id),
-                    schema.message("call.started", **self._call_fields(call, EXECUTIVE)),
-                )
-                await self.hub.send(
-                    citizen_key(call.citizen_id),
-                    schema.message("call.started", **self._call_fields(call, CITIZEN)),
-                )
             case ContactEnded():
                 await self._contact_ended(event)
             case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
@@ -990,7 +1032,8 @@ class BranchService:
         handle_times = await self.live.handle_times(entry.service)
         return position_fields(entry, position, waiting_count, staffed, handle_times)
 
-    async def _offer_fields(self, call: Call) -> dict[str, Any]:
+    async def _offer_fields(self, call: Call, *, with_history: bool = False) -> dict[str, Any]:
+        """An offer's fields; ``with_history`` adds the citizen's earlier contacts (else sent apart)."""
         entry = call.waiting
         queue = self.settings.queue(entry.service)
         reason = queue.reason(entry.reason_code) if queue else None
@@ -1007,7 +1050,7 @@ class BranchService:
                 "service": first.service if first else None,
                 "note": entry.transfer_note,
             }
-        return {
+        fields = {
             "contactId": entry.contact_id,
             "folio": entry.folio,
             "service": {"code": entry.service, "name": queue.name if queue else entry.service},
@@ -1021,8 +1064,10 @@ class BranchService:
             "offeredAt": call.offered_at,
             "expiresAt": call.offered_at + self.settings.service_offer_timeout_seconds,
             "transfer": transfer,
-            "history": await self._history(entry, call),
         }
+        if with_history:
+            fields["history"] = await self._history(entry, call)
+        return fields
 
     async def _history(self, entry: Waiting, call: Call) -> list[dict[str, Any]] | None:
         """The citizen's previous contacts, newest first; None while the records are away.

@@ -230,7 +230,7 @@ async def test_a_transfer_keeps_priority_links_the_contacts_and_shows_the_note(
         "service": "triage",
         "note": "Revisar GES",
     }
-    assert [h["folio"] for h in offer["history"]] == [first_record.folio]
+    assert [h["folio"] for h in leo.last("offer.history")["history"]] == [first_record.folio]
     second = await records.get(moved["contactId"])
     assert second is not None
     assert (second.transferred_from, second.transfer_note, second.service) == (
@@ -259,13 +259,17 @@ async def test_the_offer_shows_the_citizens_previous_contacts(
     await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
     await service.handle(EXE, schema.AgentAvailable())
     offer = exe.last("offer")
-    history = offer["history"]
+    assert "history" not in offer  # it follows: its read is audited first
+    told = exe.last("offer.history")
+    history = told["history"]
+    assert told["contactId"] == offer["contactId"]
     assert [(h["reason"], h["outcome"], h["service"]) for h in history] == [
         ("Bonos y reembolsos", "Resuelto en la atención", "Orientación"),
         ("Licencias médicas", "Resuelto en la atención", "Orientación"),
     ]
     # Showing the history is a read of records by staff, in the trail once per offer.
-    await service.connected(EXE)  # the executive's page reopens: the same offer again
+    welcome = await service.connected(EXE)  # the executive's page reopens: the same offer again
+    assert welcome["state"]["offer"]["history"] == history  # there, with the offer
     reads = [
         entry
         for entry in await service.records.audit_entries(offer["contactId"])

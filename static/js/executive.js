@@ -164,9 +164,16 @@ function renderContact() {
     if (transfer.note) $("offer-transfer-note").textContent = transfer.note;
     else say($("offer-transfer-note"), "executive.transfer.noNote");
   }
-  // null: the records could not be read just now, which is not the same as a first contact.
+  // null: the records could not be read just now, which is not the same as a first contact;
+  // absent: it follows the offer (offer.history).
   const history = contact?.history ?? [];
-  say($("offer-history-empty"), contact?.history === null ? "executive.history.unavailable" : "executive.history.empty");
+  const note =
+    contact?.history === undefined
+      ? "executive.history.loading"
+      : contact.history === null
+        ? "executive.history.unavailable"
+        : "executive.history.empty";
+  say($("offer-history-empty"), note);
   $("offer-history-empty").hidden = history.length > 0;
   $("offer-history").replaceChildren(
     ...history.map((item) => {
@@ -494,6 +501,11 @@ signaling
     renderContact();
     render();
     announceOffer(message);
+  })
+  .on("offer.history", (message) => {
+    if (desk.contact?.contactId !== message.contactId) return;
+    desk.contact = { ...desk.contact, history: message.history };
+    renderContact();
   })
   .on("offer.cancelled", (message) => {
     if (desk.contact?.contactId !== message.contactId) return;

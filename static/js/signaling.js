@@ -38,6 +38,7 @@ export const SERVER_TYPES = Object.freeze([
   "queue.summary",
   "agent.state",
   "offer",
+  "offer.history",
   "offer.cancelled",
   "call.started",
   "call.ended",

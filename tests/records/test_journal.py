@@ -268,7 +268,7 @@ async def test_a_contact_served_during_an_outage_is_recorded_whole(
     contact_id = joined["contactId"]
     assert joined["folio"] == offline_folio(contact_id, joined["joinedAt"])
     await service.handle(EXE, schema.AgentAvailable())
-    assert exe.last("offer")["history"] is None  # unknown, not "a first contact"
+    assert exe.last("offer.history")["history"] is None  # unknown, not "a first contact"
     await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
     await service.handle(ANA, schema.CallHangup(contact_id=contact_id))
     assert ana.last("call.ended")["receipt"] is None and exe.last("call.ended")
