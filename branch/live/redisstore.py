@@ -34,6 +34,7 @@ from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
 
 COMMIT_ATTEMPTS = 50
 COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
+READ_SCRIPT = resources.files("branch.live").joinpath("lua/read.lua").read_text("utf-8")
 
 
 class RedisLiveStore:
@@ -44,6 +45,7 @@ class RedisLiveStore:
         self._redis: Redis | None = None
         self.conflicts = 0  # commits refused because another node committed first
         self._epoch: str | None = None
+        self._services: set[str] = set()  # lines seen so far, whose heads a read names
 
     @property
     def redis(self) -> Redis:
@@ -70,6 +72,7 @@ class RedisLiveStore:
             ) from None
         self._redis = client
         self._commit = client.register_script(COMMIT_SCRIPT)
+        self._read = client.register_script(READ_SCRIPT)
         await self.restarted()
 
     async def close(self) -> None:
@@ -80,7 +83,7 @@ class RedisLiveStore:
     async def _step(self, wants: Wants, run: Callable[[Floor], list[Event]]) -> list[Event]:
         """Run one core step on a fresh snapshot until its commit is the next one."""
         for attempt in range(COMMIT_ATTEMPTS):
-            snapshot = await load(self.redis, self.keys, wants)
+            snapshot = await load(self._read, self.keys, wants, self._services)
             if not snapshot.epoch:
                 # Redis started empty and no node has noticed yet: give this life its id
                 # first, so a commit cannot match a version reached again after a restart.

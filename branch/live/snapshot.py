@@ -12,8 +12,9 @@ joining); or one whole line (``close_queue``).
 Executives, calls and the small counters are read whole: there is one call at
 most per executive.
 
-A snapshot is consistent when the version read first equals the version read
-last; the commit script then refuses it if anyone committed in between.
+The snapshot is read by one script (``lua/read.lua``), in one round trip and
+so consistent; the commit script then refuses the step if anyone committed
+since that read.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
-from branch.core.floor import Agent, AgentState, Call, Floor, FloorRules, Waiting
+from branch.core.floor import Agent, Call, Floor, FloorRules, Waiting
 from branch.errors import LiveBusy
 from branch.live import codec
 from branch.live.keys import Keys
@@ -81,65 +82,63 @@ def order(entry: Waiting) -> tuple[float, str]:
     return (entry.joined_at, entry.contact_id)
 
 
-async def load(redis: Redis, keys: Keys, wants: Wants) -> Snapshot:
+async def load(read: AsyncScript, keys: Keys, wants: Wants, services: set[str]) -> Snapshot:
+    """One snapshot in one round trip (``lua/read.lua``).
+
+    ``services`` are the lines the caller knows of, whose heads the script can
+    read; a line it does not know yet is added and the snapshot read again.
+    """
+    ranges = [(service, repr(before + GRACE_MARGIN)) for service, before in wants.joined_before]
+    if wants.whole_service is not None:
+        ranges.append((wants.whole_service, "all"))
+    expired = "" if wants.expired_before is None else repr(wants.expired_before + GRACE_MARGIN)
     for _attempt in range(READ_ATTEMPTS):
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.get(keys.version)
-            pipe.get(keys.epoch)
-            pipe.hgetall(keys.agents)
-            pipe.hgetall(keys.calls)
-            pipe.hgetall(keys.answered)
-            pipe.get(keys.cursor)
-            pipe.smembers(keys.services)
-            # A leading empty field: HMGET needs one, and no citizen id is empty.
-            pipe.hmget(keys.citizens, ["", *wants.citizens])
-            if wants.expired_before is not None:
-                pipe.zrangebyscore(keys.absent, "-inf", wants.expired_before + GRACE_MARGIN)
-            for service, before in wants.joined_before:
-                pipe.zrangebyscore(keys.waiting(service), "-inf", before + GRACE_MARGIN)
-            if wants.whole_service is not None:
-                pipe.zrange(keys.waiting(wants.whole_service), 0, -1)
-            first = await pipe.execute()
-        version, epoch, agents_raw, calls_raw, answered_raw, cursor, services, named, *more = first
-        agents = _decode(agents_raw, codec.load_agent)
-        wanted = {contact for contact in named if contact}
-        for contact_ids in more:
-            wanted.update(contact_ids)
-        # Those maybe past a wait limit are a prefix of their line: the heads reach past them.
-        limited = more[1:] if wants.expired_before is not None else more
-        ending = {
-            service: len(contact_ids)
-            for (service, _before), contact_ids in zip(
-                wants.joined_before, limited[: len(wants.joined_before)], strict=True
-            )
-        }
-        if wants.heads:
-            heads = 1 + sum(1 for agent in agents.values() if agent.state is not AgentState.IN_CALL)
-            async with redis.pipeline(transaction=True) as pipe:
-                for service in sorted(services):
-                    pipe.zrange(keys.present(service), 0, heads + ending.get(service, 0) - 1)
-                for contact_ids in await pipe.execute():
-                    wanted.update(contact_ids)
-        ordered = sorted(wanted)
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.get(keys.version)
-            pipe.hmget(keys.entries, ["", *ordered])  # "" as above
-            last_version, texts = await pipe.execute()
-        if last_version != version or any(text is None for text in texts[1:]):
+        named = sorted(services)
+        script_keys = [
+            keys.version,
+            keys.epoch,
+            keys.agents,
+            keys.calls,
+            keys.answered,
+            keys.cursor,
+            keys.services,
+            keys.citizens,
+            keys.entries,
+            keys.absent,
+            *(keys.present(service) for service in named),
+            *(keys.waiting(service) for service, _limit in ranges),
+        ]
+        argv: list[str | int] = ["1" if wants.heads else "0", expired]
+        argv += [len(wants.citizens), *wants.citizens, len(named), *named, len(ranges)]
+        for service, limit in ranges:
+            argv += [service, limit]
+        reply = await read(keys=script_keys, args=argv)
+        version, epoch, agents_raw, calls_raw, answered_raw, cursor, missing, contacts, texts = (
+            reply
+        )
+        if missing:
+            services.update(missing)
             continue
+        if any(text is None for text in texts):
+            continue  # an entry named but gone: only a Redis that lost data mid-read
         return Snapshot(
-            version=int(version or 0),
-            epoch=epoch or "",
+            version=int(version),
+            epoch=epoch,
             entries={
                 contact: codec.load_waiting(text)
-                for contact, text in zip(ordered, texts[1:], strict=True)
+                for contact, text in zip(contacts, texts, strict=True)
             },
-            agents=agents,
-            calls=_decode(calls_raw, codec.load_call),
-            answered=_decode(answered_raw, codec.load_answered),
-            cursor=cursor or "",
+            agents=_decode(_pairs(agents_raw), codec.load_agent),
+            calls=_decode(_pairs(calls_raw), codec.load_call),
+            answered=_decode(_pairs(answered_raw), codec.load_answered),
+            cursor=cursor,
         )
     raise LiveBusy()
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    """A hash as HGETALL answers inside a script: field, value, field, value…"""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _decode(raw: dict[str, str], load_one: Callable[[str], V]) -> dict[str, V]:

@@ -1,0 +1,116 @@
+-- Read the part of the floor one step needs, in one round trip: a script runs
+-- alone, so what it returns is one consistent snapshot (no version read twice).
+-- What is read is what branch/live/snapshot.py describes: executives, calls and
+-- the small counters whole, the citizens the step names, and the heads of each
+-- line of present citizens (one more than the executives not in a call, plus
+-- those a wait limit may end), or one whole line.
+--
+-- KEYS[1]  version: string       KEYS[6]   cursor: string
+-- KEYS[2]  epoch: string         KEYS[7]   services: set
+-- KEYS[3]  agents: hash          KEYS[8]   citizens: hash
+-- KEYS[4]  calls: hash           KEYS[9]   entries: hash
+-- KEYS[5]  answered: hash        KEYS[10]  absent: zset
+-- KEYS[11..10+p]        present:<service> of the p services named in ARGV
+-- KEYS[11+p..10+p+r]    waiting:<service> of the r line ranges named in ARGV
+-- ARGV, in sections:
+--   heads            "1" to read the heads of the lines, "0" not to
+--   expired_before   absent citizens since at most this score, or "" for none
+--   n, then n citizen ids
+--   p, then p service codes (those of KEYS[11..10+p], in that order)
+--   r, then r ranges, each "service, max score" (joined by then) or "service, all"
+--
+-- Returns {version, epoch, agents (flat hash), calls, answered, cursor,
+-- services in the set but not named in ARGV (their heads were not read: the
+-- caller names them and reads again), contact ids read, their entries (false
+-- when missing)}.
+
+local arg = 1
+local function next_arg()
+  local value = ARGV[arg]
+  arg = arg + 1
+  return value
+end
+
+local heads = next_arg() == '1'
+local expired_before = next_arg()
+local citizens = {''}  -- HMGET needs a field; no citizen id is empty
+for _ = 1, tonumber(next_arg()) do
+  citizens[#citizens + 1] = next_arg()
+end
+local present_key = {}
+local service_count = tonumber(next_arg())
+for index = 1, service_count do
+  present_key[next_arg()] = KEYS[10 + index]
+end
+
+local agents = redis.call('HGETALL', KEYS[3])
+local wanted, order = {}, {}
+local function want(contact_id)
+  if contact_id and contact_id ~= '' and not wanted[contact_id] then
+    wanted[contact_id] = true
+    order[#order + 1] = contact_id
+  end
+end
+for _, contact_id in ipairs(redis.call('HMGET', KEYS[8], unpack(citizens))) do
+  want(contact_id)
+end
+if expired_before ~= '' then
+  for _, contact_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[10], '-inf', expired_before)) do
+    want(contact_id)
+  end
+end
+local ending = {}  -- service -> citizens a wait limit may end, read past by the heads
+for index = 1, tonumber(next_arg()) do
+  local service, limit = next_arg(), next_arg()
+  local key = KEYS[10 + service_count + index]
+  local found
+  if limit == 'all' then
+    found = redis.call('ZRANGE', key, 0, -1)
+  else
+    found = redis.call('ZRANGEBYSCORE', key, '-inf', limit)
+    ending[service] = #found
+  end
+  for _, contact_id in ipairs(found) do
+    want(contact_id)
+  end
+end
+
+local missing = {}
+if heads then
+  local count = 1
+  for index = 2, #agents, 2 do
+    if cjson.decode(agents[index]).state ~= 'in_call' then
+      count = count + 1
+    end
+  end
+  for _, service in ipairs(redis.call('SMEMBERS', KEYS[7])) do
+    local key = present_key[service]
+    if key == nil then
+      missing[#missing + 1] = service
+    else
+      for _, contact_id in ipairs(redis.call('ZRANGE', key, 0, count + (ending[service] or 0) - 1)) do
+        want(contact_id)
+      end
+    end
+  end
+end
+
+-- In slices: unpack() of a whole long line would pass more arguments than Lua allows.
+local entries = {}
+for first = 1, #order, 1000 do
+  local texts = redis.call('HMGET', KEYS[9], unpack(order, first, math.min(first + 999, #order)))
+  for _, text in ipairs(texts) do
+    entries[#entries + 1] = text
+  end
+end
+return {
+  redis.call('GET', KEYS[1]) or '0',
+  redis.call('GET', KEYS[2]) or '',
+  agents,
+  redis.call('HGETALL', KEYS[4]),
+  redis.call('HGETALL', KEYS[5]),
+  redis.call('GET', KEYS[6]) or '',
+  missing,
+  order,
+  entries,
+}
