@@ -379,10 +379,41 @@ def _fields_of(cls: type[ClientMessage]) -> tuple[_Field, ...]:
 _FIELDS = {kind: _fields_of(cls) for kind, cls in CLIENT_MESSAGES.items()}
 
 
-def _on_wire(value: Any) -> Any:
-    if isinstance(value, SessionDescription | IceCandidate):
-        return value.to_wire()
-    return value
+_DESCRIPTION_FIELDS = frozenset(("type", "sdp"))
+_CANDIDATE_FIELDS = frozenset(("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"))
+
+
+def _as_relayed(
+    cls: type[ClientMessage], document: dict[str, Any], text: str
+) -> SignalDescription | SignalCandidate | None:
+    """The message when the frame is exactly what the partner gets, else None.
+
+    The common case of a call's signaling, taken without the general field
+    loop; anything else (an extra or missing field, an end-of-candidates
+    marker spelled as an empty candidate, a bad value) goes the general way,
+    which rewrites it or names what is wrong.
+    """
+    contact_id = document.get("contactId")
+    if len(document) != 3 or type(contact_id) is not str or not 0 < len(contact_id) <= MAX_ID_CHARS:
+        return None
+    try:
+        if cls is SignalDescription:
+            raw = document.get("description")
+            if type(raw) is not dict or raw.keys() != _DESCRIPTION_FIELDS:
+                return None
+            description = SessionDescription(raw["type"], raw["sdp"])
+            return SignalDescription(contact_id, description, as_received=text)
+        raw = document.get("candidate", False)
+        if raw is None:
+            return SignalCandidate(contact_id, None, as_received=text)
+        if type(raw) is not dict or raw.keys() != _CANDIDATE_FIELDS or raw["candidate"] == "":
+            return None
+        candidate = IceCandidate(
+            raw["candidate"], raw["sdpMid"], raw["sdpMLineIndex"], raw["usernameFragment"]
+        )
+        return SignalCandidate(contact_id, candidate, as_received=text)
+    except BadMessage:
+        return None
 
 
 def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
@@ -401,6 +432,10 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
     cls = CLIENT_MESSAGES.get(kind)
     if cls is None:
         raise UnknownMessageType(f"unknown message type {kind[:40]!r}")
+    if cls in RELAYED:
+        relayed = _as_relayed(cls, document, raw if isinstance(raw, str) else raw.decode())
+        if relayed is not None:
+            return relayed
     values: dict[str, Any] = {}
     for spec in _FIELDS[kind]:
         wire_name = spec.wire
@@ -422,15 +457,6 @@ def parse_client(raw: str | bytes, *, max_bytes: int) -> ClientMessage:
         if wire_name in _IDS:
             _check_text(f"{kind}: {wire_name}", value, limit=MAX_ID_CHARS, allow_empty=False)
         values[spec.name] = value
-    if cls in RELAYED:
-        # Exactly what the partner would be sent (no extra, missing or rewritten
-        # field): the frame itself is passed on, without writing it again.
-        relayed = {
-            "type": kind,
-            **{spec.wire: _on_wire(values[spec.name]) for spec in _FIELDS[kind]},
-        }
-        if document == relayed:
-            values["as_received"] = raw if isinstance(raw, str) else raw.decode()
     return cls(**values)
 
 
