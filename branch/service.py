@@ -805,6 +805,13 @@ class BranchService:
                     executive=call.agent_id,
                 )
             case CallStarted(call=call):
+                # The offer's own write may still be on its way (it follows the offer,
+                # maybe on another node): the answer names its executive itself, so a
+                # wrap-up right after finds the contact theirs. Same values, so
+                # whichever lands last changes nothing.
+                await self.records.contact_offered(
+                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                )
                 answered_at = call.answered_at or call.offered_at
                 await self.records.contact_answered(call.contact_id, answered_at)
                 self.metrics.wait_seconds.labels(call.waiting.service).observe(

@@ -19,6 +19,7 @@ from branch.errors import (
     NotInCall,
     NotQueued,
     NotYourContact,
+    RecordsUnavailable,
     UnknownOutcome,
     UnknownReason,
 )
@@ -690,3 +691,36 @@ async def test_a_citizen_page_that_does_not_confirm_is_skipped_and_told(
     assert exe.last("agent.state")["state"] == "offered"
     await checked.handle(BEA, schema.QueueReady(contact_id=bea_contact))
     assert exe.last("offer")["contactId"] == bea_contact
+
+
+async def test_an_offer_whose_record_fails_is_still_told_and_its_answer_names_the_executive(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="otro"))
+    contact_id = ana.last("queue.joined")["contactId"]
+
+    async def away(*_args: object) -> None:
+        raise RecordsUnavailable("records away")
+
+    written = records.contact_offered
+    monkeypatch.setattr(records, "contact_offered", away)
+    # The floor made the offer: both are told, and the failed write still surfaces.
+    with pytest.raises(RecordsUnavailable):
+        await service.handle(EXE, schema.AgentAvailable())
+    assert exe.last("offer")["contactId"] == contact_id
+    assert ana.last("queue.offered")["contactId"] == contact_id
+    assert exe.last("agent.state")["state"] == "offered"
+    record = await records.get(contact_id)
+    assert record is not None and record.executive_run is None
+
+    monkeypatch.setattr(records, "contact_offered", written)
+    await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+    record = await records.get(contact_id)
+    assert record is not None
+    assert (record.executive_run, record.offered_at) == (
+        EXE.person_id,
+        exe.last("offer")["offeredAt"],
+    )
+    assert record.answered_at is not None

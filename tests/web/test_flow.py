@@ -106,6 +106,10 @@ async def test_two_citizens_one_executive_in_fifo_order(
     )
     await exe.receive("wrapup.saved")
     assert (await exe.receive("offer"))["contactId"] == bea_contact
+    # The offer goes out before its record is written, and the record before the
+    # page's next message is handled.
+    await exe.send("ping")
+    await exe.receive("pong")
 
     records = {record.contact_id: record for record in await node.app[RECORDS].recent(10)}
     assert records[ana_contact].outcome_code == "resuelto"
