@@ -20,7 +20,7 @@ key (after prefix)         type     TTL      content
 ``node:<id>``              channel  -        messages for pages on that node (pub/sub)
 =========================  =======  =======  ==================================================
 
-A user key is ``"<role>:<RUN>"``, as in ``branch.service.User.key``.
+A user key is ``"<role>:<RUN>"``, as in ``branch.people.User.key``.
 """
 
 from __future__ import annotations

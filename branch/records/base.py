@@ -142,3 +142,11 @@ class RecordStore(Protocol):
         """Contacts that joined in [start, end), oldest first; optionally of one service or
         answered by (last offered to) one executive's RUN, for reports."""
         ...
+
+
+async def audit_event(
+    records: RecordStore, kind: str, actor: str, contact_id: str | None, at: float, **data: Any
+) -> None:
+    """One entry of the audit trail; the id makes a retried event land once."""
+    event_id = f"{kind}:{contact_id or actor}:{at!r}"
+    await records.audit(kind, actor, contact_id, event_id, data, at)

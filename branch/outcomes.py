@@ -1,0 +1,361 @@
+"""Events of the live floor turned into what pages are told and what the records keep.
+
+The floor's steps return events for what already happened; ``Outcomes.apply``
+tells each person's pages, writes the contact records and the audit trail, and
+lets the positions, service statuses and wallboard know their lines changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from branch import schema
+from branch.config import Settings
+from branch.core.floor import (
+    AgentChanged,
+    CallInterrupted,
+    CallResumed,
+    CallStarted,
+    CitizenSkipped,
+    ContactEnded,
+    Event,
+    Offered,
+    OfferWithdrawn,
+    PauseAfterCallChanged,
+    QueueChanged,
+    ReadinessCheck,
+    StaffingChanged,
+    Transferred,
+    WrapupTimedOut,
+)
+from branch.delivery.base import Delivery
+from branch.errors import InvalidState, RecordsUnavailable
+from branch.fields import MessageFields, agent_state_fields, call_fields
+from branch.lines import LineNews
+from branch.live.base import LiveStore
+from branch.metrics import Metrics
+from branch.people import CITIZEN, EXECUTIVE, citizen_key, executive_key
+from branch.positions import PositionPusher
+from branch.records.base import RecordStore, audit_event
+from branch.status import ServiceBoard
+from branch.supervision import Supervision
+
+log = logging.getLogger(__name__)
+
+# Events whose pages are told before their records are written (see ``apply``);
+# the others that write records do it before telling anyone, since what they tell
+# comes from the record (a receipt, a saved wrap-up) or is rare.
+TOLD_BEFORE_RECORDED = (AgentChanged, Offered, CallStarted)
+UNRECORDED = (QueueChanged, StaffingChanged, ReadinessCheck, PauseAfterCallChanged)
+
+
+class Outcomes:
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveStore,
+        records: RecordStore,
+        hub: Delivery,
+        clock: Callable[[], float],
+        metrics: Metrics,
+        *,
+        fields: MessageFields,
+        lines: LineNews,
+        positions: PositionPusher,
+        board: ServiceBoard,
+        supervision: Supervision,
+    ) -> None:
+        self.settings = settings
+        self.live = live
+        self.records = records
+        self.hub = hub
+        self.clock = clock
+        self.metrics = metrics
+        self.fields = fields
+        self.lines = lines
+        self.positions = positions
+        self.board = board
+        self.supervision = supervision
+
+    async def apply(self, events: list[Event]) -> None:
+        """Tell pages and records of what the live floor already did, one event after another.
+
+        The floor's state is already committed, so an offer, a call starting or an
+        executive's new state is told first and written down right after: a person
+        does not wait on the record's durable commit. The records still follow the
+        order of the events (those told first are written before any later event's),
+        and an event that fails (records away, a bug) must not keep the others from
+        going out or being written; the first error is raised at the end.
+        """
+        changed_services: set[str] = set()
+        errors: list[Exception] = []
+        unrecorded: list[Event] = []  # told already, written next
+        for event in events:
+            if isinstance(event, TOLD_BEFORE_RECORDED):
+                await self._attempt(event, self._tell(event), errors)
+                unrecorded.append(event)
+                continue
+            if not isinstance(event, UNRECORDED):
+                await self._record_all(unrecorded, errors)
+            await self._attempt(event, self._apply_one(event, changed_services), errors)
+        await self._record_all(unrecorded, errors)
+        for service in changed_services:
+            await self.positions.changed(service)
+        if changed_services:
+            await self.board.push(self.clock())
+        if events:
+            self.supervision.changed()
+        if errors:
+            raise errors[0]
+
+    async def _attempt(
+        self, event: Event, step: Coroutine[Any, Any, None], errors: list[Exception]
+    ) -> None:
+        try:
+            await step
+        except Exception as error:
+            log.warning("applying %s failed: %r", type(event).__name__, error)
+            errors.append(error)
+
+    async def _record_all(self, events: list[Event], errors: list[Exception]) -> None:
+        for event in events:
+            await self._attempt(event, self._record(event), errors)
+        events.clear()
+
+    async def _tell(self, event: Event) -> None:
+        """The pages' part of an event in TOLD_BEFORE_RECORDED."""
+        match event:
+            case AgentChanged(agent=agent):
+                await self.hub.send(
+                    executive_key(agent.agent_id),
+                    schema.message("agent.state", **agent_state_fields(agent)),
+                )
+            case Offered(call=call):
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
+                )
+                # The history follows the offer: reading it is audited first (a durable
+                # write), which the offer itself need not wait for.
+                executive = executive_key(call.agent_id)
+                await self.hub.send(
+                    executive, schema.message("offer", **await self.fields.offer(call))
+                )
+                history = await self.fields.history(call.waiting, call)
+                await self.hub.send(
+                    executive,
+                    schema.message("offer.history", contactId=call.contact_id, history=history),
+                )
+            case CallStarted(call=call):
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("call.started", **call_fields(call, EXECUTIVE)),
+                )
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message("call.started", **call_fields(call, CITIZEN)),
+                )
+
+    async def _record(self, event: Event) -> None:
+        """The records' part of an event in TOLD_BEFORE_RECORDED."""
+        match event:
+            case AgentChanged(agent=agent):
+                await self.records.agent_state_changed(
+                    agent.agent_id,
+                    agent.name,
+                    agent.state.value,
+                    agent.pause_reason,
+                    agent.contact_id,
+                    agent.since,
+                )
+            case Offered(call=call):
+                await self.records.contact_offered(
+                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                )
+                await audit_event(
+                    self.records,
+                    "contact.offered",
+                    "system",
+                    call.contact_id,
+                    call.offered_at,
+                    executive=call.agent_id,
+                )
+            case CallStarted(call=call):
+                # The offer's own write may still be on its way (it follows the offer,
+                # maybe on another node): the answer names its executive itself, so a
+                # wrap-up right after finds the contact theirs. Same values, so
+                # whichever lands last changes nothing.
+                await self.records.contact_offered(
+                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
+                )
+                answered_at = call.answered_at or call.offered_at
+                await self.records.contact_answered(call.contact_id, answered_at)
+                self.metrics.wait_seconds.labels(call.waiting.service).observe(
+                    answered_at - call.waiting.joined_at
+                )
+                await audit_event(
+                    self.records,
+                    "contact.answered",
+                    executive_key(call.agent_id),
+                    call.contact_id,
+                    answered_at,
+                )
+
+    async def _apply_one(self, event: Event, changed_services: set[str]) -> None:
+        match event:
+            case QueueChanged(service=service):
+                changed_services.add(service)
+            case StaffingChanged(agent=agent):
+                # Estimates count the executives of each service.
+                changed_services.update(
+                    queue.code for queue in self.settings.queues if agent.serves(queue.code)
+                )
+            case PauseAfterCallChanged(agent=agent):
+                # Not a state change (nothing for the records): the console shows the request.
+                await self.hub.send(
+                    executive_key(agent.agent_id),
+                    schema.message("agent.state", **agent_state_fields(agent)),
+                )
+            case ReadinessCheck(call=call):
+                # The page answers with queue.ready once its camera/microphone are live.
+                await self.hub.send(
+                    citizen_key(call.citizen_id),
+                    schema.message(
+                        "queue.offered",
+                        contactId=call.contact_id,
+                        readySeconds=self.settings.service_readiness_seconds,
+                    ),
+                )
+            case CitizenSkipped(waiting=entry):
+                await audit_event(
+                    self.records,
+                    "contact.skipped",
+                    "system",
+                    entry.contact_id,
+                    entry.absent_since or 0.0,
+                )
+                await self.hub.send(
+                    citizen_key(entry.citizen_id),
+                    schema.message(
+                        "queue.skipped",
+                        contactId=entry.contact_id,
+                        graceSeconds=self.settings.service_grace_seconds,
+                    ),
+                )
+            case OfferWithdrawn(call=call, cause=cause):
+                await audit_event(
+                    self.records,
+                    "contact.offer_withdrawn",
+                    "system",
+                    call.contact_id,
+                    self.clock(),
+                    executive=call.agent_id,
+                    cause=cause,
+                    detail=event.detail,
+                )
+                await self.hub.send(
+                    executive_key(call.agent_id),
+                    schema.message("offer.cancelled", contactId=call.contact_id, reason=cause),
+                )
+            case WrapupTimedOut():
+                await self._wrapup_timed_out(event)
+            case ContactEnded():
+                await self._contact_ended(event)
+            case CallInterrupted(call=call, who=who) | CallResumed(call=call, who=who):
+                await audit_event(
+                    self.records,
+                    "contact.interrupted"
+                    if isinstance(event, CallInterrupted)
+                    else "contact.reconnected",
+                    "system",
+                    call.contact_id,
+                    self.clock(),
+                    who=who,
+                )
+                kind = "call.reconnecting" if isinstance(event, CallInterrupted) else "call.resumed"
+                other = (
+                    executive_key(call.agent_id) if who == CITIZEN else citizen_key(call.citizen_id)
+                )
+                await self.hub.send(other, schema.message(kind, contactId=call.contact_id, who=who))
+            case Transferred(call=first, to=entry):
+                await audit_event(
+                    self.records,
+                    "contact.transferred",
+                    executive_key(first.agent_id),
+                    first.contact_id,
+                    self.clock(),
+                    toService=entry.service,
+                    toContact=entry.contact_id,
+                )
+                await self.lines.send_joined(entry, self.clock())
+
+    async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:
+        try:
+            record = await self.records.get(event.contact_id)
+        except RecordsUnavailable:
+            # The default needs the contact's reason: the record stays without a wrap-up
+            # (as when nobody wraps up) and the executive goes on as the floor decided.
+            log.warning(
+                "records away: the timed-out wrap-up of %s is not recorded", event.contact_id
+            )
+            return
+        if record is None:
+            return
+        try:
+            await self.records.contact_wrapped_up(
+                event.contact_id,
+                event.agent_id,
+                self.settings.service_default_outcome,
+                record.reason_code,
+                "",
+                event.at,
+            )
+        except InvalidState:
+            return  # the executive's own wrap-up got there first
+        await audit_event(
+            self.records,
+            "contact.wrapped_up",
+            "system",
+            event.contact_id,
+            event.at,
+            outcome=self.settings.service_default_outcome,
+            reason=record.reason_code,
+            timedOut=True,
+        )
+        if record.answered_at is not None:
+            await self.live.add_handle_time(record.service, event.at - record.answered_at)
+        await self.hub.send(
+            executive_key(event.agent_id),
+            schema.message("wrapup.saved", contactId=event.contact_id, timedOut=True),
+        )
+
+    async def _contact_ended(self, event: ContactEnded) -> None:
+        contact_id = event.waiting.contact_id
+        await self.records.contact_ended(contact_id, event.reason, event.at)
+        self.metrics.contacts_ended.labels(event.waiting.service, event.reason.value).inc()
+        await audit_event(
+            self.records,
+            "contact.ended",
+            "system",
+            contact_id,
+            event.at,
+            reason=event.reason.value,
+            by=event.by,
+        )
+        if event.in_call:
+            ended = schema.message(
+                "call.ended", contactId=contact_id, reason=event.reason.value, by=event.by
+            )
+            await self.hub.send(
+                citizen_key(event.waiting.citizen_id),
+                {**ended, "receipt": await self.fields.receipt(contact_id)},
+            )
+            if event.agent_id:
+                await self.hub.send(executive_key(event.agent_id), ended)
+        else:
+            await self.hub.send(
+                citizen_key(event.waiting.citizen_id),
+                schema.message("queue.left", contactId=contact_id, reason=event.reason.value),
+            )
