@@ -39,6 +39,7 @@ from branch.delivery.base import Connection, LostPage
 from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryKeys
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
 from branch.hub import Hub
+from branch.redis_retry import retrying_options
 from branch.schema import dump
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,13 @@ class RedisDelivery:
         # A command unanswered for that long is a Redis that is away: it fails (and
         # is logged) rather than hold a page's handler or the heartbeat forever.
         wait = COMMAND_TIMEOUT
+        # Presence, claims and lookups may run twice; the publisher below may not.
         self._redis = Redis.from_url(
-            self.url, decode_responses=True, socket_timeout=wait, socket_connect_timeout=wait
+            self.url,
+            decode_responses=True,
+            socket_timeout=wait,
+            socket_connect_timeout=wait,
+            **retrying_options(),
         )
         self._publisher = Redis.from_url(
             self.url,

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
 from branch.live.keys import DEFAULT_PREFIX
+from branch.redis_retry import retrying_options
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class SessionKeys:
 class RedisSessionStore:
     def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.key = SessionKeys(prefix)
-        self.redis = Redis.from_url(url, decode_responses=True)
+        self.redis = Redis.from_url(url, decode_responses=True, **retrying_options())
 
     async def close(self) -> None:
         await self.redis.aclose()

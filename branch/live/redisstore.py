@@ -19,9 +19,7 @@ from collections.abc import Callable
 from importlib import resources
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.exceptions import RedisError
 
 from branch.config import without_password
 from branch.core.estimate import HISTORY
@@ -31,6 +29,7 @@ from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
+from branch.redis_retry import retrying_options
 
 COMMIT_ATTEMPTS = 50
 COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
@@ -58,10 +57,8 @@ class RedisLiveStore:
             self.url,
             decode_responses=True,
             socket_connect_timeout=5,
-            # A restarted Redis or a dropped connection is retried on a new one. A
-            # repeated commit is safe: its token makes the script answer as the first time.
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), 3),
-            retry_on_error=[ConnectionError, TimeoutError],
+            # A repeated commit is safe: its token makes the script answer as the first time.
+            **retrying_options(),
         )
         try:
             await client.ping()
