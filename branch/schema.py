@@ -308,6 +308,14 @@ class SupervisorBroadcast(ClientMessage):
     text: str = _wire("text")
 
 
+@dataclass(frozen=True)
+class SupervisorClearNotice(ClientMessage):
+    """A supervisor takes back the service's current message before it runs out."""
+
+    type: ClassVar[str] = "supervisor.clear_notice"
+    service: str = _wire("service")
+
+
 def _score(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
         raise BadMessage("survey.submit: score must be a whole number from 1 to 5")
@@ -339,6 +347,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         SupervisorPauseAfter,
         SupervisorLogOut,
         SupervisorBroadcast,
+        SupervisorClearNotice,
     )
 }
 
@@ -492,6 +501,7 @@ SERVER_TYPES = (
     "queue.ticket",
     "queue.reclaim",
     "queue.notice",
+    "queue.notice_cleared",
     "wallboard",
     "supervisor.done",
 )

@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.SupervisorPauseAfter.type: frozenset({SUPERVISOR}),
     schema.SupervisorLogOut.type: frozenset({SUPERVISOR}),
     schema.SupervisorBroadcast.type: frozenset({SUPERVISOR}),
+    schema.SupervisorClearNotice.type: frozenset({SUPERVISOR}),
 }
 
 
@@ -371,6 +372,7 @@ class BranchService:
                 | schema.SupervisorPauseAfter()
                 | schema.SupervisorLogOut()
                 | schema.SupervisorBroadcast()
+                | schema.SupervisorClearNotice()
             ):
                 await self.supervision.handle(user.key, message)
             case schema.SurveySubmit():

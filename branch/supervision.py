@@ -154,6 +154,8 @@ class Supervision:
                 await self._log_out(actor, message, now)
             case schema.SupervisorBroadcast():
                 await self._broadcast(actor, message, now)
+            case schema.SupervisorClearNotice():
+                await self._clear_notice(actor, message, now)
             case _:
                 raise BadMessage(f"{message.type} is not a supervisor action")
 
@@ -215,34 +217,65 @@ class Supervision:
         await self.end_session(executive_key(agent.agent_id))
         await self._done(actor, message.type, executive=agent.agent_id)
 
-    async def _broadcast(self, actor: str, message: schema.SupervisorBroadcast, now: float) -> None:
-        queue = self.settings.queue(message.service)
+    def _service(self, code: str) -> str:
+        queue = self.settings.queue(code)
         if queue is None:
-            raise UnknownService(f"service {message.service[:40]!r} does not exist")
+            raise UnknownService(f"service {code[:40]!r} does not exist")
+        return queue.code
+
+    async def _tell_waiting(self, service: str, notice: dict[str, Any]) -> tuple[int, int]:
+        """Send ``notice`` to everyone waiting in ``service``: (how many wait, pages reached)."""
+        waiting = await self.live.waiting(service)
+        delivered = 0
+        for entry in waiting:
+            if await self.hub.send(citizen_key(entry.citizen_id), notice):
+                delivered += 1
+        return len(waiting), delivered
+
+    async def _broadcast(self, actor: str, message: schema.SupervisorBroadcast, now: float) -> None:
+        service = self._service(message.service)
         text = message.text.strip()
         limit = self.settings.limits_notice
         if not text or len(text) > limit:
             raise BadMessage(f"supervisor.broadcast: text must have 1 to {limit} characters")
         # Kept first, so a citizen who reloads or joins while it is sent is shown it anyway.
         await self.live.set_notice(
-            Notice(queue.code, text, now, now + self.settings.supervision_notice_seconds)
+            Notice(service, text, now, now + self.settings.supervision_notice_seconds)
         )
-        waiting = await self.live.waiting(queue.code)
-        notice = schema.message("queue.notice", service=queue.code, text=text, at=now)
-        delivered = 0
-        for entry in waiting:
-            if await self.hub.send(citizen_key(entry.citizen_id), notice):
-                delivered += 1
+        notice = schema.message("queue.notice", service=service, text=text, at=now)
+        waiting, delivered = await self._tell_waiting(service, notice)
         await self._audit(
             message.type,
             actor,
             now,
-            service=queue.code,
+            service=service,
             text=text,
-            waiting=len(waiting),
+            waiting=waiting,
             delivered=delivered,
         )
-        await self._done(actor, message.type, service=queue.code, recipients=delivered)
+        await self._done(actor, message.type, service=service, recipients=delivered)
+
+    async def _clear_notice(
+        self, actor: str, message: schema.SupervisorClearNotice, now: float
+    ) -> None:
+        service = self._service(message.service)
+        # Removed first, so a citizen who reloads or joins meanwhile is not shown it again.
+        cleared = await self.live.clear_notice(service, now)
+        # Told even when none was current: a page may still show one that just ran out.
+        gone = schema.message("queue.notice_cleared", service=service, at=now)
+        waiting, delivered = await self._tell_waiting(service, gone)
+        await self._audit(
+            message.type,
+            actor,
+            now,
+            service=service,
+            cleared=None if cleared is None else cleared.text,
+            waiting=waiting,
+            delivered=delivered,
+        )
+        await self._done(
+            actor, message.type, service=service, recipients=delivered, cleared=cleared is not None
+        )
 
     async def _audit(self, kind: str, actor: str, at: float, **data: Any) -> None:
         # Each action is its own event, even two alike in the same instant.

@@ -62,6 +62,7 @@ MESSAGES: dict[str, set[str]] = {
     "supervisor.pause_after": {S},
     "supervisor.log_out": {S},
     "supervisor.broadcast": {S},
+    "supervisor.clear_notice": {S},
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -87,6 +88,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "supervisor.pause_after": {"executive": EXECUTIVE_RUN},
     "supervisor.log_out": {"executive": EXECUTIVE_RUN},
     "supervisor.broadcast": {"service": "general", "text": "Hay demoras"},
+    "supervisor.clear_notice": {"service": "general"},
 }
 
 

@@ -460,6 +460,62 @@ async def test_a_later_message_replaces_the_current_one(
     }
 
 
+async def test_a_supervisor_takes_the_current_message_back(
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    ana = await page_for(service, hub, ANA)
+    cris = await page_for(service, hub, CRIS)
+    await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
+    await service.handle(CRIS, schema.QueueJoin(reason="otro", service="triage"))
+    text = "Hay demoras por un corte de luz."
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text=text))
+    await service.handle(SUP, schema.SupervisorBroadcast(service="triage", text="Triage lento"))
+    clock.advance(20)
+
+    await service.handle(SUP, schema.SupervisorClearNotice(service="general"))
+    assert ana.last("queue.notice_cleared") == {
+        "type": "queue.notice_cleared",
+        "service": "general",
+        "at": clock.now,
+    }
+    assert cris.of("queue.notice_cleared") == []  # another line keeps its message
+    assert sup.last("supervisor.done") == {
+        "type": "supervisor.done",
+        "action": "supervisor.clear_notice",
+        "service": "general",
+        "recipients": 1,
+        "cleared": True,
+    }
+    assert (await page_for(service, hub, ANA)).last("welcome")["state"]["notice"] is None
+    bea = await page_for(service, hub, BEA)
+    await service.handle(BEA, schema.QueueJoin(reason="otro", service="general"))
+    assert bea.of("queue.notice") == []
+    assert (await page_for(service, hub, CRIS)).last("welcome")["state"]["notice"] == {
+        "service": "triage",
+        "text": "Triage lento",
+        "at": clock.now - 20,
+    }
+
+    # Again, with nothing current: the pages are told anyway, and the audit says none was.
+    await service.handle(SUP, schema.SupervisorClearNotice(service="general"))
+    assert sup.last("supervisor.done")["cleared"] is False
+    assert sup.last("supervisor.done")["recipients"] == 2
+    assert await audited(records, "supervisor.clear_notice") == [
+        (SUP.key, {"service": "general", "cleared": text, "waiting": 1, "delivered": 1}),
+        (SUP.key, {"service": "general", "cleared": None, "waiting": 2, "delivered": 2}),
+    ]
+
+
+async def test_clearing_the_message_of_an_unknown_service_is_refused_and_not_audited(
+    service: BranchService, records: SqliteRecordStore
+) -> None:
+    with pytest.raises(UnknownService) as caught:
+        await service.handle(SUP, schema.SupervisorClearNotice(service="nope"))
+    assert str(caught.value) == "service 'nope' does not exist"
+    assert await audited(records, "supervisor.clear_notice") == []
+
+
 @pytest.mark.parametrize(
     ("message", "error", "text"),
     [

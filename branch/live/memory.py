@@ -146,6 +146,10 @@ class MemoryLiveStore:
         notice = self._notices.get(service)
         return notice if notice is not None and notice.current(now) else None
 
+    async def clear_notice(self, service: str, now: float) -> Notice | None:
+        notice = self._notices.pop(service, None)
+        return notice if notice is not None and notice.current(now) else None
+
     async def add_handle_time(self, service: str, seconds: float) -> None:
         self._handle_times[service].append(seconds)
 

@@ -303,11 +303,11 @@ class RedisLiveStore:
         )
 
     async def notice(self, service: str, now: float) -> Notice | None:
-        text = await self.redis.get(self.keys.notice(service))
-        if text is None:
-            return None
-        notice = codec.load_notice(text)
-        return notice if notice.current(now) else None
+        return _current_notice(await self.redis.get(self.keys.notice(service)), now)
+
+    async def clear_notice(self, service: str, now: float) -> Notice | None:
+        # One command, so a broadcast landing meanwhile is either removed whole or kept whole.
+        return _current_notice(await self.redis.getdel(self.keys.notice(service)), now)
 
     async def add_handle_time(self, service: str, seconds: float) -> None:
         key = self.keys.handle_times(service)
@@ -319,3 +319,10 @@ class RedisLiveStore:
     async def handle_times(self, service: str) -> list[float]:
         texts = await self.redis.lrange(self.keys.handle_times(service), 0, HISTORY - 1)
         return [float(text) for text in reversed(texts)]
+
+
+def _current_notice(text: str | bytes | None, now: float) -> Notice | None:
+    if text is None:
+        return None
+    notice = codec.load_notice(text)
+    return notice if notice.current(now) else None

@@ -691,6 +691,7 @@ signaling
     showBranchNotice(text);
     notify(t("citizen.notify.branchNotice"), text);
   })
+  .on("queue.notice_cleared", () => showBranchNotice(null))
   .on("call.started", (fields) => {
     ticket.drop(); // an answered contact gives no place in line any more
     showBranchNotice("");

@@ -25,6 +25,7 @@ export const CLIENT_TYPES = Object.freeze([
   "supervisor.pause_after",
   "supervisor.log_out",
   "supervisor.broadcast",
+  "supervisor.clear_notice",
 ]);
 
 export const SERVER_TYPES = Object.freeze([
@@ -55,6 +56,7 @@ export const SERVER_TYPES = Object.freeze([
   "queue.ticket",
   "queue.reclaim",
   "queue.notice",
+  "queue.notice_cleared",
   "wallboard",
   "supervisor.done",
 ]);

@@ -306,6 +306,14 @@ $("notice-form").addEventListener("submit", (event) => {
   }
 });
 
+$("notice-clear").addEventListener("click", () => {
+  showError(null);
+  showDone(null);
+  if (signaling.send("supervisor.clear_notice", { service: $("notice-service").value })) {
+    $("notice-clear").disabled = true;
+  }
+});
+
 // ------------------------------------------------------------ signaling
 
 function nameOf(run) {
@@ -352,6 +360,9 @@ signaling
       $("notice-send").disabled = false;
       $("notice-text").value = "";
       showDone("wallboard.doneBroadcast", { count: message.recipients });
+    } else if (message.action === "supervisor.clear_notice") {
+      $("notice-clear").disabled = false;
+      showDone(message.cleared ? "wallboard.doneClearNotice" : "wallboard.doneNoNotice", { count: message.recipients });
     } else if (message.action === "supervisor.pause_after") {
       showDone(message.pending ? "wallboard.donePauseAfter" : "wallboard.donePauseAfterCancel", {
         name: nameOf(message.executive),
@@ -364,6 +375,7 @@ signaling
   })
   .on("error", (message) => {
     if (message.replyTo === "supervisor.broadcast") $("notice-send").disabled = false;
+    if (message.replyTo === "supervisor.clear_notice") $("notice-clear").disabled = false;
     showError(errorKey(message.code));
   });
 

@@ -53,6 +53,13 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     notice = cpage.get_by_role("status").filter(has_text="Aviso de la sucursal")
     await expect(notice).to_contain_text("Estamos con alta demanda; gracias por esperar.")
     await citizen.shot("notice")
+    # Taken back before it runs out: the citizen's page stops showing it.
+    await spage.get_by_role("button", name="Quitar el aviso vigente").click()
+    await expect(spage.locator("#done")).to_have_text(
+        "Aviso quitado: 1 persona que espera ya no lo ve."
+    )
+    await expect(cpage.locator("#branch-notice")).to_be_empty()
+    await supervisor.shot("notice-cleared")
 
     # An executive logs in, takes the call: nobody waits, one call in progress.
     await executive.go_available(node.url, EXECUTIVE_RUN)
@@ -105,6 +112,7 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     kinds = [entry.kind for entry in await node.app[RECORDS].audit_entries()]
     assert [kind for kind in kinds if kind.startswith("supervisor.")] == [
         "supervisor.broadcast",
+        "supervisor.clear_notice",
         "supervisor.not_ready",
         "supervisor.log_out",
     ]

@@ -435,6 +435,33 @@ async def test_a_notice_set_on_one_node_is_read_on_another(open_nodes: OpenNodes
     )
 
 
+async def test_a_cleared_notice_is_gone_on_every_node(open_nodes: OpenNodes) -> None:
+    sending, reading = await open_nodes(2)
+    notice = Notice("triage", "Atención: cambio de horario", T0, T0 + 60)
+    await sending.set_notice(notice)
+    await sending.set_notice(Notice("general", "Hay demoras", T0, T0 + 60))
+    assert await reading.clear_notice("triage", T0 + 1) == notice
+    assert await sending.notice("triage", T0 + 2) is None
+    assert await reading.notice("triage", T0 + 2) is None
+    assert await sending.clear_notice("triage", T0 + 3) is None  # nothing left to clear
+    assert await reading.notice("general", T0 + 3) == Notice("general", "Hay demoras", T0, T0 + 60)
+
+
+async def test_a_cleared_notice_is_no_longer_current(open_live: OpenLive) -> None:
+    store = await open_live()
+    notice = Notice("general", "Hay demoras", T0, T0 + 60)
+    await store.set_notice(notice)
+    await store.set_notice(Notice("triage", "Triage lento", T0, T0 + 60))
+    assert await store.clear_notice("general", T0 + 1) == notice
+    assert await store.notice("general", T0 + 1) is None
+    assert await store.clear_notice("general", T0 + 2) is None  # nothing left to clear
+    assert await store.notice("triage", T0 + 2) == Notice("triage", "Triage lento", T0, T0 + 60)
+
+    # One that ran out is removed too, and reported as not current.
+    assert await store.clear_notice("triage", T0 + 60) is None
+    assert await store.notice("triage", T0) is None
+
+
 @pytest.mark.parametrize(
     ("fields", "error"),
     [

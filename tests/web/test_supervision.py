@@ -1,5 +1,5 @@
 """Supervision over the real socket: the pushed wallboard, a log-out that ends the session, and
-a message to those waiting that outlives the moment it was sent."""
+a message to those waiting that outlives the moment it was sent until it is taken back."""
 
 from __future__ import annotations
 
@@ -78,3 +78,14 @@ async def test_a_message_sent_on_one_node_is_shown_to_who_reloads_or_joins_on_an
         await bea.send("queue.join", reason="bonos")
         await bea.receive("queue.joined")
         assert await bea.receive("queue.notice") == {"type": "queue.notice", **notice}
+
+        # Taken back on the second node: gone from the shared store and from both pages.
+        await sara.send("supervisor.clear_notice", service="general")
+        done = await sara.receive("supervisor.done")
+        assert (done["recipients"], done["cleared"]) == (2, True)
+        told = [await citizen.receive("queue.notice_cleared") for citizen in (ana, bea)]
+        at = told[0]["at"]
+        assert told == [{"type": "queue.notice_cleared", "service": "general", "at": at}] * 2
+        assert at >= sent["at"]
+        await ana.disconnect()
+        assert (await ana.connect())["state"]["notice"] is None
