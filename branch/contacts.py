@@ -11,7 +11,7 @@ import uuid
 from branch import schema, wording
 from branch.config import Queue, Settings
 from branch.core.estimate import estimate_wait
-from branch.core.floor import AgentState, Call, EndReason, Waiting
+from branch.core.floor import AgentState, Call, EndReason, Waiting, place_in_line
 from branch.core.hours import Refusal
 from branch.core.ratelimit import Buckets, Rate
 from branch.delivery.base import Delivery
@@ -210,6 +210,7 @@ class Contacts:
             raise InvalidState("La atención ya está en ese servicio")
         first = call.waiting
         contact_id = uuid.uuid4().hex
+        estimate = await self._estimate_at(queue.code, first.joined_at, contact_id)
         folio = await self.records.contact_joined(
             contact_id,
             queue.code,
@@ -218,6 +219,7 @@ class Contacts:
             first.reason_code,
             first.reason_text,
             now,
+            estimated_wait=None if estimate is None else round(estimate),
             transferred_from=first.contact_id,
             transfer_note=note,
         )
@@ -239,6 +241,16 @@ class Contacts:
             await self.records.contact_ended(contact_id, EndReason.CITIZEN_LEFT, now)
             raise
         await self.apply(events)
+
+    async def _estimate_at(self, service: str, joined_at: float, contact_id: str) -> float | None:
+        """The wait a contact entering ``service``'s line with this priority is told.
+
+        A transferred citizen keeps the first join time, so they go ahead of
+        those who joined later: their first ``queue.position`` counts from there.
+        """
+        place = place_in_line(await self.live.waiting(service), joined_at, contact_id)
+        staffed = await self.live.staffed(service)
+        return estimate_wait(place, await self.live.handle_times(service), staffed)
 
     async def wrapup(self, user: User, message: schema.WrapupSubmit, now: float) -> None:
         settings = self.settings

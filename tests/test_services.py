@@ -8,6 +8,7 @@ import pytest
 
 from branch import schema
 from branch.config import load_settings
+from branch.core.figures import summarize
 from branch.errors import (
     AfterClosing,
     InvalidState,
@@ -238,6 +239,42 @@ async def test_a_transfer_keeps_priority_links_the_contacts_and_shows_the_note(
         "Revisar GES",
         "especialista",
     )
+
+
+async def test_a_transfer_records_the_estimate_told_in_the_new_line_and_is_judged_by_it(
+    service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana, bea, cam = [await page_for(service, hub, user) for user in (ANA, BEA, CAM)]
+    await page_for(service, hub, EXE)
+    await page_for(service, hub, EXE2)  # logged in, not ready: especialista is staffed by one
+    for seconds in (300, 500):
+        await service.live.add_handle_time("especialista", seconds)  # 400 s on average
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    first = await call_between(service, ana, EXE)
+    clock.advance(60)
+    await service.handle(BEA, schema.QueueJoin(service="especialista", reason="ges"))
+    clock.advance(30)
+    await service.handle(CAM, schema.QueueJoin(service="especialista", reason="ges"))
+    assert cam.last("queue.position")["estimatedWaitSeconds"] == 600  # (2 - 0.5) * 400 / 1
+    clock.advance(90)
+
+    await service.handle(EXE, schema.CallTransfer(contact_id=first, service="especialista"))
+    # Ana keeps her first join time: first in the new line, told (1 - 0.5) * 400 / 1 = 200 s.
+    moved = ana.last("queue.joined")["contactId"]
+    told = ana.last("queue.position")
+    assert (told["contactId"], told["position"], told["estimatedWaitSeconds"]) == (moved, 1, 200)
+    assert bea.last("queue.position")["position"] == 2
+    second = await records.get(moved)
+    assert second is not None and second.estimated_wait == 200
+
+    clock.advance(150)
+    await service.handle(EXE2, schema.AgentAvailable())
+    await service.handle(EXE2, schema.OfferAccept(contact_id=moved))
+    # The leg in especialista waited 150 s from the transfer, against the 200 s told then;
+    # the first leg, in triage, had no history and so no estimate.
+    figures = summarize(await records.recent(10), service.settings.thresholds)
+    assert (figures.answered, figures.estimates) == (2, 1)
+    assert (figures.estimate_error, figures.estimate_bias) == (50.0, -50.0)
 
 
 async def test_the_offer_shows_the_citizens_previous_contacts(

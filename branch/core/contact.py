@@ -34,7 +34,8 @@ class ContactRecord:
     survey_score: int | None = None
     survey_comment: str | None = None
     surveyed_at: float | None = None
-    estimated_wait: float | None = None  # seconds predicted at join; None: no estimate was given
+    # Seconds predicted on entering the line (at join, or at the transfer); None: none given.
+    estimated_wait: float | None = None
     transferred_from: str | None = None  # the contact this one was transferred from
     transfer_note: str | None = None
     purged_at: float | None = None  # when the retention purge erased its personal data

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,9 +103,7 @@ class Floor:
         entry = self.find_waiting(citizen_id)
         if entry is None:
             return None
-        return 1 + sum(
-            1 for other in self.waiting_in(entry.service) if _order(other) < _order(entry)
-        )
+        return place_in_line(self.waiting_in(entry.service), entry.joined_at, entry.contact_id)
 
     def call_of_citizen(self, citizen_id: str) -> Call | None:
         return next((call for call in self.calls.values() if call.citizen_id == citizen_id), None)
@@ -593,6 +591,11 @@ def _guard(agent: Agent, state: AgentState) -> None:
     """The one guard every executive state change passes."""
     if agent.state is not state and state not in ALLOWED[agent.state]:
         raise InvalidState(f'Cannot go from "{agent.state}" to "{state}"')
+
+
+def place_in_line(line: Iterable[Waiting], joined_at: float, contact_id: str) -> int:
+    """1-based place a contact with this priority takes (or has) among ``line``."""
+    return 1 + sum(1 for other in line if _order(other) < (joined_at, contact_id))
 
 
 def _order(entry: Waiting) -> tuple[float, str]:

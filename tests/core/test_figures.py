@@ -217,3 +217,20 @@ def test_thresholds_validate_themselves(arguments: dict[str, object], message: s
     with pytest.raises(ValueError) as caught:
         Thresholds(**arguments)  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+def test_a_transferred_leg_is_judged_against_the_estimate_told_at_the_transfer() -> None:
+    # The first leg waited 40 s against 30 told at join; the leg in the new line joined at
+    # the transfer (its wait counts from there), waited 150 s against 200 told then.
+    first = contact("t1", 0, wait=40, end=EndReason.TRANSFERRED, talk=100, estimate=30)
+    second = contact(
+        "t2", 140, service="especialista", wait=150, estimate=200, transferred_from="t1"
+    )
+    total = summarize([first, second], T60)
+    assert (total.estimates, total.estimate_error, total.estimate_bias) == (2, 30.0, -20.0)
+    legs = {group.key: group.summary for group in report([first, second], T60).by_service}
+    assert (legs["general"].estimate_error, legs["general"].estimate_bias) == (10.0, 10.0)
+    assert (legs["especialista"].estimate_error, legs["especialista"].estimate_bias) == (
+        50.0,
+        -50.0,
+    )

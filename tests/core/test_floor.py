@@ -24,6 +24,7 @@ from branch.core.floor import (
     StaffingChanged,
     Waiting,
     WrapupTimedOut,
+    place_in_line,
 )
 from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
 
@@ -802,3 +803,18 @@ def test_after_a_transfer_the_hard_limit_counts_from_the_transfer(
 def test_a_wait_limit_must_be_positive(seconds: float) -> None:
     with pytest.raises(ValueError, match=f"wait limit of 'triage' must be positive, not {seconds}"):
         FloorRules(wait_limits=(("triage", seconds),))
+
+
+@pytest.mark.parametrize(
+    ("joined_at", "contact_id", "place"),
+    [
+        (5.0, "c-zed", 1),  # a transfer keeping an early join goes ahead of everyone
+        (10.0, "c-aaa", 1),  # same time as Ana: the contact id breaks the tie
+        (10.0, "c-zed", 2),
+        (25.0, "c-new", 3),  # between Bea and Cam
+        (99.0, "c-new", 4),  # a newcomer: the back of the line
+    ],
+)
+def test_the_place_a_contact_takes_in_a_line(joined_at: float, contact_id: str, place: int) -> None:
+    line = [citizen("ana", 10.0), citizen("bea", 20.0), citizen("cam", 30.0)]
+    assert place_in_line(line, joined_at, contact_id) == place
