@@ -315,6 +315,27 @@ class Contacts:
         await self.hub.send(partner, line)
         await self.hub.send(user.key, line)
 
+    async def audio_only(self, user: User, message: schema.CallAudioOnly, now: float) -> None:
+        """Tell the executive why the video stopped; remembered for a reloaded desk, audited."""
+        partner = await self.partner(user, message.contact_id)
+        await self.apply(
+            await self.live.audio_only(user.person_id, message.contact_id, message.audio_only)
+        )
+        await audit_event(
+            self.records,
+            "contact.audio_only",
+            user.key,
+            message.contact_id,
+            now,
+            audioOnly=message.audio_only,
+        )
+        await self.hub.send(
+            partner,
+            schema.message(
+                "call.audio_only", contactId=message.contact_id, audioOnly=message.audio_only
+            ),
+        )
+
     async def partner(self, user: User, contact_id: str) -> str:
         """The other member of the caller's call, or NotInCall: signaling never goes elsewhere."""
         return (await self.call_with_partner(user, contact_id))[1]

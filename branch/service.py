@@ -180,6 +180,8 @@ class BranchService:
                 state["call"] = {
                     **call_fields(call, EXECUTIVE),
                     "chat": await self.fields.chat(call),
+                    # Shown at once, without waiting for the citizen's page to repeat it.
+                    "audioOnly": call.audio_only,
                 }
         settings = self.settings
         welcome = schema.message(
@@ -343,24 +345,7 @@ class BranchService:
             case schema.CallHangup():
                 await self._apply(await self.live.hangup(user.person_id, message.contact_id, now))
             case schema.CallAudioOnly():
-                # Relayed so the executive knows why the video stopped; kept in the audit trail.
-                partner = await self.contacts.partner(user, message.contact_id)
-                await audit_event(
-                    self.records,
-                    "contact.audio_only",
-                    user.key,
-                    message.contact_id,
-                    now,
-                    audioOnly=message.audio_only,
-                )
-                await self.hub.send(
-                    partner,
-                    schema.message(
-                        "call.audio_only",
-                        contactId=message.contact_id,
-                        audioOnly=message.audio_only,
-                    ),
-                )
+                await self.contacts.audio_only(user, message, now)
             case schema.WrapupSubmit():
                 await self.contacts.wrapup(user, message, now)
             case schema.CallTransfer():

@@ -209,6 +209,37 @@ async def test_the_executive_is_told_when_the_citizen_goes_audio_only_and_back(
     assert trail == [{"audioOnly": True}, {"audioOnly": False}]
 
 
+async def test_a_reloaded_desk_is_told_at_once_that_the_citizen_is_audio_only(
+    service: BranchService, hub: Hub
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    contact_id = await call_between(service, ana, EXE)
+    assert (await page_for(service, hub, EXE)).last("welcome")["state"]["call"][
+        "audioOnly"
+    ] is False
+
+    await service.handle(ANA, schema.CallAudioOnly(contact_id=contact_id, audio_only=True))
+    desk = (await page_for(service, hub, EXE)).last("welcome")["state"]["call"]
+    assert (desk["contactId"], desk["audioOnly"]) == (contact_id, True)
+
+    await service.handle(ANA, schema.CallAudioOnly(contact_id=contact_id, audio_only=False))
+    assert (await page_for(service, hub, EXE)).last("welcome")["state"]["call"][
+        "audioOnly"
+    ] is False
+
+    # A citizen page that reloads starts with its video on, whatever it said before.
+    await service.handle(ANA, schema.CallAudioOnly(contact_id=contact_id, audio_only=True))
+    hub.detach(ANA.key, ana)
+    await service.disconnected(ANA)
+    reloaded = await page_for(service, hub, ANA)
+    assert reloaded.last("welcome")["state"]["call"]["contactId"] == contact_id
+    assert (await page_for(service, hub, EXE)).last("welcome")["state"]["call"][
+        "audioOnly"
+    ] is False
+
+
 async def test_audio_only_is_relayed_only_within_the_citizens_own_call(
     service: BranchService, hub: Hub
 ) -> None:

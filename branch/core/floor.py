@@ -190,7 +190,8 @@ class Floor:
         """The citizen opened the page again within the grace: present again, same place or call."""
         call = self.call_of_citizen(citizen_id)
         if call is not None and call.citizen_absent_since is not None:
-            resumed = replace(call, citizen_absent_since=None)
+            # A page that comes back starts with its video on; it says so if it goes audio only.
+            resumed = replace(call, citizen_absent_since=None, audio_only=False)
             self.calls[call.contact_id] = resumed
             return [CallResumed(resumed, "citizen")]
         entry = self.find_waiting(citizen_id)
@@ -435,6 +436,14 @@ class Floor:
         return self._move(agent_id, then, now) + self._dispatch(now)
 
     # ------------------------------------------------------------ both
+
+    def audio_only(self, citizen_id: str, contact_id: str, audio_only: bool) -> list[Event]:
+        """The citizen's page turned its video off (or back on) in their call in progress."""
+        call = self.calls.get(contact_id)
+        if call is None or call.answered_at is None or call.citizen_id != citizen_id:
+            raise NotInCall("No estás en una atención con ese identificador")
+        self.calls[contact_id] = replace(call, audio_only=audio_only)
+        return []
 
     def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
         call = self.calls.get(contact_id)

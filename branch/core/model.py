@@ -153,6 +153,8 @@ class Call:
     # Set while one side's page is gone mid-call: the call is held for the grace period.
     citizen_absent_since: float | None = None
     agent_absent_since: float | None = None
+    # The citizen's page turned its video off to save data: a reloaded desk is told at once.
+    audio_only: bool = False
 
     @property
     def contact_id(self) -> str:

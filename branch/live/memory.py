@@ -95,6 +95,9 @@ class MemoryLiveStore:
     ) -> list[Event]:
         return self.floor.transfer(agent_id, contact_id, to, now)
 
+    async def audio_only(self, citizen_id: str, contact_id: str, audio_only: bool) -> list[Event]:
+        return self.floor.audio_only(citizen_id, contact_id, audio_only)
+
     async def close_queue(self, service: str, now: float) -> list[Event]:
         return self.floor.close_queue(service, now)
 

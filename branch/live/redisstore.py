@@ -195,6 +195,12 @@ class RedisLiveStore:
             self._citizen(to.citizen_id), lambda f: f.transfer(agent_id, contact_id, to, now)
         )
 
+    async def audio_only(self, citizen_id: str, contact_id: str, audio_only: bool) -> list[Event]:
+        # Calls are read whole; no line is touched.
+        return await self._step(
+            Wants(heads=False), lambda f: f.audio_only(citizen_id, contact_id, audio_only)
+        )
+
     async def close_queue(self, service: str, now: float) -> list[Event]:
         wants = Wants(whole_service=service, heads=False)
         return await self._step(wants, lambda f: f.close_queue(service, now))

@@ -295,6 +295,14 @@ function withCall(contactId, action) {
   withCurrentCall(desk.callPromise, contactId, action);
 }
 
+/** The server's word on the citizen's video, so a reloaded desk need not wait for their page. */
+function rememberPeerMedia({ contactId, audioOnly = false }) {
+  const shown = desk.peerMedia?.contactId === contactId && desk.peerMedia.audioOnly;
+  desk.peerMedia = { contactId, audioOnly };
+  // A new call is shown by startCall; one kept over a reconnect is shown here if it changed.
+  if (desk.callPromise && shown !== audioOnly) showPeerMedia(audioOnly ? "peerAudioOnly" : null);
+}
+
 /** Why the citizen's video stopped, or that it is back; nothing once the call is over. */
 function showPeerMedia(key) {
   sayIn($("peer-media"), key ? `notice.${key}` : null);
@@ -426,6 +434,7 @@ function onWelcome(message) {
   desk.pauseAfterCall = Boolean(agent?.pauseAfterCall);
   desk.wrapupSince = agent?.state === "wrap_up" ? agent.since : null;
   if (offer) desk.contact = { ...offer };
+  if (call) rememberPeerMedia(call);
   // After a mere reconnect the media path is intact: keep the call going.
   if (call && !desk.callPromise) startCall(call);
   else if (!call && desk.callPromise) closeCall();

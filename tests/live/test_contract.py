@@ -233,6 +233,29 @@ async def test_away_and_back_within_the_grace_and_past_it(open_live: OpenLive) -
     assert await store.agents() == []
 
 
+async def test_the_call_remembers_that_the_citizen_is_audio_only(open_live: OpenLive) -> None:
+    store = await open_live()
+    await store.join(citizen("ana", T0), T0)
+    await store.agent_available("exe", "Eva", T0 + 1)
+    with pytest.raises(NotInCall):  # offered, not yet a call
+        await store.audio_only("ana", "c-ana", True)
+    await store.accept("exe", "c-ana", T0 + 2)
+    with pytest.raises(NotInCall):  # only the citizen of that call
+        await store.audio_only("exe", "c-ana", True)
+    assert await store.audio_only("ana", "c-ana", True) == []
+    call = await store.call("c-ana")
+    assert call is not None and call.audio_only
+    assert (await store.agent_status("exe")).call == call
+    await store.audio_only("ana", "c-ana", False)
+    assert (await store.call("c-ana")).audio_only is False  # type: ignore[union-attr]
+
+    # Her page goes and comes back: it starts with its video on again.
+    await store.audio_only("ana", "c-ana", True)
+    await store.citizen_away("ana", T0 + 3)
+    await store.citizen_back("ana", T0 + 4)
+    assert (await store.call("c-ana")).audio_only is False  # type: ignore[union-attr]
+
+
 async def test_transfer_keeps_the_first_join_time(open_live: OpenLive) -> None:
     store = await open_live()
     await store.join(citizen("ana", T0), T0)
