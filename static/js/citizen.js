@@ -584,6 +584,14 @@ function onWelcome(message) {
     // itself, and the executive's page starts over when it sees the new peer.
     if (page.step !== "call" || call.contactId !== page.contactId) {
       startCall({ ...call, initiator: true });
+    } else {
+      // Only the socket came back (the call went on): the server took this page
+      // for a new one with its video on, so say again that it is audio only.
+      withCall(call.contactId, (current) => {
+        if (current.audioOnly) {
+          signaling.send("call.audio_only", { contactId: call.contactId, audioOnly: true });
+        }
+      });
     }
   } else if (queue?.offered) {
     renderQueue(queue);

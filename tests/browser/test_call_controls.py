@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from playwright.async_api import Page, WebSocketRoute, expect
 
+from branch.web.app import SERVICE
 from tests.browser.conftest import OpenPerson, start_call
 from tests.browser.test_call import FRAMES_DECODED, assert_video_flows
 from tests.conftest import StartBranch
@@ -80,6 +81,31 @@ async def without_audio_only_repeat(socket: WebSocketRoute) -> None:
     server.on_message(to_page)
 
 
+class DroppableSocket:
+    """Relays a page's websocket and can drop it, as a weak link drops it mid-call."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+        self.welcomes = 0
+
+    def __call__(self, socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            if '"type":"welcome"' in text[:200]:
+                self.welcomes += 1
+            socket.send(message)
+
+        server.on_message(to_page)
+        self.routes.append((socket, server))
+
+    async def drop(self) -> None:
+        socket, server = self.routes[-1]
+        await server.close()
+        await socket.close(code=1012, reason="dropped by the test")
+
+
 async def test_audio_only_and_camera_switch(
     start_branch: StartBranch, open_person: OpenPerson
 ) -> None:
@@ -87,6 +113,8 @@ async def test_audio_only_and_camera_switch(
     citizen = await open_person("citizen", init_script=TWO_CAMERAS)
     executive = await open_person("executive")
     page, epage = citizen.page, executive.page
+    citizen_socket = DroppableSocket()
+    await page.route_web_socket("**/ws", citizen_socket)
     await start_call(citizen, executive, node.url)
     await assert_video_flows(epage)
     await expect(page.locator("#call-quality")).not_to_have_text("—", timeout=10_000)
@@ -109,6 +137,23 @@ async def test_audio_only_and_camera_switch(
     await expect(epage.locator("#remote-video")).to_have_class("remote audio-only")
     await citizen.shot("audio-only")
     await executive.shot("audio-only-notice")
+    # Only the citizen's socket drops and comes back, the call going on: the server
+    # takes the page back as one with its video on, so the page says it again.
+    contact_id = await page.evaluate("() => window.branchCall.contactId")
+    await citizen_socket.drop()
+    for _attempt in range(150):
+        if citizen_socket.welcomes >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert citizen_socket.welcomes >= 2, "the citizen's page did not reconnect"
+    live = node.app[SERVICE].live
+    for _attempt in range(50):
+        call = await live.call(contact_id)
+        if call is not None and call.audio_only:
+            break
+        await asyncio.sleep(0.1)
+    assert call is not None and call.audio_only, "the server forgot the call is audio only"
+    await expect(epage.locator("#peer-media")).to_contain_text("cambió a solo audio")
     # A reloaded desk shows it from its welcome, even if the citizen's repeat never came:
     # the desk's new socket is not passed the citizen's "audio only" this time.
     await epage.route_web_socket("**/ws", without_audio_only_repeat)
