@@ -86,8 +86,11 @@ class BranchClient:
         self.answer_readiness = answer_readiness
         parts = urlsplit(self.url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        # True: aiohttp's one shared context with the system trust. Loading the
+        # system CAs again for every client costs tens of milliseconds of CPU,
+        # which made a load client of thousands of logins spend most of its time there.
         self._ssl: ssl.SSLContext | bool = (
-            False if insecure else client_context(Path(ca_file) if ca_file else None)
+            False if insecure else client_context(Path(ca_file)) if ca_file else True
         )
         self._http: aiohttp.ClientSession | None = None
         self._socket: aiohttp.ClientWebSocketResponse | None = None
