@@ -28,6 +28,9 @@ from branch.web.catalog import marked, spanish_words
 
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
+# Expired codes and tokens are refused when used; sweeping them at every login
+# made a burst of logins cost time in proportion to the logins before it.
+SWEEP_EVERY_SECONDS = 60.0
 RUN_SHAPE = re.compile(r"^\s*(\d{1,3}(?:\.?\d{3})*)-?([\dkK])\s*$")
 FORM_FIELDS = (
     "client_id",
@@ -58,6 +61,7 @@ class DevProvider:
     tokens: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
     sub_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     words: dict[str, str] = field(default_factory=dict)
+    swept_at: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -95,6 +99,9 @@ class DevProvider:
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     def sweep(self, now: float) -> None:
+        if now - self.swept_at < SWEEP_EVERY_SECONDS:
+            return
+        self.swept_at = now
         self.codes = {code: grant for code, grant in self.codes.items() if grant["expires"] > now}
         self.tokens = {token: value for token, value in self.tokens.items() if value[1] > now}
 
