@@ -14,7 +14,7 @@ AUDITOR = Role.AUDITOR.value
 ADMIN = Role.ADMIN.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class User:
     """A logged-in person as the service sees them."""
 

@@ -24,7 +24,7 @@ def _dotted(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     number: int
     dv: str

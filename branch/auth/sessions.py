@@ -24,7 +24,7 @@ COOKIE_NAME = "__Host-branch"
 LOGIN_COOKIE_NAME = "__Host-branch-login"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     session_id: str
     person: Person

@@ -48,7 +48,7 @@ ALLOWED = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Waiting:
     """A citizen in line. Carries what the executive is shown when offered."""
 

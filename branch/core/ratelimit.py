@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rate:
     """``burst`` actions at once, refilled at ``per_second``."""
 
@@ -17,9 +17,12 @@ class Rate:
             raise ValueError(f"a rate needs burst >= 1 and a positive refill: {self}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Buckets:
-    """One bucket per key (an address, a person, a connection)."""
+    """One bucket per key (an address, a person, a connection).
+
+    Slotted: every open page has one of its own.
+    """
 
     rate: Rate
     max_keys: int = 100_000  # past this, full buckets are forgotten first

@@ -193,7 +193,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
     now = time.time()
     # A fresh id on every login: a session id planted before login is worthless.
     lifetime, _idle = settings.session_limits(role is not Role.CITIZEN)
-    session = Session(new_session_id(), person, role, now, now + lifetime, id_token)
+    # The ID token (about a kilobyte) is kept only where the logout sends it back as a hint.
+    hint = id_token if settings.oidc_logout_style == "standard" else ""
+    session = Session(new_session_id(), person, role, now, now + lifetime, hint)
     old = request.cookies.get(COOKIE_NAME)
     old_id = unsign(old, request.app[SESSION_KEY]) if old else None
     if old_id:

@@ -58,7 +58,9 @@ class DevProvider:
     client: DevClient
     keys: list[tuple[str, rsa.RSAPrivateKey]] = field(default_factory=list)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tokens: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
+    # Access token -> (the userinfo answer as JSON text, expiry): text, because a
+    # burst of logins keeps thousands of them for the token's ten minutes.
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     sub_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     words: dict[str, str] = field(default_factory=dict)
     swept_at: float = 0.0
@@ -276,7 +278,7 @@ async def token(request: web.Request) -> web.Response:
         "RolUnico": {"numero": grant["number"], "DV": grant["dv"], "tipo": "RUN"},
         "name": {"nombres": grant["nombres"], "apellidos": grant["apellidos"]},
     }
-    provider.tokens[access_token] = (userinfo, now + TOKEN_SECONDS)
+    provider.tokens[access_token] = (json.dumps(userinfo), now + TOKEN_SECONDS)
     claims = {
         "iss": provider.issuer,
         "aud": provider.client.client_id,
@@ -301,7 +303,7 @@ async def userinfo(request: web.Request) -> web.Response:
     found = provider.tokens.get(access_token) if scheme.lower() == "bearer" else None
     if found is None or found[1] < time.time():
         return _token_error("invalid_token", "unknown or expired access token", 401)
-    return web.json_response(found[0])
+    return web.Response(text=found[0], content_type="application/json")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

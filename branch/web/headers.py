@@ -73,6 +73,10 @@ def install_security_headers(app: web.Application, settings: Settings) -> None:
     headers = security_headers(settings)
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        if response.status == 101:
+            # A websocket handshake carries no document for these to govern, and an
+            # open socket keeps its handshake's headers for as long as it lives.
+            return
         for name, value in headers.items():
             response.headers.setdefault(name, value)
 

@@ -45,6 +45,8 @@ TOO_FAST = "Estás enviando mensajes demasiado rápido; algunos no se procesaron
 class PageConnection:
     """Adapts an aiohttp websocket to the hub's connection protocol."""
 
+    __slots__ = ("session_id", "socket")
+
     def __init__(self, socket: web.WebSocketResponse, session_id: str) -> None:
         self.socket = socket
         self.session_id = session_id
@@ -144,12 +146,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         try:
             # Inside the try: a page half-registered when Redis fails is still forgotten.
             await hub.open_page(user.key, page)
-            welcome = await service.connected(user)
+            # Sent as text at once: a welcome kept in this frame would stay in memory
+            # for as long as the page is open.
+            welcome = dump(await service.connected(user))
         except Exception as error:
             # The page reconnects and its call's grace goes on; a crash here would drop it.
             await _close_unwelcome(socket, user.role, error)
             return socket
-        await socket.send_str(dump(welcome))
+        await socket.send_str(welcome)
+        del welcome
         async for frame in socket:
             if not pace.allow("page", time.monotonic()):
                 # Dropped unread: a flood costs this page its messages, not the node its time.
