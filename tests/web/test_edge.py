@@ -62,6 +62,14 @@ async def test_socket_without_a_session_closes_with_4401(start_branch: StartBran
             assert socket.close_code == CLOSE_NOT_AUTHENTICATED
 
 
+async def test_socket_declines_compression_a_browser_offers(start_branch: StartBranch) -> None:
+    node = await start_branch()
+    async with session_for(node.ca_path) as http:
+        async with http.ws_connect(f"{node.url}/ws", origin=node.url, compress=15) as socket:
+            await socket.receive(timeout=5)
+            assert socket.compress == 0
+
+
 async def test_forged_cookie_is_not_a_session(start_branch: StartBranch) -> None:
     node = await start_branch()
     async with session_for(node.ca_path) as http:
