@@ -6,7 +6,11 @@ waiting and changes arriving many times a second, pushing every change would
 cost the node millions of messages a minute and delay the very updates they
 carry. So a line that was longer than ``coalesce_above`` at its last push is
 pushed at most once every ``every`` seconds, with its state at that moment;
-shorter lines are pushed at once, as each change happens.
+shorter lines are pushed at once, as each change happens. A line so long that
+pushing it that often would exceed ``messages_per_second`` is pushed less often,
+in proportion to its length: at 10,000 waiting, once a second. Otherwise the
+pushes alone would take more than the node's CPU (a logging-in crowd stalled at
+a few thousand waiting) and every page would see its place later, not sooner.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 
 COALESCE_ABOVE = 200  # people in a line
 EVERY_SECONDS = 0.5
+MESSAGES_PER_SECOND = 10_000  # position messages a node sends for one line, at most
 
 
 class PositionPusher:
@@ -30,23 +35,25 @@ class PositionPusher:
         *,
         coalesce_above: int = COALESCE_ABOVE,
         every: float = EVERY_SECONDS,
+        messages_per_second: float = MESSAGES_PER_SECOND,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``push(service)`` sends that line's positions and returns how many are in it."""
         self._push = push
         self.coalesce_above = coalesce_above
         self.every = every
+        self.messages_per_second = messages_per_second
         self._clock = clock
         self._started: dict[str, float] = {}  # when each line's last push began
-        self._long: set[str] = set()
+        self._period: dict[str, float] = {}  # of each long line, from its length
         self._pending: dict[str, asyncio.Task[None]] = {}
 
     async def changed(self, service: str) -> None:
         """A line changed: push it now, or make sure a push follows soon."""
         if service in self._pending:
             return  # the push already scheduled reads the line as it is by then
-        if service in self._long:
-            wait = self._started[service] + self.every - self._clock()
+        if service in self._period:
+            wait = self._started[service] + self._period[service] - self._clock()
             if wait > 0:
                 self._pending[service] = asyncio.create_task(self._later(service, wait))
                 return
@@ -57,9 +64,9 @@ class PositionPusher:
         self._started[service] = self._clock()
         length = await self._push(service)
         if length > self.coalesce_above:
-            self._long.add(service)
+            self._period[service] = max(self.every, length / self.messages_per_second)
         else:
-            self._long.discard(service)
+            self._period.pop(service, None)
 
     async def _later(self, service: str, wait: float) -> None:
         await asyncio.sleep(wait)

@@ -52,6 +52,22 @@ async def test_a_long_line_is_pushed_at_once_after_a_quiet_period() -> None:
     assert line.pushes == ["general", "general"]
 
 
+async def test_a_very_long_line_is_pushed_in_proportion_to_its_length() -> None:
+    line = Line(20_000)
+    now = [100.0]
+    pusher = PositionPusher(
+        line.push, coalesce_above=200, every=0.5, messages_per_second=10_000, clock=lambda: now[0]
+    )
+    await pusher.changed("general")
+    now[0] = 101.9  # 20,000 messages at 10,000 a second: two seconds apart
+    await pusher.changed("general")
+    assert line.pushes == ["general"]
+    now[0] = 102.0
+    await pusher.close()
+    await pusher.changed("general")
+    assert line.pushes == ["general", "general"]
+
+
 async def test_a_line_that_got_short_is_pushed_at_once_again() -> None:
     line = Line(500)
     now = [100.0]
