@@ -271,6 +271,10 @@ class Watcher:
     positions: list[tuple[float, int]] = field(default_factory=list)
     # From its offer on a page shows "connecting", no longer a place in line.
     offered_at: float = float("inf")
+    # Until the drain begins only the place shown last matters: ten thousand pages
+    # keeping every push of a long login phase grew the load client by millions of
+    # tuples, and its garbage collector's pauses timed its own logins out.
+    recording: bool = False
 
     async def run(self) -> None:
         with contextlib.suppress(aiohttp.ClientError, ConnectionError):
@@ -279,7 +283,11 @@ class Watcher:
                     continue
                 message = json.loads(frame.data)
                 if message["type"] == "queue.position":
-                    self.positions.append((time.perf_counter(), int(message["position"])))
+                    shown = (time.perf_counter(), int(message["position"]))
+                    if self.recording:
+                        self.positions.append(shown)
+                    else:
+                        self.positions = [shown]
                 else:
                     if message["type"] == "queue.offered":
                         self.offered_at = min(self.offered_at, time.perf_counter())
@@ -296,6 +304,8 @@ async def drain_room(
     ]
     await asyncio.sleep(command.get("settle", 2.0))
     shown = {id(w): (w.positions[-1][1] if w.positions else 0) for w in watchers}
+    for watcher in watchers:
+        watcher.recording = True
     takes: list[float] = []
     interval = 1 / command["rate"]
     deadline = time.perf_counter() + command["seconds"]
