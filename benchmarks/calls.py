@@ -275,19 +275,28 @@ class Watcher:
     # keeping every push of a long login phase grew the load client by millions of
     # tuples, and its garbage collector's pauses timed its own logins out.
     recording: bool = False
+    last_push: tuple[float, str] | None = None
+
+    def start_recording(self) -> int:
+        """The place the page shows now; from now on every push is kept."""
+        if self.last_push is not None:
+            at, text = self.last_push
+            self.positions = [(at, int(json.loads(text)["position"]))]
+        self.recording = True
+        return self.positions[-1][1] if self.positions else 0
 
     async def run(self) -> None:
         with contextlib.suppress(aiohttp.ClientError, ConnectionError):
             async for frame in self.person.socket:
                 if frame.type is not aiohttp.WSMsgType.TEXT:
                     continue
+                if not self.recording and '"queue.position"' in frame.data:
+                    # Read only if it is still the last one when the drain begins.
+                    self.last_push = (time.perf_counter(), frame.data)
+                    continue
                 message = json.loads(frame.data)
                 if message["type"] == "queue.position":
-                    shown = (time.perf_counter(), int(message["position"]))
-                    if self.recording:
-                        self.positions.append(shown)
-                    else:
-                        self.positions = [shown]
+                    self.positions.append((time.perf_counter(), int(message["position"])))
                 else:
                     if message["type"] == "queue.offered":
                         self.offered_at = min(self.offered_at, time.perf_counter())
@@ -303,9 +312,7 @@ async def drain_room(
         for run in executive_runs(command["executives"])
     ]
     await asyncio.sleep(command.get("settle", 2.0))
-    shown = {id(w): (w.positions[-1][1] if w.positions else 0) for w in watchers}
-    for watcher in watchers:
-        watcher.recording = True
+    shown = {id(watcher): watcher.start_recording() for watcher in watchers}
     takes: list[float] = []
     interval = 1 / command["rate"]
     deadline = time.perf_counter() + command["seconds"]

@@ -25,6 +25,7 @@ from benchmarks.calls import Watcher, drain_room
 from benchmarks.people import open_page, pair
 from benchmarks.servers import citizen_runs, executive_runs
 
+SETUP_TIMEOUT = 180.0  # seconds for one waiting citizen's welcome or join
 SDP_LINE = "a=candidate:1 1 udp 2122260223 192.0.2.10 54321 typ host generation 0\r\n"
 
 
@@ -170,9 +171,12 @@ async def waiting(args: argparse.Namespace) -> None:
         async def one(index: int) -> None:
             async with semaphore:
                 if args.kind == "branch":
-                    person = await open_page(http, args.url, citizen_runs(1, index)[0])
+                    # Generous: with thousands already waiting this one process also
+                    # reads every push to them, and falls behind before the node does.
+                    run = citizen_runs(1, index)[0]
+                    person = await open_page(http, args.url, run, timeout=SETUP_TIMEOUT)
                     await person.send("queue.join", service="general", reason="otro")
-                    joined = await person.receive("queue.joined")
+                    joined = await person.receive("queue.joined", timeout=SETUP_TIMEOUT)
                     person.contact_id = str(joined["contactId"])
                     watchers.append(Watcher(person))
                     reading.append(asyncio.create_task(watchers[-1].run()))

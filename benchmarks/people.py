@@ -64,14 +64,19 @@ async def login_cookie(url: str, run: str, next_path: str) -> str:
 
 
 async def open_page(
-    http: aiohttp.ClientSession, url: str, run: str, next_path: str = "/citizen"
+    http: aiohttp.ClientSession,
+    url: str,
+    run: str,
+    next_path: str = "/citizen",
+    *,
+    timeout: float = 30.0,
 ) -> Person:
     cookie = await login_cookie(url, run, next_path)
     socket = await http.ws_connect(
         f"{url}/ws", origin=url, headers={"Cookie": f"{COOKIE_NAME}={cookie}"}, heartbeat=None
     )
     person = Person(run, socket, {})
-    person.welcome = await person.receive("welcome")
+    person.welcome = await person.receive("welcome", timeout=timeout)
     return person
 
 
