@@ -47,17 +47,25 @@ class PositionPusher:
         self._started: dict[str, float] = {}  # when each line's last push began
         self._period: dict[str, float] = {}  # of each long line, from its length
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._pushing: dict[str, asyncio.Lock] = {}  # held while a line is being pushed
 
     async def changed(self, service: str) -> None:
         """A line changed: push it now, or make sure a push follows soon."""
         if service in self._pending:
             return  # the push already scheduled reads the line as it is by then
+        wait = 0.0
         if service in self._period:
             wait = self._started[service] + self._period[service] - self._clock()
-            if wait > 0:
-                self._pending[service] = asyncio.create_task(self._later(service, wait))
-                return
-        await self._run(service)
+        if wait > 0 or self._lock(service).locked():
+            # One push of a line at a time: when pushing a long line takes longer than
+            # its period, overlapping pushes would pile up and take the whole node.
+            self._pending[service] = asyncio.create_task(self._later(service, max(wait, 0.0)))
+            return
+        async with self._lock(service):
+            await self._run(service)
+
+    def _lock(self, service: str) -> asyncio.Lock:
+        return self._pushing.setdefault(service, asyncio.Lock())
 
     async def _run(self, service: str) -> None:
         # Noted before the push, so a change arriving during it schedules the next one.
@@ -70,12 +78,14 @@ class PositionPusher:
 
     async def _later(self, service: str, wait: float) -> None:
         await asyncio.sleep(wait)
-        del self._pending[service]
-        try:
-            await self._run(service)
-        except Exception:
-            # The next change schedules another push; one failure must not stop them.
-            log.exception("pushing the positions of %s failed", service)
+        async with self._lock(service):
+            # Still pending while the push before it ends, so changes meanwhile add none.
+            del self._pending[service]
+            try:
+                await self._run(service)
+            except Exception:
+                # The next change schedules another push; one failure must not stop them.
+                log.exception("pushing the positions of %s failed", service)
 
     async def close(self) -> None:
         """Cancel the pushes still scheduled (the node is stopping)."""

@@ -68,6 +68,34 @@ async def test_a_very_long_line_is_pushed_in_proportion_to_its_length() -> None:
     assert line.pushes == ["general", "general"]
 
 
+async def test_a_push_slower_than_the_period_is_not_overlapped() -> None:
+    pushing = asyncio.Event()
+    release = asyncio.Event()
+    pushes: list[str] = []
+
+    async def slow_push(service: str) -> int:
+        pushes.append(service)
+        pushing.set()
+        await release.wait()
+        return 1000
+
+    pusher = PositionPusher(slow_push, coalesce_above=200, every=0.01)
+    first = asyncio.create_task(pusher.changed("general"))
+    await pushing.wait()
+    await asyncio.sleep(0.05)  # the period is long over; the first push still runs
+    for _ in range(5):
+        await pusher.changed("general")
+    await asyncio.sleep(0.05)
+    assert pushes == ["general"]
+    pushing.clear()
+    release.set()
+    await first
+    await asyncio.wait_for(pushing.wait(), 1)
+    await asyncio.sleep(0.05)
+    assert pushes == ["general", "general"]
+    await pusher.close()
+
+
 async def test_a_line_that_got_short_is_pushed_at_once_again() -> None:
     line = Line(500)
     now = [100.0]
