@@ -8,9 +8,11 @@ carry. So a line that was longer than ``coalesce_above`` at its last push is
 pushed at most once every ``every`` seconds, with its state at that moment;
 shorter lines are pushed at once, as each change happens. A line so long that
 pushing it that often would exceed ``messages_per_second`` is pushed less often,
-in proportion to its length: at 10,000 waiting, once a second. Otherwise the
-pushes alone would take more than the node's CPU (a logging-in crowd stalled at
-a few thousand waiting) and every page would see its place later, not sooner.
+in proportion to its length: at 10,000 waiting, once a second; and a line whose
+push took long (a node short of CPU) waits three times as long as the push took,
+so pushes take at most a third of the node. Otherwise the pushes alone took the
+whole node (a logging-in crowd stalled at a few thousand waiting) and every page
+saw its place later, not sooner.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 COALESCE_ABOVE = 200  # people in a line
 EVERY_SECONDS = 0.5
 MESSAGES_PER_SECOND = 10_000  # position messages a node sends for one line, at most
+# A line's pushes take at most a third of the node's time, whatever the machine gives it.
+PUSH_SHARE = 1 / 3
 
 
 class PositionPusher:
@@ -69,10 +73,13 @@ class PositionPusher:
 
     async def _run(self, service: str) -> None:
         # Noted before the push, so a change arriving during it schedules the next one.
-        self._started[service] = self._clock()
+        started = self._started[service] = self._clock()
         length = await self._push(service)
         if length > self.coalesce_above:
-            self._period[service] = max(self.every, length / self.messages_per_second)
+            took = self._clock() - started
+            self._period[service] = max(
+                self.every, length / self.messages_per_second, took / PUSH_SHARE
+            )
         else:
             self._period.pop(service, None)
 

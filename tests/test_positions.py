@@ -96,6 +96,26 @@ async def test_a_push_slower_than_the_period_is_not_overlapped() -> None:
     await pusher.close()
 
 
+async def test_a_slow_push_waits_three_times_its_length() -> None:
+    now = [100.0]
+    pushes: list[float] = []
+
+    async def slow_push(service: str) -> int:
+        pushes.append(now[0])
+        now[0] += 1.0  # the push took a second of the node's time
+        return 1000
+
+    pusher = PositionPusher(slow_push, coalesce_above=200, every=0.5, clock=lambda: now[0])
+    await pusher.changed("general")
+    now[0] = 102.9
+    await pusher.changed("general")  # 2.9 s after the start of a 1 s push: later
+    assert pushes == [100.0]
+    await pusher.close()
+    now[0] = 103.0
+    await pusher.changed("general")
+    assert pushes == [100.0, 103.0]
+
+
 async def test_a_line_that_got_short_is_pushed_at_once_again() -> None:
     line = Line(500)
     now = [100.0]
