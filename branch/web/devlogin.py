@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import re
 import secrets
 import time
