@@ -149,6 +149,12 @@ class Outcomes:
                     schema.message("offer.history", contactId=call.contact_id, history=history),
                 )
             case CallStarted(call=call):
+                # Counted as it is told, so /metrics agrees with what the pages show
+                # rather than with how far the records have got.
+                answered_at = call.answered_at or call.offered_at
+                self.metrics.wait_seconds.labels(call.waiting.service).observe(
+                    answered_at - call.waiting.joined_at
+                )
                 await self.hub.send(
                     executive_key(call.agent_id),
                     schema.message("call.started", **call_fields(call, EXECUTIVE)),
@@ -192,9 +198,6 @@ class Outcomes:
                 )
                 answered_at = call.answered_at or call.offered_at
                 await self.records.contact_answered(call.contact_id, answered_at)
-                self.metrics.wait_seconds.labels(call.waiting.service).observe(
-                    answered_at - call.waiting.joined_at
-                )
                 await audit_event(
                     self.records,
                     "contact.answered",
