@@ -165,6 +165,9 @@ class LoadClient:
         stdin.flush()
         return self._read()
 
+    def cpu(self) -> float:
+        return cpu_seconds(self.popen.pid)
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             try:

@@ -82,11 +82,15 @@ def relay(ctx: Context, kinds: tuple[str, ...] = ("branch", "raw", "peerjs")) ->
 
         def measure(kind: str, _round: int) -> dict[str, float]:
             before = servers[kind].process.cpu()
+            client_before = clients[kind].cpu()
             reply = clients[kind].request(op="round", messages=sizes.messages)
             used = servers[kind].process.cpu() - before
+            client_used = clients[kind].cpu() - client_before
             return {
                 "msgs_per_s": reply["messages"] / reply["seconds"],
                 "cpu_us_per_msg": used / reply["messages"] * 1e6,
+                "server_cores": used / reply["seconds"],
+                "client_us_per_msg": client_used / reply["messages"] * 1e6,
             }
 
         results = alternate(kinds, sizes.rounds, measure)
@@ -99,9 +103,14 @@ def relay(ctx: Context, kinds: tuple[str, ...] = ("branch", "raw", "peerjs")) ->
     baselines = [(kind, "", None) for kind in kinds if kind != "branch"]
     targets = {"peerjs": ("≥ 1.0x PeerJS", 1.0), "raw": ("≥ 0.8x raw", 0.8)}
     throughput = [(kind, *targets[kind]) for kind, _, _ in baselines]
-    return compare(name, results, "msgs_per_s", "msg/s", throughput, better="higher") + compare(
-        name, results, "cpu_us_per_msg", "µs/msg", baselines
-    )
+    rows = compare(name, results, "msgs_per_s", "msg/s", throughput, better="higher")
+    for metric, unit in (
+        ("cpu_us_per_msg", "µs/msg"),
+        ("server_cores", "cores"),
+        ("client_us_per_msg", "µs/msg"),
+    ):
+        rows += compare(name, results, metric, unit, baselines)
+    return rows
 
 
 def pairing(ctx: Context) -> list[Row]:
