@@ -332,7 +332,8 @@ class Settings:
     )
     service_ticket_seconds: int = _setting(
         12 * 3600,
-        "seconds a queue ticket lasts: the page's proof of its place if the live state is lost",
+        "seconds a queue ticket lasts (the page's proof of its place if the live state is lost), "
+        "and how long after a call's start its call tickets can restore it",
     )
     service_offer_timeout_seconds: int = _setting(
         20, "seconds an executive has to accept an offer before it goes back to the queue"

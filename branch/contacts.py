@@ -11,7 +11,7 @@ import uuid
 from branch import schema, wording
 from branch.config import Queue, Settings
 from branch.core.estimate import estimate_wait
-from branch.core.floor import AgentState, Call, EndReason, Waiting, place_in_line
+from branch.core.floor import AgentChanged, AgentState, Call, EndReason, Waiting, place_in_line
 from branch.core.hours import Refusal
 from branch.core.ratelimit import Buckets, Rate
 from branch.delivery.base import Delivery
@@ -154,6 +154,25 @@ class Contacts:
             joinedAt=entry.joined_at,
         )
         await self.lines.send_joined(entry, now)
+        await self.apply(events)
+
+    async def reclaim_call(self, user: User, token: str, now: float) -> None:
+        """Back in the call (or its wrap-up) the floor lost, from the page's call ticket."""
+        side = CITIZEN if user.role == CITIZEN else EXECUTIVE
+        skills = self.settings.skills(user.person_id) if side == EXECUTIVE else None
+        events = await self.fields.call_tickets.restore(
+            token, user.person_id, side, skills, self.records, self.live, now
+        )
+        restored = next((e.agent for e in events if isinstance(e, AgentChanged)), None)
+        if restored is not None and restored.contact_id:
+            await audit_event(
+                self.records,
+                "contact.restored",
+                user.key,
+                restored.contact_id,
+                now,
+                state=restored.state.value,
+            )
         await self.apply(events)
 
     def _refusal(

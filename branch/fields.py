@@ -19,6 +19,7 @@ from branch.errors import RecordsUnavailable
 from branch.live.base import LiveStore
 from branch.people import CITIZEN, EXECUTIVE, executive_key
 from branch.records.base import RecordStore, audit_event
+from branch.resume import CallDesk
 
 # Previous contacts an executive sees with an offer.
 HISTORY_SHOWN = 5
@@ -68,10 +69,20 @@ def call_fields(call: Call, role: str) -> dict[str, Any]:
 
 
 class MessageFields:
-    def __init__(self, settings: Settings, live: LiveStore, records: RecordStore) -> None:
+    def __init__(
+        self, settings: Settings, live: LiveStore, records: RecordStore, call_tickets: CallDesk
+    ) -> None:
         self.settings = settings
         self.live = live
         self.records = records
+        self.call_tickets = call_tickets
+
+    def call(self, call: Call, role: str, now: float) -> dict[str, Any]:
+        """A call's fields for one side, with that side's call ticket once it is answered."""
+        holder = call.agent_id if role == EXECUTIVE else call.citizen_id
+        # The page's proof of this call, presented if the floor ever loses it.
+        ticket = None if call.answered_at is None else self.call_tickets.issue(call, holder, now)
+        return {**call_fields(call, role), "ticket": ticket}
 
     async def notice(self, service: str, now: float) -> dict[str, Any] | None:
         """The supervisor's current message to those waiting in ``service``, as the wire has it."""

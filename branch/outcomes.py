@@ -32,7 +32,7 @@ from branch.core.floor import (
 )
 from branch.delivery.base import Delivery
 from branch.errors import InvalidState, RecordsUnavailable
-from branch.fields import MessageFields, agent_state_fields, call_fields
+from branch.fields import MessageFields, agent_state_fields
 from branch.lines import LineNews
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
@@ -157,11 +157,13 @@ class Outcomes:
                 )
                 await self.hub.send(
                     executive_key(call.agent_id),
-                    schema.message("call.started", **call_fields(call, EXECUTIVE)),
+                    schema.message(
+                        "call.started", **self.fields.call(call, EXECUTIVE, self.clock())
+                    ),
                 )
                 await self.hub.send(
                     citizen_key(call.citizen_id),
-                    schema.message("call.started", **call_fields(call, CITIZEN)),
+                    schema.message("call.started", **self.fields.call(call, CITIZEN, self.clock())),
                 )
 
     async def _record(self, event: Event) -> None:

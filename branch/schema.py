@@ -154,6 +154,14 @@ class QueueResume(ClientMessage):
 
 
 @dataclass(frozen=True)
+class CallReclaim(ClientMessage):
+    """The page presents its call ticket because the server lost the call it is in."""
+
+    type: ClassVar[str] = "call.reclaim"
+    ticket: str = _wire("ticket")
+
+
+@dataclass(frozen=True)
 class AgentAvailable(ClientMessage):
     type: ClassVar[str] = "agent.available"
 
@@ -330,6 +338,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         QueueLeave,
         QueueReady,
         QueueResume,
+        CallReclaim,
         AgentAvailable,
         AgentNotReady,
         AgentPauseAfter,

@@ -24,7 +24,7 @@ from branch.contacts import Contacts
 from branch.core.floor import AgentState, Event
 from branch.delivery.base import Delivery
 from branch.errors import BadMessage, Forbidden, UnknownReason
-from branch.fields import MessageFields, agent_state_fields, call_fields
+from branch.fields import MessageFields, agent_state_fields
 from branch.lines import LineNews
 from branch.live.base import LiveStore
 from branch.metrics import Metrics
@@ -32,7 +32,7 @@ from branch.outcomes import Outcomes
 from branch.people import ADMIN, CITIZEN, EXECUTIVE, SUPERVISOR, User
 from branch.positions import PositionPusher
 from branch.records.base import RecordStore, audit_event
-from branch.resume import TicketDesk
+from branch.resume import CallDesk, TicketDesk
 from branch.status import ServiceBoard
 from branch.supervision import Supervision, known_pause_reason
 from branch.turn import turn_credentials, turn_user
@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.QueueLeave.type: frozenset({CITIZEN}),
     schema.QueueReady.type: frozenset({CITIZEN}),
     schema.QueueResume.type: frozenset({CITIZEN}),
+    schema.CallReclaim.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.AgentAvailable.type: frozenset({EXECUTIVE}),
     schema.AgentNotReady.type: frozenset({EXECUTIVE}),
     schema.OfferAccept.type: frozenset({EXECUTIVE}),
@@ -91,10 +92,10 @@ class BranchService:
         self.metrics = metrics or Metrics()
         self.board = ServiceBoard(settings, live, hub)
         # Without a key (tests) tickets hold for this process only.
-        self.tickets = TicketDesk(
-            ticket_key or secrets.token_bytes(32), settings.service_ticket_seconds
-        )
-        self.fields = MessageFields(settings, live, records)
+        key = ticket_key or secrets.token_bytes(32)
+        self.tickets = TicketDesk(key, settings.service_ticket_seconds)
+        self.call_tickets = CallDesk(key, settings.service_ticket_seconds)
+        self.fields = MessageFields(settings, live, records, self.call_tickets)
         self.lines = LineNews(settings, live, hub, self.tickets, self.fields)
         self.positions = PositionPusher(self.lines.send_positions)
         # The outcomes tell supervision of every change, so supervision comes first and
@@ -156,7 +157,7 @@ class BranchService:
                 state["notice"] = await self.fields.notice(state["queue"]["service"], now)
             elif status.call is not None:
                 state["call"] = {
-                    **call_fields(status.call, CITIZEN),
+                    **self.fields.call(status.call, CITIZEN, now),
                     "chat": await self.fields.chat(status.call),
                 }
         elif user.role == EXECUTIVE:
@@ -178,7 +179,7 @@ class BranchService:
                 state["offer"] = await self.fields.offer(call, with_history=True)
             elif call is not None:
                 state["call"] = {
-                    **call_fields(call, EXECUTIVE),
+                    **self.fields.call(call, EXECUTIVE, now),
                     "chat": await self.fields.chat(call),
                     # Shown at once, without waiting for the citizen's page to repeat it.
                     "audioOnly": call.audio_only,
@@ -309,6 +310,8 @@ class BranchService:
                 await self._apply(await self.live.leave(user.person_id, now))
             case schema.QueueResume():
                 await self.contacts.resume(user, message.ticket, now)
+            case schema.CallReclaim():
+                await self.contacts.reclaim_call(user, message.ticket, now)
             case schema.AgentAvailable():
                 skills = self.settings.skills(user.person_id)
                 await self._apply(

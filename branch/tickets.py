@@ -98,3 +98,72 @@ def _ticket(claims: dict[str, Any]) -> Ticket:
         raise BadTicket("El comprobante de fila no es válido")
     sub, cid, svc, rsn, fol = texts
     return Ticket(sub, cid, svc, float(claims["jat"]), rsn, fol, float(claims["exp"]))
+
+
+# Call tickets: each page in a call holds one, so a call the live state lost can be put back.
+CALL_AUDIENCE = "branch:call-ticket"
+CALL_CLAIMS = ("sub", "cid", "cit", "exe", "svc", "jat", "ans", "iat", "exp", "iss", "aud")
+SIDES = {"citizen": "cit", "executive": "exe"}
+
+
+@dataclass(frozen=True)
+class CallTicket:
+    contact_id: str
+    citizen_id: str
+    executive_id: str
+    service: str
+    joined_at: float  # the priority, which a transfer from the restored call keeps
+    answered_at: float
+    expires_at: float
+
+
+def issue_call(key: bytes, call: CallTicket, holder: str, now: float) -> str:
+    """The ticket of ``holder`` (the citizen's or the executive's RUN) for ``call``."""
+    if holder not in (call.citizen_id, call.executive_id):
+        raise ValueError(f"{holder!r} is not in call {call.contact_id!r}")
+    claims = {
+        "iss": ISSUER,
+        "aud": CALL_AUDIENCE,
+        "sub": holder,
+        "cid": call.contact_id,
+        "cit": call.citizen_id,
+        "exe": call.executive_id,
+        "svc": call.service,
+        "jat": call.joined_at,
+        "ans": call.answered_at,
+        "iat": now,
+        "exp": call.expires_at,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def read_call(key: bytes, token: str, holder: str, side: str, now: float) -> CallTicket:
+    """The call the ticket names, or why it names none: forged, expired or not the holder's."""
+    if not token or len(token) > MAX_TICKET_CHARS:
+        raise BadTicket("El comprobante de la atención no es válido")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=CALL_AUDIENCE,
+            issuer=ISSUER,
+            options={"require": list(CALL_CLAIMS), "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        raise BadTicket("El comprobante de la atención no es válido") from None
+    texts = [claims[name] for name in ("sub", "cid", "cit", "exe", "svc")]
+    times = [claims[name] for name in ("jat", "ans", "exp")]
+    if not all(isinstance(text, str) and text for text in texts) or not all(
+        isinstance(time, int | float) and not isinstance(time, bool) for time in times
+    ):
+        raise BadTicket("El comprobante de la atención no es válido")
+    sub, cid, cit, exe, svc = texts
+    jat, ans, exp = (float(time) for time in times)
+    ticket = CallTicket(cid, cit, exe, svc, jat, ans, exp)
+    if now >= ticket.expires_at:
+        raise TicketExpired("El comprobante de la atención venció")
+    # The holder's side must be theirs too: a citizen's ticket cannot restore the executive.
+    if sub != holder or claims[SIDES[side]] != holder:
+        raise NotYourTicket("Ese comprobante de la atención es de otra persona")
+    return ticket

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from branch import schema
+from branch import schema, tickets
 from branch.config import load_settings
 from branch.delivery.base import Delivery
 from branch.errors import (
@@ -122,7 +122,12 @@ async def test_a_whole_contact_is_served_and_recorded(
     clock.advance(5)
     await service.handle(EXE, schema.OfferAccept(contact_id=contact_id))
     assert exe.last("call.started")["initiator"] is True
-    assert ana.last("call.started") == {
+    started = dict(ana.last("call.started"))
+    call_ticket = tickets.read_call(
+        service.call_tickets.key, started.pop("ticket"), ANA.person_id, "citizen", clock.now
+    )
+    assert (call_ticket.contact_id, call_ticket.executive_id) == (contact_id, EXE.person_id)
+    assert started == {
         "type": "call.started",
         "contactId": contact_id,
         "folio": joined["folio"],

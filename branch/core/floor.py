@@ -45,7 +45,9 @@ from branch.core.model import (
     Waiting,
     WrapupTimedOut,
 )
-from branch.errors import AlreadyQueued, InvalidState, NoOffer, NotInCall, NotQueued
+from branch.errors import AlreadyQueued, BadTicket, InvalidState, NoOffer, NotInCall, NotQueued
+
+Skills = tuple[tuple[str, ...], ...]  # service codes in tiers, see Agent.skills
 
 __all__ = [
     "ALLOWED",
@@ -72,6 +74,7 @@ __all__ = [
     "QueueChanged",
     "ReadinessCheck",
     "Routing",
+    "Skills",
     "StaffingChanged",
     "Transferred",
     "Waiting",
@@ -434,6 +437,114 @@ class Floor:
         if then not in (AgentState.AVAILABLE, AgentState.NOT_READY):
             raise InvalidState(f'Cannot go to "{then}" after wrap-up')
         return self._move(agent_id, then, now) + self._dispatch(now)
+
+    # ------------------------------------------------------------ after the live state was lost
+
+    def restore_call(self, call: Call, side: str, skills: Skills | None, now: float) -> list[Event]:
+        """Put back an answered call the floor lost (Redis restarted empty), from one side's ticket.
+
+        The first side to present its call ticket restores the call with the other
+        side absent, so the grace period ends it as dropped if that page never comes
+        back; the other side's ticket must then name the very same call. The
+        executive is in the call again, so nobody else is offered to them.
+        """
+        if call.answered_at is None or side not in ("citizen", "executive"):
+            raise ValueError(
+                f"only an answered call is restored, by citizen or executive: {call!r}"
+            )
+        held = self.calls.get(call.contact_id)
+        if held is not None:
+            if (held.citizen_id, held.agent_id, held.answered_at, held.waiting.service) != (
+                call.citizen_id,
+                call.agent_id,
+                call.answered_at,
+                call.waiting.service,
+            ):
+                raise BadTicket("El comprobante de la atención no es válido")
+            back = self.citizen_back if side == "citizen" else self.agent_back
+            return back(call.citizen_id if side == "citizen" else call.agent_id, now)
+        if self.find_waiting(call.citizen_id) or self.call_of_citizen(call.citizen_id):
+            raise AlreadyQueued("Ya estás en la fila o en una atención")
+        events = self._clear_for_restore(call.agent_id, call.contact_id, now)
+        citizen_here = side == "citizen"
+        self.calls[call.contact_id] = replace(
+            call,
+            ready=True,
+            citizen_absent_since=None if citizen_here else now,
+            agent_absent_since=now if citizen_here else None,
+        )
+        return events + self._restore_agent(
+            call.agent_id,
+            call.agent_name,
+            AgentState.IN_CALL,
+            call.answered_at,
+            call.contact_id,
+            skills,
+        )
+
+    def restore_wrapup(
+        self,
+        agent_id: str,
+        name: str,
+        contact_id: str,
+        ended_at: float,
+        skills: Skills | None,
+        now: float,
+    ) -> list[Event]:
+        """Put an executive back in the wrap-up of a call that ended before the live state was lost.
+
+        The wrap-up time counts from the call's real end, so a restart neither
+        lengthens nor shortens it; ``tick`` records the default outcome when it runs out.
+        """
+        agent = self.agents.get(agent_id)
+        if (
+            agent is not None
+            and agent.state is AgentState.WRAP_UP
+            and agent.contact_id == contact_id
+        ):
+            return []
+        events = self._clear_for_restore(agent_id, contact_id, now)
+        return events + self._restore_agent(
+            agent_id, name, AgentState.WRAP_UP, ended_at, contact_id, skills
+        )
+
+    def _clear_for_restore(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
+        """Make room for a restored contact: an offer made meanwhile goes back to the head of the line."""
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state in (AgentState.AVAILABLE, AgentState.NOT_READY):
+            return []
+        other = self.call_of_agent(agent_id)
+        if agent.state is AgentState.OFFERED and other is not None and other.answered_at is None:
+            del self.calls[other.contact_id]
+            bisect.insort(self.waiting, other.waiting, key=_order)
+            return [
+                OfferWithdrawn(other, "contact_restored", requeued=True),
+                QueueChanged(other.waiting.service),
+            ]
+        raise InvalidState(
+            f'Cannot restore contact {contact_id} for an executive in state "{agent.state}"'
+        )
+
+    def _restore_agent(
+        self,
+        agent_id: str,
+        name: str,
+        state: AgentState,
+        since: float,
+        contact_id: str,
+        skills: Skills | None,
+    ) -> list[Event]:
+        # Not a transition anyone made (the guard would refuse "not_ready" → "in_call"):
+        # the state the executive was already in before the live state was lost.
+        agent = self.agents.get(agent_id)
+        kept = agent.skills if agent is not None else ()
+        restored = Agent(
+            agent_id, name, state, since, contact_id, skills=kept if skills is None else skills
+        )
+        self.agents[agent_id] = restored
+        if agent is None:
+            return [AgentChanged(restored), StaffingChanged(restored)]
+        return [AgentChanged(restored)]
 
     # ------------------------------------------------------------ both
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from branch.core.floor import Agent, AgentState, Call, Event, Waiting
-
-Skills = tuple[tuple[str, ...], ...]  # service codes in tiers, see Agent.skills
+from branch.core.floor import Skills as Skills  # where the stores take it from
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,21 @@ class LiveStore(Protocol):
         self, agent_id: str, contact_id: str, to: Waiting, now: float
     ) -> list[Event]: ...
     async def close_queue(self, service: str, now: float) -> list[Event]: ...
+    async def restore_call(
+        self, call: Call, side: str, skills: Skills | None, now: float
+    ) -> list[Event]:
+        """Put back an answered call lost with the live state (see ``Floor.restore_call``)."""
+        ...
+
+    async def restore_wrapup(
+        self,
+        agent_id: str,
+        name: str,
+        contact_id: str,
+        ended_at: float,
+        skills: Skills | None,
+        now: float,
+    ) -> list[Event]: ...
 
     async def waiting(self, service: str) -> list[Waiting]: ...
     async def line(self, service: str) -> Line: ...

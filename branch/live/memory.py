@@ -101,6 +101,22 @@ class MemoryLiveStore:
     async def close_queue(self, service: str, now: float) -> list[Event]:
         return self.floor.close_queue(service, now)
 
+    async def restore_call(
+        self, call: Call, side: str, skills: Skills | None, now: float
+    ) -> list[Event]:
+        return self.floor.restore_call(call, side, skills, now)
+
+    async def restore_wrapup(
+        self,
+        agent_id: str,
+        name: str,
+        contact_id: str,
+        ended_at: float,
+        skills: Skills | None,
+        now: float,
+    ) -> list[Event]:
+        return self.floor.restore_wrapup(agent_id, name, contact_id, ended_at, skills, now)
+
     async def waiting(self, service: str) -> list[Waiting]:
         return self.floor.waiting_in(service)
 

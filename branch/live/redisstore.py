@@ -205,6 +205,27 @@ class RedisLiveStore:
         wants = Wants(whole_service=service, heads=False)
         return await self._step(wants, lambda f: f.close_queue(service, now))
 
+    async def restore_call(
+        self, call: Call, side: str, skills: Skills | None, now: float
+    ) -> list[Event]:
+        return await self._step(
+            self._citizen(call.citizen_id), lambda f: f.restore_call(call, side, skills, now)
+        )
+
+    async def restore_wrapup(
+        self,
+        agent_id: str,
+        name: str,
+        contact_id: str,
+        ended_at: float,
+        skills: Skills | None,
+        now: float,
+    ) -> list[Event]:
+        return await self._step(
+            Wants(),
+            lambda f: f.restore_wrapup(agent_id, name, contact_id, ended_at, skills, now),
+        )
+
     # ------------------------------------------------------------ queries
 
     async def waiting(self, service: str) -> list[Waiting]:

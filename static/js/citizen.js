@@ -16,6 +16,7 @@ import {
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
+import { storedTicket } from "./tickets.js";
 import {
   playRemote,
   renderMediaToggles,
@@ -465,6 +466,7 @@ function closeCall() {
 function endCall({ contactId, reason, by, receipt }) {
   if (contactId !== page.contactId) return;
   ticket.drop(); // a transfer's new contact brings its own
+  callTicket.drop();
   closeCall();
   if (reason === "transferred") {
     // The new contact's queue.joined follows; the camera stays on for the next executive.
@@ -518,38 +520,20 @@ function submitSurvey(event) {
   $("survey-send").disabled = sent;
 }
 
-// ------------------------------------------------------------ queue ticket
+// ------------------------------------------------------------ tickets
 
-// The page's signed proof of its place, presented if the server lost its lines
-// (docs/protocol.md, "Queue tickets"). Per tab, gone with it.
-const TICKET_KEY = "branch.queueTicket";
-const ticket = {
-  keep(value) {
-    try {
-      sessionStorage.setItem(TICKET_KEY, value);
-    } catch {
-      // Storage turned off: the place is then only as safe as the server's state.
-    }
-  },
-  held() {
-    try {
-      return sessionStorage.getItem(TICKET_KEY);
-    } catch {
-      return null;
-    }
-  },
-  drop() {
-    try {
-      sessionStorage.removeItem(TICKET_KEY);
-    } catch {
-      // Nothing was kept.
-    }
-  },
-};
+const ticket = storedTicket("branch.queueTicket");
+const callTicket = storedTicket("branch.callTicket");
 
 function presentTicket() {
   const held = ticket.held();
   return Boolean(held) && signaling.send("queue.resume", { ticket: held });
+}
+
+/** In a call the server lost: the call ticket puts it back, with the executive in it. */
+function presentCallTicket() {
+  const held = callTicket.held();
+  return page.step === "call" && Boolean(held) && signaling.send("call.reclaim", { ticket: held });
 }
 
 function lostPlace() {
@@ -580,6 +564,7 @@ function onWelcome(message) {
   showBranchNotice(queue ? notice?.text ?? "" : "");
   if (call) {
     page.folio = call.folio;
+    callTicket.keep(call.ticket);
     // A reloaded page has a new connection nobody will offer to: it offers
     // itself, and the executive's page starts over when it sees the new peer.
     if (page.step !== "call" || call.contactId !== page.contactId) {
@@ -649,9 +634,13 @@ signaling
       ticket.drop();
       lostPlace();
     }
+    if (message.replyTo === "call.reclaim") {
+      callTicket.drop();
+      showError(errorKey(message.code, "call"));
+    }
   })
   .on("queue.ticket", (message) => ticket.keep(message.ticket))
-  .on("queue.reclaim", presentTicket)
+  .on("queue.reclaim", () => presentTicket() || presentCallTicket())
   .on("queue.joined", (message) => {
     showError(null);
     $("skipped").hidden = true;
@@ -702,6 +691,7 @@ signaling
   .on("queue.notice_cleared", () => showBranchNotice(null))
   .on("call.started", (fields) => {
     ticket.drop(); // an answered contact gives no place in line any more
+    callTicket.keep(fields.ticket);
     showBranchNotice("");
     announceCall(fields);
     startCall(fields);

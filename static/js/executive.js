@@ -6,6 +6,7 @@ import { errorKey, formatClock, say, sayIn, secondsSince, t, useDefault } from "
 import { askToNotify, chime, notify } from "./alert.js";
 import { ChatBox } from "./chat.js";
 import { CLOSE, Signaling } from "./signaling.js";
+import { storedTicket } from "./tickets.js";
 import {
   playRemote,
   renderMediaToggles as renderToggles,
@@ -436,6 +437,7 @@ function onWelcome(message) {
   if (offer) desk.contact = { ...offer };
   if (call) rememberPeerMedia(call);
   // After a mere reconnect the media path is intact: keep the call going.
+  if (call) callTicket.keep(call.ticket);
   if (call && !desk.callPromise) startCall(call);
   else if (!call && desk.callPromise) closeCall();
   if (wrapup) openWrapup(wrapup);
@@ -465,6 +467,9 @@ function onClose({ code, final, retryInMs }) {
   render();
 }
 
+// This desk's proof of its call, presented if the server loses it (docs/protocol.md, "Call tickets").
+const callTicket = storedTicket("branch.executiveCallTicket");
+
 const signaling = new Signaling({ onClose });
 
 signaling
@@ -474,11 +479,21 @@ signaling
     if (message.replyTo === "offer.accept") $("accept").disabled = false;
     if (message.replyTo === "wrapup.submit") $("wrapup-submit").disabled = false;
     if (message.replyTo === "call.transfer") $("transfer-submit").disabled = false;
+    if (message.replyTo === "call.reclaim") {
+      // Not restored: be on the floor at least, paused, rather than missing from it.
+      callTicket.drop();
+      showError(errorKey(message.code, "call"));
+      signaling.send("agent.not_ready", { reason: desk.pauseReason ?? "" });
+    }
     render();
   })
   .on("queue.reclaim", () => {
-    // The server lost its live state (Redis restarted empty): say again where this desk is.
-    if (desk.state === "available") {
+    // The server lost its live state (Redis restarted empty): say again where this desk is;
+    // in a call or its wrap-up, the call ticket puts the contact back with the desk in it.
+    const held = callTicket.held();
+    if (held && (desk.callPromise || desk.state === "in_call" || desk.state === "wrap_up")) {
+      signaling.send("call.reclaim", { ticket: held });
+    } else if (desk.state === "available") {
       signaling.send("agent.available");
     } else if (desk.state === "not_ready" || desk.state === "wrap_up") {
       signaling.send("agent.not_ready", { reason: desk.pauseReason ?? "" });
@@ -523,6 +538,7 @@ signaling
     render();
   })
   .on("call.started", (message) => {
+    callTicket.keep(message.ticket);
     showNotice(null);
     startCall(message);
     render();
@@ -572,6 +588,7 @@ signaling
   })
   .on("wrapup.saved", (message) => {
     if (desk.wrapup?.contactId !== message.contactId) return;
+    callTicket.drop();
     desk.wrapup = null;
     desk.contact = null;
     $("wrapup-form").reset();

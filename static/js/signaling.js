@@ -8,6 +8,7 @@ export const CLIENT_TYPES = Object.freeze([
   "queue.leave",
   "queue.ready",
   "queue.resume",
+  "call.reclaim",
   "agent.available",
   "agent.not_ready",
   "agent.pause_after",
