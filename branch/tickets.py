@@ -67,21 +67,18 @@ def issue(key: bytes, entry: Waiting, now: float, ttl: float) -> str:
 
 def read(key: bytes, token: str, citizen_id: str, now: float) -> Ticket:
     """The ticket's contents, or the reason it gives no place: forged, expired or not theirs."""
-    if not token or len(token) > MAX_TICKET_CHARS:
-        raise BadTicket("El comprobante de fila no es válido")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            # Time is ours to pass in: pyjwt would read the clock.
-            options={"require": list(CLAIMS), "verify_exp": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError:
-        raise BadTicket("El comprobante de fila no es válido") from None
-    ticket = _ticket(claims)
+    texts, times = _checked_claims(
+        key,
+        token,
+        AUDIENCE,
+        CLAIMS,
+        ("sub", "cid", "svc", "rsn", "fol"),
+        ("jat", "exp"),
+        "El comprobante de fila no es válido",
+    )
+    sub, cid, svc, rsn, fol = texts
+    jat, exp = times
+    ticket = Ticket(sub, cid, svc, jat, rsn, fol, exp)
     if now >= ticket.expires_at:
         raise TicketExpired("El comprobante de fila venció; vuelve a ponerte en la fila")
     if ticket.citizen_id != citizen_id:
@@ -89,21 +86,42 @@ def read(key: bytes, token: str, citizen_id: str, now: float) -> Ticket:
     return ticket
 
 
-def _ticket(claims: dict[str, Any]) -> Ticket:
-    texts = [claims[name] for name in ("sub", "cid", "svc", "rsn", "fol")]
-    times = [claims[name] for name in ("jat", "exp")]
+def _checked_claims(
+    key: bytes,
+    token: str,
+    audience: str,
+    required: tuple[str, ...],
+    text_names: tuple[str, ...],
+    time_names: tuple[str, ...],
+    invalid: str,
+) -> tuple[list[str], list[float]]:
+    """A ticket's text and time claims, signature, audience and types checked; else BadTicket."""
+    if not token or len(token) > MAX_TICKET_CHARS:
+        raise BadTicket(invalid)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            # Time is ours to pass in: pyjwt would read the clock.
+            options={"require": list(required), "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        raise BadTicket(invalid) from None
+    texts = [claims[name] for name in text_names]
+    times = [claims[name] for name in time_names]
     if not all(isinstance(text, str) and text for text in texts) or not all(
         isinstance(time, int | float) and not isinstance(time, bool) for time in times
     ):
-        raise BadTicket("El comprobante de fila no es válido")
-    sub, cid, svc, rsn, fol = texts
-    return Ticket(sub, cid, svc, float(claims["jat"]), rsn, fol, float(claims["exp"]))
+        raise BadTicket(invalid)
+    return texts, [float(time) for time in times]
 
 
 # Call tickets: each page in a call holds one, so a call the live state lost can be put back.
 CALL_AUDIENCE = "branch:call-ticket"
 CALL_CLAIMS = ("sub", "cid", "cit", "exe", "svc", "jat", "ans", "iat", "exp", "iss", "aud")
-SIDES = {"citizen": "cit", "executive": "exe"}
 
 
 @dataclass(frozen=True)
@@ -139,31 +157,21 @@ def issue_call(key: bytes, call: CallTicket, holder: str, now: float) -> str:
 
 def read_call(key: bytes, token: str, holder: str, side: str, now: float) -> CallTicket:
     """The call the ticket names, or why it names none: forged, expired or not the holder's."""
-    if not token or len(token) > MAX_TICKET_CHARS:
-        raise BadTicket("El comprobante de la atención no es válido")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=CALL_AUDIENCE,
-            issuer=ISSUER,
-            options={"require": list(CALL_CLAIMS), "verify_exp": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError:
-        raise BadTicket("El comprobante de la atención no es válido") from None
-    texts = [claims[name] for name in ("sub", "cid", "cit", "exe", "svc")]
-    times = [claims[name] for name in ("jat", "ans", "exp")]
-    if not all(isinstance(text, str) and text for text in texts) or not all(
-        isinstance(time, int | float) and not isinstance(time, bool) for time in times
-    ):
-        raise BadTicket("El comprobante de la atención no es válido")
+    texts, times = _checked_claims(
+        key,
+        token,
+        CALL_AUDIENCE,
+        CALL_CLAIMS,
+        ("sub", "cid", "cit", "exe", "svc"),
+        ("jat", "ans", "exp"),
+        "El comprobante de la atención no es válido",
+    )
     sub, cid, cit, exe, svc = texts
-    jat, ans, exp = (float(time) for time in times)
+    jat, ans, exp = times
     ticket = CallTicket(cid, cit, exe, svc, jat, ans, exp)
     if now >= ticket.expires_at:
         raise TicketExpired("El comprobante de la atención venció")
     # The holder's side must be theirs too: a citizen's ticket cannot restore the executive.
-    if sub != holder or claims[SIDES[side]] != holder:
+    if sub != holder or {"citizen": cit, "executive": exe}[side] != holder:
         raise NotYourTicket("Ese comprobante de la atención es de otra persona")
     return ticket
