@@ -58,7 +58,7 @@ class RedisLiveStore:
             decode_responses=True,
             socket_connect_timeout=5,
             # A repeated commit is safe: its token makes the script answer as the first time.
-            **retrying_options(),
+            **retrying_options(on_timeout=True),
         )
         try:
             await client.ping()
