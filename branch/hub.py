@@ -40,6 +40,16 @@ class Hub:
     async def close_page(self, user_key: str, connection: Connection) -> bool:
         return self.detach(user_key, connection)
 
+    async def end_page(
+        self, user_key: str, code: int, reason: str, *, session_id: str | None = None
+    ) -> bool:
+        page = self._pages.get(user_key)
+        if page is None or session_id not in (None, page.session_id):
+            return False
+        # Left attached: the page's own handler lets it go, and reports the person away.
+        await page.close(code, reason)
+        return True
+
     def attach(self, user_key: str, connection: Connection) -> Connection | None:
         """Make ``connection`` the person's page; return the page it replaces."""
         previous = self._pages.get(user_key)

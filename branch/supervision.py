@@ -45,7 +45,6 @@ SUPERVISOR_PAUSE = "supervisor"
 WITH_CITIZEN = (AgentState.IN_CALL, AgentState.WRAP_UP)
 
 Apply = Callable[[list[Event]], Awaitable[None]]
-EndSession = Callable[[str], Awaitable[None]]
 
 
 def known_pause_reason(settings: Settings, code: str) -> str:
@@ -71,9 +70,6 @@ class Supervision:
         self.hub = hub
         self.clock = clock
         self.apply = apply
-        # Ends the session behind a person's open page; the web edge puts in one that also
-        # forgets the session, so the page cannot simply reconnect.
-        self.end_session: EndSession = self._close_page
         self.targets = settings.wallboard_targets
         self._interval = settings.supervision_push_interval_ms / 1000
         self._pending: asyncio.Task[None] | None = None
@@ -214,7 +210,11 @@ class Supervision:
         events = await self.live.agent_gone(agent.agent_id, now)
         await self._audit(message.type, actor, now, executive=agent.agent_id, was=agent.state.value)
         await self.apply(events)
-        await self.end_session(executive_key(agent.agent_id))
+        # On whichever node holds it; closed as session-ended, the page takes its
+        # session with it (the web edge's page does), so it cannot simply reconnect.
+        await self.hub.end_page(
+            executive_key(agent.agent_id), CLOSE_SESSION_ENDED, "logged out by a supervisor"
+        )
         await self._done(actor, message.type, executive=agent.agent_id)
 
     def _service(self, code: str) -> str:
@@ -283,8 +283,3 @@ class Supervision:
 
     async def _done(self, actor: str, action: str, **fields: Any) -> None:
         await self.hub.send(actor, schema.message("supervisor.done", action=action, **fields))
-
-    async def _close_page(self, user_key: str) -> None:
-        page = self.hub.page(user_key)
-        if page is not None:
-            await page.close(CLOSE_SESSION_ENDED, "logged out by a supervisor")

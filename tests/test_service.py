@@ -39,6 +39,7 @@ class Page:
     """A connection that keeps what it was sent."""
 
     def __init__(self) -> None:
+        self.session_id = ""
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
 

@@ -18,6 +18,9 @@ LostPage = Callable[[str], Awaitable[None]]
 
 
 class Connection(Protocol):
+    # The login that opened the page: a logout closes only the pages it opened.
+    session_id: str
+
     async def send_text(self, text: str) -> None: ...
     async def close(self, code: int, reason: str) -> None: ...
 
@@ -35,6 +38,17 @@ class Delivery(Protocol):
 
     async def close_page(self, user_key: str, connection: Connection) -> bool:
         """Forget the page; True when it was still the person's live page (on every node)."""
+        ...
+
+    async def end_page(
+        self, user_key: str, code: int, reason: str, *, session_id: str | None = None
+    ) -> bool:
+        """Close the person's live page, on whichever node holds it, as a page that closed.
+
+        Unlike a replaced page, its person is then away, as after any closed page
+        (a logout, a log-out by a supervisor). With ``session_id``, only a page that
+        login opened. True when the page was closed here or handed to its node.
+        """
         ...
 
     def page(self, user_key: str) -> Connection | None:

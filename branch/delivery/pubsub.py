@@ -8,6 +8,11 @@ the node's ``alive`` key and its presence records; when a node stops beating
 pages as lost, so the floor treats the people as away and their grace periods
 run, and they keep their place or call by reconnecting to any node.
 
+A page is closed from another node in two ways: replaced by a newer page of
+the same person (4409: it goes without the person counting as away, the new
+page is there), or ended (a logout or a supervisor's log-out, 4440: it goes as
+any closed page, through its own handler, so its person is away).
+
 Order: every message of one page is handled in that page's own task, one after
 the other, and each is published with ``await`` on this node's single publisher
 connection. Redis runs one connection's commands in the order they arrive and
@@ -37,7 +42,7 @@ from redis.exceptions import RedisError
 
 from branch.delivery.base import Connection, LostPage
 from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryKeys
-from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
 from branch.redis_retry import retrying_options
 from branch.schema import dump
@@ -186,6 +191,23 @@ class RedisDelivery:
             return True
         return bool(released)
 
+    async def end_page(
+        self, user_key: str, code: int, reason: str, *, session_id: str | None = None
+    ) -> bool:
+        if self.local.page(user_key) is not None:
+            return await self.local.end_page(user_key, code, reason, session_id=session_id)
+        value = await self.redis.get(self.key.page(user_key))
+        if value is None:
+            return False
+        node, _, page_id = str(value).partition(" ")
+        if node == self.node_id:
+            return False  # the page was here and is gone; its record is being released
+        # On the publisher's connection, after whatever was sent to the page before.
+        envelope: dict[str, Any] = {"to": user_key, "end": page_id, "code": code, "reason": reason}
+        if session_id is not None:
+            envelope["session"] = session_id
+        return await self._publish(node, envelope)
+
     def page(self, user_key: str) -> Connection | None:
         return self.local.page(user_key)
 
@@ -266,6 +288,20 @@ class RedisDelivery:
                 log.debug("dropping message to %s: %s", user_key, exc)
             return
         value = self._values.get(user_key, "")
+        if "end" in envelope:
+            # A logout names its session, which is what decides: a page that opened since
+            # the sender looked, with the same login, is closed too. Without one (a
+            # supervisor's log-out) only the page the sender saw.
+            session = envelope.get("session")
+            if session is None and not value.endswith(f" {envelope['end']}"):
+                return
+            await self.local.end_page(
+                user_key,
+                int(envelope.get("code", CLOSE_SESSION_ENDED)),
+                str(envelope.get("reason", "session ended")),
+                session_id=None if session is None else str(session),
+            )
+            return
         if "close" in envelope and value.endswith(f" {envelope['close']}"):
             # Closed from elsewhere (a newer page, or a reaper that reported this
             # person lost just as they came back): this page goes without reporting

@@ -42,7 +42,7 @@ from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTING
 from branch.web.openapi import setup_openapi
 from branch.web.pages import STATIC_DIR, page, staff_page
 from branch.web.reports import setup_reports
-from branch.web.ws import close_pages_of, end_session_of, watch_sessions, websocket
+from branch.web.ws import close_pages_of, watch_sessions, websocket
 
 __all__ = ["RECORDS", "SERVICE", "create_app", "run_server"]
 
@@ -154,7 +154,6 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
         ticket_key=ticket_key(app[SESSION_KEY]),
     )
-    service.supervision.end_session = functools.partial(end_session_of, app)
     app[SERVICE] = service
 
     async def lost(user_key: str) -> None:

@@ -27,6 +27,7 @@ from branch.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from branch.live.sessions import SessionStore
 from branch.metrics import Metrics
 from branch.people import User
 from branch.schema import dump, parse_client
@@ -45,18 +46,30 @@ TOO_FAST = "Estás enviando mensajes demasiado rápido; algunos no se procesaron
 class PageConnection:
     """Adapts an aiohttp websocket to the hub's connection protocol."""
 
-    __slots__ = ("session_id", "socket")
+    __slots__ = ("session_id", "sessions", "socket")
 
-    def __init__(self, socket: web.WebSocketResponse, session_id: str) -> None:
+    def __init__(
+        self, socket: web.WebSocketResponse, session_id: str, sessions: SessionStore
+    ) -> None:
         self.socket = socket
         self.session_id = session_id
+        self.sessions = sessions
 
     async def send_text(self, text: str) -> None:
         if not self.socket.closed:
             await self.socket.send_str(text)
 
     async def close(self, code: int, reason: str) -> None:
-        await self.socket.close(code=code, message=reason.encode())
+        try:
+            if code == CLOSE_SESSION_ENDED:
+                # A page closed because its login ended takes the login with it, so it
+                # cannot simply reconnect. Only this node knows which login opened it,
+                # so a supervisor's log-out from another node ends the session here.
+                await self.sessions.delete_session(self.session_id)
+        except Exception:
+            log.warning("ending the session of a closed page failed", exc_info=True)
+        finally:
+            await self.socket.close(code=code, message=reason.encode())
 
 
 def user_of(session: Session) -> User:
@@ -84,18 +97,9 @@ async def watch_sessions(app: web.Application, now: float) -> None:
 
 
 async def close_pages_of(hub: Delivery, session: Session) -> None:
-    """After a logout: the page that session opened closes with 4440."""
-    page = hub.page(user_of(session).key)
-    if isinstance(page, PageConnection) and page.session_id == session.session_id:
-        await page.close(CLOSE_SESSION_ENDED, "session ended")
-
-
-async def end_session_of(app: web.Application, user_key: str) -> None:
-    """A supervisor logged the person out: forget the session of their page and close it (4440)."""
-    page = app[HUB].page(user_key)
-    if isinstance(page, PageConnection):
-        await app[SESSIONS].delete_session(page.session_id)
-        await page.close(CLOSE_SESSION_ENDED, "logged out by a supervisor")
+    """After a logout: the page that session opened closes with 4440, on whichever node."""
+    key = user_of(session).key
+    await hub.end_page(key, CLOSE_SESSION_ENDED, "session ended", session_id=session.session_id)
 
 
 def error_reply(error: BranchError, reply_to: str | None, metrics: Metrics | None = None) -> str:
@@ -141,7 +145,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     hub = request.app[HUB]
     user = user_of(session)
-    page = PageConnection(socket, session.session_id)
+    page = PageConnection(socket, session.session_id, request.app[SESSIONS])
     request.app[PAGES].add(socket)
     pace = Buckets(
         Rate(burst=settings.limits_message_burst, per_second=settings.limits_messages_per_second)

@@ -14,7 +14,7 @@ from branch.config import load_settings
 from branch.delivery.factory import open_delivery
 from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery, load_script
-from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
 from tests.servers.redis import RedisServer, StartRedis
 
@@ -28,7 +28,8 @@ TIMEOUT = 1.0
 class Page:
     """A page as the delivery sees it: what it was sent and how it was closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_id: str = "s1") -> None:
+        self.session_id = session_id
         self.texts: list[str] = []
         self.closed: tuple[int, str] | None = None
         self.arrived = asyncio.Event()
@@ -166,6 +167,59 @@ async def test_a_newer_page_on_the_same_node_closes_the_older_one(start_node: St
     assert old.closed == (CLOSE_REPLACED, "replaced by a newer page")
     assert await a.close_page(ANA, old) is False
     assert await a.close_page(ANA, new) is True
+
+
+async def test_a_logout_on_another_node_closes_the_page_its_login_opened(
+    start_node: StartNode,
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    page = Page("s1")
+    await b.open_page(ANA, page)
+    # Another login of hers ended: this page stays. What a sends next comes after the
+    # end on a's one publisher connection, so once it arrived the end was handled.
+    assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended", session_id="s2") is True
+    await a.send(ANA, {"type": "pong"})
+    await page.wait(lambda: len(page.texts) == 1)
+    assert page.closed is None
+
+    assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended", session_id="s1") is True
+    await page.wait(lambda: page.closed is not None)
+    assert page.closed == (CLOSE_SESSION_ENDED, "session ended")
+    # Not replaced: the page's own handler lets it go and reports its person away.
+    assert b.page(ANA) is page
+    assert await b.close_page(ANA, page) is True
+    assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended") is False
+
+
+async def test_a_page_ended_without_a_login_is_the_one_its_sender_saw(
+    start_node: StartNode,
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    page = Page()
+    await b.open_page(EVA, page)
+    # A supervisor's log-out names no login: the person's live page closes, as ended.
+    assert await a.end_page(EVA, CLOSE_SESSION_ENDED, "logged out by a supervisor") is True
+    await page.wait(lambda: page.closed is not None)
+    assert page.closed == (CLOSE_SESSION_ENDED, "logged out by a supervisor")
+    assert await b.close_page(EVA, page) is True
+
+    # An end that was sent for an older page of hers leaves the page that opened since.
+    newer = Page()
+    await b.open_page(EVA, newer)
+    await b._deliver({"to": EVA, "end": "an-older-page", "code": CLOSE_SESSION_ENDED})
+    assert newer.closed is None
+    assert b.page(EVA) is newer
+
+
+async def test_a_page_ended_on_its_own_node_closes_there(start_node: StartNode) -> None:
+    a = await start_node("a")
+    page = Page("s1")
+    await a.open_page(ANA, page)
+    assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended", session_id="s2") is False
+    assert page.closed is None
+    assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended", session_id="s1") is True
+    assert page.closed == (CLOSE_SESSION_ENDED, "session ended")
+    assert await a.close_page(ANA, page) is True
 
 
 async def test_broadcasts_find_pages_on_every_node(start_node: StartNode) -> None:
