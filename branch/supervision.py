@@ -87,6 +87,7 @@ class Supervision:
                 queue.name_en,
                 await self.live.waiting(queue.code),
                 await self.live.handle_times(queue.code),
+                await self.live.notice(queue.code, now),
             )
             for queue in self.settings.queues
         ]
@@ -254,6 +255,7 @@ class Supervision:
             delivered=delivered,
         )
         await self._done(actor, message.type, service=service, recipients=delivered)
+        self.changed()  # the board shows the service's current notice
 
     async def _clear_notice(
         self, actor: str, message: schema.SupervisorClearNotice, now: float
@@ -276,6 +278,7 @@ class Supervision:
         await self._done(
             actor, message.type, service=service, recipients=delivered, cleared=cleared is not None
         )
+        self.changed()
 
     async def _audit(self, kind: str, actor: str, at: float, **data: Any) -> None:
         # Each action is its own event, even two alike in the same instant.

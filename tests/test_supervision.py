@@ -507,6 +507,31 @@ async def test_a_supervisor_takes_the_current_message_back(
     ]
 
 
+async def test_the_wallboard_shows_the_current_message_until_it_is_taken_back_or_runs_out(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    sup = await page_for(service, hub, SUP)
+    first = await board_after(sup, 0)
+    assert [line["notice"] for line in first["services"]] == [None, None]
+    sent_at = clock.now
+    await service.handle(SUP, schema.SupervisorBroadcast(service="triage", text="Triage lento"))
+    # Nobody waits, nothing on the floor moved: the message alone is pushed.
+    board = await board_after(sup, 1)
+    until = sent_at + service.settings.supervision_notice_seconds
+    shown = {"text": "Triage lento", "at": sent_at, "until": until}
+    assert [line["notice"] for line in board["services"]] == [None, shown]
+
+    await service.handle(SUP, schema.SupervisorClearNotice(service="triage"))
+    board = await board_after(sup, 2)
+    assert [line["notice"] for line in board["services"]] == [None, None]
+
+    await service.handle(SUP, schema.SupervisorBroadcast(service="general", text="Hay demoras"))
+    assert (await board_after(sup, 3))["services"][0]["notice"]["text"] == "Hay demoras"
+    clock.advance(service.settings.supervision_notice_seconds)
+    await service.supervision.push()  # the periodic refresh, once it ran out
+    assert (await board_after(sup, 4))["services"][0]["notice"] is None
+
+
 async def test_clearing_the_message_of_an_unknown_service_is_refused_and_not_audited(
     service: BranchService, records: SqliteRecordStore
 ) -> None:

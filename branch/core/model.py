@@ -290,3 +290,22 @@ Event = (
     | CitizenSkipped
     | PauseAfterCallChanged
 )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A supervisor's message to everyone waiting in a service, shown until ``until``."""
+
+    service: str
+    text: str
+    at: float
+    until: float
+
+    def __post_init__(self) -> None:
+        if not self.service or not self.text:
+            raise ValueError(f"a notice needs a service and a text, not {self!r}")
+        if self.until <= self.at:
+            raise ValueError(f"a notice must last: until {self.until!r} is not after {self.at!r}")
+
+    def current(self, now: float) -> bool:
+        return now < self.until

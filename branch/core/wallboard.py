@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from branch.core import figures
 from branch.core.contact import ContactRecord
 from branch.core.estimate import estimate_wait
-from branch.core.model import Agent, AgentState, Call, Waiting
+from branch.core.model import Agent, AgentState, Call, Notice, Waiting
 
 # The states a logged-in executive can be in; offline ones are not on the floor.
 ON_FLOOR = tuple(state for state in AgentState if state is not AgentState.OFFLINE)
@@ -124,6 +124,7 @@ class Line:
     name_en: str
     waiting: Sequence[Waiting]
     handle_times: Sequence[float] = field(default_factory=tuple)
+    notice: Notice | None = None  # the supervisor's message to those waiting, if any
 
 
 def day_bounds(now: float, timezone: str) -> tuple[float, float]:
@@ -175,6 +176,7 @@ def snapshot(
                 figures.summarize((r for r in today if r.service == line.code), parameters),
                 targets,
             ),
+            line.notice,
         )
         for line in lines
     ]
@@ -216,6 +218,7 @@ def _figures(
     targets: Targets,
     now: float,
     today: dict[str, Any],
+    notice: Notice | None = None,
 ) -> dict[str, Any]:
     # A citizen being offered has not been answered yet: their wait is still running.
     joined = [entry.joined_at for entry in waiting] + [call.waiting.joined_at for call in ringing]
@@ -239,7 +242,15 @@ def _figures(
         "executives": by_state,
         "callsInProgress": len(answered),
         "today": today,
+        "notice": _notice(notice, now),
     }
+
+
+def _notice(notice: Notice | None, now: float) -> dict[str, Any] | None:
+    """What the citizens waiting in the line are being shown now, as ``queue.notice`` says it."""
+    if notice is None or not notice.current(now):
+        return None
+    return {"text": notice.text, "at": notice.at, "until": notice.until}
 
 
 def _today(summary: figures.Summary, targets: Targets) -> dict[str, Any]:

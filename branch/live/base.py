@@ -13,6 +13,7 @@ from typing import Protocol
 
 from branch.core.floor import Agent, AgentState, Call, Event, Waiting
 from branch.core.floor import Skills as Skills  # where the stores take it from
+from branch.core.model import Notice as Notice  # the wallboard shows it too
 
 
 @dataclass(frozen=True)
@@ -35,25 +36,6 @@ class Line:
 class AgentStatus:
     agent: Agent | None = None
     call: Call | None = None
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A supervisor's message to everyone waiting in a service, shown until ``until``."""
-
-    service: str
-    text: str
-    at: float
-    until: float
-
-    def __post_init__(self) -> None:
-        if not self.service or not self.text:
-            raise ValueError(f"a notice needs a service and a text, not {self!r}")
-        if self.until <= self.at:
-            raise ValueError(f"a notice must last: until {self.until!r} is not after {self.at!r}")
-
-    def current(self, now: float) -> bool:
-        return now < self.until
 
 
 class LiveStore(Protocol):

@@ -230,6 +230,35 @@ function renderNoticeServices(board) {
   if (chosen && board.services.some((line) => line.code === chosen)) select.value = chosen;
 }
 
+function clockTime(epochSeconds) {
+  return new Date(epochSeconds * 1000).toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" });
+}
+
+/** The message each service's waiting citizens are being shown, as the server keeps it. */
+function renderNotices(board) {
+  const items = board.services
+    .filter((line) => line.notice)
+    .map((line) => {
+      const item = element("li", null, { "data-service": line.code });
+      item.append(
+        element("strong", serviceName(line), { class: "service" }),
+        " ",
+        // The supervisor's own words, shown as written.
+        element("q", line.notice.text, { class: "text" }),
+        " ",
+        element(
+          "span",
+          t("wallboard.noticeTimes", { sent: clockTime(line.notice.at), until: clockTime(line.notice.until) }),
+          { class: "hint times" },
+        ),
+      );
+      return item;
+    });
+  $("notices").replaceChildren(...items);
+  $("notices").hidden = items.length === 0;
+  $("notices-empty").hidden = items.length > 0;
+}
+
 function render() {
   const board = view.board;
   if (!board) return;
@@ -237,6 +266,7 @@ function render() {
   renderToday(board);
   renderExecutives(board);
   renderCalls(board);
+  renderNotices(board);
   renderNoticeServices(board);
   const at = new Date(board.at * 1000).toLocaleTimeString(language());
   $("updated").textContent = t("wallboard.updated", { time: at });
@@ -339,7 +369,8 @@ signaling
   .on("welcome", (message) => {
     view.welcome = message;
     view.watchOnly = message.role !== "supervisor";
-    for (const id of ["actions-head", "pause-choice", "notice-section"]) $(id).hidden = view.watchOnly;
+    // Admins see the current messages, not the form that sends them.
+    for (const id of ["actions-head", "pause-choice", "notice-form"]) $(id).hidden = view.watchOnly;
     showConnection(null);
     if (message.serviceName) {
       delete $("service-name").dataset.words; // the branch's own name, not a catalog word

@@ -190,10 +190,14 @@ async def test_the_wallboard_and_the_audit_page_have_no_violations(
     await expect(board.locator("#executives-empty")).to_be_visible()
     await assert_accessible(supervisor, "wallboard-empty")
 
-    # Figures, one executive in a call and the call: every table of the board is shown.
+    # Figures, one executive in a call and the call: every table of the board is shown,
+    # and the current message to those waiting.
     citizen = await open_person("citizen")
     executive = await open_person("executive")
     await citizen.join_queue(node.url, CITIZEN_RUN)
+    await board.get_by_label("Mensaje").fill("Estamos con alta demanda; gracias por esperar.")
+    await board.get_by_role("button", name="Enviar aviso").click()
+    await expect(board.locator("#notices li")).to_have_count(1)
     await executive.go_available(node.url, EXECUTIVE_RUN)
     await executive.page.get_by_role("button", name="Aceptar").click()
     await expect(board.locator("#call-rows tr")).to_have_count(1)

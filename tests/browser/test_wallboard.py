@@ -47,18 +47,34 @@ async def test_the_wallboard_follows_the_floor_and_reaches_citizens_and_executiv
     await expect(spage.locator(f"{today} .offered")).to_have_text("1")
 
     # A message to everyone waiting reaches the citizen's page, in its live region.
+    current = spage.get_by_role("list", name="Avisos vigentes")
+    await expect(current).to_be_hidden()
+    await expect(spage.locator("#notices-empty")).to_have_text(
+        "Ningún servicio tiene un aviso vigente."
+    )
     await spage.get_by_label("Mensaje").fill("Estamos con alta demanda; gracias por esperar.")
     await spage.get_by_role("button", name="Enviar aviso").click()
     await expect(spage.locator("#done")).to_have_text("Aviso enviado a 1 persona.")
     notice = cpage.get_by_role("status").filter(has_text="Aviso de la sucursal")
     await expect(notice).to_contain_text("Estamos con alta demanda; gracias por esperar.")
     await citizen.shot("notice")
-    # Taken back before it runs out: the citizen's page stops showing it.
+    # The board says which message each line is being shown, and until when.
+    shown = current.locator('li[data-service="general"]')
+    await expect(shown.locator(".text")).to_have_text(
+        "Estamos con alta demanda; gracias por esperar."
+    )
+    await expect(shown.locator(".times")).to_contain_text("vigente hasta las")
+    await expect(current.locator("li")).to_have_count(1)
+    await expect(spage.locator("#notices-empty")).to_be_hidden()
+    await supervisor.shot("notice-current")
+    # Taken back before it runs out: the citizen's page and the board stop showing it.
     await spage.get_by_role("button", name="Quitar el aviso vigente").click()
     await expect(spage.locator("#done")).to_have_text(
         "Aviso quitado: 1 persona que espera ya no lo ve."
     )
     await expect(cpage.locator("#branch-notice")).to_be_empty()
+    await expect(current).to_be_hidden()
+    await expect(spage.locator("#notices-empty")).to_be_visible()
     await supervisor.shot("notice-cleared")
 
     # An executive logs in, takes the call: nobody waits, one call in progress.
@@ -210,7 +226,9 @@ async def test_an_admin_watches_in_the_branchs_language_without_the_actions(
     await expect(page.get_by_role("heading", name="Now")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator(f"{row('now', 'total')} th")).to_have_text("Total")
-    await expect(page.locator("#notice-section")).to_be_hidden()
+    # The current messages are shown to an admin too, the form that sends them is not.
+    await expect(page.locator("#notice-form")).to_be_hidden()
+    await expect(page.locator("#notices-empty")).to_have_text("No service has a current message.")
     await expect(page.locator("#actions-head")).to_be_hidden()
     await page.get_by_role("button", name="Ver esta página en español").click()
     await expect(page.get_by_role("heading", name="Ahora")).to_be_visible()

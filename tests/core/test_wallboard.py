@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from branch.core import figures
-from branch.core.model import Agent, AgentState, Call, EndReason, Waiting
+from branch.core.model import Agent, AgentState, Call, EndReason, Notice, Waiting
 from branch.core.wallboard import Level, Line, Targets, day_bounds, snapshot
 from branch.records.base import ContactRecord
 
@@ -66,6 +66,7 @@ def test_each_service_counts_its_line_executives_and_calls() -> None:
         "executives": {"not_ready": 1, "available": 0, "offered": 1, "in_call": 1, "wrap_up": 0},
         "callsInProgress": 0,
         "today": general["today"],
+        "notice": None,
     }
     assert triage["nameEn"] == "Triage"  # no English name: the Spanish one
     assert (triage["waiting"], triage["offered"], triage["callsInProgress"]) == (1, 0, 1)
@@ -159,6 +160,21 @@ def test_an_empty_floor_has_nothing_to_judge() -> None:
         None,
     )
     assert board["executives"] == board["calls"] == []
+
+
+@pytest.mark.parametrize(
+    ("until", "shown"),
+    [(NOW + 1, {"text": "Alta demanda", "at": NOW - 60, "until": NOW + 1}), (NOW, None)],
+    ids=["current", "ran-out"],
+)
+def test_a_service_shows_its_current_notice_until_it_runs_out(
+    until: float, shown: dict[str, Any] | None
+) -> None:
+    notice = Notice("general", "Alta demanda", NOW - 60, until)
+    lines = [Line("general", "General", "", [], notice=notice), Line("triage", "Triage", "", [])]
+    board = snapshot(lines, [], [], [], figures.Thresholds(), Targets(), NOW)
+    assert [line["notice"] for line in board["services"]] == [shown, None]
+    assert board["total"]["notice"] is None  # a notice is one service's
 
 
 def contact(contact_id: str, service: str, joined: float, **fields: Any) -> ContactRecord:

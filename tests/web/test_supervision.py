@@ -69,6 +69,11 @@ async def test_a_message_sent_on_one_node_is_shown_to_who_reloads_or_joins_on_an
         sent = await ana.receive("queue.notice")
         notice = {"service": "general", "text": text, "at": sent["at"]}
         assert sent == {"type": "queue.notice", **notice}
+        # The supervisor's board shows it as the line's current message.
+        until = sent["at"] + second.settings.supervision_notice_seconds
+        while (board := await sara.receive("wallboard"))["services"][0]["notice"] is None:
+            pass
+        assert board["services"][0]["notice"] == {"text": text, "at": sent["at"], "until": until}
 
         await ana.disconnect()
         assert (await ana.connect())["state"]["notice"] == notice
@@ -87,5 +92,7 @@ async def test_a_message_sent_on_one_node_is_shown_to_who_reloads_or_joins_on_an
         at = told[0]["at"]
         assert told == [{"type": "queue.notice_cleared", "service": "general", "at": at}] * 2
         assert at >= sent["at"]
+        while (await sara.receive("wallboard"))["services"][0]["notice"] is not None:
+            pass  # and the board drops it
         await ana.disconnect()
         assert (await ana.connect())["state"]["notice"] is None
