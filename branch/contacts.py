@@ -259,6 +259,18 @@ class Contacts:
         except (NotInCall, InvalidState):
             await self.records.contact_ended(contact_id, EndReason.CITIZEN_LEFT, now)
             raise
+        # As contact.joined does, with the wait the citizen is told in the new line.
+        await audit_event(
+            self.records,
+            "contact.transferred",
+            user.key,
+            first.contact_id,
+            now,
+            toService=queue.code,
+            toContact=contact_id,
+            toFolio=folio,
+            estimatedWait=None if estimate is None else round(estimate),
+        )
         await self.apply(events)
 
     async def _estimate_at(self, service: str, joined_at: float, contact_id: str) -> float | None:

@@ -284,16 +284,8 @@ class Outcomes:
                     executive_key(call.agent_id) if who == CITIZEN else citizen_key(call.citizen_id)
                 )
                 await self.hub.send(other, schema.message(kind, contactId=call.contact_id, who=who))
-            case Transferred(call=first, to=entry):
-                await audit_event(
-                    self.records,
-                    "contact.transferred",
-                    executive_key(first.agent_id),
-                    first.contact_id,
-                    self.clock(),
-                    toService=entry.service,
-                    toContact=entry.contact_id,
-                )
+            case Transferred(to=entry):
+                # Audited by the transfer itself, which knows the estimate the citizen is told.
                 await self.lines.send_joined(entry, self.clock())
 
     async def _wrapup_timed_out(self, event: WrapupTimedOut) -> None:

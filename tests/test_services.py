@@ -266,6 +266,15 @@ async def test_a_transfer_records_the_estimate_told_in_the_new_line_and_is_judge
     assert bea.last("queue.position")["position"] == 2
     second = await records.get(moved)
     assert second is not None and second.estimated_wait == 200
+    # The audit trail says what she was told, as a join's entry does.
+    [entry] = [e for e in await records.audit_entries() if e.kind == "contact.transferred"]
+    assert (entry.actor, entry.contact_id, entry.at) == (EXE.key, first, clock.now)
+    assert entry.data == {
+        "toService": "especialista",
+        "toContact": moved,
+        "toFolio": second.folio,
+        "estimatedWait": 200,
+    }
 
     clock.advance(150)
     await service.handle(EXE2, schema.AgentAvailable())
