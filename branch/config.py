@@ -384,7 +384,7 @@ class Settings:
         250, "least milliseconds between two wallboard pushes to supervisor pages"
     )
     supervision_refresh_seconds: int = _setting(
-        5, "seconds after which the wallboard is pushed again even if nothing changed here"
+        5, "seconds after which the wallboard is pushed again even if nothing changed"
     )
     supervision_notice_seconds: int = _setting(
         3600,

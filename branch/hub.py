@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from branch.delivery.base import Connection, LostPage
+from branch.delivery.base import Changed, Connection, LostPage
 from branch.errors import CLOSE_REPLACED
 from branch.schema import dump
 
@@ -26,8 +26,11 @@ class Hub:
     def __init__(self) -> None:
         self._pages: dict[str, Connection] = {}
 
-    async def open(self, lost: LostPage) -> None:
+    async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
         return None  # one node: a page is only ever lost with the node itself
+
+    def announce_change(self) -> None:
+        return None  # no other node to tell
 
     async def close(self) -> None:
         return None

@@ -219,7 +219,7 @@ class BranchService:
         elif user.role == CITIZEN:
             self.board.welcomed(user.key)
         elif user.role in (SUPERVISOR, ADMIN):
-            self.supervision.changed()
+            self.supervision.push_soon()  # this page's first board; nothing changed
         return welcome
 
     def _ice_servers(self, user: User, now: float) -> list[dict[str, Any]]:

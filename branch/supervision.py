@@ -2,10 +2,11 @@
 
 The wallboard is computed by the pure ``branch.core.wallboard.snapshot`` from
 the live store and pushed to every supervisor page of this node when the floor
-changes, at most once per ``supervision.push_interval_ms``, and again every
-``supervision.refresh_seconds`` so durations and other nodes' changes show. The
-pages never ask. Every action is checked, applied through the floor and written
-to the audit trail before the supervisor is told it is done.
+changes, here or on another node (which announces it through the delivery), at
+most once per ``supervision.push_interval_ms``, and again every
+``supervision.refresh_seconds`` so durations grow. The pages never ask. Every
+action is checked, applied through the floor and written to the audit trail
+before the supervisor is told it is done.
 """
 
 from __future__ import annotations
@@ -99,7 +100,12 @@ class Supervision:
         return snapshot(lines, agents, calls, today, parameters, self.targets, now)
 
     def changed(self) -> None:
-        """The floor changed: push a fresh wallboard soon, at most once per interval."""
+        """The floor changed here: push a fresh wallboard soon, and tell the other nodes."""
+        self.hub.announce_change()
+        self.push_soon()
+
+    def push_soon(self) -> None:
+        """Push a fresh wallboard soon, at most once per interval (another node's change too)."""
         if self._pending is not None or not self._watching():
             return
         delay = max(0.0, self._pushed_at + self._interval - time.monotonic())
@@ -126,7 +132,7 @@ class Supervision:
         return [key for role in WATCHERS for key in self.hub.keys(f"{role}:")]
 
     async def tick(self) -> None:
-        """Periodic refresh: waits and durations grow, and other nodes change the floor."""
+        """Periodic refresh: waits and durations grow, and a lost announcement is made up for."""
         if time.monotonic() - self._pushed_at >= self.settings.supervision_refresh_seconds:
             await self.push()
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 # Called with a user key ("role:RUN") whose page was lost with a dead node.
 LostPage = Callable[[str], Awaitable[None]]
+# Called when another node said its floor changed.
+Changed = Callable[[], None]
 
 
 class Connection(Protocol):
@@ -26,8 +28,13 @@ class Connection(Protocol):
 
 
 class Delivery(Protocol):
-    async def open(self, lost: LostPage) -> None:
-        """Start; ``lost`` hears of every page that vanished with a dead node."""
+    async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
+        """Start; ``lost`` hears of every page that vanished with a dead node, ``changed``
+        of every change another node announced."""
+        ...
+
+    def announce_change(self) -> None:
+        """Tell the other nodes this node changed the floor; coalesced, never waited for."""
         ...
 
     async def close(self) -> None: ...

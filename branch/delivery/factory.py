@@ -20,5 +20,7 @@ def open_delivery(settings: Settings) -> Delivery:
             node_timeout=float(settings.stores_node_timeout_seconds),
             clock=time.time,
             keys=DeliveryKeys(settings.stores_live_prefix),
+            # As often as a wallboard may be pushed: more would be pushes nobody sees.
+            change_interval=settings.supervision_push_interval_ms / 1000,
         )
     return Hub()

@@ -18,6 +18,9 @@ key (after prefix)         type     TTL      content
 ``page:<user key>``        string   3 x      page value (``"<node id> <page id>"``) of the
                            timeout           person's one live page; refreshed every heartbeat
 ``node:<id>``              channel  -        messages for pages on that node (pub/sub)
+``changes``                channel  -        the id of a node that changed the floor, at most
+                                             once per ``supervision.push_interval_ms`` per
+                                             node: every node pushes its wallboards again
 =========================  =======  =======  ==================================================
 
 A user key is ``"<role>:<RUN>"``, as in ``branch.people.User.key``.
@@ -57,6 +60,10 @@ class DeliveryKeys:
 
     def page(self, user_key: str) -> str:
         return f"{self.prefix}page:{user_key}"
+
+    @property
+    def changes(self) -> str:
+        return f"{self.prefix}changes"
 
     @property
     def channels(self) -> str:

@@ -31,6 +31,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from branch.delivery.base import Connection, LostPage
+from branch.delivery.base import Changed, Connection, LostPage
 from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryKeys
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
@@ -74,8 +75,11 @@ class RedisDelivery:
         clock: Callable[[], float],
         node_id: str | None = None,
         keys: DeliveryKeys | None = None,
+        change_interval: float = 0.25,
     ) -> None:
         self.url = url
+        # Least seconds between two change announcements of this node.
+        self.change_interval = change_interval
         self.node_id = node_id or new_node_id()
         self.node_timeout = node_timeout
         self.heartbeat_interval = node_timeout / 4
@@ -85,6 +89,9 @@ class RedisDelivery:
         # user key -> page value of the page this node holds for them.
         self._values: dict[str, str] = {}
         self._lost: LostPage | None = None
+        self._changed: Changed | None = None
+        self._announcing: asyncio.Task[None] | None = None
+        self._announced_at = float("-inf")  # monotonic
         self._redis: Redis | None = None
         self._publisher: Redis | None = None
         self._listener: Redis | None = None
@@ -100,8 +107,9 @@ class RedisDelivery:
 
     # ------------------------------------------------------------ life
 
-    async def open(self, lost: LostPage) -> None:
+    async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
         self._lost = lost
+        self._changed = changed
         # A command unanswered for that long is a Redis that is away: it fails (and
         # is logged) rather than hold a page's handler or the heartbeat forever.
         wait = COMMAND_TIMEOUT
@@ -126,7 +134,7 @@ class RedisDelivery:
         # The channel's connection is idle between messages: no read timeout there.
         self._listener = Redis.from_url(self.url, decode_responses=True)
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(self.key.channel(self.node_id))
+        await self._pubsub.subscribe(self.key.channel(self.node_id), self.key.changes)
         await self.heartbeat()
         self._tasks = [
             asyncio.create_task(self._read_channel()),
@@ -135,6 +143,11 @@ class RedisDelivery:
         log.info("node %s joined the deployment", self.node_id)
 
     async def close(self) -> None:
+        if self._announcing is not None:
+            self._announcing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcing
+            self._announcing = None
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -252,6 +265,24 @@ class RedisDelivery:
     def __len__(self) -> int:
         return len(self.local)
 
+    def announce_change(self) -> None:
+        if self._announcing is not None or self._redis is None:
+            return  # the announcement under way goes after this change too
+        delay = max(0.0, self._announced_at + self.change_interval - time.monotonic())
+        self._announcing = asyncio.get_running_loop().create_task(self._announce(delay))
+
+    async def _announce(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        # From here on a change needs an announcement of its own: the others may read first.
+        self._announcing = None
+        self._announced_at = time.monotonic()
+        try:
+            # On the pool, not the publisher: a page's messages need not wait behind it,
+            # and a repeated announcement costs only an extra wallboard push.
+            await self.redis.publish(self.key.changes, self.node_id)
+        except (RedisError, OSError) as exc:
+            log.warning("announcing a change failed: %s", type(exc).__name__)
+
     async def _publish(self, node: str, envelope: dict[str, Any]) -> bool:
         if self._publisher is None:
             raise RuntimeError("the delivery is not open")
@@ -272,7 +303,10 @@ class RedisDelivery:
             if message is None or message.get("type") != "message":
                 continue
             try:
-                await self._deliver(orjson.loads(message["data"]))
+                if message.get("channel") != self.key.changes:
+                    await self._deliver(orjson.loads(message["data"]))
+                elif message["data"] != self.node_id and self._changed is not None:
+                    self._changed()
             except Exception:
                 log.exception("a message from another node could not be delivered")
 

@@ -161,7 +161,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         role, _, person_id = user_key.partition(":")
         await service.disconnected(User(person_id, "", role))
 
-    await delivery.open(lost)
+    await delivery.open(lost, service.supervision.push_soon)
     upkeep = asyncio.create_task(_upkeep(service))
     yield
     upkeep.cancel()

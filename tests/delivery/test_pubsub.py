@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from branch.config import load_settings
+from branch.delivery.base import Changed
 from branch.delivery.factory import open_delivery
 from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery, load_script
@@ -23,6 +25,8 @@ EVA = "executive:11.111.111-1"
 # Node timeout for these tests: short, so a dead node is noticed at once, and long
 # enough that a node on a loaded machine is not taken for dead between heartbeats.
 TIMEOUT = 1.0
+# Least seconds between two change announcements of one node.
+CHANGE_INTERVAL = 0.2
 
 
 class Page:
@@ -85,15 +89,18 @@ async def start_node(redis_server: RedisServer, keys: DeliveryKeys) -> AsyncIter
     """Factory: an open delivery node; ``lost`` collects the pages it reports lost."""
     nodes: list[RedisDelivery] = []
 
-    async def start(node_id: str, lost: Lost | None = None) -> RedisDelivery:
+    async def start(
+        node_id: str, lost: Lost | None = None, changed: Changed | None = None
+    ) -> RedisDelivery:
         node = RedisDelivery(
             redis_server.url,
             node_timeout=TIMEOUT,
             clock=lambda: 1000.0,
             node_id=node_id,
             keys=keys,
+            change_interval=CHANGE_INTERVAL,
         )
-        await node.open((lost or Lost()).report)
+        await node.open((lost or Lost()).report, changed)
         nodes.append(node)
         return node
 
@@ -220,6 +227,41 @@ async def test_a_page_ended_on_its_own_node_closes_there(start_node: StartNode) 
     assert await a.end_page(ANA, CLOSE_SESSION_ENDED, "session ended", session_id="s1") is True
     assert page.closed == (CLOSE_SESSION_ENDED, "session ended")
     assert await a.close_page(ANA, page) is True
+
+
+class Announcements:
+    """When a node heard that another one changed the floor."""
+
+    def __init__(self) -> None:
+        self.heard: list[float] = []
+        self.arrived = asyncio.Event()
+
+    def __call__(self) -> None:
+        self.heard.append(asyncio.get_running_loop().time())
+        self.arrived.set()
+
+
+async def test_a_change_is_announced_to_the_other_nodes_coalesced(start_node: StartNode) -> None:
+    heard_a, heard_b = Announcements(), Announcements()
+    a = await start_node("a", changed=heard_a)
+    await start_node("b", changed=heard_b)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    a.announce_change()  # the first one goes at once
+    async with asyncio.timeout(5):
+        await heard_b.arrived.wait()
+    assert heard_b.heard[0] - started < 1.0
+    # A burst of a hundred changes over a second: a few announcements, one per interval.
+    burst = loop.time()
+    for _ in range(100):
+        a.announce_change()
+        await asyncio.sleep(0.01)
+    burst = loop.time() - burst
+    await asyncio.sleep(CHANGE_INTERVAL * 2)  # the last one, after the burst, arrives
+    gaps = [later - earlier for earlier, later in itertools.pairwise(heard_b.heard)]
+    assert 4 <= len(heard_b.heard) <= 2 + burst / CHANGE_INTERVAL + 1
+    assert min(gaps) > CHANGE_INTERVAL / 2  # jitter aside, an interval apart
+    assert heard_a.heard == []  # a node does not hear itself
 
 
 async def test_broadcasts_find_pages_on_every_node(start_node: StartNode) -> None:

@@ -96,3 +96,30 @@ async def test_a_message_sent_on_one_node_is_shown_to_who_reloads_or_joins_on_an
             pass  # and the board drops it
         await ana.disconnect()
         assert (await ana.connect())["state"]["notice"] is None
+
+
+async def test_a_board_follows_a_change_made_on_another_node_at_once(
+    start_branch: StartBranch, redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # No periodic refresh within the test: only the other node's announcement can push.
+    shared = {
+        "stores_live": redis_server.url,
+        "stores_live_prefix": redis_prefix,
+        "supervision_refresh_seconds": 600,
+    }
+    first, second = await start_branch(**shared), await start_branch(**shared)
+    async with (
+        BranchClient(first.url, ca_file=first.ca_path) as sara,
+        BranchClient(second.url, ca_file=second.ca_path) as eva,
+    ):
+        await sara.login(SUPERVISOR_RUN, "Sara", "Vidal", "/supervisor")
+        await sara.connect()
+        assert (await sara.receive("wallboard"))["executives"] == []
+        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+        await eva.connect()
+        await eva.send("agent.available")
+        await eva.receive("agent.state")
+        states: list[str] = []
+        while states != ["available"]:
+            board = await sara.receive("wallboard", timeout=5.0)
+            states = [executive["state"] for executive in board["executives"]]
