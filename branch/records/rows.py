@@ -61,7 +61,10 @@ def audit_values(entry: AuditEntry) -> tuple[object, ...]:
         entry.actor,
         entry.contact_id,
         entry.event_id,
-        json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
+        # json.dumps of {} without the call: most entries carry no data.
+        "{}"
+        if type(entry.data) is dict and not entry.data
+        else json.dumps(entry.data, sort_keys=True, ensure_ascii=False),
         entry.prev_hash,
         entry.hash,
         entry.salt,
