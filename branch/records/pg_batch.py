@@ -18,10 +18,11 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from branch.audit import new_entry
 from branch.core.floor import EndReason
 from branch.errors import BranchError
 from branch.records.journal import Operation
-from branch.records.pg_trail import LOCK_TRAIL, Trail
+from branch.records.pg_trail import HEAD, LOCK_TRAIL, Trail
 from branch.records.pg_writes import JOIN_COLUMNS, TRAILED, WRITES, unknown
 from branch.records.rows import folio_day
 
@@ -29,6 +30,17 @@ if TYPE_CHECKING:
     from branch.records.pg_writes import Connection
 
 Many = Callable[["Connection", list[dict[str, Any]]], Awaitable[list[Any]]]
+# Every write but an audit entry records its id: a second flush from a journal is then
+# skipped. An entry needs none: its event id is unique in the trail, so a second flush
+# of it is already answered None, as a write applied before is.
+FRESH = (
+    "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[]) "
+    "ON CONFLICT (op_id) DO NOTHING RETURNING op_id"
+)
+FRESH_AND_HEAD = (
+    f"WITH fresh AS ({FRESH}) SELECT op_id, NULL::bigint AS seq, NULL::text AS hash FROM fresh "
+    f"UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
+)
 
 
 async def commit_batch(db: Connection, operations: Sequence[Operation]) -> list[Any]:
@@ -57,27 +69,24 @@ async def apply_batch(db: Connection, operations: Sequence[Operation], trail: Tr
     leaves no trace, not even its id. Any other error is raised: the
     transaction must be rolled back.
     """
-    fresh = {
-        str(row["op_id"])
-        for row in await db.fetch(
-            "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[]) "
-            "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-            [operation.op_id for operation in operations],
-        )
-    }
+    trailed = any(operation.name in TRAILED for operation in operations)
+    ids = [operation.op_id for operation in operations if operation.name != "audit"]
+    fresh = await _fresh(db, ids, trail if trailed else None)
     outcomes: list[Any] = [None] * len(operations)
     todo: list[tuple[int, Operation]] = []
     for index, operation in enumerate(operations):
-        if operation.op_id in fresh:
+        if operation.name == "audit" or operation.op_id in fresh:
             todo.append((index, operation))
         else:
             await _applied_before(db, operation)
-    if any(operation.name in TRAILED for _, operation in todo):
-        await trail.lock()
+    if trailed:
+        await trail.lock()  # the head, unless the ids' query read it under the lock
     for segment in _segments(todo):
         for kind, group in _by_kind(segment).items():
             many = MANY.get(kind)
-            if many is not None and len(group) > 1:
+            if kind == "audit" and not trail.alone:
+                results = [trail.add(new_entry(**operation.args)) for _, operation in group]
+            elif many is not None and len(group) > 1:
                 results = await many(db, [operation.args for _, operation in group])
             else:
                 results = [await _one(db, trail, operation) for _, operation in group]
@@ -92,6 +101,21 @@ async def apply_batch(db: Connection, operations: Sequence[Operation], trail: Tr
     if refused:
         await db.execute("DELETE FROM applied_operations WHERE op_id = ANY($1::text[])", refused)
     return outcomes
+
+
+async def _fresh(db: Connection, op_ids: list[str], trail: Trail | None = None) -> set[str]:
+    """The ids not applied before, now recorded as applied; with ``trail``, its head too.
+
+    Reading the head in the same query saves a batch a round trip; the trail's
+    lock, taken with BEGIN, already holds.
+    """
+    if trail is not None and trail.locked:
+        rows = await db.fetch(FRESH_AND_HEAD, op_ids)
+        trail.read_head(next((row for row in rows if row["op_id"] is None), None))
+        return {str(row["op_id"]) for row in rows if row["op_id"] is not None}
+    if not op_ids:
+        return set()
+    return {str(row["op_id"]) for row in await db.fetch(FRESH, op_ids)}
 
 
 async def _one(db: Connection, trail: Trail, operation: Operation) -> Any:

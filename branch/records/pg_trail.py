@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+
 from branch.audit import GENESIS, AuditEntry, chained_after, new_entry
 from branch.records.rows import AUDIT_COLUMNS, audit_values
 
@@ -25,6 +27,7 @@ INSERT_MANY = (
 
 # Appends from every node take turns; plain reads (verification) are not held up.
 LOCK_TRAIL = "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"
+HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
 
 class AlreadyInTrail(Exception):
@@ -44,6 +47,15 @@ class Trail:
         self._appended: set[str] = set()
         self._pending: list[AuditEntry] = []
 
+    @property
+    def alone(self) -> bool:
+        return self._alone
+
+    @property
+    def locked(self) -> bool:
+        """LOCK_TRAIL is held by this transaction (the head may be read with another query)."""
+        return self._locked
+
     async def lock(self) -> None:
         """Take the trail for this transaction and read its head.
 
@@ -55,7 +67,12 @@ class Trail:
         if not self._locked:
             await self.db.execute(LOCK_TRAIL)
             self._locked = True
-        head = await self.db.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        self.read_head(await self.db.fetchrow(HEAD))
+
+    def read_head(self, head: asyncpg.Record | None) -> None:
+        """The trail's last entry (``seq``, ``hash``; None: empty), read under LOCK_TRAIL."""
+        if not self._locked:
+            raise RuntimeError("the trail's head is read only under its lock")
         if head is not None:
             self._seq, self._digest = int(head["seq"]), str(head["hash"])
         self._head_read = True
@@ -71,17 +88,21 @@ class Trail:
     ) -> AuditEntry | None:
         """Chain one entry after the last; None when ``event_id`` is already in the trail."""
         await self.lock()
-        if event_id in self._appended:
-            return None
         if self._alone and await self.db.fetchval(
             "SELECT 1 FROM audit_log WHERE event_id = $1", event_id
         ):
             return None
-        entry = chained_after(
-            self._seq, self._digest, new_entry(at, kind, actor, contact_id, event_id, data)
-        )
+        return self.add(new_entry(at, kind, actor, contact_id, event_id, data))
+
+    def add(self, entry: AuditEntry) -> AuditEntry | None:
+        """``append`` for a batch, its head read: no round trip, so no coroutine either."""
+        if not self._head_read:
+            raise RuntimeError("the trail's head was not read")
+        if entry.event_id in self._appended:
+            return None
+        entry = chained_after(self._seq, self._digest, entry)
         self._seq, self._digest = entry.seq, entry.hash
-        self._appended.add(event_id)
+        self._appended.add(entry.event_id)
         self._pending.append(entry)
         return entry
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from branch import schema
@@ -135,6 +136,34 @@ async def test_a_write_flushed_twice_lands_once(open_node: OpenNode) -> None:
     assert await node.apply(line) is None
     assert await node.apply(line) is None
     assert [message.text for message in await node.chat("c1")] == ["hola"]
+
+
+async def test_an_audit_entry_flushed_twice_lands_once_by_its_event_id(
+    postgres_url: str, open_node: OpenNode
+) -> None:
+    node = await open_node()
+    entry = OperationIds().new(
+        "audit", kind="login", actor="system", contact_id=None, event_id="l1", data={}, at=MORNING
+    )
+    first = await node.apply(entry)
+    assert first is not None and first.seq == 1
+    # Alone and in a batch with other writes: the trail's event id answers, not an op id.
+    assert await node.apply(entry) is None
+    others = [
+        OperationIds().new("audit", kind="login", actor="system", contact_id=None,
+                           event_id=f"l{n}", data={}, at=MORNING + n)
+        for n in (2, 3)
+    ]  # fmt: skip
+    outcomes = await asyncio.gather(*(node.apply(write) for write in [others[0], entry, others[1]]))
+    assert outcomes[1] is None and all(outcome is not None for outcome in outcomes[::2])
+    entries = await node.audit_entries()
+    assert [entry.event_id for entry in entries] == ["l1", "l2", "l3"]
+    assert verify(entries) is None
+    connection = await asyncpg.connect(postgres_url)
+    try:  # so an entry costs no row of applied_operations
+        assert await connection.fetchval("SELECT count(*) FROM applied_operations") == 0
+    finally:
+        await connection.close()
 
 
 async def test_a_join_committed_just_before_the_connection_failed_keeps_the_offline_folio(
