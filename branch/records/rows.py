@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import math
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -25,7 +27,31 @@ AUDIT_COLUMNS = "seq, at, kind, actor, contact_id, event_id, data, prev_hash, ha
 
 def folio_day(joined_at: float) -> str:
     """The Santiago calendar day a contact belongs to, as the folio prefix."""
-    return datetime.datetime.fromtimestamp(joined_at, FOLIO_ZONE).strftime("%Y%m%d")
+    # Every join asks; the answer changes once a day, so it is looked up per UTC hour.
+    day = _day_of_hour(math.floor(joined_at / 3600))
+    return _day(joined_at) if day is None else day
+
+
+def _day(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, FOLIO_ZONE).strftime("%Y%m%d")
+
+
+@functools.lru_cache(maxsize=64)
+def _day_of_hour(hour: int) -> str | None:
+    """The day of every moment of a UTC hour; None when the hour is not all one day.
+
+    With one whole-hour offset from the hour's first second to its last
+    (tzdata changes offsets on whole seconds), local hours line up with UTC
+    hours, so the whole hour falls on one day. Santiago's offsets are whole
+    hours since 1927; an hour under its older offsets is answered second by second.
+    """
+    start, end = (
+        datetime.datetime.fromtimestamp(hour * 3600 + second, FOLIO_ZONE) for second in (0, 3599)
+    )
+    offset = start.utcoffset()
+    if offset is None or offset != end.utcoffset() or offset.total_seconds() % 3600:
+        return None
+    return start.strftime("%Y%m%d")
 
 
 def contact_record(row: Iterable[object]) -> ContactRecord:
