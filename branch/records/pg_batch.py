@@ -15,6 +15,7 @@ transaction like any batch the database refuses (see postgres.py).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,26 +34,40 @@ Many = Callable[["Connection", list[dict[str, Any]]], Awaitable[list[Any]]]
 # Every write but an audit entry records its id: a second flush from a journal is then
 # skipped. An entry needs none: its event id is unique in the trail, so a second flush
 # of it is already answered None, as a write applied before is.
-FRESH = (
-    "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[]) "
-    "ON CONFLICT (op_id) DO NOTHING RETURNING op_id"
-)
+RECORD = "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[])"
+FRESH = f"{RECORD} ON CONFLICT (op_id) DO NOTHING RETURNING op_id"
+# The ids OperationIds makes: safe to write into the COMMIT's query as literals.
+LITERAL_ID = re.compile(r"[0-9a-f]{1,64}")
 FRESH_AND_HEAD = (
     f"WITH fresh AS ({FRESH}) SELECT op_id, NULL::bigint AS seq, NULL::text AS hash FROM fresh "
     f"UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
 )
 
 
-async def commit_batch(db: Connection, operations: Sequence[Operation]) -> list[Any]:
-    """The operations in one transaction of their own, committed; one outcome each."""
+async def commit_batch(
+    db: Connection, operations: Sequence[Operation], *, checked: bool = False
+) -> list[Any]:
+    """The operations in one transaction of their own, committed; one outcome each.
+
+    On a first attempt (not ``checked``) no write can have been applied
+    before, so none is looked up: their ids are recorded with the COMMIT, in
+    its round trip, and a batch that meets an id already there fails whole, to
+    be redone ``checked``, one write at a time (see postgres.py).
+    """
     # A batch with audit entries locks the trail in the same round trip as its BEGIN.
     trailed = any(operation.name in TRAILED for operation in operations)
     await db.execute(f"BEGIN; {LOCK_TRAIL}" if trailed else "BEGIN")
     try:
-        outcomes = await apply_batch(
-            db, operations, Trail(db, alone=len(operations) == 1, locked=trailed)
-        )
-        await db.execute("COMMIT")
+        trail = Trail(db, alone=len(operations) == 1, locked=trailed)
+        outcomes = await apply_batch(db, operations, trail, checked=checked)
+        ids = [] if checked else _recorded(operations, outcomes)
+        if ids and all(map(LITERAL_ID.fullmatch, ids)):
+            values = ", ".join(f"('{op_id}')" for op_id in ids)
+            await db.execute(f"INSERT INTO applied_operations (op_id) VALUES {values}; COMMIT")
+        else:
+            if ids:  # not ids this node made: as parameters, a round trip of their own
+                await db.execute(RECORD, ids)
+            await db.execute("COMMIT")
     except BaseException:
         if not db.is_closed():
             with contextlib.suppress(Exception):  # a broken connection rolls back by itself
@@ -61,24 +76,36 @@ async def commit_batch(db: Connection, operations: Sequence[Operation]) -> list[
     return outcomes
 
 
-async def apply_batch(db: Connection, operations: Sequence[Operation], trail: Trail) -> list[Any]:
+def _recorded(operations: Sequence[Operation], outcomes: list[Any]) -> list[str]:
+    """The ids to record as applied: every write's but an audit entry's or a refused one's."""
+    return [
+        operation.op_id
+        for operation, outcome in zip(operations, outcomes, strict=True)
+        if operation.name != "audit" and not isinstance(outcome, BranchError)
+    ]
+
+
+async def apply_batch(
+    db: Connection, operations: Sequence[Operation], trail: Trail, *, checked: bool
+) -> list[Any]:
     """Every operation in the caller's transaction: one outcome each, in order.
 
-    An operation already applied (flushed twice from a journal) is skipped
-    (None); one refused for what it is gets its BranchError as its outcome and
-    leaves no trace, not even its id. Any other error is raised: the
-    transaction must be rolled back.
+    ``checked``, an operation already applied (flushed twice from a journal)
+    is skipped (None), and the others' ids are recorded as applied. One
+    refused for what it is gets its BranchError as its outcome and leaves no
+    trace, not even its id. Any other error is raised: the transaction must be
+    rolled back.
     """
     trailed = any(operation.name in TRAILED for operation in operations)
-    ids = [operation.op_id for operation in operations if operation.name != "audit"]
-    fresh = await _fresh(db, ids, trail if trailed else None)
     outcomes: list[Any] = [None] * len(operations)
-    todo: list[tuple[int, Operation]] = []
-    for index, operation in enumerate(operations):
-        if operation.name == "audit" or operation.op_id in fresh:
-            todo.append((index, operation))
-        else:
-            await _applied_before(db, operation)
+    todo = list(enumerate(operations))
+    if checked:
+        ids = [operation.op_id for operation in operations if operation.name != "audit"]
+        fresh = await _fresh(db, ids, trail if trailed else None)
+        todo = [item for item in todo if item[1].name == "audit" or item[1].op_id in fresh]
+        for operation in operations:
+            if operation.name != "audit" and operation.op_id not in fresh:
+                await _applied_before(db, operation)
     if trailed:
         await trail.lock()  # the head, unless the ids' query read it under the lock
     for segment in _segments(todo):
@@ -98,7 +125,7 @@ async def apply_batch(db: Connection, operations: Sequence[Operation], trail: Tr
         for operation, outcome in zip(operations, outcomes, strict=True)
         if isinstance(outcome, BranchError)
     ]
-    if refused:
+    if checked and refused:  # recorded by _fresh; unchecked, never recorded
         await db.execute("DELETE FROM applied_operations WHERE op_id = ANY($1::text[])", refused)
     return outcomes
 

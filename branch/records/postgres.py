@@ -182,8 +182,8 @@ class PostgresRecordStore:
         except RecordsUnavailable:
             raise
         except Exception:
-            if len(operations) == 1:
-                raise
+            # Refused by the database (or one of its ids already there: a write flushed
+            # again from a journal): each write alone, checked, so only one at fault fails.
             outcomes = [await self._alone(operation) for operation in operations]
         before, self._applied = self._applied, self._applied + len(operations)
         if before // FORGET_EVERY != self._applied // FORGET_EVERY:
@@ -194,7 +194,7 @@ class PostgresRecordStore:
         """One write of a failed batch in its own transaction: its outcome or its error."""
         try:
             async with self._connection() as db:
-                return (await commit_batch(db, [operation]))[0]
+                return (await commit_batch(db, [operation], checked=True))[0]
         except Exception as error:
             return error
 
