@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from benchmarks.harness import percentile
-from benchmarks.people import Person, first_reason, open_page
+from benchmarks.people import Person, first_reason, open_page, settle
 from benchmarks.servers import citizen_runs, executive_runs
 from branch.web.client import BranchClient
 from branch.web.peer import CallPeer, TestPatternTrack
@@ -78,45 +78,53 @@ async def pairing(args: argparse.Namespace) -> None:
         async for command in _commands():
             samples = []
             for _ in range(command["samples"]):
-                await citizen.send("queue.join", service="general", reason=first_reason(citizen))
-                contact = str((await citizen.receive("queue.joined"))["contactId"])
-                started = time.perf_counter()
-                await executive.send("agent.available")
-                told = await asyncio.gather(
-                    arrival(citizen, "queue.offered"), arrival(executive, "offer")
-                )
-                samples.append((max(told) - started) * 1000)
-                await executive.send("offer.accept", contactId=contact)
-                await asyncio.gather(
-                    executive.receive("call.started"), citizen.receive("call.started")
-                )
+                contact, took = await paired(citizen, executive)
+                samples.append(took)
                 await end_call(executive, citizen, contact)
             _emit(quantiles(samples))
 
 
-async def arrival(person: Person, kind: str) -> float:
-    await person.receive(kind)
-    return time.perf_counter()
+async def paired(citizen: Person, executive: Person) -> tuple[str, float]:
+    """The citizen waits, the executive becomes available: (contact, ms until both are told).
+
+    The call is then accepted and started, ready for `end_call`.
+    """
+    await citizen.send("queue.join", service="general", reason=first_reason(citizen))
+    contact = str((await citizen.receive("queue.joined"))["contactId"])
+    # What the join and the last wrap-up sent (ticket, position, summary, state) is
+    # read first: a waiting page has long read it when its executive comes.
+    await settle(citizen, executive)
+    started = time.perf_counter()
+    await executive.send("agent.available")
+    told = await asyncio.gather(citizen.arrival("queue.offered"), executive.arrival("offer"))
+    took = (max(told) - started) * 1000
+    await executive.send("offer.accept", contactId=contact)
+    await asyncio.gather(executive.receive("call.started"), citizen.receive("call.started"))
+    return contact, took
 
 
 async def _round_trips(args: argparse.Namespace) -> None:
-    """One websocket echo through the raw relay plus one Redis PING, per sample."""
+    """One websocket echo through the raw relay plus one Redis PING, per sample.
+
+    The echo is read as the branch's pages are (`Person.arrival`: the frame decoded
+    and its type checked), so both sides of the ratio pay the same client work.
+    """
     client = aioredis.Redis.from_url(args.redis)
     async with aiohttp.ClientSession() as http:
-        socket = await http.ws_connect(f"{args.url}?id=me")
-        wire = json.dumps({"to": "me", "data": "x" * 200})
+        me = Person("floor", await http.ws_connect(f"{args.url}?id=me"), {})
+        wire = json.dumps({"to": "me", "type": "echo", "data": "x" * 200})
         await client.ping()
         _emit({"ready": True})
         async for command in _commands():
             samples = []
             for _ in range(command["samples"]):
                 started = time.perf_counter()
-                await socket.send_str(wire)
-                await socket.receive()
+                await me.socket.send_str(wire)
+                await me.arrival("echo")
                 await client.ping()
                 samples.append((time.perf_counter() - started) * 1000)
             _emit(quantiles(samples))
-        await socket.close()
+        await me.socket.close()
     await client.aclose()
 
 

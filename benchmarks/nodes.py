@@ -10,17 +10,16 @@ presence lookup and PUBLISH, the other node's channel reader, its send).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import time
 
 import aiohttp
 
-from benchmarks.calls import arrival, end_call, quantiles
+from benchmarks.calls import end_call, paired, quantiles
 from benchmarks.harness import Row, compare, median
 from benchmarks.load import emit, next_command, sdp_sized
-from benchmarks.people import Person, first_reason, open_page
+from benchmarks.people import Person, open_page
 from benchmarks.scenarios import Context
 from benchmarks.servers import (
     citizen_runs,
@@ -157,25 +156,12 @@ async def _one_call(
     citizen: Person, executive: Person, sdp: str, trips: int
 ) -> tuple[float, list[float]]:
     """Pair, relay ``trips`` round trips, end: (pairing ms, every one-way ms)."""
-    contact, took = await _paired(citizen, executive)
+    contact, took = await paired(citizen, executive)
     one_way = []
     for _trip in range(trips):
         one_way += await _round_trip(citizen, executive, contact, sdp)
     await end_call(executive, citizen, contact)
     return took, one_way
-
-
-async def _paired(citizen: Person, executive: Person) -> tuple[str, float]:
-    """The citizen waits, the executive becomes available: (contact, ms until both are told)."""
-    await citizen.send("queue.join", service="general", reason=first_reason(citizen))
-    contact = str((await citizen.receive("queue.joined"))["contactId"])
-    started = time.perf_counter()
-    await executive.send("agent.available")
-    told = await asyncio.gather(arrival(citizen, "queue.offered"), arrival(executive, "offer"))
-    took = (max(told) - started) * 1000
-    await executive.send("offer.accept", contactId=contact)
-    await asyncio.gather(executive.receive("call.started"), citizen.receive("call.started"))
-    return contact, took
 
 
 async def _round_trip(citizen: Person, executive: Person, contact: str, sdp: str) -> list[float]:

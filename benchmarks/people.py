@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
 
 from branch.auth.sessions import COOKIE_NAME
 from branch.web.client import BranchClient, ClientError
@@ -40,7 +42,9 @@ class Person:
                 frame = await self.socket.receive()
                 if frame.type is not aiohttp.WSMsgType.TEXT:
                     raise ClientError(f"{self.run}: socket ended while waiting for {kinds}")
-                message: dict[str, Any] = json.loads(frame.data)
+                # orjson, as the relay's reader: the stdlib's decode is most of what a
+                # small frame costs this client, and it would be counted in the figures.
+                message: dict[str, Any] = orjson.loads(frame.data)
                 kind = message["type"]
                 if kind == "error":
                     raise ClientError(f"{self.run}: {message['code']}: {message['message']}")
@@ -51,6 +55,25 @@ class Person:
     async def answer_readiness(self, message: dict[str, Any]) -> None:
         if message["type"] == "queue.offered" and message.get("readySeconds"):
             await self.send("queue.ready", contactId=message["contactId"])
+
+    async def arrival(self, kind: str) -> float:
+        """The moment the next ``kind`` was read, on the clock every timed scenario uses."""
+        await self.receive(kind)
+        return time.perf_counter()
+
+
+async def settle(*people: Person) -> None:
+    """Each page in turn reads everything the node has sent it so far (a ping, its pong).
+
+    A node handles a page's messages in order, so its pong comes after whatever
+    handling that page's earlier messages sent to anyone; one page after the other,
+    so what the first page's messages sent the second is read before the second's
+    pong. A timed exchange started after this measures its own messages only, not
+    the load client reading what a join or a wrap-up left behind.
+    """
+    for person in people:
+        await person.send("ping")
+        await person.receive("pong")
 
 
 async def login_cookie(url: str, run: str, next_path: str) -> str:
