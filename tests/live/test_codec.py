@@ -78,8 +78,10 @@ def test_call_round_trip() -> None:
 
 def test_answered_round_trip() -> None:
     text = codec.dump_answered(datetime.date(2026, 11, 24), 7)
-    assert text == '["2026-11-24", 7]'
+    assert text == '["2026-11-24",7]'
     assert codec.load_answered(text) == (datetime.date(2026, 11, 24), 7)
+    # As the stdlib wrote it before: a node of the earlier version left it in Redis.
+    assert codec.load_answered('["2026-11-24", 7]') == (datetime.date(2026, 11, 24), 7)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +90,7 @@ def test_answered_round_trip() -> None:
         (
             codec.load_waiting,
             "{",
-            "live store: cannot read Waiting from '{': Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+            "live store: cannot read Waiting from '{': unexpected end of data: line 1 column 2 (char 1)",
         ),
         (
             codec.load_waiting,
