@@ -1,12 +1,20 @@
 """Live state in Redis, shared by every node of a deployment.
 
-Each command reads a snapshot of the part of the floor it needs
-(``snapshot.load``), runs the very same core step as the memory store, and
-commits what changed with one Lua script that refuses the write if another
-node committed in between; then the step is run again on the fresh floor.
-Pairing happens inside the step, so two nodes can never commit two offers of
-one citizen or two offers to one executive. Time comes from the caller; the
-Redis clock is never read.
+Each command runs the very same core step as the memory store on a snapshot of
+the part of the floor it needs, and commits what changed with one Lua script
+that refuses the write if another node committed since that snapshot; then the
+step is run again on the fresh floor. Pairing happens inside the step, so two
+nodes can never commit two offers of one citizen or two offers to one
+executive. Time comes from the caller; the Redis clock is never read.
+
+The snapshot is the one the node's last commit brought back (``lua/step.lua``
+commits and then reads the floor it left, in one round trip), when it holds
+what the step wants; otherwise it is read first (``snapshot.load``). So a step
+no other node raced costs one round trip, and one that lost a race two, the
+fresh snapshot coming back with the refusal. A step is trusted on a kept
+snapshot only once its commit lands: one that changes nothing or is refused
+by the core (an error for the person) is run again on a fresh read, so an old
+snapshot can neither hide a change nor turn a request down.
 """
 
 from __future__ import annotations
@@ -24,16 +32,35 @@ from redis.exceptions import RedisError
 from branch.config import without_password
 from branch.core.estimate import HISTORY
 from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
-from branch.errors import LiveBusy, StoreUnreachable
+from branch.errors import BranchError, LiveBusy, StoreUnreachable
 from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 from branch.live.keys import DEFAULT_PREFIX, Keys
-from branch.live.snapshot import READ_ATTEMPTS, Wants, changes, load
+from branch.live.snapshot import (
+    READ_ATTEMPTS,
+    Snapshot,
+    Wants,
+    changes,
+    load,
+    read_reply,
+    read_request,
+)
 from branch.redis_retry import retrying_options
 
 COMMIT_ATTEMPTS = 50
-COMMIT_SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
-READ_SCRIPT = resources.files("branch.live").joinpath("lua/read.lua").read_text("utf-8")
+
+
+def _lua(name: str) -> str:
+    return resources.files("branch.live").joinpath(f"lua/{name}.lua").read_text("utf-8")
+
+
+COMMIT_SCRIPT = _lua("commit")
+READ_SCRIPT = _lua("read")
+# step.lua calls the other two as functions (see its header).
+STEP_SCRIPT = (
+    f"local function commit(KEYS, ARGV)\n{COMMIT_SCRIPT}\nend\n"
+    f"local function read(KEYS, ARGV)\n{READ_SCRIPT}\nend\n{_lua('step')}"
+)
 
 
 class RedisLiveStore:
@@ -45,6 +72,8 @@ class RedisLiveStore:
         self.conflicts = 0  # commits refused because another node committed first
         self._epoch: str | None = None
         self._services: set[str] = set()  # lines seen so far, whose heads a read names
+        # The floor as this node's last read or commit left it, and what that read held.
+        self._kept: tuple[Snapshot, Wants] | None = None
 
     @property
     def redis(self) -> Redis:
@@ -68,7 +97,7 @@ class RedisLiveStore:
                 f"stores.live: cannot reach Redis at {without_password(self.url)}: {error}"
             ) from None
         self._redis = client
-        self._commit = client.register_script(COMMIT_SCRIPT)
+        self._commit = client.register_script(STEP_SCRIPT)
         self._read = client.register_script(READ_SCRIPT)
         await self.restarted()
 
@@ -78,26 +107,69 @@ class RedisLiveStore:
             self._redis = None
 
     async def _step(self, wants: Wants, run: Callable[[Floor], list[Event]]) -> list[Event]:
-        """Run one core step on a fresh snapshot until its commit is the next one."""
+        """Run one core step on the kept or a fresh snapshot until its commit is the next one."""
+        # What the commit reads back: this step's citizens and the heads of the lines,
+        # which most steps want (those that want more read first).
+        after = Wants(citizens=wants.citizens)
+        snapshot = self._kept_for(wants)
+        kept = snapshot is not None
         for attempt in range(COMMIT_ATTEMPTS):
-            snapshot = await load(self._read, self.keys, wants, self._services)
+            if snapshot is None:
+                snapshot, kept = await load(self._read, self.keys, wants, self._services), False
+                if snapshot.epoch:
+                    self._keep(snapshot, wants)
             if not snapshot.epoch:
                 # Redis started empty and no node has noticed yet: give this life its id
                 # first, so a commit cannot match a version reached again after a restart.
                 await self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)
+                snapshot = None
                 continue
             floor = snapshot.floor(self.rules)
-            events = run(floor)
+            try:
+                events = run(floor)
+            except BranchError:
+                if not kept:
+                    raise
+                snapshot = None  # refused on a kept snapshot: ask the floor as it is now
+                continue
             diff = changes(self.keys, snapshot, floor, uuid.uuid4().hex)
             if diff.empty:
-                return events
-            keys, argv = diff.finish()
-            if await self._commit(keys=keys, args=argv) != -1:
+                if not kept:
+                    return events
+                snapshot = None  # nothing to commit proves nothing about a kept snapshot
+                continue
+            commit_keys, commit_argv = diff.finish()
+            # A line this step opens is named already, so the read back holds its heads.
+            self._services.update(entry.service for entry in floor.waiting)
+            read_keys, read_argv = read_request(self.keys, after, self._services)
+            landed, reply = await self._commit(
+                keys=[*commit_keys, *read_keys],
+                args=[len(commit_keys), len(commit_argv), *commit_argv, *read_argv],
+            )
+            snapshot, kept = read_reply(reply, self._services), False
+            if snapshot is not None and snapshot.epoch:
+                self._keep(snapshot, after)
+            else:
+                self._kept = None  # what was kept is older than this commit
+            if landed != -1:
                 return events
             # Another node committed first; spread the retries so they do not collide again.
             self.conflicts += 1
             await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
         raise LiveBusy()
+
+    def _kept_for(self, wants: Wants) -> Snapshot | None:
+        if self._kept is None:
+            return None
+        snapshot, held = self._kept
+        return snapshot if held.covers(wants) else None
+
+    def _keep(self, snapshot: Snapshot, wants: Wants) -> None:
+        # Steps of one node can overlap: an older read never replaces a newer one of
+        # the same Redis life (after a restart the versions count from 0 again).
+        held = self._kept[0] if self._kept is not None else None
+        if held is None or held.epoch != snapshot.epoch or held.version <= snapshot.version:
+            self._kept = (snapshot, wants)
 
     def _citizen(self, citizen_id: str) -> Wants:
         return Wants(citizens=(citizen_id,))

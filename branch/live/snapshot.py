@@ -13,8 +13,10 @@ Executives, calls and the small counters are read whole: there is one call at
 most per executive.
 
 The snapshot is read by one script (``lua/read.lua``), in one round trip and
-so consistent; the commit script then refuses the step if anyone committed
-since that read.
+so consistent, or comes back from the same script run right after the node's
+last commit (``lua/step.lua``); the commit script then refuses the step if
+anyone committed since that read. ``Wants.covers`` says when a snapshot read
+for one step holds what another wants.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ class Wants:
     whole_service: str | None = None
     heads: bool = True
 
+    def covers(self, other: Wants) -> bool:
+        """A snapshot read for these wants holds all that a step wanting ``other`` reads."""
+        return (
+            set(other.citizens) <= set(self.citizens)
+            and (self.heads or not other.heads)
+            and other.expired_before is None
+            and not other.joined_before
+            and other.whole_service is None
+        )
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -88,52 +100,65 @@ async def load(read: AsyncScript, keys: Keys, wants: Wants, services: set[str]) 
     ``services`` are the lines the caller knows of, whose heads the script can
     read; a line it does not know yet is added and the snapshot read again.
     """
+    for _attempt in range(READ_ATTEMPTS):
+        script_keys, argv = read_request(keys, wants, services)
+        snapshot = read_reply(await read(keys=script_keys, args=argv), services)
+        if snapshot is not None:
+            return snapshot
+    raise LiveBusy()
+
+
+def read_request(keys: Keys, wants: Wants, services: set[str]) -> tuple[list[str], list[str | int]]:
+    """The KEYS and ARGV of ``lua/read.lua`` for ``wants``, naming the lines in ``services``."""
     ranges = [(service, repr(before + GRACE_MARGIN)) for service, before in wants.joined_before]
     if wants.whole_service is not None:
         ranges.append((wants.whole_service, "all"))
     expired = "" if wants.expired_before is None else repr(wants.expired_before + GRACE_MARGIN)
-    for _attempt in range(READ_ATTEMPTS):
-        named = sorted(services)
-        script_keys = [
-            keys.version,
-            keys.epoch,
-            keys.agents,
-            keys.calls,
-            keys.answered,
-            keys.cursor,
-            keys.services,
-            keys.citizens,
-            keys.entries,
-            keys.absent,
-            *(keys.present(service) for service in named),
-            *(keys.waiting(service) for service, _limit in ranges),
-        ]
-        argv: list[str | int] = ["1" if wants.heads else "0", expired]
-        argv += [len(wants.citizens), *wants.citizens, len(named), *named, len(ranges)]
-        for service, limit in ranges:
-            argv += [service, limit]
-        reply = await read(keys=script_keys, args=argv)
-        version, epoch, agents_raw, calls_raw, answered_raw, cursor, missing, contacts, texts = (
-            reply
-        )
-        if missing:
-            services.update(missing)
-            continue
-        if any(text is None for text in texts):
-            continue  # an entry named but gone: only a Redis that lost data mid-read
-        return Snapshot(
-            version=int(version),
-            epoch=epoch,
-            entries={
-                contact: codec.load_waiting(text)
-                for contact, text in zip(contacts, texts, strict=True)
-            },
-            agents=_decode(_pairs(agents_raw), codec.load_agent),
-            calls=_decode(_pairs(calls_raw), codec.load_call),
-            answered=_decode(_pairs(answered_raw), codec.load_answered),
-            cursor=cursor,
-        )
-    raise LiveBusy()
+    named = sorted(services)
+    script_keys = [
+        keys.version,
+        keys.epoch,
+        keys.agents,
+        keys.calls,
+        keys.answered,
+        keys.cursor,
+        keys.services,
+        keys.citizens,
+        keys.entries,
+        keys.absent,
+        *(keys.present(service) for service in named),
+        *(keys.waiting(service) for service, _limit in ranges),
+    ]
+    argv: list[str | int] = ["1" if wants.heads else "0", expired]
+    argv += [len(wants.citizens), *wants.citizens, len(named), *named, len(ranges)]
+    for service, limit in ranges:
+        argv += [service, limit]
+    return script_keys, argv
+
+
+def read_reply(reply: list[Any], services: set[str]) -> Snapshot | None:
+    """The snapshot ``lua/read.lua`` answered, or None when it must be read again.
+
+    Again when a line was not named (it is added to ``services``), or when an
+    entry named was gone (only a Redis that lost data mid-read).
+    """
+    version, epoch, agents_raw, calls_raw, answered_raw, cursor, missing, contacts, texts = reply
+    if missing:
+        services.update(missing)
+        return None
+    if any(text is None for text in texts):
+        return None
+    return Snapshot(
+        version=int(version),
+        epoch=epoch,
+        entries={
+            contact: codec.load_waiting(text) for contact, text in zip(contacts, texts, strict=True)
+        },
+        agents=_decode(_pairs(agents_raw), codec.load_agent),
+        calls=_decode(_pairs(calls_raw), codec.load_call),
+        answered=_decode(_pairs(answered_raw), codec.load_answered),
+        cursor=cursor,
+    )
 
 
 def _pairs(flat: list[str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from branch.core.floor import FloorRules
 from branch.live.base import LiveStore
@@ -51,3 +52,11 @@ async def open_nodes(redis_server: RedisServer, redis_prefix: str) -> AsyncItera
     yield make
     for node in opened:
         await node.close()
+
+
+@pytest.fixture
+async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """A plain client on the test's redis-server, for the scripts' own tests."""
+    redis = Redis.from_url(redis_server.url, decode_responses=True)
+    yield redis
+    await redis.aclose()

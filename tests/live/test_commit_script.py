@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from importlib import resources
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from tests.servers.redis import RedisServer
-
 SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
-
-
-@pytest.fixture
-async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    yield redis
-    await redis.aclose()
 
 
 def keys(prefix: str) -> list[str]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from redis.asyncio import Redis
 
 from branch.core.floor import Agent, AgentState, Waiting
@@ -12,16 +9,8 @@ from branch.live import codec
 from branch.live.keys import Keys
 from branch.live.redisstore import READ_SCRIPT
 from branch.live.snapshot import Wants, load
-from tests.servers.redis import RedisServer
 
 T0 = 1795525200.0
-
-
-@pytest.fixture
-async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(redis_server.url, decode_responses=True)
-    yield redis
-    await redis.aclose()
 
 
 async def put_line(client: Redis, keys: Keys, service: str, count: int) -> list[Waiting]:

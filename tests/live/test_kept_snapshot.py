@@ -1,0 +1,111 @@
+"""The snapshot a node keeps from its last commit: one round trip when nobody raced, right when
+somebody did.
+
+Each RedisLiveStore is a node with its own connection. The kept snapshot is
+only a guess at the floor; these scenarios make it wrong on purpose (another
+node commits in between) and check the step still does what the floor as it
+is now says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from branch.core.floor import AgentChanged, AgentState, ContactEnded, Offered, Waiting
+from branch.live.redisstore import RedisLiveStore
+from tests.live.conftest import OpenNodes
+
+T0 = 1795525200.0
+Calls = dict[str, int]
+
+
+def citizen(name: str, joined_at: float = T0) -> Waiting:
+    return Waiting(f"c-{name}", name, name.title(), "general", "r", "", "F", joined_at)
+
+
+def offers(events: Sequence[object]) -> list[tuple[str, str]]:
+    return [(e.call.citizen_id, e.call.agent_id) for e in events if isinstance(e, Offered)]
+
+
+def count_round_trips(store: RedisLiveStore, monkeypatch: pytest.MonkeyPatch) -> Calls:
+    """How many snapshot reads and step scripts (commit and read back) the store sends."""
+    calls: Calls = {"read": 0, "step": 0}
+
+    def counted(name: str, script: Callable[..., object]) -> Callable[..., object]:
+        def call(**kwargs: object) -> object:
+            calls[name] += 1
+            return script(**kwargs)
+
+        return call
+
+    monkeypatch.setattr(store, "_read", counted("read", store._read))
+    monkeypatch.setattr(store, "_commit", counted("step", store._commit))
+    return calls
+
+
+async def test_a_step_nobody_raced_is_one_round_trip(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [store] = await open_nodes(1)
+    calls = count_round_trips(store, monkeypatch)
+    await store.agent_not_ready("exe", "Eva", T0)
+    assert calls == {"read": 1, "step": 1}, "nothing kept yet: read, then commit"
+    await store.join(citizen("ana"), T0 + 1)
+    assert calls == {"read": 2, "step": 2}, "a citizen the node has not read: read first"
+    offered = await store.agent_available("exe", "Eva", T0 + 2)
+    assert offers(offered) == [("ana", "exe")]
+    await store.accept("exe", "c-ana", T0 + 3)
+    await store.hangup("exe", "c-ana", T0 + 4)
+    await store.wrapup_done("exe", "c-ana", AgentState.NOT_READY, T0 + 5)
+    assert calls == {"read": 2, "step": 6}, "four steps on kept snapshots: one call each"
+    assert store.conflicts == 0
+
+
+async def test_an_offer_made_on_a_kept_snapshot_another_node_overtook_is_not_made(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = await open_nodes(2)
+    await here.join(citizen("ana"), T0)
+    assert offers(await there.agent_available("eve", "Eve", T0 + 1)) == [("ana", "eve")]
+    calls = count_round_trips(here, monkeypatch)
+    # Kept here: ana still waiting. The commit is refused and the floor it brings
+    # back has ana offered to eve, so exe only becomes available.
+    events = await here.agent_available("exe", "Eva", T0 + 2)
+    assert offers(events) == []
+    assert [e.agent.state for e in events if isinstance(e, AgentChanged)] == [AgentState.AVAILABLE]
+    assert (here.conflicts, calls) == (1, {"read": 0, "step": 2})
+    assert {(c.citizen_id, c.agent_id) for c in await here.calls()} == {("ana", "eve")}
+
+
+async def test_a_request_refused_on_a_kept_snapshot_is_asked_of_the_floor_again(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = await open_nodes(2)
+    await here.join(citizen("ana"), T0)
+    await here.leave("ana", T0 + 1)
+    await there.join(citizen("ana", T0 + 2), T0 + 2)  # back in line, through the other node
+    calls = count_round_trips(here, monkeypatch)
+    # Kept here: ana not in line, which would refuse her leave with NotQueued.
+    events = await here.leave("ana", T0 + 3)
+    assert [(e.waiting.citizen_id, e.by) for e in events if isinstance(e, ContactEnded)] == [
+        ("ana", "citizen")
+    ]
+    assert calls == {"read": 1, "step": 1}
+    assert await there.waiting("general") == []
+
+
+async def test_a_step_that_changes_nothing_on_a_kept_snapshot_is_checked_on_the_floor(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = await open_nodes(2)
+    await here.agent_not_ready("exe", "Eva", T0)
+    await there.agent_available("exe", "Eva", T0 + 1)  # the console came back on the other node
+    calls = count_round_trips(here, monkeypatch)
+    # Kept here: exe already not ready, so the pause would change nothing and be lost.
+    events = await here.agent_not_ready("exe", "Eva", T0 + 2)
+    assert [e.agent.state for e in events if isinstance(e, AgentChanged)] == [AgentState.NOT_READY]
+    assert calls == {"read": 1, "step": 1}
+    agent = (await there.agent_status("exe")).agent
+    assert agent is not None and (agent.state, agent.since) == (AgentState.NOT_READY, T0 + 2)

@@ -1,0 +1,105 @@
+"""The step script on a real Redis: the commit, then the read of the floor it left, in one call."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from branch.core.floor import Agent, AgentState
+from branch.live import codec
+from branch.live.keys import Keys
+from branch.live.redisstore import STEP_SCRIPT
+from branch.live.snapshot import Wants, read_reply, read_request
+
+T0 = 1795525200.0
+
+
+def commit_of(keys: Keys, version: int, agent: Agent) -> tuple[list[str], list[str | float]]:
+    """commit.lua's KEYS and ARGV for one executive written as of ``version``."""
+    return (
+        [keys.version, keys.epoch, keys.commit("t1"), keys.agents],
+        [version, "e1", 60, "hset", 4, agent.agent_id, codec.dump_agent(agent)],
+    )
+
+
+def step_args(
+    commit: tuple[list[str], list[str | float]], read: tuple[list[str], list[str | int]]
+) -> tuple[list[str], list[str | float]]:
+    """step.lua's KEYS and ARGV: the two scripts' own, and where one ends."""
+    (commit_keys, commit_argv), (read_keys, read_argv) = commit, read
+    return (
+        [*commit_keys, *read_keys],
+        [len(commit_keys), len(commit_argv), *commit_argv, *read_argv],
+    )
+
+
+async def test_the_read_sees_what_the_commit_wrote(client: Redis, redis_prefix: str) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    ks, args = step_args(commit_of(keys, 0, agent), read_request(keys, Wants(), set()))
+    landed, reply = await step(keys=ks, args=args)
+    assert landed == 1
+    snapshot = read_reply(reply, set())
+    assert snapshot is not None
+    assert (snapshot.version, snapshot.epoch, dict(snapshot.agents)) == (1, "e1", {"e1": agent})
+
+
+async def test_a_refused_commit_writes_nothing_and_reads_the_floor_that_refused_it(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    await client.set(keys.version, 4)
+    there = Agent("e1", "Eva", AgentState.NOT_READY, T0)
+    await client.hset(keys.agents, "e1", codec.dump_agent(there))
+    step = client.register_script(STEP_SCRIPT)
+    mine = Agent("e1", "Eva", AgentState.AVAILABLE, T0 + 1)
+    ks, args = step_args(commit_of(keys, 3, mine), read_request(keys, Wants(), set()))
+    landed, reply = await step(keys=ks, args=args)
+    assert landed == -1
+    snapshot = read_reply(reply, set())
+    assert snapshot is not None and (snapshot.version, dict(snapshot.agents)) == (4, {"e1": there})
+    assert await client.exists(keys.commit("t1")) == 0
+
+
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [
+        (["x", 7], "step: ARGV[1..2] do not split KEYS and ARGV: x, 7"),
+        ([99, 7], "step: ARGV[1..2] do not split KEYS and ARGV: 99, 7"),
+        ([4, 2], "step: ARGV[1..2] do not split KEYS and ARGV: 4, 2"),
+    ],
+)
+async def test_a_bad_split_is_refused_before_anything_runs(
+    client: Redis, redis_prefix: str, split: list[str | int], message: str
+) -> None:
+    keys = Keys(redis_prefix)
+    (commit_keys, commit_argv), (read_keys, read_argv) = (
+        commit_of(keys, 0, Agent("e1", "Eva", AgentState.AVAILABLE, T0)),
+        read_request(keys, Wants(), set()),
+    )
+    step = client.register_script(STEP_SCRIPT)
+    with pytest.raises(ResponseError) as raised:
+        await step(keys=[*commit_keys, *read_keys], args=[*split, *commit_argv, *read_argv])
+    assert str(raised.value) == message
+    assert await client.exists(keys.agents, keys.version) == 0
+
+
+async def test_a_malformed_commit_is_the_error_and_nothing_is_read(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    step = client.register_script(STEP_SCRIPT)
+    bad: tuple[list[str], list[str | float]] = (
+        [keys.version, keys.epoch, keys.commit("t1"), keys.agents],
+        [0, "e1", 60, "hset", 9],
+    )
+    ks, args = step_args(bad, read_request(keys, Wants(), set()))
+    with pytest.raises(ResponseError) as raised:
+        await step(keys=ks, args=args)
+    assert str(raised.value) == "commit: change hset at ARGV[4] is cut short"
+    assert await client.exists(keys.agents, keys.version) == 0
