@@ -92,9 +92,14 @@ class Outcomes:
         changed_services: set[str] = set()
         errors: list[Exception] = []
         unrecorded: list[Event] = []  # told already, written next
+        # The console is told the state a step left its executive in, once: becoming
+        # available and being offered a citizen in one step is one `agent.state`
+        # (offered) ahead of the offer, not two frames. Every change is still recorded.
+        final = {e.agent.agent_id: e for e in events if isinstance(e, AgentChanged)}
         for event in events:
             if isinstance(event, TOLD_BEFORE_RECORDED):
-                await self._attempt(event, self._tell(event), errors)
+                if not isinstance(event, AgentChanged) or final[event.agent.agent_id] is event:
+                    await self._attempt(event, self._tell(event), errors)
                 unrecorded.append(event)
                 continue
             if not isinstance(event, UNRECORDED):

@@ -179,6 +179,23 @@ async def test_a_whole_contact_is_served_and_recorded(
     assert bea.last("queue.offered")["contactId"] == bea.last("queue.joined")["contactId"]
 
 
+async def test_available_and_offered_in_one_step_is_one_state_for_the_console_two_in_the_records(
+    service: BranchService, hub: Hub, clock: Clock, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(reason="licencias"))
+    exe.sent.clear()
+    clock.advance(30)
+    await service.handle(EXE, schema.AgentAvailable())
+    told = [m["type"] for m in exe.sent if m["type"] in ("agent.state", "offer")]
+    assert told == ["agent.state", "offer"]
+    assert exe.last("agent.state")["state"] == "offered"
+    assert ana.last("queue.offered")["contactId"] == exe.last("offer")["contactId"]
+    states = await records.agent_states(EXE.person_id, clock.now - 60)
+    assert [state.state for state in states][-2:] == ["available", "offered"]
+
+
 async def test_estimates_appear_once_there_is_history(
     service: BranchService, hub: Hub, clock: Clock
 ) -> None:
