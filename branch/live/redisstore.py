@@ -146,6 +146,7 @@ class RedisLiveStore:
                 keys=[*commit_keys, *read_keys],
                 args=[len(commit_keys), len(commit_argv), *commit_argv, *read_argv],
             )
+            overtaken = kept  # the refusal only says another node committed since
             snapshot, kept = read_reply(reply, self._services), False
             if snapshot is not None and snapshot.epoch:
                 self._keep(snapshot, after)
@@ -153,9 +154,14 @@ class RedisLiveStore:
                 self._kept = None  # what was kept is older than this commit
             if landed != -1:
                 return events
-            # Another node committed first; spread the retries so they do not collide again.
+            if not after.covers(wants):
+                snapshot = None  # tick and closing a line read more than comes back
             self.conflicts += 1
-            await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
+            if not overtaken:
+                # Another node committed between this step's read and its commit: spread
+                # the retries so they do not collide again. A kept snapshot that another
+                # node's earlier commit made old is no collision: the fresh floor is here.
+                await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
         raise LiveBusy()
 
     def _kept_for(self, wants: Wants) -> Snapshot | None:

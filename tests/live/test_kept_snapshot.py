@@ -9,6 +9,7 @@ is now says.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -70,9 +71,19 @@ async def test_an_offer_made_on_a_kept_snapshot_another_node_overtook_is_not_mad
     await here.join(citizen("ana"), T0)
     assert offers(await there.agent_available("eve", "Eve", T0 + 1)) == [("ana", "eve")]
     calls = count_round_trips(here, monkeypatch)
+    pauses: list[float] = []
+    sleep = asyncio.sleep
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        await sleep(seconds)
+
+    monkeypatch.setattr("branch.live.redisstore.asyncio.sleep", pause)
     # Kept here: ana still waiting. The commit is refused and the floor it brings
-    # back has ana offered to eve, so exe only becomes available.
+    # back has ana offered to eve, so exe only becomes available, at once: this is
+    # no collision to spread out, the fresh floor came with the refusal.
     events = await here.agent_available("exe", "Eva", T0 + 2)
+    assert pauses == []
     assert offers(events) == []
     assert [e.agent.state for e in events if isinstance(e, AgentChanged)] == [AgentState.AVAILABLE]
     assert (here.conflicts, calls) == (1, {"read": 0, "step": 2})
@@ -109,3 +120,28 @@ async def test_a_step_that_changes_nothing_on_a_kept_snapshot_is_checked_on_the_
     assert calls == {"read": 1, "step": 1}
     agent = (await there.agent_status("exe")).agent
     assert agent is not None and (agent.state, agent.since) == (AgentState.NOT_READY, T0 + 2)
+
+
+async def test_closing_a_line_that_lost_a_race_reads_the_whole_line_again(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = await open_nodes(2)
+    for index in range(6):  # the first through this node, which so knows the line
+        await (here if index == 0 else there).join(citizen(f"p{index}", T0 + index), T0 + index)
+    commit = here._commit
+    raced: list[bool] = []
+
+    async def after_a_rival(**kwargs: object) -> object:
+        if not raced:  # the other node commits between this node's read and its commit
+            raced.append(True)
+            await there.agent_not_ready("rival", "R", T0 + 10)
+        return await commit(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(here, "_commit", after_a_rival)
+    events = await here.close_queue("general", T0 + 20)
+    # What came back with the refusal holds the heads only, not the whole line.
+    assert sorted(e.waiting.citizen_id for e in events if isinstance(e, ContactEnded)) == [
+        f"p{index}" for index in range(6)
+    ]
+    assert here.conflicts == 1
+    assert await there.waiting("general") == []
