@@ -444,6 +444,11 @@ class Settings:
     )
 
     limits_ws_message_bytes: int = _setting(64 * 1024, "largest websocket message accepted")
+    limits_ws_heartbeat_seconds: float = _setting(
+        20.0,
+        "a silent page is pinged this often, and closed when it leaves a ping unanswered "
+        "for half as long",
+    )
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
     limits_notes: int = _setting(4000, "longest wrap-up note")
     limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
@@ -485,6 +490,7 @@ class Settings:
                 raise ConfigError(f"{_key(name)}: {value!r} is not an http(s) URL")
         for name in (
             "limits_ws_message_bytes",
+            "limits_ws_heartbeat_seconds",
             "limits_reason_text",
             "limits_notes",
             "session_max_age",

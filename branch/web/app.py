@@ -17,10 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from branch.auth.sessions import Session
 from branch.config import Settings
 from branch.delivery.factory import open_delivery
-from branch.errors import CLOSE_GOING_AWAY, BranchError
+from branch.errors import CLOSE_GOING_AWAY
 from branch.live.factory import open_live_store
 from branch.live.sessions import open_session_store
-from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.people import ADMIN, EXECUTIVE, SUPERVISOR, User
 from branch.records.factory import open_record_store
@@ -36,9 +35,10 @@ from branch.web.auth import (
     current_session,
     setup_auth,
 )
-from branch.web.csrf import csrf_middleware
+from branch.web.connection import beat
+from branch.web.guard import guarded
 from branch.web.headers import install_security_headers, install_static_caching
-from branch.web.keys import HUB, LIVE, METRICS, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.keys import HUB, LIVE, METRICS, ORIGINS, PAGES, RECORDS, SERVICE, SETTINGS
 from branch.web.openapi import setup_openapi
 from branch.web.pages import STATIC_DIR, page, staff_page
 from branch.web.reports import setup_reports
@@ -51,27 +51,6 @@ log = logging.getLogger(__name__)
 UPKEEP_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 2.0
 STAFF_ROLES = frozenset({EXECUTIVE, SUPERVISOR})
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map the branch's errors to their status; never let a bug answer with a stack trace."""
-    # Every log line of this request (or websocket, for its whole life) carries this id.
-    REQUEST_ID.set(new_request_id())
-    try:
-        return await handler(request)
-    except BranchError as error:
-        request.app[METRICS].errors.labels(error.code).inc()
-        return web.json_response(error.fields(), status=error.status)
-    except web.HTTPException:
-        raise
-    except Exception:
-        request.app[METRICS].errors.labels("internal").inc()
-        log.exception("%s %s failed", request.method, request.path)
-        return web.json_response(
-            {"code": "internal", "message": "Error interno; inténtalo de nuevo"}, status=500
-        )
 
 
 async def landing(request: web.Request) -> web.StreamResponse:
@@ -218,40 +197,68 @@ def _watch_interval(settings: Settings) -> float:
 
 
 async def _session_watch(app: web.Application) -> AsyncIterator[None]:
-    interval = _watch_interval(app[SETTINGS])
-
     async def watch() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await watch_sessions(app, time.time())
-            except Exception:
-                log.exception("session watch failed")
+        await watch_sessions(app, time.time())
 
-    task = asyncio.create_task(watch())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with _repeating(_watch_interval(app[SETTINGS]), watch, "session watch"):
+        yield
+
+
+async def _heartbeat(app: web.Application) -> AsyncIterator[None]:
+    # Every other beat a silent page is pinged, so an idle page hears from the node
+    # every heartbeat_seconds; one that answers nothing for a beat after is closed.
+    pages = app[PAGES]
+
+    async def beat_pages() -> None:
+        await beat(pages)
+
+    seconds = app[SETTINGS].limits_ws_heartbeat_seconds / 2
+    async with _repeating(seconds, beat_pages, "heartbeat"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _repeating(
+    seconds: float, job: Callable[[], Awaitable[None]], what: str
+) -> AsyncIterator[None]:
+    """``job`` every ``seconds`` while the block runs; a failed round is logged, not fatal."""
+
+    async def repeat() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed", what)
+
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _close_pages(app: web.Application) -> None:
     pages = app[PAGES]
-    for socket in list(pages):
-        await socket.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+    for open_page in list(pages):
+        await open_page.close(CLOSE_GOING_AWAY, "server shutting down")
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(
-        middlewares=[error_middleware, csrf_middleware(settings)], client_max_size=256 * 1024
-    )
+    # No middlewares: each would stay suspended for an open websocket's whole life, so
+    # the HTTP routes are `guarded` one by one instead (branch/web/guard.py).
+    app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
+    app[ORIGINS] = settings.origins
     app[HUB] = open_delivery(settings)
     app[METRICS] = Metrics()
     app[PAGES] = weakref.WeakSet()
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(_retention)
     app.cleanup_ctx.append(_session_watch)
+    app.cleanup_ctx.append(_heartbeat)
     app.on_shutdown.append(_close_pages)
     install_security_headers(app, settings)
     install_static_caching(app)
@@ -275,14 +282,14 @@ def create_app(settings: Settings) -> web.Application:
 
     app[AUTH_EVENT_HOOKS].append(audit_auth)
 
-    app.router.add_get("/", landing)
-    app.router.add_get("/citizen", citizen_page)
-    app.router.add_get("/executive", executive_page)
-    app.router.add_get("/supervisor", supervisor_page)
-    app.router.add_get("/ws", websocket)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", guarded(landing))
+    app.router.add_get("/citizen", guarded(citizen_page))
+    app.router.add_get("/executive", guarded(executive_page))
+    app.router.add_get("/supervisor", guarded(supervisor_page))
+    app.router.add_get("/ws", websocket)  # not guarded: it checks and maps for itself
+    app.router.add_get("/healthz", guarded(healthz))
+    app.router.add_get("/readyz", guarded(readyz))
+    app.router.add_get("/metrics", guarded(metrics))
     setup_reports(app)
     setup_audit(app)
     setup_openapi(app)

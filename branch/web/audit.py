@@ -11,6 +11,7 @@ from branch.auth.sessions import Session
 from branch.errors import Forbidden, NotAuthenticated
 from branch.inspection import READERS, Inspection
 from branch.web.auth import current_session
+from branch.web.guard import guarded
 from branch.web.keys import RECORDS, SETTINGS
 from branch.web.pages import staff_page
 
@@ -61,8 +62,8 @@ async def _verify(inspection: Inspection, actor: str, request: web.Request) -> d
 
 
 def setup_audit(app: web.Application) -> None:
-    app.router.add_get("/audit", audit_page)
-    app.router.add_get("/api/audit/contacts", _endpoint(_contacts))
-    app.router.add_get("/api/audit/contacts/{contact_id}", _endpoint(_contact))
-    app.router.add_get("/api/audit/entries", _endpoint(_entries))
-    app.router.add_get("/api/audit/verify", _endpoint(_verify))
+    app.router.add_get("/audit", guarded(audit_page))
+    app.router.add_get("/api/audit/contacts", guarded(_endpoint(_contacts)))
+    app.router.add_get("/api/audit/contacts/{contact_id}", guarded(_endpoint(_contact)))
+    app.router.add_get("/api/audit/entries", guarded(_endpoint(_entries)))
+    app.router.add_get("/api/audit/verify", guarded(_endpoint(_verify)))

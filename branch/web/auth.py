@@ -32,6 +32,7 @@ from branch.live.sessions import SessionStore
 from branch.tls import client_context
 from branch.web.catalog import marked, spanish_words
 from branch.web.forwarded import Network, client_address
+from branch.web.guard import guarded
 from branch.web.oidc_client import OidcClient
 
 log = logging.getLogger(__name__)
@@ -304,7 +305,7 @@ def setup_auth(app: web.Application, settings: Settings, sessions: SessionStore)
         await http.close()
 
     app.cleanup_ctx.append(provider_client)
-    app.router.add_get("/login", login)
-    app.router.add_get("/auth/callback", callback)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/api/me", me)
+    app.router.add_get("/login", guarded(login))
+    app.router.add_get("/auth/callback", guarded(callback))
+    app.router.add_post("/logout", guarded(logout))
+    app.router.add_get("/api/me", guarded(me))

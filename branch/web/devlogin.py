@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from branch.config import Settings
 from branch.web.catalog import marked, spanish_words
+from branch.web.guard import guarded
 
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
@@ -320,12 +321,12 @@ def setup_dev_login(app: web.Application, settings: Settings) -> DevProvider:
     )
     provider = DevProvider(settings, client)
     app[DEV_PROVIDER] = provider
-    app.router.add_get("/dev-login/.well-known/openid-configuration", discovery)
-    app.router.add_get("/dev-login/jwks", jwks)
-    app.router.add_get("/dev-login/authorize", authorize_page)
-    app.router.add_post("/dev-login/authorize", authorize_submit)
-    app.router.add_post("/dev-login/token", token)
-    app.router.add_get("/dev-login/userinfo", userinfo)
-    app.router.add_post("/dev-login/userinfo", userinfo)
-    app.router.add_get("/dev-login/logout", logout)
+    app.router.add_get("/dev-login/.well-known/openid-configuration", guarded(discovery))
+    app.router.add_get("/dev-login/jwks", guarded(jwks))
+    app.router.add_get("/dev-login/authorize", guarded(authorize_page))
+    app.router.add_post("/dev-login/authorize", guarded(authorize_submit))
+    app.router.add_post("/dev-login/token", guarded(token))
+    app.router.add_get("/dev-login/userinfo", guarded(userinfo))
+    app.router.add_post("/dev-login/userinfo", guarded(userinfo))
+    app.router.add_get("/dev-login/logout", guarded(logout))
     return provider

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from branch.web.api_schemas import COMPONENTS, DATE
+from branch.web.guard import guarded
 from branch.web.keys import SETTINGS
 
 JSON, HTML, TEXT = "application/json", "text/html", "text/plain"
@@ -349,4 +350,4 @@ async def openapi_json(request: web.Request) -> web.StreamResponse:
 
 
 def setup_openapi(app: web.Application) -> None:
-    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/openapi.json", guarded(openapi_json))

@@ -20,6 +20,7 @@ from branch.reports import (
     report_document,
 )
 from branch.web.auth import current_session
+from branch.web.guard import guarded
 from branch.web.keys import RECORDS, SETTINGS
 from branch.web.pages import staff_page
 
@@ -75,5 +76,5 @@ async def reports_api(request: web.Request) -> web.StreamResponse:
 
 
 def setup_reports(app: web.Application) -> None:
-    app.router.add_get("/reports", reports_page)
-    app.router.add_get("/api/reports", reports_api)
+    app.router.add_get("/reports", guarded(reports_page))
+    app.router.add_get("/api/reports", guarded(reports_api))

@@ -27,49 +27,21 @@ from branch.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from branch.live.sessions import SessionStore
+from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.people import User
 from branch.schema import dump, parse_client
 from branch.service import LIVE_ROLES, BranchService
 from branch.web.auth import SESSIONS, current_session
-from branch.web.keys import HUB, PAGES, SERVICE, SETTINGS
+from branch.web.connection import BUSY, HEARD, PageConnection
+from branch.web.guard import INTERNAL
+from branch.web.keys import HUB, METRICS, ORIGINS, PAGES, SERVICE, SETTINGS
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 20.0
 # Messages refused in a row before a flooding page is closed (4429).
 FLOOD_CLOSE_AFTER = 500
 TOO_FAST = "Estás enviando mensajes demasiado rápido; algunos no se procesaron."
-
-
-class PageConnection:
-    """Adapts an aiohttp websocket to the hub's connection protocol."""
-
-    __slots__ = ("session_id", "sessions", "socket")
-
-    def __init__(
-        self, socket: web.WebSocketResponse, session_id: str, sessions: SessionStore
-    ) -> None:
-        self.socket = socket
-        self.session_id = session_id
-        self.sessions = sessions
-
-    async def send_text(self, text: str) -> None:
-        if not self.socket.closed:
-            await self.socket.send_str(text)
-
-    async def close(self, code: int, reason: str) -> None:
-        try:
-            if code == CLOSE_SESSION_ENDED:
-                # A page closed because its login ended takes the login with it, so it
-                # cannot simply reconnect. Only this node knows which login opened it,
-                # so a supervisor's log-out from another node ends the session here.
-                await self.sessions.delete_session(self.session_id)
-        except Exception:
-            log.warning("ending the session of a closed page failed", exc_info=True)
-        finally:
-            await self.socket.close(code=code, message=reason.encode())
 
 
 def user_of(session: Session) -> User:
@@ -112,82 +84,113 @@ def error_reply(error: BranchError, reply_to: str | None, metrics: Metrics | Non
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
+    # Not behind `guarded` (branch/web/guard.py), so its checks and error mapping are here:
+    # a wrapper's coroutine would stay suspended for as long as the page is open.
+    # Every log line of this websocket, for its whole life, carries this id.
+    REQUEST_ID.set(new_request_id())
     origin = request.headers.get("Origin", "")
-    if origin not in settings.origins:
+    if origin not in request.app[ORIGINS]:
         error = BadOrigin(f"origin {origin[:100]!r} may not open the branch's websocket")
         return web.json_response(error.to_wire(), status=error.status)
-
+    settings = request.app[SETTINGS]
     # The transport admits more than the limit so an oversized message is read
     # whole and answered with a clean 1009; cutting it off mid-frame would reset
     # the TCP connection and the page would only see 1006.
     # No permessage-deflate, which browsers offer: its compressor and decompressor
     # keep about 100 KB resident per socket (300 KB reserved), several times what
     # an open page costs without them, to shrink messages of a few hundred bytes.
+    # No aiohttp heartbeat and no automatic pong: the node's own beat pings the page
+    # (branch/web/connection.py), and sees its pongs here.
     socket = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS,
-        max_msg_size=settings.limits_ws_message_bytes * 4,
-        compress=False,
+        autoping=False, max_msg_size=settings.limits_ws_message_bytes * 4, compress=False
     )
-    await socket.prepare(request)
     try:
-        session = await current_session(request)
-    except Exception as error:  # the session store is away: a close code, not a broken frame
-        await _close_unwelcome(socket, "live", error)
-        return socket
-    if session is None:
-        await socket.close(code=CLOSE_NOT_AUTHENTICATED, message=b"not authenticated")
-        return socket
-    if session.role.value not in LIVE_ROLES:
-        await socket.close(code=CLOSE_FORBIDDEN, message=b"no live floor access for this role")
-        return socket
-
-    service = request.app[SERVICE]
-    hub = request.app[HUB]
-    user = user_of(session)
-    page = PageConnection(socket, session.session_id, request.app[SESSIONS])
-    request.app[PAGES].add(socket)
-    pace = Buckets(
-        Rate(burst=settings.limits_message_burst, per_second=settings.limits_messages_per_second)
-    )
-    refused = 0
-    try:
-        try:
-            # Inside the try: a page half-registered when Redis fails is still forgotten.
-            await hub.open_page(user.key, page)
-            # Sent as text at once: a welcome kept in this frame would stay in memory
-            # for as long as the page is open.
-            welcome = dump(await service.connected(user))
-        except Exception as error:
-            # The page reconnects and its call's grace goes on; a crash here would drop it.
-            await _close_unwelcome(socket, user.role, error)
+        await socket.prepare(request)
+        transport = request.transport
+        if transport is None:  # gone during the handshake
             return socket
-        await socket.send_str(welcome)
-        del welcome
-        async for frame in socket:
-            if not pace.allow("page", time.monotonic()):
-                # Dropped unread: a flood costs this page its messages, not the node its time.
-                refused += 1
-                if refused == 1 or refused % 50 == 0:
-                    await socket.send_str(error_reply(RateLimited(TOO_FAST), None))
-                if refused >= FLOOD_CLOSE_AFTER:
-                    await socket.close(code=CLOSE_RATE_LIMITED, message=b"too many messages")
-                continue
-            refused = 0
-            if frame.type is WSMsgType.TEXT:
-                await _handle_frame(
-                    service, user, socket, frame.data, settings.limits_ws_message_bytes
-                )
-            elif frame.type is WSMsgType.BINARY:
-                await socket.send_str(
-                    error_reply(BadMessage("binary frames are not accepted"), None)
-                )
-    finally:
-        if await hub.close_page(user.key, page):
+        page = PageConnection(socket, transport, request.app[SESSIONS])
+        # Not judged by the heartbeat while it is set up: its pong would wait unread.
+        page.quiet = BUSY
+        request.app[PAGES].add(page)
+        try:
+            session = await current_session(request)
+        except Exception as error:  # the session store is away: a close code, not a broken frame
+            await _close_unwelcome(socket, "live", error)
+            return socket
+        if session is None:
+            await socket.close(code=CLOSE_NOT_AUTHENTICATED, message=b"not authenticated")
+            return socket
+        if session.role.value not in LIVE_ROLES:
+            await socket.close(code=CLOSE_FORBIDDEN, message=b"no live floor access for this role")
+            return socket
+
+        service = request.app[SERVICE]
+        hub = request.app[HUB]
+        user = user_of(session)
+        page.session_id = session.session_id
+        pace = Buckets(
+            Rate(
+                burst=settings.limits_message_burst,
+                per_second=settings.limits_messages_per_second,
+            )
+        )
+        refused = 0
+        try:
             try:
-                await service.disconnected(user)
-            except Exception:
-                log.exception("cleaning up after %s failed", user.role)
+                # Inside the try: a page half-registered when Redis fails is still forgotten.
+                await hub.open_page(user.key, page)
+                # Sent as text at once: a welcome kept in this frame would stay in memory
+                # for as long as the page is open.
+                welcome = dump(await service.connected(user))
+            except Exception as error:
+                # The page reconnects and its call's grace goes on; a crash here would drop it.
+                await _close_unwelcome(socket, user.role, error)
+                return socket
+            await socket.send_str(welcome)
+            del welcome
+            page.quiet = HEARD
+            async for frame in socket:
+                page.quiet = HEARD
+                if frame.type is WSMsgType.PONG:
+                    continue
+                if frame.type is WSMsgType.PING:
+                    # As aiohttp's autoping would, and outside the page's rate.
+                    await socket.pong(frame.data)
+                    continue
+                if not pace.allow("page", time.monotonic()):
+                    # Dropped unread: a flood costs this page its messages, not the node its time.
+                    refused += 1
+                    if refused == 1 or refused % 50 == 0:
+                        await socket.send_str(error_reply(RateLimited(TOO_FAST), None))
+                    if refused >= FLOOD_CLOSE_AFTER:
+                        await socket.close(code=CLOSE_RATE_LIMITED, message=b"too many messages")
+                    continue
+                refused = 0
+                if frame.type is WSMsgType.TEXT:
+                    page.quiet = BUSY
+                    await _handle_frame(
+                        service, user, socket, frame.data, settings.limits_ws_message_bytes
+                    )
+                    page.quiet = HEARD
+                elif frame.type is WSMsgType.BINARY:
+                    await socket.send_str(
+                        error_reply(BadMessage("binary frames are not accepted"), None)
+                    )
+        finally:
+            if await hub.close_page(user.key, page):
+                try:
+                    await service.disconnected(user)
+                except Exception:
+                    log.exception("cleaning up after %s failed", user.role)
+    except web.HTTPException:
+        raise
+    except Exception:
+        # What the guard of the HTTP routes does for them; the page, if open, is lost.
+        request.app[METRICS].errors.labels("internal").inc()
+        log.exception("%s %s failed", request.method, request.path)
+        if not socket.prepared:
+            return web.json_response(INTERNAL, status=500)
     return socket
 
 

@@ -1,0 +1,97 @@
+"""An open page: its websocket, the session that opened it, and its heartbeat.
+
+The node pings pages itself instead of leaving it to aiohttp's ``heartbeat``.
+That one keeps a timer per socket and, on Python 3.11, a task per ping, and its
+first ping sets the 31st attribute of the websocket response: CPython shares an
+instance's attribute keys with its class only up to 30, so from then on every
+open socket carried a dictionary of its own (≈ 1.6 KB; a waiting page costs ≈ 16
+KB in all). Here one task beats for every page of the node (`beat`), and a page
+keeps one small counter that its handler resets at every frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from branch.errors import CLOSE_SESSION_ENDED
+from branch.live.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+
+# A page's `quiet`: what the beats have seen of it.
+HEARD = 0  # a frame came in since the last beat
+QUIET = 1  # silent for a whole beat: pinged at the next
+PINGED = 2  # pinged and silent since: taken for gone at the next beat
+BUSY = -1  # its handler is working on a frame; frames wait unread meanwhile, the pong too
+# Pings sent before the beat lets the rest of the node run.
+PINGS_PER_STEP = 500
+
+
+class PageConnection:
+    """Adapts an aiohttp websocket to the hub's connection protocol."""
+
+    __slots__ = ("__weakref__", "quiet", "session_id", "sessions", "socket", "transport")
+
+    def __init__(
+        self,
+        socket: web.WebSocketResponse,
+        transport: asyncio.Transport,
+        sessions: SessionStore,
+        session_id: str = "",
+    ) -> None:
+        self.socket = socket
+        self.transport = transport
+        self.sessions = sessions
+        self.session_id = session_id
+        self.quiet = HEARD
+
+    async def send_text(self, text: str) -> None:
+        if not self.socket.closed:
+            await self.socket.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        try:
+            if code == CLOSE_SESSION_ENDED:
+                # A page closed because its login ended takes the login with it, so it
+                # cannot simply reconnect. Only this node knows which login opened it,
+                # so a supervisor's log-out from another node ends the session here.
+                await self.sessions.delete_session(self.session_id)
+        except Exception:
+            log.warning("ending the session of a closed page failed", exc_info=True)
+        finally:
+            await self.socket.close(code=code, message=reason.encode())
+
+    async def beat(self) -> bool:
+        """One heartbeat for this page; whether it sent a ping."""
+        if self.socket.closed or self.quiet == BUSY:
+            return False
+        if self.quiet == HEARD:
+            self.quiet = QUIET
+            return False
+        if self.quiet == QUIET:
+            self.quiet = PINGED
+            # A ping behind data the page has not read would wait for it, and hold up
+            # every page after this one; such a page is as silent as one that is gone.
+            if self.transport.get_write_buffer_size():
+                return False
+            with contextlib.suppress(ConnectionError):
+                await self.socket.ping()
+            return True
+        # Not even the pong for a whole beat: the peer is gone (1006, as a lost connection).
+        self.transport.abort()
+        return False
+
+
+async def beat(pages: Iterable[PageConnection]) -> None:
+    """One heartbeat for every open page: every other beat a silent one is pinged."""
+    pinged = 0
+    for page in list(pages):
+        if await page.beat():
+            pinged += 1
+            if pinged % PINGS_PER_STEP == 0:
+                await asyncio.sleep(0)
