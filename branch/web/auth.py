@@ -60,9 +60,24 @@ AUTH_EVENT_HOOKS: web.AppKey[list[Callable[[str, Session, float], Awaitable[None
 LOGOUT_HOOKS: web.AppKey[list[Callable[[Session], Awaitable[None]]]] = web.AppKey("logout_hooks")
 
 
+def session_cookie(request: web.Request) -> str:
+    """The session cookie's value ("" if none); the last one wins, as in `request.cookies`."""
+    # Read from the header each time rather than through `request.cookies`: aiohttp keeps
+    # what that parses on the request, and the websocket's request lives as long as its
+    # page (≈ 0.3 KB each, every other cookie of the site included).
+    value = ""
+    for pair in request.headers.get(hdrs.COOKIE, "").split(";"):
+        name, equals, found = pair.partition("=")
+        if equals and name.strip() == COOKIE_NAME:
+            value = found.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value
+
+
 async def current_session(request: web.Request) -> Session | None:
     """The logged-in session behind the request's cookie, or None (forged, expired, absent)."""
-    value = request.cookies.get(COOKIE_NAME)
+    value = session_cookie(request)
     if not value:
         return None
     session_id = unsign(value, request.app[SESSION_KEY])
@@ -197,7 +212,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     # The ID token (about a kilobyte) is kept only where the logout sends it back as a hint.
     hint = id_token if settings.oidc_logout_style == "standard" else ""
     session = Session(new_session_id(), person, role, now, now + lifetime, hint)
-    old = request.cookies.get(COOKIE_NAME)
+    old = session_cookie(request)
     old_id = unsign(old, request.app[SESSION_KEY]) if old else None
     if old_id:
         await request.app[SESSIONS].delete_session(old_id)
