@@ -45,6 +45,7 @@ from branch.live.snapshot import (
     read_reply,
     read_request,
 )
+from branch.redis_packing import packed
 from branch.redis_retry import retrying_options
 
 COMMIT_ATTEMPTS = 50
@@ -89,6 +90,8 @@ class RedisLiveStore:
             # A repeated commit is safe: its token makes the script answer as the first time.
             **retrying_options(on_timeout=True),
         )
+        pool = client.connection_pool
+        pool.connection_class = packed(pool.connection_class)  # before any connection is made
         try:
             await client.ping()
         except (RedisError, OSError) as error:
