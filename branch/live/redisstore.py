@@ -8,8 +8,9 @@ nodes can never commit two offers of one citizen or two offers to one
 executive. Time comes from the caller; the Redis clock is never read.
 
 The snapshot is the one the node's last commit brought back (``lua/step.lua``
-commits and then reads the floor it left, in one round trip), when it holds
-what the step wants; otherwise it is read first (``snapshot.load``). So a step
+commits and then reads the floor it left, in one round trip, sending back only
+what the node's own floor does not hold when that commit is still the last
+one), when it holds what the step wants; otherwise it is read first (``snapshot.load``). So a step
 no other node raced costs one round trip, and one that lost a race two, the
 fresh snapshot coming back with the refusal. A step is trusted on a kept
 snapshot only once its commit lands: one that changes nothing or is refused
@@ -41,6 +42,7 @@ from branch.live.snapshot import (
     Snapshot,
     Wants,
     changes,
+    landed_reply,
     load,
     read_reply,
     read_request,
@@ -145,12 +147,24 @@ class RedisLiveStore:
             # A line this step opens is named already, so the read back holds its heads.
             self._services.update(entry.service for entry in floor.waiting)
             read_keys, read_argv = read_request(self.keys, after, self._services)
-            landed, reply = await self._commit(
+            held = [entry.contact_id for entry in floor.waiting]
+            landed, reply, last = await self._commit(
                 keys=[*commit_keys, *read_keys],
-                args=[len(commit_keys), len(commit_argv), *commit_argv, *read_argv],
+                args=[
+                    len(commit_keys),
+                    len(commit_argv),
+                    len(held),
+                    *commit_argv,
+                    *read_argv,
+                    *held,
+                ],
             )
             overtaken = kept  # the refusal only says another node committed since
-            snapshot, kept = read_reply(reply, self._services), False
+            if last:  # this commit is the last one: the floor in Redis is this step's
+                read_back = landed_reply(reply, floor, landed, snapshot.epoch, self._services)
+            else:
+                read_back = read_reply(reply, self._services)
+            snapshot, kept = read_back, False
             if snapshot is not None and snapshot.epoch:
                 self._keep(snapshot, after)
             else:

@@ -14,8 +14,9 @@ most per executive.
 
 The snapshot is read by one script (``lua/read.lua``), in one round trip and
 so consistent, or comes back from the same script run right after the node's
-last commit (``lua/step.lua``); the commit script then refuses the step if
-anyone committed since that read. ``Wants.covers`` says when a snapshot read
+last commit (``lua/step.lua``; when that commit is still the last one, only the
+entries the node's floor does not hold come back, the rest being that floor);
+the commit script then refuses the step if anyone committed since that read. ``Wants.covers`` says when a snapshot read
 for one step holds what another wants.
 """
 
@@ -158,6 +159,41 @@ def read_reply(reply: list[Any], services: set[str]) -> Snapshot | None:
         calls=_decode(_pairs(calls_raw), codec.load_call),
         answered=_decode(_pairs(answered_raw), codec.load_answered),
         cursor=cursor,
+    )
+
+
+def landed_reply(
+    reply: list[Any], floor: Floor, version: int, epoch: str, services: set[str]
+) -> Snapshot | None:
+    """The snapshot ``lua/step.lua`` answered after a commit that is still the last one.
+
+    ``floor`` is the step's floor, which is then the floor in Redis: the script
+    sent back only which contacts it read and the entries ``floor`` does not
+    hold. None when it must be read again, as for ``read_reply``.
+    """
+    missing, contacts, texts = reply
+    if missing:
+        services.update(missing)
+        return None
+    held = {entry.contact_id: entry for entry in floor.waiting}
+    fresh = iter(texts)
+    entries: dict[str, Waiting] = {}
+    for contact in contacts:
+        entry = held.get(contact)
+        if entry is None:
+            text = next(fresh, None)
+            if text is None:
+                return None
+            entry = codec.load_waiting(text)
+        entries[contact] = entry
+    return Snapshot(
+        version=version,
+        epoch=epoch,
+        entries=entries,
+        agents=dict(floor.agents),
+        calls=dict(floor.calls),
+        answered=dict(floor.answered),
+        cursor=floor.last_offered,
     )
 
 

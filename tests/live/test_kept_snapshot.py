@@ -16,6 +16,7 @@ import pytest
 
 from branch.core.floor import AgentChanged, AgentState, ContactEnded, Offered, Waiting
 from branch.live.redisstore import RedisLiveStore
+from branch.live.snapshot import load
 from tests.live.conftest import OpenNodes
 
 T0 = 1795525200.0
@@ -145,3 +146,32 @@ async def test_closing_a_line_that_lost_a_race_reads_the_whole_line_again(
     ]
     assert here.conflicts == 1
     assert await there.waiting("general") == []
+
+
+async def test_what_a_node_keeps_after_losing_a_race_and_landing_is_the_floor(
+    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, there = await open_nodes(2)
+    await here.join(citizen("ana"), T0)
+    await here.join(citizen("bea", T0 + 1), T0 + 1)
+    await there.agent_available("eve", "Eve", T0 + 2)  # ana offered to eve, there
+    commit = here._commit
+    lasts: list[int] = []
+
+    async def noted(**kwargs: object) -> object:
+        landed, reply, last = await commit(**kwargs)  # type: ignore[arg-type]
+        lasts.append(last)
+        return [landed, reply, last]
+
+    monkeypatch.setattr(here, "_commit", noted)
+    # Kept here: nobody offered. Refused, the whole floor comes back; the retry lands
+    # and is the last commit, so only what this node's floor lacks comes back.
+    assert offers(await here.agent_available("exe", "Eva", T0 + 3)) == [("bea", "exe")]
+    assert lasts == [0, 1]
+    assert here._kept is not None
+    kept, wants = here._kept
+    assert kept == await load(here._read, here.keys, wants, set(here._services))
+    assert {(c.citizen_id, c.agent_id) for c in kept.calls.values()} == {
+        ("ana", "eve"),
+        ("bea", "exe"),
+    }

@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from branch.core.floor import Agent, AgentState
+from branch.core.floor import Agent, AgentState, Waiting
 from branch.live import codec
 from branch.live.keys import Keys
 from branch.live.redisstore import STEP_SCRIPT
@@ -24,13 +24,15 @@ def commit_of(keys: Keys, version: int, agent: Agent) -> tuple[list[str], list[s
 
 
 def step_args(
-    commit: tuple[list[str], list[str | float]], read: tuple[list[str], list[str | int]]
+    commit: tuple[list[str], list[str | float]],
+    read: tuple[list[str], list[str | int]],
+    held: tuple[str, ...] = (),
 ) -> tuple[list[str], list[str | float]]:
-    """step.lua's KEYS and ARGV: the two scripts' own, and where one ends."""
+    """step.lua's KEYS and ARGV: the two scripts' own, where one ends, the contacts held."""
     (commit_keys, commit_argv), (read_keys, read_argv) = commit, read
     return (
         [*commit_keys, *read_keys],
-        [len(commit_keys), len(commit_argv), *commit_argv, *read_argv],
+        [len(commit_keys), len(commit_argv), len(held), *commit_argv, *read_argv, *held],
     )
 
 
@@ -40,11 +42,39 @@ async def test_the_read_sees_what_the_commit_wrote(client: Redis, redis_prefix: 
     step = client.register_script(STEP_SCRIPT)
     agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
     ks, args = step_args(commit_of(keys, 0, agent), read_request(keys, Wants(), set()))
-    landed, reply = await step(keys=ks, args=args)
-    assert landed == 1
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 1)
+    assert reply == [[], [], []], "what the node wrote is not sent back"
+    await client.set(keys.version, 2)  # another commit followed: the read comes whole
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 0), "the repeated call answers as the first time"
     snapshot = read_reply(reply, set())
     assert snapshot is not None
-    assert (snapshot.version, snapshot.epoch, dict(snapshot.agents)) == (1, "e1", {"e1": agent})
+    assert (snapshot.version, snapshot.epoch, dict(snapshot.agents)) == (2, "e1", {"e1": agent})
+
+
+async def test_after_the_last_commit_only_the_entries_the_node_does_not_hold_come_back(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    line = [
+        Waiting(f"c{index}", f"z{index}", "Ana", "general", "r", "", "F", T0 + index)
+        for index in range(3)
+    ]
+    for entry in line:
+        await client.hset(keys.entries, entry.contact_id, codec.dump_waiting(entry))
+        await client.zadd(keys.present("general"), {entry.contact_id: entry.joined_at})
+    await client.sadd(keys.services, "general")
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    ks, args = step_args(
+        commit_of(keys, 0, agent), read_request(keys, Wants(), {"general"}), held=("c0", "c2")
+    )
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 1)
+    # Heads: one more than the executives not in a call, so two of the three.
+    assert reply == [[], ["c0", "c1"], [codec.dump_waiting(line[1])]]
 
 
 async def test_a_refused_commit_writes_nothing_and_reads_the_floor_that_refused_it(
@@ -58,8 +88,8 @@ async def test_a_refused_commit_writes_nothing_and_reads_the_floor_that_refused_
     step = client.register_script(STEP_SCRIPT)
     mine = Agent("e1", "Eva", AgentState.AVAILABLE, T0 + 1)
     ks, args = step_args(commit_of(keys, 3, mine), read_request(keys, Wants(), set()))
-    landed, reply = await step(keys=ks, args=args)
-    assert landed == -1
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (-1, 0)
     snapshot = read_reply(reply, set())
     assert snapshot is not None and (snapshot.version, dict(snapshot.agents)) == (4, {"e1": there})
     assert await client.exists(keys.commit("t1")) == 0
@@ -68,9 +98,12 @@ async def test_a_refused_commit_writes_nothing_and_reads_the_floor_that_refused_
 @pytest.mark.parametrize(
     ("split", "message"),
     [
-        (["x", 7], "step: ARGV[1..2] do not split KEYS and ARGV: x, 7"),
-        ([99, 7], "step: ARGV[1..2] do not split KEYS and ARGV: 99, 7"),
-        ([4, 2], "step: ARGV[1..2] do not split KEYS and ARGV: 4, 2"),
+        (["x", 7, 0], "step: ARGV[1..3] do not split KEYS and ARGV: x, 7, 0"),
+        ([99, 7, 0], "step: ARGV[1..3] do not split KEYS and ARGV: 99, 7, 0"),
+        ([4, 2, 0], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 2, 0"),
+        ([4, 7, "y"], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, y"),
+        ([4, 7, -1], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, -1"),
+        ([4, 7, 99], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, 99"),
     ],
 )
 async def test_a_bad_split_is_refused_before_anything_runs(
