@@ -18,10 +18,11 @@ saw its place later, not sooner.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+
+from branch.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,4 @@ class PositionPusher:
         pending = list(self._pending.values())
         self._pending.clear()
         for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)

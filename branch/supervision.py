@@ -12,7 +12,6 @@ before the supervisor is told it is done.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from branch.errors import (
 from branch.live.base import LiveStore, Notice
 from branch.people import citizen_key, executive_key
 from branch.records.base import RecordStore
+from branch.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,7 @@ class Supervision:
 
     async def close(self) -> None:
         if self._pending is not None:
-            self._pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pending
+            await stop(self._pending)
             self._pending = None
 
     # ------------------------------------------------------------ actions

@@ -25,6 +25,7 @@ from branch.people import ADMIN, EXECUTIVE, SUPERVISOR, User
 from branch.records.factory import open_record_store
 from branch.retention import purge_expired
 from branch.service import BranchService
+from branch.tasks import stop
 from branch.tickets import ticket_key
 from branch.tls import server_context
 from branch.web.audit import setup_audit
@@ -143,9 +144,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     await delivery.open(lost, service.supervision.push_soon)
     upkeep = asyncio.create_task(_upkeep(service))
     yield
-    upkeep.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await upkeep
+    await stop(upkeep)
     await service.supervision.close()
     await service.close()
     await delivery.close()
@@ -180,9 +179,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.create_task(purge_periodically())
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop(task)
 
 
 def _watch_interval(settings: Settings) -> float:
@@ -235,9 +232,7 @@ async def _repeating(
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
 
 
 async def _close_pages(app: web.Application) -> None:

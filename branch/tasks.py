@@ -1,0 +1,36 @@
+"""Stopping a background task for good.
+
+On Python 3.11 a cancellation that reaches a task awaiting ``asyncio.wait_for``
+just as the awaited call finishes is lost (CPython issue gh-86296, fixed in
+3.12): the task carries on as if it had never been cancelled. The Redis client
+goes through ``wait_for`` to send every command of a client with a socket
+timeout, so a loop cancelled in the middle of one would run on, and whoever
+awaited it (a node shutting down) would wait forever. Cancelling again while
+the task still runs closes that gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# A cancellation is lost only in that one narrow moment: the next one lands.
+RETRY_SECONDS = 0.1
+ATTEMPTS = 100
+
+
+async def stop(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and return once it has ended, cancelling again while it runs on."""
+    for _attempt in range(ATTEMPTS):
+        if task.done():
+            break
+        task.cancel()
+        # Not awaited directly: a cancellation of the caller must stay the caller's.
+        await asyncio.wait([task], timeout=RETRY_SECONDS)
+    if not task.done():
+        log.error("task %s still runs after %d cancellations", task.get_name(), ATTEMPTS)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("task %s had failed", task.get_name(), exc_info=task.exception())
