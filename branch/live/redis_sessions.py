@@ -12,21 +12,41 @@ key (after prefix)  type    content and TTL
                             is used at most once
 ``session:<id>``    string  Session (JSON); TTL the session's absolute lifetime
                             (the limits themselves are checked against ``now``)
+``epoch``           string  the live store's (``branch.live.keys``), read with
+                            every session: a changed one means Redis restarted
+                            empty
 ==================  ======  ===================================================
+
+Sessions live in the same Redis as the floor, so a Redis restarted empty loses
+them too. A node keeps the last record it read of every session one of its
+open pages stands on (``hold``), and the first read that finds the epoch
+changed writes those back: with their remaining lifetime, never more, and only
+where no record exists, so a newer one is never overwritten. Those pages, which
+carry on while the floor is rebuilt from their tickets, stay logged in. A
+session deleted while Redis kept its data (logout, a supervisor's revocation)
+is never written back once this node has read it missing (its session watch
+reads every held session at least every 15 s); only one ended on another node
+in the moments before the restart, and not yet read missing here, may be.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
 from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
-from branch.live.keys import DEFAULT_PREFIX
+from branch.live.epoch import current_epoch
+from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.redis_retry import retrying_options
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,11 +59,21 @@ class SessionKeys:
     def session(self, session_id: str) -> str:
         return f"{self.prefix}session:{session_id}"
 
+    @property
+    def epoch(self) -> str:
+        return Keys(self.prefix).epoch
+
 
 class RedisSessionStore:
     def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.key = SessionKeys(prefix)
         self.redis = Redis.from_url(url, decode_responses=True, **retrying_options())
+        # Session id -> its last record read, and how many open pages here stand on it.
+        self._held: dict[str, Session] = {}
+        self._holds: Counter[str] = Counter()
+        # The epoch of the Redis life the held records were read in; None before any read.
+        self._epoch: str | None = None
+        self._noticing = asyncio.Lock()
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -72,13 +102,28 @@ class RedisSessionStore:
         )
 
     async def get_session(self, session_id: str, now: float) -> Session | None:
-        raw = await self.redis.get(self.key.session(session_id))
+        key = self.key.session(session_id)
+        # Taken before the read: a write-back finishing meanwhile counts as one to re-read after.
+        seen = self._epoch
+        # One round trip tells both the record and whether Redis lost everything meanwhile.
+        raw, epoch = await self.redis.mget([key, self.key.epoch])
+        if epoch is None or epoch != seen:
+            await self._notice(now)
+            if raw is None:  # perhaps one of those written back just now
+                raw = await self.redis.get(key)
         if raw is None:
+            # Missing in the Redis life it was held in: ended for good (a logout or a
+            # revocation on any node), never to be written back.
+            self._held.pop(session_id, None)
             return None
         session = Session.from_dict(json.loads(raw))
+        if session_id in self._held:
+            self._held[session_id] = session
         return None if session.expires_at < now else session
 
     async def delete_session(self, session_id: str) -> None:
+        # Forgotten here first: a restart right after must not bring it back.
+        self._held.pop(session_id, None)
         await self.redis.delete(self.key.session(session_id))
 
     async def touch(self, session_id: str, now: float) -> None:
@@ -88,4 +133,42 @@ class RedisSessionStore:
             return
         touched = replace(Session.from_dict(json.loads(raw)), last_seen=now)
         # XX: a session deleted meanwhile (logout) stays deleted.
-        await self.redis.set(key, json.dumps(touched.to_dict()), xx=True, keepttl=True)
+        if await self.redis.set(key, json.dumps(touched.to_dict()), xx=True, keepttl=True):
+            if session_id in self._held:
+                self._held[session_id] = touched
+
+    def hold(self, session: Session) -> None:
+        self._held[session.session_id] = session
+        self._holds[session.session_id] += 1
+
+    def release(self, session_id: str) -> None:
+        self._holds[session_id] -= 1
+        if self._holds[session_id] <= 0:
+            del self._holds[session_id]
+            self._held.pop(session_id, None)
+
+    async def _notice(self, now: float) -> None:
+        """The epoch read was not the one remembered: write the held sessions back if Redis lost them."""
+        async with self._noticing:  # one write-back per restart, however many reads noticed
+            epoch = await current_epoch(self.redis, self.key.epoch)
+            lost = self._epoch is not None and epoch != self._epoch
+            if lost:
+                await self._write_back(now)
+            self._epoch = epoch
+
+    async def _write_back(self, now: float) -> None:
+        held = [session for session in self._held.values() if session.expires_at > now]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session in held:
+                pipe.set(
+                    self.key.session(session.session_id),
+                    json.dumps(session.to_dict()),
+                    # What was left of its lifetime, never more; NX: a newer record stays.
+                    px=max(1, math.ceil((session.expires_at - now) * 1000)),
+                    nx=True,
+                )
+            written = await pipe.execute()
+        log.warning(
+            "Redis restarted empty: %d sessions of this node's open pages written back",
+            sum(1 for done in written if done),
+        )

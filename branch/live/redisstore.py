@@ -36,6 +36,7 @@ from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules,
 from branch.errors import BranchError, LiveBusy, StoreUnreachable
 from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
+from branch.live.epoch import current_epoch
 from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.live.snapshot import (
     READ_ATTEMPTS,
@@ -407,9 +408,7 @@ class RedisLiveStore:
         return set(in_line) | {codec.load_call(text).citizen_id for text in calls}
 
     async def restarted(self) -> bool:
-        # SET NX: of the nodes finding the key missing, one sets it and all read that one.
-        await self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)
-        epoch = str(await self.redis.get(self.keys.epoch))
+        epoch = await current_epoch(self.redis, self.keys.epoch)
         lost = self._epoch is not None and epoch != self._epoch
         self._epoch = epoch
         return lost

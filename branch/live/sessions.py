@@ -25,6 +25,14 @@ class SessionStore(Protocol):
         """Record activity now, for the idle timeout."""
         ...
 
+    def hold(self, session: Session) -> None:
+        """An open page on this node stands on the session: keep it through an empty restart."""
+        ...
+
+    def release(self, session_id: str) -> None:
+        """That page closed (one ``release`` per ``hold``)."""
+        ...
+
 
 class MemorySessionStore:
     def __init__(self) -> None:
@@ -62,6 +70,13 @@ class MemorySessionStore:
         session = self._sessions.get(session_id)
         if session is not None:
             self._sessions[session_id] = replace(session, last_seen=now)
+
+    # The sessions are in this process: they can only be lost with the pages on them.
+    def hold(self, session: Session) -> None:
+        return None
+
+    def release(self, session_id: str) -> None:
+        return None
 
     def _sweep(self, now: float) -> None:
         # Abandoned logins and expired sessions would otherwise pile up forever;

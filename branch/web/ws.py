@@ -52,6 +52,8 @@ async def watch_sessions(app: web.Application, now: float) -> None:
     """An open page keeps its login active; a page whose login ran out is closed (4440).
 
     A call in progress, or its wrap-up, is not cut: the page is closed at the first check after.
+    A session missing because Redis restarted empty is no logout: the read that notices
+    writes back the sessions this node's pages hold, this one included.
     """
     hub, store, service = app[HUB], app[SESSIONS], app[SERVICE]
     for key in hub.keys(""):
@@ -136,6 +138,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             )
         )
         refused = 0
+        sessions = request.app[SESSIONS]
+        # While the page is open its login outlives a Redis restarted empty (docs/operations.md).
+        sessions.hold(session)
         try:
             try:
                 # Inside the try: a page half-registered when Redis fails is still forgotten.
@@ -178,6 +183,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                         error_reply(BadMessage("binary frames are not accepted"), None)
                     )
         finally:
+            sessions.release(session.session_id)
             if await hub.close_page(user.key, page):
                 try:
                     await service.disconnected(user)
