@@ -35,6 +35,9 @@ class Hub:
     async def close(self) -> None:
         return None
 
+    async def recover(self) -> bool:
+        return False  # the pages are in this process: nothing to register again
+
     async def open_page(self, user_key: str, connection: Connection) -> None:
         replaced = self.attach(user_key, connection)
         if replaced is not None:

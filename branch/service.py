@@ -272,8 +272,11 @@ class BranchService:
         """Periodic upkeep: timers of the floor, and lines of services past their cut-off."""
         now = self.clock()
         if await self.live.restarted():
-            # Redis came back empty: the pages here know where their people were.
+            # Redis came back empty: the pages here know where their people were. They
+            # are made reachable from other nodes first, since the floor they rebuild
+            # sends to them from wherever its steps run.
             log.warning("live state lost; asking the pages for their tickets and states")
+            await self.hub.recover()
             pages = self.hub.keys(f"{CITIZEN}:") + self.hub.keys(f"{EXECUTIVE}:")
             await self.hub.send_many(pages, schema.message("queue.reclaim"))
         await self._apply(await self.live.tick(now))

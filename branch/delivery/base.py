@@ -38,6 +38,12 @@ class Delivery(Protocol):
         ...
 
     async def close(self) -> None: ...
+    async def recover(self) -> bool:
+        """After Redis restarted empty: make this node's pages reachable again, keeping them open.
+
+        True when something had to be done.
+        """
+        ...
 
     async def open_page(self, user_key: str, connection: Connection) -> None:
         """Make ``connection`` the person's one live page; an older one is closed, on any node."""

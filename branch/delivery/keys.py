@@ -21,6 +21,10 @@ key (after prefix)         type     TTL      content
 ``changes``                channel  -        the id of a node that changed the floor, at most
                                              once per ``supervision.push_interval_ms`` per
                                              node: every node pushes its wallboards again
+``epoch``                  string   none     the live store's (``branch.live.keys``): read by
+                                             every heartbeat; a changed one means Redis
+                                             restarted empty rather than this node was taken
+                                             for dead
 =========================  =======  =======  ==================================================
 
 A user key is ``"<role>:<RUN>"``, as in ``branch.people.User.key``.
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from branch.live.keys import DEFAULT_PREFIX
+from branch.live.keys import DEFAULT_PREFIX, Keys
 
 # A dead node's page table must outlive the timeout until a reaper reads it;
 # the hour only bounds what a deployment that lost every node leaves behind.
@@ -64,6 +68,10 @@ class DeliveryKeys:
     @property
     def changes(self) -> str:
         return f"{self.prefix}changes"
+
+    @property
+    def epoch(self) -> str:
+        return Keys(self.prefix).epoch
 
     @property
     def channels(self) -> str:

@@ -13,6 +13,14 @@ the same person (4409: it goes without the person counting as away, the new
 page is there), or ended (a logout or a supervisor's log-out, 4440: it goes as
 any closed page, through its own handler, so its person is away).
 
+A node that finds itself unregistered tells two cases apart by the live
+store's epoch (``branch.live.epoch``). Unchanged: the others took it for dead
+(it stalled past the timeout) and reported its pages lost, so it closes them
+and each reconnects to be marked back. Changed: Redis restarted empty and
+nobody reported anything; the floor is being rebuilt from the pages' tickets
+(``queue.reclaim``), which only works on the open pages, so the node writes its
+pages' records again and keeps them open.
+
 Order: every message of one page is handled in that page's own task, one after
 the other, and each is published with ``await`` on this node's single publisher
 connection. Redis runs one connection's commands in the order they arrive and
@@ -45,8 +53,10 @@ from branch.delivery.base import Changed, Connection, LostPage
 from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryKeys
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
+from branch.live.epoch import current_epoch
 from branch.redis_retry import retrying_options
 from branch.schema import dump
+from branch.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +108,10 @@ class RedisDelivery:
         self._pubsub: PubSub | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._registered = False
+        # The epoch of the Redis life this node's records were written in.
+        self._epoch: str | None = None
+        # The heartbeat and a recovery asked for by the upkeep decide one at a time.
+        self._joining = asyncio.Lock()
 
     @property
     def redis(self) -> Redis:
@@ -131,27 +145,25 @@ class RedisDelivery:
         self._claim = self._redis.register_script(load_script("claim_page"))
         self._forward = self._publisher.register_script(load_script("forward"))
         self._release = self._redis.register_script(load_script("release_page"))
+        self._rejoin = self._redis.register_script(load_script("rejoin_page"))
         # The channel's connection is idle between messages: no read timeout there.
         self._listener = Redis.from_url(self.url, decode_responses=True)
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.key.channel(self.node_id), self.key.changes)
+        self._epoch = await current_epoch(self._redis, self.key.epoch)
         await self.heartbeat()
         self._tasks = [
-            asyncio.create_task(self._read_channel()),
-            asyncio.create_task(self._beat()),
+            asyncio.create_task(self._read_channel(), name=f"channel of node {self.node_id}"),
+            asyncio.create_task(self._beat(), name=f"heartbeat of node {self.node_id}"),
         ]
         log.info("node %s joined the deployment", self.node_id)
 
     async def close(self) -> None:
         if self._announcing is not None:
-            self._announcing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._announcing
+            await stop(self._announcing)
             self._announcing = None
         for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.node_timeout)
+            await stop(task)
         self._tasks = []
         if self._redis is not None:
             # Leaving on purpose: nothing for a reaper to do. Pages still open
@@ -338,16 +350,24 @@ class RedisDelivery:
             return
         if "close" in envelope and value.endswith(f" {envelope['close']}"):
             # Closed from elsewhere (a newer page, or a reaper that reported this
-            # person lost just as they came back): this page goes without reporting
-            # the person gone, since that is either untrue or already done.
-            self.local.detach(user_key, connection)
-            self._values.pop(user_key, None)
-            await self._release(
-                keys=[self.key.page(user_key), self.key.pages(self.node_id)],
-                args=[value, user_key],
-            )
+            # person lost just as they came back).
             code = int(envelope.get("code", CLOSE_REPLACED))
-            await connection.close(code, str(envelope.get("reason", "replaced by a newer page")))
+            reason = str(envelope.get("reason", "replaced by a newer page"))
+            await self._close_here(user_key, connection, value, code, reason)
+
+    async def _close_here(
+        self, user_key: str, connection: Connection, value: str, code: int, reason: str
+    ) -> None:
+        """Close a page of this node without reporting the person gone.
+
+        That is either untrue (they have a newer page) or already done (reaped).
+        """
+        self.local.detach(user_key, connection)
+        self._values.pop(user_key, None)
+        await self._release(
+            keys=[self.key.page(user_key), self.key.pages(self.node_id)], args=[value, user_key]
+        )
+        await connection.close(code, reason)
 
     # ------------------------------------------------------------ heartbeat and reaper
 
@@ -363,23 +383,94 @@ class RedisDelivery:
         """Say this node is alive, keep its pages' records, and reap nodes that died."""
         keys = self.key
         timeout_ms = int(self.node_timeout * 1000)
+        async with self._joining:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.sadd(keys.nodes, self.node_id)
+                pipe.set(keys.alive(self.node_id), repr(self.clock()), px=timeout_ms)
+                pipe.expire(keys.pages(self.node_id), PAGES_TTL_SECONDS)
+                for user_key in self._values:
+                    pipe.pexpire(keys.page(user_key), timeout_ms * PRESENCE_TIMEOUTS)
+                pipe.get(keys.epoch)
+                added, *_, epoch = await pipe.execute()
+            if epoch != self._epoch:
+                await self._register_again()
+            elif added and self._registered:
+                # Another node took this one for dead (it stalled past the timeout)
+                # and reported its pages lost: have them reconnect, so each is
+                # registered again and its person marked back.
+                log.warning("node %s rejoins the deployment; closing its pages", self.node_id)
+                self._values.clear()
+                await self.local.close_all(CLOSE_GOING_AWAY, "node rejoining the deployment")
+            self._registered = True
+        await self._refresh_publisher()
+        await self.reap()
+
+    async def recover(self) -> bool:
+        """If Redis restarted empty since this node last looked, register it and its pages again.
+
+        The heartbeat would within its interval; the upkeep asks first, before it
+        has the pages present their tickets, so that what the floor then sends
+        them from other nodes finds them. True when it did.
+        """
+        try:
+            async with self._joining:
+                if await self.redis.get(self.key.epoch) == self._epoch:
+                    return False
+                await self._register_again()
+                return True
+        except (RedisError, OSError) as exc:
+            log.warning("registering again failed (%s); the heartbeat retries", type(exc).__name__)
+            return False
+
+    async def _register_again(self) -> None:
+        """Redis restarted empty: write this node's records again, its pages staying open."""
+        keys = self.key
+        epoch = await current_epoch(self.redis, keys.epoch)
+        timeout_ms = int(self.node_timeout * 1000)
+        pages = dict(self._values)
+        # Before the floor is rebuilt: its first messages to other nodes go out at once.
+        await self._refresh_publisher()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.sadd(keys.nodes, self.node_id)
             pipe.set(keys.alive(self.node_id), repr(self.clock()), px=timeout_ms)
-            pipe.expire(keys.pages(self.node_id), PAGES_TTL_SECONDS)
-            for user_key in self._values:
-                pipe.pexpire(keys.page(user_key), timeout_ms * PRESENCE_TIMEOUTS)
-            added, *_ = await pipe.execute()
-        if added and self._registered:
-            # The deployment lost track of this node: another node took it for dead
-            # (it stalled past the timeout) and reported its pages lost, or Redis
-            # restarted empty. Either way its pages' records are gone: have them
-            # reconnect, so each is registered again and its person's state resumed.
-            log.warning("node %s rejoins the deployment; closing its pages", self.node_id)
-            self._values.clear()
-            await self.local.close_all(CLOSE_GOING_AWAY, "node rejoining the deployment")
+            for user_key, value in pages.items():
+                await self._rejoin(
+                    keys=[keys.page(user_key), keys.pages(self.node_id)],
+                    args=[value, user_key, timeout_ms * PRESENCE_TIMEOUTS, PAGES_TTL_SECONDS],
+                    client=pipe,
+                )
+            _added, _alive, *newer = await pipe.execute()
+        self._epoch = epoch
         self._registered = True
-        await self.reap()
+        log.warning(
+            "Redis restarted empty: node %s registered its %d pages again", self.node_id, len(pages)
+        )
+        for (user_key, value), other in zip(pages.items(), newer, strict=True):
+            connection = self.local.page(user_key)
+            if self._values.get(user_key) != value or connection is None:
+                # Closed or replaced while this ran: take back what was just written for it.
+                await self._release(
+                    keys=[keys.page(user_key), keys.pages(self.node_id)], args=[value, user_key]
+                )
+            elif other:
+                # The person opened a page elsewhere after the restart: that one is theirs.
+                await self._close_here(
+                    user_key, connection, value, CLOSE_REPLACED, "replaced by a newer page"
+                )
+
+    async def _refresh_publisher(self) -> None:
+        """Have the publisher's connection open on the Redis that is there now.
+
+        It never repeats a command, so the first message after Redis restarted
+        would fail on the connection the old server closed; a ping fails there
+        instead (dropping it), and the second opens a new one.
+        """
+        if self._publisher is None:
+            raise RuntimeError("the delivery is not open")
+        try:
+            await self._publisher.ping()
+        except (RedisError, OSError):
+            await self._publisher.ping()
 
     async def _resync(self, user_key: str) -> None:
         """After reporting a page lost: if its person came back meanwhile, have them reconnect.

@@ -18,6 +18,7 @@ from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
 from branch.delivery.pubsub import RedisDelivery, load_script
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
+from branch.tasks import stop
 from tests.servers.redis import RedisServer, StartRedis
 
 ANA = "citizen:44.444.444-4"
@@ -115,6 +116,14 @@ async def crash(node: RedisDelivery) -> None:
         task.cancel()
     await asyncio.gather(*node._tasks, return_exceptions=True)
     node._tasks = []
+
+
+async def stop_beating(node: RedisDelivery) -> None:
+    """Only the heartbeat stops: the test decides when the node looks at Redis."""
+    beats = [task for task in node._tasks if task.get_name().startswith("heartbeat")]
+    assert len(beats) == 1
+    await stop(beats[0])
+    assert beats[0].cancelled()
 
 
 async def test_a_message_reaches_a_page_on_another_node(start_node: StartNode) -> None:
@@ -363,7 +372,7 @@ async def test_a_node_taken_for_dead_closes_its_pages_when_it_beats_again(
     assert await a.redis.sismember(keys.nodes, "c") == 1
 
 
-async def test_after_redis_restarts_empty_pages_reconnect_and_messages_flow_again(
+async def test_after_redis_restarts_empty_the_pages_stay_open_and_messages_flow_again(
     start_redis: StartRedis,
 ) -> None:
     server = start_redis()
@@ -377,13 +386,28 @@ async def test_after_redis_restarts_empty_pages_reconnect_and_messages_flow_agai
     try:
         page = Page()
         await a.open_page(ANA, page)
+        assert await b.send(ANA, {"type": "ping"}) is True  # b's publisher is connected
+        await page.wait(lambda: len(page.texts) == 1)
         server.restart_empty()
-        # The next heartbeat finds the node unregistered: its pages must reconnect.
-        await page.wait(lambda: page.closed is not None)
-        assert page.closed == (CLOSE_GOING_AWAY, "node rejoining the deployment")
-        assert await a.close_page(ANA, page) is False
-        again = Page()
-        await a.open_page(ANA, again)
+        # The next heartbeat finds the epoch changed: nobody took the node for dead and
+        # nothing was reported, so its page is registered again and kept open (its
+        # person's state comes back from the page's tickets, not from a reconnect).
+        redis = Redis.from_url(server.url, decode_responses=True)
+        try:
+            for _attempt in range(100):
+                if await redis.get(a.key.page(ANA)):
+                    break
+                await asyncio.sleep(0.05)
+            assert str(await redis.get(a.key.page(ANA))).startswith("a ")
+            assert await redis.hkeys(a.key.pages("a")) == [ANA]
+            assert await redis.smembers(a.key.nodes) >= {"a"}
+        finally:
+            await redis.aclose()
+        assert page.closed is None and a.page(ANA) is page
+        assert await a.recover() is False  # done already, by the heartbeat
+        # As the upkeep does before the floor is rebuilt, whether b's heartbeat did or not:
+        # b's publisher is then on the new server, and its first message does not fail.
+        await b.recover()
         # Pub/sub keeps nothing: what is published before a's reader has subscribed
         # again reaches nobody, and says so.
         for _attempt in range(100):
@@ -392,22 +416,65 @@ async def test_after_redis_restarts_empty_pages_reconnect_and_messages_flow_agai
             await asyncio.sleep(0.05)
         else:
             pytest.fail("node a's channel was not subscribed again within 5 s")
-        await again.wait(lambda: len(again.texts) >= 1)
-        assert again.messages[0] == {"type": "pong"}
+        await page.wait(lambda: len(page.texts) >= 2)
+        assert page.messages[1] == {"type": "pong"}
+        assert page.closed is None
+        assert await a.close_page(ANA, page) is True
     finally:
         for node in nodes:
             await node.close()
 
 
+async def test_the_upkeep_registers_the_pages_again_before_the_heartbeat_does(
+    start_node: StartNode, redis: Redis, keys: DeliveryKeys
+) -> None:
+    a = await start_node("a")
+    await stop_beating(a)
+    page = Page()
+    await a.open_page(ANA, page)
+    # What an empty restart leaves, as the upkeep's tick may see it before a's heartbeat.
+    await redis.delete(keys.epoch, keys.nodes, keys.page(ANA), keys.pages("a"), keys.alive("a"))
+    assert await a.recover() is True
+    value = str(await redis.get(keys.page(ANA)))
+    assert value.startswith("a ") and await redis.hgetall(keys.pages("a")) == {ANA: value}
+    assert await redis.sismember(keys.nodes, "a") == 1
+    assert await a.recover() is False
+    # The heartbeat after it finds the node registered, in this Redis life: nothing to do.
+    await a.heartbeat()
+    assert page.closed is None and await redis.get(keys.page(ANA)) == value
+    assert await Hub().recover() is False
+
+
+async def test_a_page_kept_through_an_empty_restart_yields_to_a_newer_one(
+    start_node: StartNode, redis: Redis, keys: DeliveryKeys
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    await stop_beating(a)
+    old = Page()
+    await a.open_page(ANA, old)
+    await redis.delete(keys.epoch, keys.page(ANA), keys.pages("a"))
+    # Ana opened a new page on b before a noticed the restart: b's claim found nothing
+    # to close, so a's old page learns it was replaced when a registers again.
+    new = Page()
+    await b.open_page(ANA, new)
+    assert await a.recover() is True
+    assert old.closed == (CLOSE_REPLACED, "replaced by a newer page")
+    assert a.page(ANA) is None and await a.close_page(ANA, old) is False
+    assert str(await redis.get(keys.page(ANA))).startswith("b ")
+    assert await redis.hgetall(keys.pages("a")) == {}
+    assert new.closed is None
+
+
 async def test_a_node_that_leaves_cleanly_leaves_nothing_behind(
-    redis: Redis, redis_prefix: str, start_node: StartNode
+    redis: Redis, redis_prefix: str, start_node: StartNode, keys: DeliveryKeys
 ) -> None:
     a = await start_node("a")
     page = Page()
     await a.open_page(ANA, page)
     assert await a.close_page(ANA, page) is True
     await a.close()
-    assert await redis.keys(f"{redis_prefix}*") == []
+    # The epoch is the Redis life's, shared by every node and the live store.
+    assert await redis.keys(f"{redis_prefix}*") == [keys.epoch]
 
 
 async def test_the_heartbeat_keeps_the_records_alive(
@@ -444,6 +511,25 @@ async def test_release_page_script(redis: Redis, keys: DeliveryKeys) -> None:
     await redis.hset(keys.pages("b"), ANA, "b p2")
     assert await release(keys=[keys.page(ANA), keys.pages("b")], args=["b p2", ANA]) == 1
     assert await redis.exists(keys.page(ANA), keys.pages("b")) == 0
+
+
+async def test_rejoin_page_script(redis: Redis, keys: DeliveryKeys) -> None:
+    rejoin = redis.register_script(load_script("rejoin_page"))
+    slots = [keys.page(ANA), keys.pages("a")]
+    # Nothing there (Redis restarted empty): the page is the person's live page again.
+    assert await rejoin(keys=slots, args=["a p1", ANA, 5000, 60]) is None
+    assert await redis.get(keys.page(ANA)) == "a p1"
+    assert 0 < await redis.pttl(keys.page(ANA)) <= 5000
+    assert await redis.hgetall(keys.pages("a")) == {ANA: "a p1"}
+    assert 0 < await redis.ttl(keys.pages("a")) <= 60
+    # Its own record already there (the page opened after the restart): kept as it is.
+    assert await rejoin(keys=slots, args=["a p1", ANA, 9000, 60]) is None
+    # A newer page elsewhere: left alone, and named.
+    await redis.set(keys.page(ANA), "b p2")
+    await redis.delete(keys.pages("a"))
+    assert await rejoin(keys=slots, args=["a p1", ANA, 5000, 60]) == "b p2"
+    assert await redis.get(keys.page(ANA)) == "b p2"
+    assert await redis.exists(keys.pages("a")) == 0
 
 
 async def test_forward_script(redis: Redis, keys: DeliveryKeys) -> None:
