@@ -23,10 +23,11 @@ open pages stands on (``hold``), and the first read that finds the epoch
 changed writes those back: with their remaining lifetime, never more, and only
 where no record exists, so a newer one is never overwritten. Those pages, which
 carry on while the floor is rebuilt from their tickets, stay logged in. A
-session deleted while Redis kept its data (logout, a supervisor's revocation)
-is never written back once this node has read it missing (its session watch
-reads every held session at least every 15 s); only one ended on another node
-in the moments before the restart, and not yet read missing here, may be.
+session deleted while Redis kept its data (logout, a supervisor's log-out) is
+never written back: its page closes, which releases it here, and one read
+missing in the same Redis life (the session watch reads every held one at least
+every 15 s) is dropped too; only one ended in the moments before the restart,
+its page not yet closed nor read, may be.
 """
 
 from __future__ import annotations
