@@ -1,4 +1,7 @@
-"""Redis restarts empty under a node: the citizens' pages present their tickets, the line comes back."""
+"""Redis restarts empty under a node: the citizens' pages present their tickets, the line comes back.
+
+The pages ride it out on the sockets they had, logged in: nobody is sent to the login.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import pytest
 from playwright.async_api import expect
 
 from branch.web.app import RECORDS, SERVICE
-from tests.browser.conftest import OpenPerson
+from tests.browser.conftest import OpenPerson, Person
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
 from tests.servers.redis import StartRedis
 
@@ -16,15 +19,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
 
 async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
-    start_branch: StartBranch, start_redis: StartRedis, open_person: OpenPerson
+    start_redis: StartRedis, start_branch: StartBranch, open_person: OpenPerson
 ) -> None:
     redis = start_redis()
-    node = await start_branch(stores_live=redis.url)
+    # Logins idle out in 8 s, so the node's session watch reads every page's login each
+    # 2 s: several times while the line is rebuilt, and once more before the click below.
+    node = await start_branch(
+        stores_live=redis.url, session_idle_seconds=8, session_staff_idle_seconds=8
+    )
     bea, maria, executive = (
         await open_person("bea"),
         await open_person("maria"),
         await open_person("executive"),
     )
+    sockets: list[str] = []
+
+    def count_sockets(person: Person) -> None:
+        person.page.on("websocket", lambda _socket: sockets.append(person.label))
+
+    for person in (bea, maria, executive):
+        count_sockets(person)
     await bea.join_queue(node.url, "13.131.313-6", "bonos")
     await maria.join_queue(node.url, CITIZEN_RUN, "licencias")
     await expect(maria.page.locator("#waiting-count")).to_have_text("2 personas")
@@ -34,6 +48,7 @@ async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
     await expect(executive.page.locator("#agent-state")).to_have_text("No disponible")
     held = await maria.page.evaluate("sessionStorage.getItem('branch.queueTicket')")
     assert isinstance(held, str) and held.count(".") == 2
+    assert sorted(sockets) == ["bea", "executive", "maria"]
 
     redis.restart_empty()
     live = node.app[SERVICE].live
@@ -56,5 +71,9 @@ async def test_the_pages_rebuild_the_line_after_redis_restarts_empty(
     resumed = [e for e in await node.app[RECORDS].audit_entries() if e.kind == "contact.resumed"]
     assert len(resumed) == 2, "both places came back from the tickets"
 
+    await asyncio.sleep(2.5)  # one more round of the session watch
+    assert sorted(sockets) == ["bea", "executive", "maria"], "no page had to reconnect"
+    assert executive.page.url == node.url + "/executive"
+    await expect(executive.page.locator("#agent-state")).to_have_text("No disponible")
     await executive.page.get_by_role("button", name="Disponible", exact=True).click()
     await expect(executive.page.locator("#offer-folio")).to_have_text(bea_folio)
