@@ -120,13 +120,17 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def slow_link() -> Iterator[SlowLink]:
+def slow_link(request: pytest.FixtureRequest) -> Iterator[SlowLink]:
     """A network namespace behind a veth pair shaped to 400 kbit/s each way.
 
+    A test parametrizes it indirectly with another ``Shaping`` (e.g. the download only).
     Request it before ``start_branch`` when the node listens on its host address: the
     node must stop while the address still exists, or its last TLS goodbyes never leave.
     """
-    yield from open_slow_link(Shaping())
+    shaping = getattr(request, "param", Shaping())
+    if not isinstance(shaping, Shaping):
+        raise TypeError(f"slow_link is parametrized with a Shaping, not {shaping!r}")
+    yield from open_slow_link(shaping)
 
 
 @pytest.fixture

@@ -80,11 +80,21 @@ def _addresses(pid: int) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Shaping:
-    """Token-bucket settings applied to the egress of both ends (upload and download)."""
+    """Token-bucket settings, and which directions of the namespace's traffic they slow.
+
+    ``upload`` shapes the namespace's end of the pair (what its browser sends), ``download``
+    the host's end (what reaches the browser): a mobile link is often slow one way only.
+    """
 
     rate: str = "400kbit"
     burst: str = "16kbit"
     latency: str = "400ms"
+    upload: bool = True
+    download: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.upload or self.download):
+            raise ValueError("Shaping slows neither upload nor download: shape at least one")
 
     @property
     def qdisc(self) -> tuple[str, ...]:
@@ -122,8 +132,10 @@ def open_slow_link(shaping: Shaping) -> Iterator[SlowLink]:
         _run(*inside, "addr", "add", f"{link.inner_address}/30", "dev", link.inner_device)
         _run(*inside, "link", "set", link.inner_device, "up")
         _run(*inside, "link", "set", "lo", "up")
-        _run(tc, "qdisc", "add", "dev", link.host_device, *shaping.qdisc)
-        _run(tc, "-n", link.namespace, "qdisc", "add", "dev", link.inner_device, *shaping.qdisc)
+        if shaping.download:
+            _run(tc, "qdisc", "add", "dev", link.host_device, *shaping.qdisc)
+        if shaping.upload:
+            _run(tc, "-n", link.namespace, "qdisc", "add", "dev", link.inner_device, *shaping.qdisc)
         yield link
     finally:
         # Deleting the namespace deletes its end of the pair, and with it the host's end.
