@@ -2,15 +2,7 @@
 // (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example). The
 // executive's page is the initiator and impolite; the citizen's is polite.
 
-// Send-estimate thresholds (bit/s) while the camera is on. The browser's congestion
-// control keeps queues short, so a slow link barely shows in round trip or loss (through
-// a 400 kbit/s token bucket: round trip mostly under 0.1 s, no loss); the send estimate
-// does show it, staying near the link's rate (0.3 to 0.5 Mbit/s there, above 3 Mbit/s
-// on loopback). Our 640×480 video takes about 0.5 Mbit/s when the link allows and audio
-// under 0.05 Mbit/s: below 0.6 Mbit/s the video must be squeezed, and audio only is what
-// keeps the conversation clear.
-const POOR_VIDEO_BITRATE = 600_000;
-const FAIR_VIDEO_BITRATE = 1_000_000;
+import { QualityMeter } from "./quality.js";
 
 export class Call extends EventTarget {
   /**
@@ -44,6 +36,8 @@ export class Call extends EventTarget {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.tracksAdded = false;
+    // A new connection's statistics start from zero: compare them with its own only.
+    this.meter = new QualityMeter();
     const pc = new RTCPeerConnection({
       iceServers: this.iceServers,
       iceTransportPolicy: this.iceTransportPolicy,
@@ -261,42 +255,19 @@ export class Call extends EventTarget {
   }
 
   /**
-   * "good", "fair" or "poor" from the last few seconds of stats: round trip,
-   * packets lost on what we receive, and the bandwidth estimate for what we send.
+   * "good", "fair" or "poor" since the last sample, both ways: round trip, loss and the
+   * send estimate for what we send; the other side's video as it reaches us.
    */
   async sampleQuality() {
-    const stats = await this.pc.getStats();
-    let pair = null;
-    let received = 0;
-    let lost = 0;
-    stats.forEach((report) => {
-      // The transport names the pair in use; a nominated pair's state flickers while
-      // a consent check is out, which would drop samples.
-      if (report.type === "transport" && report.selectedCandidatePairId) {
-        pair = stats.get(report.selectedCandidatePairId) ?? pair;
-      }
-      if (report.type === "inbound-rtp") {
-        received += report.packetsReceived ?? 0;
-        lost += report.packetsLost ?? 0;
-      }
-    });
-    const rtt = pair?.currentRoundTripTime ?? null;
-    // The estimate only grows with what is sent: sending audio alone (or black frames)
-    // it stays near the browser's start value on a perfect link, so it says nothing
-    // about the link unless the camera is on.
-    const outgoing = this.cameraOn ? (pair?.availableOutgoingBitrate ?? null) : null;
-    const previous = this.lastSample ?? { received: 0, lost: 0 };
-    this.lastSample = { received, lost };
-    const window = received - previous.received + (lost - previous.lost);
-    const lossRate = window > 0 ? (lost - previous.lost) / window : 0;
-    const below = (limit) => outgoing !== null && outgoing < limit;
-    if ((rtt !== null && rtt > 0.8) || lossRate > 0.1 || below(POOR_VIDEO_BITRATE)) {
-      return "poor";
-    }
-    if ((rtt !== null && rtt > 0.3) || lossRate > 0.03 || below(FAIR_VIDEO_BITRATE)) {
-      return "fair";
-    }
-    return "good";
+    const { pc, meter } = this;
+    const stats = await pc.getStats();
+    return meter.update(stats, { cameraOn: this.cameraOn, videoExpected: this.receivingVideo });
+  }
+
+  /** The other side is meant to be sending us video: not audio only, a line that receives. */
+  get receivingVideo() {
+    const direction = this.videoTransceiver()?.currentDirection;
+    return !this.audioOnly && (direction === "sendrecv" || direction === "recvonly");
   }
 
   tracksOf(kind) {

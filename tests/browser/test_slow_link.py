@@ -1,24 +1,26 @@
 """A citizen on a 400 kbit/s link: quality shown, audio only suggested, chat still there.
 
 The citizen's Chromium runs in a network namespace whose only way out is a veth pair
-shaped to 400 kbit/s each way (``tests/servers/slow_link.py``); the executive's stays on
-the host. Unlike DevTools throttling, this slows the WebRTC media too. Prerequisites: root,
-iproute2 (``ip``, ``tc``) and a kernel with veth and the ``tbf`` qdisc; without them the
-test fails saying which command did not work.
+shaped to 400 kbit/s each way, or one way only (``tests/servers/slow_link.py``); the
+executive's stays on the host. Unlike DevTools throttling, this slows the WebRTC media too.
+The indicator must follow the slow direction, whichever it is, and say nothing bad of a good
+link. Prerequisites: root, iproute2 (``ip``, ``tc``) and a kernel with veth and the ``tbf``
+qdisc; without them the test fails saying which command did not work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from branch.config import Queue
-from tests.browser.conftest import OpenPerson, start_call
+from tests.browser.conftest import OpenPerson, Person, start_call
 from tests.browser.test_call import CONNECTED
 from tests.conftest import StartBranch
-from tests.servers.slow_link import SlowLink
+from tests.servers.slow_link import Shaping, SlowLink
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -46,10 +48,52 @@ AUDIO_PACKETS = """async () => {
   return packets;
 }"""
 
+# The video received so far in the active call: bytes, and the report's time in ms.
+VIDEO_RECEIVED = """async () => {
+  let received = null;
+  (await window.branchCall.pc.getStats()).forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "video") {
+      received = { bytes: report.bytesReceived, at: report.timestamp };
+    }
+  });
+  return received;
+}"""
+
+# The meter's last verdict on each direction ("receive" is null until video is judged).
+VERDICTS = (
+    "() => ({ send: window.branchCall.meter.send, receive: window.branchCall.meter.receive })"
+)
+
+# Every text the indicator shows from now on, in order.
+RECORD_QUALITY = """() => {
+  const element = document.querySelector("#call-quality");
+  window.qualityShown = [element.textContent];
+  new MutationObserver(() => window.qualityShown.push(element.textContent))
+    .observe(element, { childList: true, characterData: true, subtree: true });
+}"""
+
 WEAK_HINT = (
     "Tu conexión está débil. Si el video se corta, cambia a solo audio: "
     "ahorra datos y la voz se escucha mejor."
 )
+
+
+async def received_video_kbps(page: Page, seconds: float = 2.0) -> float:
+    before = await page.evaluate(VIDEO_RECEIVED)
+    await asyncio.sleep(seconds)
+    after = await page.evaluate(VIDEO_RECEIVED)
+    return float((after["bytes"] - before["bytes"]) * 8 / (after["at"] - before["at"]))
+
+
+async def verdicts_become(page: Page, timeout: float, **expected: tuple[str, ...]) -> None:
+    """Poll the meter until each direction's last verdict is one of those expected."""
+    seen: dict[str, str | None] = {}
+    for _attempt in range(int(timeout * 2)):
+        seen = await page.evaluate(VERDICTS)
+        if all(seen[direction] in allowed for direction, allowed in expected.items()):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the meter said {seen}, not one of {expected}")
 
 
 async def audio_keeps_arriving(page: Page) -> None:
@@ -60,23 +104,32 @@ async def audio_keeps_arriving(page: Page) -> None:
     assert after - before >= 20, f"audio packets received: {before} then {after}"
 
 
-async def test_on_a_400_kbps_link_the_citizen_is_offered_audio_only_and_keeps_the_chat(
+@pytest.fixture
+async def slow_call(
     slow_link: SlowLink,
     slow_browser: Browser,
     start_branch: StartBranch,
     open_person: OpenPerson,
-) -> None:
+) -> tuple[Person, Person]:
+    """The citizen (behind the slow link) and the executive, their call connected."""
     # (Fixtures tear down in reverse: pages, then the node, while its address still exists.)
     # The node listens where the namespace can reach it; the executive uses the same address.
     node = await start_branch(host=slow_link.host_address, queues=(GENERAL,))
     citizen = await open_person("citizen", in_browser=slow_browser)
     executive = await open_person("executive")
-    page, epage = citizen.page, executive.page
     await start_call(citizen, executive, node.url)
-    await page.wait_for_function(CONNECTED, timeout=20_000)
-    contact = await page.evaluate("() => window.branchCall.contactId")
+    await citizen.page.wait_for_function(CONNECTED, timeout=20_000)
     # The media really crosses the shaped pair (the namespace has no other way out).
-    assert await page.evaluate(MEDIA_ADDRESS) == slow_link.inner_address
+    assert await citizen.page.evaluate(MEDIA_ADDRESS) == slow_link.inner_address
+    return citizen, executive
+
+
+async def test_on_a_400_kbps_link_the_citizen_is_offered_audio_only_and_keeps_the_chat(
+    slow_call: tuple[Person, Person],
+) -> None:
+    citizen, executive = slow_call
+    page, epage = citizen.page, executive.page
+    contact = await page.evaluate("() => window.branchCall.contactId")
 
     # The browser's own measurements of the link make the indicator say it is weak,
     # and after two weak samples in a row the page suggests audio only.
@@ -111,3 +164,56 @@ async def test_on_a_400_kbps_link_the_citizen_is_offered_audio_only_and_keeps_th
     assert await page.evaluate("() => window.branchCall.contactId") == contact
     assert await page.evaluate("() => window.branchCall.pc.connectionState") == "connected"
     await citizen.shot("weak-link-audio-only-chat")
+
+
+@pytest.mark.parametrize("slow_link", [Shaping(upload=False)], ids=["download"], indirect=True)
+async def test_a_slow_download_alone_makes_the_citizens_indicator_drop(
+    slow_call: tuple[Person, Person],
+) -> None:
+    # Only what reaches the citizen is shaped: their own send estimate stays high, so the
+    # indicator can only learn of it from the executive's video as it arrives.
+    citizen, _executive = slow_call
+    page = citizen.page
+    # The received video is judged once its first 15 s are past.
+    await verdicts_become(page, 45, send=("good",), receive=("fair", "poor"))
+    await expect(page.locator("#call-quality")).to_have_text(re.compile("^(regular|débil)$"))
+    # What the citizen sees really is squeezed: a good link brings 430-520 kbit/s.
+    assert await received_video_kbps(page) < 350
+    await citizen.shot("slow-download")
+
+
+@pytest.mark.parametrize("slow_link", [Shaping(download=False)], ids=["upload"], indirect=True)
+async def test_a_slow_upload_alone_is_still_called_weak(
+    slow_call: tuple[Person, Person],
+) -> None:
+    citizen, _executive = slow_call
+    page = citizen.page
+    await expect(page.locator("#call-quality")).to_have_text("débil", timeout=30_000)
+    # The executive's video reaches the citizen whole: the weakness is the upload's.
+    await verdicts_become(page, 30, send=("poor",), receive=("good",))
+    await expect(page.locator("#call-quality")).to_have_text("débil")
+
+
+async def test_a_good_link_stays_good_also_with_the_executives_camera_off(
+    start_branch: StartBranch, open_person: OpenPerson
+) -> None:
+    node = await start_branch(queues=(GENERAL,))
+    citizen = await open_person("citizen")
+    executive = await open_person("executive")
+    page, epage = citizen.page, executive.page
+    await start_call(citizen, executive, node.url)
+    await page.wait_for_function(CONNECTED, timeout=20_000)
+    await expect(page.locator("#call-quality")).to_have_text("buena", timeout=15_000)
+    await page.evaluate(RECORD_QUALITY)
+
+    # Past the received video's warm-up, both directions are judged, and found good.
+    await verdicts_become(page, 30, send=("good",), receive=("good",))
+    # Black frames cost next to nothing: a low rate that must not read as a squeeze.
+    await epage.get_by_role("button", name="Apagar cámara").click()
+    await expect(epage.get_by_role("button", name="Encender cámara")).to_be_visible()
+    await asyncio.sleep(3.5)
+    assert await received_video_kbps(page) < 60
+    for _sample in range(3):
+        await asyncio.sleep(3.0)
+        assert await page.evaluate(VERDICTS) == {"send": "good", "receive": "good"}
+    assert await page.evaluate("() => window.qualityShown") == ["buena"]
