@@ -161,10 +161,8 @@ WARM = 18
         (Window(kbps=270, qp=35), "fair"),
         # Through 200 kbit/s and below: 85-130 kbit/s, the sender dropped to 320x240.
         (Window(kbps=110, qp=40), "poor"),
-        # The other side's camera off: 20 black frames/s, 7-27 kbit/s at QP 2.
-        (Window(kbps=16, qp=2), "good"),
-        # The same rate with the picture at QP floor on another codec's scale.
-        (Window(kbps=16, qp=3, codec="video/H264"), "good"),
+        # A simple picture at the QP floor is no squeeze, whatever the rate.
+        (Window(kbps=200, qp=3, codec="video/H264"), "good"),
         (Window(kbps=200, qp=12, codec="video/H264"), "fair"),
         (Window(kbps=200, qp=12, codec="video/VP9"), "good"),
         # A codec without a known QP range, or no QP at all: a low rate is not judged.
@@ -188,6 +186,37 @@ def test_the_first_15_seconds_of_video_are_not_judged() -> None:
     (result,) = run_meter(readings(*over(WARM, Window(kbps=200, qp=80))))
     assert [update["receive"] for update in result] == [None] * 5 + ["fair"] * 2
     assert [update["quality"] for update in result] == ["good"] * 5 + ["fair"] * 2
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        # The other side's camera off: black frames, 7-27 kbit/s at QP 2, at 20 frames/s...
+        Window(kbps=16, qp=2),
+        # ...or, on a busy machine, 12.7 frames/s with a quarter of the window "frozen".
+        Window(kbps=10, qp=2, fps=12.7, frozen=0.77),
+        Window(kbps=10, qp=3, fps=3, frozen=2.0, codec="video/H264"),
+    ],
+)
+def test_a_blank_picture_is_not_judged(window: Window) -> None:
+    (result,) = run_meter(readings(*over(WARM, Window()), *over(WARM, window)))
+    assert last(result) == {"quality": "good", "send": "good", "receive": None}
+
+
+def test_live_video_as_cheap_as_a_blank_picture_is_still_judged() -> None:
+    # Through 120 kbit/s: 30-60 kbit/s, but at QP 106.
+    (result,) = run_meter(readings(*over(WARM, Window(kbps=30, qp=106))))
+    assert last(result)["receive"] == "poor"
+
+
+def test_one_stalled_window_is_not_the_link_two_in_a_row_are() -> None:
+    # A busy machine here: one window frozen 21 % at 15 frames/s, the next whole again.
+    stall = Window(fps=15, frozen=0.64, kbps=380)
+    once = [*over(WARM, Window()), stall, Window()]
+    twice = [*over(WARM, Window()), stall, stall, Window()]
+    results = run_meter(readings(*once), readings(*twice))
+    assert [update["receive"] for update in results[0][-3:]] == ["good"] * 3
+    assert [update["receive"] for update in results[1][-4:]] == ["good", "good", "fair", "good"]
 
 
 def test_no_video_arriving_or_none_expected_is_not_judged() -> None:

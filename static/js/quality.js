@@ -25,10 +25,9 @@ const FAIR_SEND_ESTIMATE = 1_000_000;
 // sender has already halved it, and audio only is what keeps the conversation clear.
 const POOR_RECEIVED_VIDEO = 150_000;
 const FAIR_RECEIVED_VIDEO = 350_000;
-// A low rate alone is no squeeze: the other side's camera turned off still sends 20 black
-// frames/s at 640×480, 7–27 kbit/s at QP 2 on every link above. Only a picture encoded
-// above the codec's floor is short of bits. The floor is VP8's measured 2 with room for
-// noise, scaled to the other codecs' QP ranges (VP8 0–127, VP9/AV1 0–255, H.264/H.265 0–51).
+// A low rate alone is no squeeze: only a picture encoded above the codec's floor is short
+// of bits. The floor is VP8's measured 2 with room for noise, scaled to the other codecs'
+// QP ranges (VP8 0–127, VP9/AV1 0–255, H.264/H.265 0–51).
 const QP_FLOOR = {
   "video/VP8": 10,
   "video/VP9": 20,
@@ -36,6 +35,12 @@ const QP_FLOOR = {
   "video/H264": 4,
   "video/H265": 4,
 };
+// The other side's camera turned off still sends black frames at 640×480: 7–27 kbit/s at
+// QP 2 on every link above, about 20 frames/s when the machine is idle but 12.7 frames/s
+// with a quarter of the window "frozen" at load average 8.5. Nothing of that is visible, so
+// such a blank picture is not judged at all. Live video never came so cheap at the floor:
+// the most squeezed (through 120 kbit/s) took 30–60 kbit/s, at QP 106.
+const BLANK_PICTURE = 50_000;
 // Below 5 frames/s the video is a slideshow; under 10 it is visibly jerky. A freeze (a frame
 // late by three frame times or 150 ms more than usual, as the browser counts them) for a
 // quarter of the time is a picture that keeps stopping; 5 % is one noticeable stop.
@@ -47,6 +52,10 @@ const FAIR_FROZEN_SHARE = 0.05;
 // video arrived at 200–380 kbit/s and QP up to 80 for as long as 15 s after it started.
 // Until then what we receive says nothing about our download.
 const VIDEO_WARM_UP_MS = 15_000;
+// A verdict on the received video holds only when two windows in a row (6 s) show it: one
+// stall of a busy device is not the link. On loopback at load average 13 one window froze
+// for 0.64 s (21 %) at 15 frames/s, with the bitrate and QP of a good link, and the next
+// was whole again.
 
 const LEVELS = ["good", "fair", "poor"];
 
@@ -88,41 +97,60 @@ export function readStats(stats) {
 }
 
 /**
+ * What changed between two readings: round trip and send estimate as of the later one,
+ * the share of packets lost, and the other side's video over the window (null when none
+ * arrived, or there is no earlier reading).
+ */
+export function windowFigures(before, now) {
+  const lostNow = now.lost - (before?.lost ?? 0);
+  const packets = now.received - (before?.received ?? 0) + lostNow;
+  const [a, b] = [before?.video, now.video];
+  let video = null;
+  if (a && b && b.packets > a.packets && b.at > a.at) {
+    const seconds = (b.at - a.at) / 1000;
+    const frames = b.frames - a.frames;
+    const known = frames > 0 && a.qpSum !== null && b.qpSum !== null;
+    video = {
+      bitrate: ((b.bytes - a.bytes) * 8) / seconds,
+      frameRate: frames / seconds,
+      frozenShare: (b.frozen - a.frozen) / seconds,
+      qp: known ? (b.qpSum - a.qpSum) / frames : null,
+      codec: b.codec,
+    };
+  }
+  return {
+    rtt: now.rtt,
+    outgoing: now.outgoing,
+    lossRate: packets > 0 ? lostNow / packets : 0,
+    video,
+  };
+}
+
+/**
  * What we send: round trip, packets lost on what we receive, and — while the camera is
  * on — the send estimate. The estimate only grows with what is sent: sending audio alone
  * (or black frames) it stays near the browser's start value on a perfect link, so it says
  * nothing about the link unless the camera is on.
  */
-export function linkLevel(before, now, { cameraOn }) {
-  const lostNow = now.lost - (before?.lost ?? 0);
-  const window = now.received - (before?.received ?? 0) + lostNow;
-  const lossRate = window > 0 ? lostNow / window : 0;
-  const outgoing = cameraOn ? now.outgoing : null;
-  const below = (limit) => outgoing !== null && outgoing < limit;
-  if ((now.rtt !== null && now.rtt > 0.8) || lossRate > 0.1 || below(POOR_SEND_ESTIMATE)) {
+export function sendLevel({ rtt, outgoing, lossRate }, { cameraOn }) {
+  const below = (limit) => cameraOn && outgoing !== null && outgoing < limit;
+  if ((rtt !== null && rtt > 0.8) || lossRate > 0.1 || below(POOR_SEND_ESTIMATE)) {
     return "poor";
   }
-  if ((now.rtt !== null && now.rtt > 0.3) || lossRate > 0.03 || below(FAIR_SEND_ESTIMATE)) {
+  if ((rtt !== null && rtt > 0.3) || lossRate > 0.03 || below(FAIR_SEND_ESTIMATE)) {
     return "fair";
   }
   return "good";
 }
 
 /**
- * The other side's video as it reached us between two readings: "good", "fair", "poor",
- * or null when the window has no video to judge (none arriving, or no earlier reading).
+ * The other side's video as it reached us over a window (see windowFigures), or null for
+ * a blank picture: nothing to see, so nothing to judge.
  */
-export function receivedVideoLevel(before, now) {
-  const [a, b] = [before?.video, now?.video];
-  if (!a || !b || b.packets <= a.packets || b.at <= a.at) return null;
-  const seconds = (b.at - a.at) / 1000;
-  const frames = b.frames - a.frames;
-  const frameRate = frames / seconds;
-  const frozenShare = (b.frozen - a.frozen) / seconds;
-  const bitrate = ((b.bytes - a.bytes) * 8) / seconds;
-  const floor = QP_FLOOR[b.codec];
-  const known = frames > 0 && a.qpSum !== null && b.qpSum !== null;
-  const qp = known ? (b.qpSum - a.qpSum) / frames : null;
+export function receiveLevel({ bitrate, frameRate, frozenShare, qp, codec }) {
+  const floor = QP_FLOOR[codec];
+  const atFloor = floor !== undefined && qp !== null && qp <= floor;
+  if (atFloor && bitrate < BLANK_PICTURE) return null;
   // Without a known codec and QP a low rate may just be a simple picture: not judged.
   const squeezed = (limit) => floor !== undefined && qp !== null && qp > floor && bitrate < limit;
   const fallsShort = (rate, share, limit) =>
@@ -134,13 +162,15 @@ export function receivedVideoLevel(before, now) {
 
 /**
  * One call's quality over time: each update compares a getStats() report with the
- * previous one. `send` and `receive` keep the last verdict of each direction for
- * support and tests (`receive` is null while no video is judged).
+ * previous one. `figures`, `send` and `receive` keep the last window's figures and each
+ * direction's verdict for support and tests (`receive` is null while no video is judged).
  */
 export class QualityMeter {
   constructor() {
     this.last = null;
     this.videoSince = null;
+    this.lastWindow = null;
+    this.figures = null;
     this.send = null;
     this.receive = null;
   }
@@ -154,16 +184,25 @@ export class QualityMeter {
     const now = readStats(stats);
     const before = this.last;
     this.last = now;
-    this.send = linkLevel(before, now, { cameraOn });
-    const window = videoExpected ? receivedVideoLevel(before, now) : null;
-    // The warm-up starts again whenever the video stops (audio only, then back).
-    this.videoSince = window === null ? null : (this.videoSince ?? before.video.at);
-    const warm = window !== null && now.video.at - this.videoSince >= VIDEO_WARM_UP_MS;
-    this.receive = warm ? window : null;
+    this.figures = windowFigures(before, now);
+    this.send = sendLevel(this.figures, { cameraOn });
+    const video = videoExpected ? this.figures.video : null;
+    const level = video === null ? null : receiveLevel(video);
+    const previous = this.lastWindow ?? level;
+    this.lastWindow = level;
+    // The warm-up starts again whenever the video stops or goes blank (audio only, the
+    // camera off), then comes back.
+    this.videoSince = level === null ? null : (this.videoSince ?? before.video.at);
+    const warm = level !== null && now.video.at - this.videoSince >= VIDEO_WARM_UP_MS;
+    this.receive = warm ? best(level, previous) : null;
     return worst(this.send, this.receive);
   }
 }
 
 function worst(...levels) {
   return LEVELS[Math.max(...levels.map((level) => LEVELS.indexOf(level)))];
+}
+
+function best(...levels) {
+  return LEVELS[Math.min(...levels.map((level) => LEVELS.indexOf(level)))];
 }

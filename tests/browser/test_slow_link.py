@@ -11,6 +11,7 @@ qdisc; without them the test fails saying which command did not work.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import pytest
@@ -64,11 +65,14 @@ VERDICTS = (
     "() => ({ send: window.branchCall.meter.send, receive: window.branchCall.meter.receive })"
 )
 
-# Every text the indicator shows from now on, in order.
+# Every text the indicator shows from now on, in order, with the meter's figures behind it.
 RECORD_QUALITY = """() => {
   const element = document.querySelector("#call-quality");
-  window.qualityShown = [element.textContent];
-  new MutationObserver(() => window.qualityShown.push(element.textContent))
+  const meter = () => window.branchCall.meter;
+  const shown = () => ({ text: element.textContent, send: meter().send,
+    receive: meter().receive, figures: meter().figures });
+  window.qualityShown = [shown()];
+  new MutationObserver(() => window.qualityShown.push(shown()))
     .observe(element, { childList: true, characterData: true, subtree: true });
 }"""
 
@@ -203,17 +207,28 @@ async def test_a_good_link_stays_good_also_with_the_executives_camera_off(
     page, epage = citizen.page, executive.page
     await start_call(citizen, executive, node.url)
     await page.wait_for_function(CONNECTED, timeout=20_000)
-    await expect(page.locator("#call-quality")).to_have_text("buena", timeout=15_000)
     await page.evaluate(RECORD_QUALITY)
+    # The first samples of a call may read below good on a busy machine while it settles.
+    try:
+        await expect(page.locator("#call-quality")).to_have_text("buena", timeout=30_000)
+    except AssertionError:
+        print("shown:", json.dumps(await page.evaluate("() => window.qualityShown")))
+        raise
 
     # Past the received video's warm-up, both directions are judged, and found good.
     await verdicts_become(page, 30, send=("good",), receive=("good",))
-    # Black frames cost next to nothing: a low rate that must not read as a squeeze.
+    # Black frames cost next to nothing, and nothing of them is visible: a low rate (and,
+    # on a busy machine, an irregular one) that must not read as a slow download.
     await epage.get_by_role("button", name="Apagar cámara").click()
     await expect(epage.get_by_role("button", name="Encender cámara")).to_be_visible()
     await asyncio.sleep(3.5)
-    assert await received_video_kbps(page) < 60
+    assert await received_video_kbps(page) < 50
     for _sample in range(3):
         await asyncio.sleep(3.0)
-        assert await page.evaluate(VERDICTS) == {"send": "good", "receive": "good"}
-    assert await page.evaluate("() => window.qualityShown") == ["buena"]
+        verdicts = await page.evaluate(VERDICTS)
+        figures = await page.evaluate("() => window.branchCall.meter.figures")
+        assert verdicts == {"send": "good", "receive": None}, json.dumps(figures)
+    shown = await page.evaluate("() => window.qualityShown")
+    texts = [entry["text"] for entry in shown]
+    # Once good, every sample stayed good: before, through and after the camera going off.
+    assert texts[texts.index("buena") :] == ["buena"], json.dumps(shown)
