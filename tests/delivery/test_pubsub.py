@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -267,9 +266,10 @@ async def test_a_change_is_announced_to_the_other_nodes_coalesced(start_node: St
         await asyncio.sleep(0.01)
     burst = loop.time() - burst
     await asyncio.sleep(CHANGE_INTERVAL * 2)  # the last one, after the burst, arrives
-    gaps = [later - earlier for earlier, later in itertools.pairwise(heard_b.heard)]
+    # Counted, not timed: arrival gaps on the receiving side shrink whenever a loaded
+    # machine delays one announcement and not the next, so only the count tells the
+    # sender's coalescing (a hundred changes, one announcement per interval at most).
     assert 4 <= len(heard_b.heard) <= 2 + burst / CHANGE_INTERVAL + 1
-    assert min(gaps) > CHANGE_INTERVAL / 2  # jitter aside, an interval apart
     assert heard_a.heard == []  # a node does not hear itself
 
 
