@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from branch import schema, tickets
+from branch.core.contact import ContactRecord
 from branch.core.floor import Call, Event, Waiting
 from branch.errors import AlreadyQueued, BadTicket, TicketUsed
 from branch.live.base import LiveStore, Skills
@@ -58,20 +59,7 @@ class TicketDesk:
             raise BadTicket("El comprobante de fila no es válido")
         if record.answered_at is not None or record.ended_at is not None:
             raise TicketUsed("Esa atención ya fue atendida o terminó; puedes volver a la fila")
-        return Waiting(
-            ticket.contact_id,
-            citizen_id,
-            citizen_name,
-            record.service,
-            record.reason_code,
-            record.reason_text,
-            record.folio,
-            ticket.joined_at,
-            transferred_from=record.transferred_from,
-            transfer_note=record.transfer_note or "",
-            # A transferred contact entered this line at its record's join time.
-            queued_at=None if record.joined_at == ticket.joined_at else record.joined_at,
-        )
+        return _waiting(ticket.contact_id, citizen_id, citizen_name, record, ticket.joined_at)
 
 
 class CallDesk:
@@ -134,21 +122,31 @@ class CallDesk:
                     holder, executive_name, record.contact_id, record.ended_at, skills, now
                 )
             raise TicketUsed("Esa atención ya terminó")
-        entry = Waiting(
-            record.contact_id,
-            record.citizen_run,
-            record.citizen_name,
-            record.service,
-            record.reason_code,
-            record.reason_text,
-            record.folio,
-            ticket.joined_at,
-            transferred_from=record.transferred_from,
-            transfer_note=record.transfer_note or "",
-            queued_at=None if record.joined_at == ticket.joined_at else record.joined_at,
+        entry = _waiting(
+            record.contact_id, record.citizen_run, record.citizen_name, record, ticket.joined_at
         )
         offered_at = record.offered_at if record.offered_at is not None else ticket.answered_at
         call = Call(
             entry, ticket.executive_id, executive_name, offered_at, answered_at=ticket.answered_at
         )
         return await live.restore_call(call, side, skills, now)
+
+
+def _waiting(
+    contact_id: str, citizen_id: str, citizen_name: str, record: ContactRecord, joined_at: float
+) -> Waiting:
+    """The waiting entry a ticket's contact stands on, from its record."""
+    return Waiting(
+        contact_id,
+        citizen_id,
+        citizen_name,
+        record.service,
+        record.reason_code,
+        record.reason_text,
+        record.folio,
+        joined_at,
+        transferred_from=record.transferred_from,
+        transfer_note=record.transfer_note or "",
+        # A transferred contact entered this line at its record's join time.
+        queued_at=None if record.joined_at == joined_at else record.joined_at,
+    )
