@@ -27,6 +27,7 @@ from branch.errors import BadMessage, Forbidden, UnknownReason
 from branch.fields import MessageFields, agent_state_fields
 from branch.lines import LineNews
 from branch.live.base import LiveStore
+from branch.live.sessions import MemorySessionStore, SessionStore
 from branch.metrics import Metrics
 from branch.outcomes import Outcomes
 from branch.people import ADMIN, CITIZEN, EXECUTIVE, SUPERVISOR, User
@@ -83,6 +84,7 @@ class BranchService:
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
         ticket_key: bytes | None = None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.settings = settings
         self.live = live
@@ -100,7 +102,11 @@ class BranchService:
         self.positions = PositionPusher(self.lines.send_positions)
         # The outcomes tell supervision of every change, so supervision comes first and
         # reaches the outcomes through ``_apply``, which looks them up only when called.
-        self.supervision = Supervision(settings, live, records, hub, clock, self._apply)
+        # Without a store (tests) the logins are this process's own.
+        self.sessions = sessions or MemorySessionStore()
+        self.supervision = Supervision(
+            settings, live, records, hub, clock, self._apply, self.sessions
+        )
         self.outcomes = Outcomes(
             settings,
             live,

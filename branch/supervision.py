@@ -32,6 +32,7 @@ from branch.errors import (
     UnknownService,
 )
 from branch.live.base import LiveStore, Notice
+from branch.live.sessions import SessionStore
 from branch.people import citizen_key, executive_key
 from branch.records.base import RecordStore
 from branch.tasks import stop
@@ -64,11 +65,13 @@ class Supervision:
         hub: Delivery,
         clock: Callable[[], float],
         apply: Apply,
+        sessions: SessionStore,
     ) -> None:
         self.settings = settings
         self.live = live
         self.records = records
         self.hub = hub
+        self.sessions = sessions
         self.clock = clock
         self.apply = apply
         self.targets = settings.wallboard_targets
@@ -213,13 +216,27 @@ class Supervision:
             )
         # Off the floor first, so the page's own goodbye finds nothing left to end.
         events = await self.live.agent_gone(agent.agent_id, now)
-        await self._audit(message.type, actor, now, executive=agent.agent_id, was=agent.state.value)
-        await self.apply(events)
-        # On whichever node holds it; closed as session-ended, the page takes its
-        # session with it (the web edge's page does), so it cannot simply reconnect.
-        await self.hub.end_page(
-            executive_key(agent.agent_id), CLOSE_SESSION_ENDED, "logged out by a supervisor"
+        # The person is logged out, not one page: every login they have ends, also one
+        # whose page is just opening (it finds its session gone once it is registered,
+        # docs/operations.md) or not open at all. A login made after this is not touched.
+        ended = await self.sessions.end_person(agent.agent_id)
+        await self._audit(
+            message.type,
+            actor,
+            now,
+            executive=agent.agent_id,
+            was=agent.state.value,
+            sessions=len(ended),
         )
+        await self.apply(events)
+        key, reason = executive_key(agent.agent_id), "logged out by a supervisor"
+        for session_id in ended:
+            # On whichever node holds it, and only a page one of those logins opened.
+            await self.hub.end_page(key, CLOSE_SESSION_ENDED, reason, session_id=session_id)
+        if not ended:
+            # No login listed: one made by a node of an earlier version (a rolling
+            # upgrade). The page seen is closed, and its node ends its session.
+            await self.hub.end_page(key, CLOSE_SESSION_ENDED, reason)
         await self._done(actor, message.type, executive=agent.agent_id)
 
     def _service(self, code: str) -> str:

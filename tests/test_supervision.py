@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 
 from branch import schema
+from branch.auth.identity import Person, Role
+from branch.auth.run import Run
+from branch.auth.sessions import Session
 from branch.config import Queue, load_settings
 from branch.errors import (
+    CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     BadMessage,
     ConfigError,
@@ -347,11 +351,24 @@ async def test_a_pause_after_the_call_is_refused_without_a_call(
     assert await audited(records, "supervisor.pause_after") == []
 
 
+def login(user: User, session_id: str, at: float) -> Session:
+    run = Run.parse(user.person_id)
+    given, _, surname = user.name.partition(" ")
+    return Session(session_id, Person(run, (given,), (surname,)), Role(user.role), at, at + 3600)
+
+
 async def test_log_an_executive_out(
-    service: BranchService, hub: Hub, records: SqliteRecordStore
+    service: BranchService, hub: Hub, records: SqliteRecordStore, clock: Clock
 ) -> None:
     sup = await page_for(service, hub, SUP)
-    exe = await page_for(service, hub, EXE)
+    # Eva's page stands on one login; she has another, in a browser with no page open.
+    for session_id in ("eva-page", "eva-other"):
+        await service.sessions.put_session(login(EXE, session_id, clock.now))
+    await service.sessions.put_session(login(SUP, "sara", clock.now))
+    exe = Page()
+    exe.session_id = "eva-page"
+    await hub.open_page(EXE.key, exe)
+    exe.sent.append(await service.connected(EXE))
     await service.handle(ANA, schema.QueueJoin(reason="otro", service="general"))
     await service.handle(EXE, schema.AgentAvailable())
     contact_id = exe.last("offer")["contactId"]
@@ -369,12 +386,53 @@ async def test_log_an_executive_out(
     assert status.position == 1
     assert (await service.live.agent_status(EXE.person_id)).agent is None
     assert sup.last("supervisor.done")["action"] == "supervisor.log_out"
+    # The person is logged out: every login of hers, not someone else's.
+    for session_id in ("eva-page", "eva-other"):
+        assert await service.sessions.get_session(session_id, clock.now) is None
+    assert await service.sessions.get_session("sara", clock.now) is not None
     assert await audited(records, "supervisor.log_out") == [
-        (SUP.key, {"executive": EXE.person_id, "was": "offered"})
+        (SUP.key, {"executive": EXE.person_id, "was": "offered", "sessions": 2})
     ]
     # The page's own goodbye afterwards finds nothing left to end.
     await service.disconnected(EXE)
     assert (await service.live.citizen_status(ANA.person_id)).position == 1
+
+
+async def test_a_page_whose_login_is_not_listed_is_still_closed(
+    service: BranchService, hub: Hub
+) -> None:
+    # Made by a node of an earlier version, its login is not among Eva's: the page
+    # seen is closed, and the web edge's page ends its session.
+    exe = await page_for(service, hub, EXE)
+    await service.handle(SUP, schema.SupervisorLogOut(executive=EXE.person_id))
+    assert exe.closed == (CLOSE_SESSION_ENDED, "logged out by a supervisor")
+
+
+async def test_a_page_of_a_login_made_after_the_log_out_stays_open(
+    service: BranchService, hub: Hub, clock: Clock
+) -> None:
+    await service.sessions.put_session(login(EXE, "before", clock.now))
+    old = Page()
+    old.session_id = "before"
+    await hub.open_page(EXE.key, old)
+    await service.connected(EXE)
+    # The supervisor's log-out reads the logins; Eva logs in again and her new page
+    # replaces the old one before the log-out looks for her page.
+    real_end_page = hub.end_page
+    new = Page()
+
+    async def end_page_after_a_new_login(user_key: str, code: int, reason: str, **kw: Any) -> bool:
+        await service.sessions.put_session(login(EXE, "after", clock.now))
+        new.session_id = "after"
+        await hub.open_page(EXE.key, new)
+        return await real_end_page(user_key, code, reason, **kw)
+
+    hub.end_page = end_page_after_a_new_login  # type: ignore[method-assign]
+    await service.handle(SUP, schema.SupervisorLogOut(executive=EXE.person_id))
+    assert old.closed == (CLOSE_REPLACED, "replaced by a newer page")
+    assert new.closed is None
+    assert await service.sessions.get_session("after", clock.now) is not None
+    assert await service.sessions.get_session("before", clock.now) is None
 
 
 async def test_an_executive_in_a_call_is_not_logged_out(service: BranchService, hub: Hub) -> None:

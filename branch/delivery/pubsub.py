@@ -219,19 +219,22 @@ class RedisDelivery:
     async def end_page(
         self, user_key: str, code: int, reason: str, *, session_id: str | None = None
     ) -> bool:
+        ended = False
         if self.local.page(user_key) is not None:
-            return await self.local.end_page(user_key, code, reason, session_id=session_id)
+            ended = await self.local.end_page(user_key, code, reason, session_id=session_id)
+        # Looked up even so: the page here may be one that a newer page elsewhere, of
+        # the same login, is replacing at this moment.
         value = await self.redis.get(self.key.page(user_key))
         if value is None:
-            return False
+            return ended
         node, _, page_id = str(value).partition(" ")
         if node == self.node_id:
-            return False  # the page was here and is gone; its record is being released
+            return ended  # here, or here and gone (its record is being released)
         # On the publisher's connection, after whatever was sent to the page before.
         envelope: dict[str, Any] = {"to": user_key, "end": page_id, "code": code, "reason": reason}
         if session_id is not None:
             envelope["session"] = session_id
-        return await self._publish(node, envelope)
+        return await self._publish(node, envelope) or ended
 
     def page(self, user_key: str) -> Connection | None:
         return self.local.page(user_key)
@@ -337,7 +340,8 @@ class RedisDelivery:
         if "end" in envelope:
             # A logout names its session, which is what decides: a page that opened since
             # the sender looked, with the same login, is closed too. Without one (a
-            # supervisor's log-out) only the page the sender saw.
+            # supervisor's log-out of a login made before logins were listed) only the
+            # page the sender saw.
             session = envelope.get("session")
             if session is None and not value.endswith(f" {envelope['end']}"):
                 return

@@ -12,6 +12,11 @@ key (after prefix)  type    content and TTL
                             is used at most once
 ``session:<id>``    string  Session (JSON); TTL the session's absolute lifetime
                             (the limits themselves are checked against ``now``)
+``logins:<run>``    set     ids of the sessions made for that person (RUN as
+                            formatted), so a supervisor's log-out ends them all;
+                            TTL that of the longest-lived one. A session ended
+                            on its own (logout, expiry) may stay listed until
+                            then: ending a missing session does nothing
 ``epoch``           string  the live store's (``branch.live.keys``), read with
                             every session: a changed one means Redis restarted
                             empty
@@ -38,6 +43,7 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, replace
+from importlib import resources
 
 from redis.asyncio import Redis
 
@@ -48,6 +54,8 @@ from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.redis_retry import retrying_options
 
 log = logging.getLogger(__name__)
+
+PUT_SCRIPT = resources.files("branch.live").joinpath("lua/put_session.lua").read_text("utf-8")
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class SessionKeys:
     def session(self, session_id: str) -> str:
         return f"{self.prefix}session:{session_id}"
 
+    def logins(self, run: str) -> str:
+        return f"{self.prefix}logins:{run}"
+
     @property
     def epoch(self) -> str:
         return Keys(self.prefix).epoch
@@ -69,6 +80,7 @@ class RedisSessionStore:
     def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.key = SessionKeys(prefix)
         self.redis = Redis.from_url(url, decode_responses=True, **retrying_options())
+        self._put = self.redis.register_script(PUT_SCRIPT)
         # Session id -> its last record read, and how many open pages here stand on it.
         self._held: dict[str, Session] = {}
         self._holds: Counter[str] = Counter()
@@ -95,12 +107,16 @@ class RedisSessionStore:
         return LoginAttempt.from_dict(record["attempt"])
 
     async def put_session(self, session: Session) -> None:
-        await self.redis.set(
-            self.key.session(session.session_id),
-            json.dumps(session.to_dict()),
-            # Relative, so the key's life does not depend on this node's clock.
-            ex=max(1, math.ceil(session.expires_at - session.created_at)),
-        )
+        # Relative, so the key's life does not depend on this node's clock.
+        lifetime = max(1, math.ceil(session.expires_at - session.created_at))
+        await self._put(keys=self._keys_of(session), args=[*self._record(session), lifetime * 1000])
+
+    def _keys_of(self, session: Session) -> list[str]:
+        return [self.key.session(session.session_id), self.key.logins(session.person.run.format())]
+
+    @staticmethod
+    def _record(session: Session) -> tuple[str, str]:
+        return json.dumps(session.to_dict()), session.session_id
 
     async def get_session(self, session_id: str, now: float) -> Session | None:
         key = self.key.session(session_id)
@@ -126,6 +142,21 @@ class RedisSessionStore:
         # Forgotten here first: a restart right after must not bring it back.
         self._held.pop(session_id, None)
         await self.redis.delete(self.key.session(session_id))
+
+    async def end_person(self, run: str) -> list[str]:
+        logins = self.key.logins(run)
+        found = sorted(str(session_id) for session_id in await self.redis.smembers(logins))
+        if not found:
+            return []
+        for session_id in found:  # forgotten here first, as in delete_session
+            self._held.pop(session_id, None)
+        # SREM, not DEL: a login made since the read above is not this log-out's.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for session_id in found:
+                pipe.delete(self.key.session(session_id))
+            pipe.srem(logins, *found)
+            *deleted, _removed = await pipe.execute()
+        return [session_id for session_id, gone in zip(found, deleted, strict=True) if gone]
 
     async def touch(self, session_id: str, now: float) -> None:
         key = self.key.session(session_id)
@@ -161,12 +192,13 @@ class RedisSessionStore:
         held = [session for session in self._held.values() if session.expires_at > now]
         async with self.redis.pipeline(transaction=False) as pipe:
             for session in held:
-                pipe.set(
-                    self.key.session(session.session_id),
-                    json.dumps(session.to_dict()),
-                    # What was left of its lifetime, never more; NX: a newer record stays.
-                    px=max(1, math.ceil((session.expires_at - now) * 1000)),
-                    nx=True,
+                # What was left of its lifetime, never more; NX: a newer record stays.
+                # Listed again among its person's logins, which were lost with it.
+                left = max(1, math.ceil((session.expires_at - now) * 1000))
+                await self._put(
+                    keys=self._keys_of(session),
+                    args=[*self._record(session), left, "nx"],
+                    client=pipe,
                 )
             written = await pipe.execute()
         log.warning(

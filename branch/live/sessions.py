@@ -21,6 +21,14 @@ class SessionStore(Protocol):
     async def put_session(self, session: Session) -> None: ...
     async def get_session(self, session_id: str, now: float) -> Session | None: ...
     async def delete_session(self, session_id: str) -> None: ...
+    async def end_person(self, run: str) -> list[str]:
+        """End every session of the person (``run`` as formatted), on every node.
+
+        A supervisor's log-out: the person, not one login. Returns the ids of the
+        sessions that were there, so the pages they opened can be closed.
+        """
+        ...
+
     async def touch(self, session_id: str, now: float) -> None:
         """Record activity now, for the idle timeout."""
         ...
@@ -65,6 +73,15 @@ class MemorySessionStore:
 
     async def delete_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+
+    async def end_person(self, run: str) -> list[str]:
+        # A rare action: a scan is cheaper than keeping an index at every login.
+        ended = sorted(
+            key for key, session in self._sessions.items() if session.person.run.format() == run
+        )
+        for key in ended:
+            del self._sessions[key]
+        return ended
 
     async def touch(self, session_id: str, now: float) -> None:
         session = self._sessions.get(session_id)

@@ -33,6 +33,7 @@ from branch.web.auth import (
     AUTH_EVENT_HOOKS,
     LOGOUT_HOOKS,
     SESSION_KEY,
+    SESSIONS,
     current_session,
     setup_auth,
 )
@@ -133,6 +134,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
         delivery,
         metrics=app[METRICS],
         ticket_key=ticket_key(app[SESSION_KEY]),
+        sessions=app[SESSIONS],
     )
     app[SERVICE] = service
 

@@ -58,8 +58,8 @@ class PageConnection:
         try:
             if code == CLOSE_SESSION_ENDED:
                 # A page closed because its login ended takes the login with it, so it
-                # cannot simply reconnect. Only this node knows which login opened it,
-                # so a supervisor's log-out from another node ends the session here.
+                # cannot simply reconnect, whoever ended it (a node of an earlier
+                # version sends a supervisor's log-out without ending the logins).
                 await self.sessions.delete_session(self.session_id)
         except Exception:
             log.warning("ending the session of a closed page failed", exc_info=True)

@@ -29,7 +29,7 @@ from branch.errors import (
 )
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
-from branch.people import User
+from branch.people import EXECUTIVE, User
 from branch.schema import dump, parse_client
 from branch.service import LIVE_ROLES, BranchService
 from branch.web.auth import SESSIONS, current_session
@@ -145,6 +145,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             try:
                 # Inside the try: a page half-registered when Redis fails is still forgotten.
                 await hub.open_page(user.key, page)
+                if user.role == EXECUTIVE and not await sessions.get_session(
+                    session.session_id, time.time()
+                ):
+                    # A supervisor's log-out ended this login after it was read above,
+                    # and may have looked for the person's page before it was registered:
+                    # one of the two sees the other. The others' pages are not someone
+                    # else's to log out, so they skip this read.
+                    await page.close(CLOSE_SESSION_ENDED, "session ended")
+                    return socket
                 # Sent as text at once: a welcome kept in this frame would stay in memory
                 # for as long as the page is open.
                 welcome = dump(await service.connected(user))

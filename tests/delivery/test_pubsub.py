@@ -212,7 +212,8 @@ async def test_a_page_ended_without_a_login_is_the_one_its_sender_saw(
     a, b = await start_node("a"), await start_node("b")
     page = Page()
     await b.open_page(EVA, page)
-    # A supervisor's log-out names no login: the person's live page closes, as ended.
+    # An end naming no login (a supervisor's log-out from a node of an earlier version):
+    # the person's live page closes, as ended.
     assert await a.end_page(EVA, CLOSE_SESSION_ENDED, "logged out by a supervisor") is True
     await page.wait(lambda: page.closed is not None)
     assert page.closed == (CLOSE_SESSION_ENDED, "logged out by a supervisor")
@@ -224,6 +225,25 @@ async def test_a_page_ended_without_a_login_is_the_one_its_sender_saw(
     await b._deliver({"to": EVA, "end": "an-older-page", "code": CLOSE_SESSION_ENDED})
     assert newer.closed is None
     assert b.page(EVA) is newer
+
+
+async def test_a_login_ended_where_its_page_is_being_replaced_closes_the_newer_one_too(
+    start_node: StartNode,
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    old, new = Page("s1"), Page("s1")
+    await a.open_page(EVA, old)
+    # a has not yet heard that the same login opened a newer page on b.
+    readers = [task for task in a._tasks if task.get_name().startswith("channel")]
+    assert len(readers) == 1
+    await stop(readers[0])
+    await b.open_page(EVA, new)
+    assert a.page(EVA) is old
+
+    assert await a.end_page(EVA, CLOSE_SESSION_ENDED, "session ended", session_id="s1") is True
+    assert old.closed == (CLOSE_SESSION_ENDED, "session ended")
+    await new.wait(lambda: new.closed is not None)
+    assert new.closed == (CLOSE_SESSION_ENDED, "session ended")
 
 
 async def test_a_page_ended_on_its_own_node_closes_there(start_node: StartNode) -> None:

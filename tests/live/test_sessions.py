@@ -80,6 +80,45 @@ async def test_a_session_written_by_one_node_is_read_by_another(
         await second.close()
 
 
+async def test_ending_a_person_ends_every_login_of_theirs_and_only_those(
+    store: SessionStore,
+) -> None:
+    other = Person(Run.parse("11.111.111-1"), ("Eva",), ("Díaz",))
+    mine = [Session(f"mine-{n}", PERSON, Role.CITIZEN, 100.0, 10_000.0) for n in range(3)]
+    theirs = Session("theirs", other, Role.EXECUTIVE, 100.0, 10_000.0)
+    for session in (*mine, theirs):
+        await store.put_session(session)
+    store.hold(mine[0])  # a page is open on one of them
+    await store.delete_session("mine-2")  # logged out on its own before
+
+    assert await store.end_person(PERSON.run.format()) == ["mine-0", "mine-1"]
+    for session in mine:
+        assert await store.get_session(session.session_id, 150.0) is None
+    assert await store.get_session("theirs", 150.0) == theirs
+    # A login after the log-out is not the log-out's; ending nobody ends nothing.
+    later = Session("later", PERSON, Role.CITIZEN, 200.0, 10_000.0)
+    await store.put_session(later)
+    assert await store.get_session("later", 250.0) == later
+    assert await store.end_person("9.999.999-3") == []
+    assert await store.end_person(PERSON.run.format()) == ["later"]
+    store.release("mine-0")
+
+
+async def test_the_list_of_a_persons_logins_lives_as_long_as_the_longest(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    store = RedisSessionStore(redis_server.url, redis_prefix)
+    try:
+        logins = f"{redis_prefix}logins:{PERSON.run.format()}"
+        await store.put_session(Session("long", PERSON, Role.CITIZEN, 100.0, 7300.0))
+        assert 7_100_000 < await store.redis.pttl(logins) <= 7_200_000
+        await store.put_session(Session("short", PERSON, Role.CITIZEN, 100.0, 400.0))
+        assert 7_100_000 < await store.redis.pttl(logins) <= 7_200_000
+        assert await store.redis.smembers(logins) == {"long", "short"}
+    finally:
+        await store.close()
+
+
 def test_the_store_follows_the_live_state(redis_server: RedisServer) -> None:
     assert isinstance(open_session_store("memory://"), MemorySessionStore)
     assert isinstance(open_session_store(redis_server.url), RedisSessionStore)
@@ -134,6 +173,8 @@ async def test_the_sessions_of_open_pages_outlive_redis_restarting_empty(
             assert await there.get_session(gone, 500.0) is None
             assert await here.get_session(gone, 500.0) is None
         assert await here.get_session("fresh", 500.0) == fresh
+        # Listed again among the person's logins: a supervisor's log-out still ends them.
+        assert await there.end_person(PERSON.run.format()) == ["fresh", "held", "twice"]
     finally:
         await here.close()
         await there.close()
