@@ -281,6 +281,15 @@ class CallAudioOnly(ClientMessage):
 
 
 @dataclass(frozen=True)
+class CallCamera(ClientMessage):
+    """Either side turned its camera off (or back on): the other says so, and judges no picture."""
+
+    type: ClassVar[str] = "call.camera"
+    contact_id: str = _wire("contactId")
+    camera_off: bool = _wire("cameraOff")
+
+
+@dataclass(frozen=True)
 class SupervisorNotReady(ClientMessage):
     """A supervisor pauses an executive (by RUN), with an optional pause reason code."""
 
@@ -352,6 +361,7 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         ChatSend,
         SurveySubmit,
         CallAudioOnly,
+        CallCamera,
         SupervisorNotReady,
         SupervisorPauseAfter,
         SupervisorLogOut,
@@ -366,7 +376,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "score": _score,
 }
 # Fields that are true or false, whatever the message.
-_FLAGS = ("audioOnly", "pending")
+_FLAGS = ("audioOnly", "cameraOff", "pending")
 _IDS = ("contactId", "executive")
 RELAYED = (SignalDescription, SignalCandidate)
 
@@ -507,6 +517,7 @@ SERVER_TYPES = (
     "queue.skipped",
     "service.status",
     "call.audio_only",
+    "call.camera",
     "queue.ticket",
     "queue.reclaim",
     "queue.notice",

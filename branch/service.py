@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     schema.SurveySubmit.type: frozenset({CITIZEN}),
     schema.CallHangup.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.CallAudioOnly.type: frozenset({CITIZEN}),
+    schema.CallCamera.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalDescription.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.SignalCandidate.type: frozenset({CITIZEN, EXECUTIVE}),
     schema.AgentPauseAfter.type: frozenset({EXECUTIVE}),
@@ -358,6 +359,10 @@ class BranchService:
                 await self._apply(await self.live.hangup(user.person_id, message.contact_id, now))
             case schema.CallAudioOnly():
                 await self.contacts.audio_only(user, message, now)
+            case schema.CallCamera():
+                partner = await self.contacts.partner(user, message.contact_id)
+                camera = {"contactId": message.contact_id, "cameraOff": message.camera_off}
+                await self.hub.send(partner, schema.message("call.camera", **camera))
             case schema.WrapupSubmit():
                 await self.contacts.wrapup(user, message, now)
             case schema.CallTransfer():

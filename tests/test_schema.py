@@ -24,6 +24,17 @@ def test_join_with_defaults() -> None:
     )
 
 
+def test_camera_news_in_the_browsers_words() -> None:
+    assert parse({"type": "call.camera", "contactId": "c1", "cameraOff": True}) == (
+        schema.CallCamera(contact_id="c1", camera_off=True)
+    )
+    assert schema.message("call.camera", contactId="c1", cameraOff=False) == {
+        "type": "call.camera",
+        "contactId": "c1",
+        "cameraOff": False,
+    }
+
+
 def test_description_and_candidates_use_browser_field_names() -> None:
     description = parse(
         {
@@ -212,6 +223,21 @@ def test_any_other_frame_is_written_again_as_the_schema_has_it(
             },
             BadMessage,
             "candidate.sdpMLineIndex must be a whole number from 0 to 255 or null",
+        ),
+        (
+            {"type": "call.camera", "cameraOff": True},
+            BadMessage,
+            "call.camera: missing field 'contactId'",
+        ),
+        (
+            {"type": "call.camera", "contactId": "c"},
+            BadMessage,
+            "call.camera: missing field 'cameraOff'",
+        ),
+        (
+            {"type": "call.camera", "contactId": "c", "cameraOff": "yes"},
+            BadMessage,
+            "call.camera: cameraOff must be true or false",
         ),
         (
             {"type": "survey.submit", "contactId": "c", "score": 6},

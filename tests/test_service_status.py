@@ -253,3 +253,42 @@ def test_audio_only_must_be_true_or_false(value: object) -> None:
     frame = schema.dump({"type": "call.audio_only", "contactId": "c", "audioOnly": value})
     with pytest.raises(BadMessage, match=r"^call\.audio_only: audioOnly must be true or false$"):
         schema.parse_client(frame, max_bytes=65536)
+
+
+# ---------------------------------------------------------------- camera off
+
+
+async def test_each_side_tells_the_other_its_camera_is_off_and_back_on(
+    service: BranchService, hub: Hub, records: SqliteRecordStore
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    exe = await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    contact_id = await call_between(service, ana, EXE)
+    for sender, receiver, other in ((EXE, ana, exe), (ANA, exe, ana)):
+        for off in (True, False):
+            await service.handle(sender, schema.CallCamera(contact_id=contact_id, camera_off=off))
+            assert receiver.last("call.camera") == {
+                "type": "call.camera",
+                "contactId": contact_id,
+                "cameraOff": off,
+            }
+        assert len(receiver.of("call.camera")) == 2
+        assert other.of("call.camera") == []
+        receiver.sent.clear()
+    # Only shown, not kept: nothing of it in the contact's trail.
+    assert [e for e in await records.audit_entries(contact_id) if "camera" in e.kind] == []
+
+
+async def test_camera_news_goes_only_within_the_senders_own_call(
+    service: BranchService, hub: Hub
+) -> None:
+    bea = await page_for(service, hub, BEA)
+    await page_for(service, hub, EXE)
+    await service.handle(BEA, schema.QueueJoin(service="triage", reason="otro"))
+    contact_id = await call_between(service, bea, EXE)
+    ana = await page_for(service, hub, ANA)
+    for user in (ANA, EXE2):
+        with pytest.raises(NotInCall, match="No estás en una atención con ese identificador"):
+            await service.handle(user, schema.CallCamera(contact_id=contact_id, camera_off=True))
+    assert ana.of("call.camera") == bea.of("call.camera") == []

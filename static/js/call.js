@@ -23,6 +23,9 @@ export class Call extends EventTarget {
     this.localStream = localStream ?? null;
     this.closed = false;
     this.audioOnly = false;
+    // What the other side said of its camera (call.camera), and what this side last said.
+    this.peerCameraOff = false;
+    this.saidCameraOff = false;
     this.facing = "user";
     // Remote messages must be applied in arrival order: a candidate handled
     // before its description would be refused.
@@ -178,6 +181,11 @@ export class Call extends EventTarget {
     return this.tracksOf("video").some((track) => track.enabled);
   }
 
+  /** Turned off with its button: the track is there and sends black (audio only is apart). */
+  get cameraOff() {
+    return this.hasTrack("video") && !this.cameraOn;
+  }
+
   hasTrack(kind) {
     return this.tracksOf(kind).length > 0;
   }
@@ -264,10 +272,14 @@ export class Call extends EventTarget {
     return meter.update(stats, { cameraOn: this.cameraOn, videoExpected: this.receivingVideo });
   }
 
-  /** The other side is meant to be sending us video: not audio only, a line that receives. */
+  /**
+   * The other side is meant to be sending us video: not audio only, its camera not said
+   * to be off (its black frames are no picture to judge), a line that receives.
+   */
   get receivingVideo() {
     const direction = this.videoTransceiver()?.currentDirection;
-    return !this.audioOnly && (direction === "sendrecv" || direction === "recvonly");
+    const expected = !this.audioOnly && !this.peerCameraOff;
+    return expected && (direction === "sendrecv" || direction === "recvonly");
   }
 
   tracksOf(kind) {

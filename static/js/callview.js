@@ -34,3 +34,16 @@ export function withCurrentCall(callPromise, contactId, action) {
     if (call && !call.closed && call.contactId === contactId) action(call);
   });
 }
+
+/**
+ * Tell the other side that our camera went off or back on, so its page says so and does
+ * not judge our black picture. `again`: say it even if it was said (the other side may
+ * not have heard it: its page is new, or our socket came back).
+ */
+export function tellCamera(signaling, call, again = false) {
+  const cameraOff = call.cameraOff;
+  if (cameraOff === call.saidCameraOff && !again) return;
+  if (signaling.send("call.camera", { contactId: call.contactId, cameraOff })) {
+    call.saidCameraOff = cameraOff;
+  }
+}

@@ -21,6 +21,7 @@ import {
   playRemote,
   renderMediaToggles,
   showVerificationCode,
+  tellCamera,
   withCurrentCall,
 } from "./callview.js";
 
@@ -55,6 +56,7 @@ const page = {
   joinedAt: null,
   ticker: 0,
   callPromise: null,
+  peerCamera: null, // {contactId, cameraOff}: the executive's last word on their camera
 };
 
 // ------------------------------------------------------------ small view helpers
@@ -370,6 +372,7 @@ function startCall(fields) {
       send: (type, payload) => signaling.send(type, { contactId, ...payload }),
     });
     call.contactId = contactId;
+    if (page.peerCamera?.contactId === contactId) showPeerCamera(call, page.peerCamera.cameraOff);
     playRemote(call);
     call.addEventListener("connectionstate", ({ detail }) => {
       renderConnection(detail.state);
@@ -416,6 +419,8 @@ async function setAudioOnly(call, on) {
     showError(null);
     // The executive's page says why the video stopped (or came back).
     signaling.send("call.audio_only", { contactId: call.contactId, audioOnly: call.audioOnly });
+    // Back with a camera that is on: a camera said off before is not any more.
+    tellCamera(signaling, call);
   } catch (error) {
     showError(explainMediaError(error).title);
   } finally {
@@ -448,8 +453,15 @@ function withCall(contactId, action) {
   withCurrentCall(page.callPromise, contactId, action);
 }
 
+/** What the executive said of their camera; nothing once the call is over. */
+function showPeerCamera(call, cameraOff) {
+  call.peerCameraOff = cameraOff;
+  sayIn($("peer-media"), cameraOff ? "notice.executiveCameraOff" : null);
+}
+
 function closeCall() {
   clearInterval(page.qualityTimer);
+  sayIn($("peer-media"), null);
   $("verify-code").textContent = "—";
   $("quality-hint").hidden = true;
   say($("call-quality"), null);
@@ -576,6 +588,8 @@ function onWelcome(message) {
         if (current.audioOnly) {
           signaling.send("call.audio_only", { contactId: call.contactId, audioOnly: true });
         }
+        // Whatever was said of the camera while the socket was down never arrived.
+        if (current.cameraOff || current.saidCameraOff) tellCamera(signaling, current, true);
       });
     }
   } else if (queue?.offered) {
@@ -713,10 +727,19 @@ signaling
   .on("call.resumed", ({ contactId }) => {
     if (contactId !== page.contactId) return;
     sayIn($("call-status"), "citizen.call.peerBack");
-    // The executive's page is new: it must hear again that the video is off on purpose.
+    // The executive's page is new: it must hear again that the video is off on purpose,
+    // and it starts with its own camera on until it says otherwise.
     withCall(contactId, (call) => {
       if (call.audioOnly) signaling.send("call.audio_only", { contactId, audioOnly: true });
+      if (call.cameraOff) tellCamera(signaling, call, true);
+      showPeerCamera(call, false);
     });
+    page.peerCamera = null;
+  })
+  .on("call.camera", ({ contactId, cameraOff }) => {
+    // Kept: after a reload it may come before the welcome that starts this page's call.
+    page.peerCamera = { contactId, cameraOff };
+    withCall(contactId, (call) => showPeerCamera(call, cameraOff));
   })
   .on("survey.saved", ({ contactId }) => {
     if (contactId !== page.surveyFor) return;
@@ -767,6 +790,7 @@ $("toggle-mic").addEventListener("click", () =>
 $("toggle-camera").addEventListener("click", () =>
   withCall(page.contactId, (call) => {
     call.setCamera(!call.cameraOn);
+    tellCamera(signaling, call);
     renderToggles(call);
   }),
 );

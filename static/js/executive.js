@@ -11,6 +11,7 @@ import {
   playRemote,
   renderMediaToggles as renderToggles,
   showVerificationCode,
+  tellCamera,
   withCurrentCall,
 } from "./callview.js";
 
@@ -45,6 +46,8 @@ const desk = {
   oldestJoinedAt: null,
   lines: [], // [{code, waiting, oldestJoinedAt}] per service served
   peerMedia: null, // {contactId, audioOnly}: the citizen's last word on their video
+  peerMediaShown: null, // the notice.* key #peer-media shows
+  peerCamera: null, // {contactId, cameraOff}: the citizen's last word on their camera
   ticker: 0,
 };
 
@@ -271,6 +274,7 @@ function startCall(fields) {
       send: (type, payload) => signaling.send(type, { contactId, ...payload }),
     });
     call.contactId = contactId;
+    if (desk.peerCamera?.contactId === contactId) showPeerCamera(call, desk.peerCamera.cameraOff);
     playRemote(call);
     call.addEventListener("connectionstate", ({ detail }) => {
       const keys = {
@@ -306,8 +310,16 @@ function rememberPeerMedia({ contactId, audioOnly = false }) {
 
 /** Why the citizen's video stopped, or that it is back; nothing once the call is over. */
 function showPeerMedia(key) {
+  desk.peerMediaShown = key;
   sayIn($("peer-media"), key ? `notice.${key}` : null);
   $("remote-video").classList.toggle("audio-only", key === "peerAudioOnly");
+}
+
+/** What the citizen said of their camera; audio only, said apart, keeps its own words. */
+function showPeerCamera(call, cameraOff) {
+  call.peerCameraOff = cameraOff;
+  if (cameraOff) showPeerMedia("peerCameraOff");
+  else if (desk.peerMediaShown === "peerCameraOff") showPeerMedia(null);
 }
 
 function closeCall() {
@@ -440,6 +452,12 @@ function onWelcome(message) {
   if (call) callTicket.keep(call.ticket);
   if (call && !desk.callPromise) startCall(call);
   else if (!call && desk.callPromise) closeCall();
+  // Only the socket came back: whatever was said of the camera meanwhile never arrived.
+  else if (call) {
+    withCall(call.contactId, (current) => {
+      if (current.cameraOff || current.saidCameraOff) tellCamera(signaling, current, true);
+    });
+  }
   if (wrapup) openWrapup(wrapup);
   renderContact();
   render();
@@ -559,11 +577,22 @@ signaling
   .on("call.resumed", ({ contactId, who }) => {
     if (desk.contact?.contactId !== contactId) return;
     sayIn($("call-status"), "executive.call.peerBack");
-    // A reloaded citizen page starts with its video on; it says so if it goes audio only again.
+    // A reloaded citizen page starts with its video on; it says so if it goes audio only
+    // or turns its camera off again. It must hear again that this desk's camera is off.
     if (who === "citizen") {
       desk.peerMedia = null;
+      desk.peerCamera = null;
       showPeerMedia(null);
+      withCall(contactId, (call) => {
+        call.peerCameraOff = false;
+        if (call.cameraOff) tellCamera(signaling, call, true);
+      });
     }
+  })
+  .on("call.camera", ({ contactId, cameraOff }) => {
+    // Kept: after a reload it may come before the welcome that starts this desk's call.
+    desk.peerCamera = { contactId, cameraOff };
+    withCall(contactId, (call) => showPeerCamera(call, cameraOff));
   })
   .on("call.audio_only", ({ contactId, audioOnly }) => {
     desk.peerMedia = { contactId, audioOnly };
@@ -649,6 +678,7 @@ $("toggle-mic").addEventListener("click", () =>
 $("toggle-camera").addEventListener("click", () =>
   withCall(desk.contact?.contactId, (call) => {
     call.setCamera(!call.cameraOn);
+    tellCamera(signaling, call);
     renderToggles(call);
   }),
 );
