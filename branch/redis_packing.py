@@ -6,6 +6,9 @@ every change), so packing alone cost about as much as the script's run inside
 Redis. hiredis, already there for parsing replies, packs the same bytes:
 strings as UTF-8, integers as digits and floats as their shortest repr, which
 is what redis-py's encoder writes (tests/test_redis_packing.py compares both).
+Pipelines and pub/sub connections pack each command through the same
+``pack_command`` (a pub/sub's SUBSCRIBE and its health-check PING included),
+so every client of the branch can use it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import hiredis
+from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
@@ -76,3 +80,11 @@ _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
 def packed(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
     """The class packing with hiredis for the one a URL chose (TCP, TLS or a Unix socket)."""
     return _PACKED.get(connection_class, connection_class)
+
+
+def packing(client: Redis) -> Redis:
+    """``client``, its connections packing with hiredis; call it before it connected."""
+    pool = client.connection_pool
+    # The URL's scheme chose the class (TCP, TLS, Unix socket): wrapped, not replaced.
+    pool.connection_class = packed(pool.connection_class)
+    return client

@@ -7,6 +7,7 @@ import struct
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from redis.asyncio.connection import (
     Connection,
     SSLConnection,
@@ -14,7 +15,12 @@ from redis.asyncio.connection import (
 )
 from redis.exceptions import DataError
 
+from branch.auth.identity import Role
+from branch.auth.sessions import Session
 from branch.core.floor import FloorRules, Waiting
+from branch.delivery.keys import DeliveryKeys
+from branch.delivery.pubsub import RedisDelivery
+from branch.live.redis_sessions import RedisSessionStore
 from branch.live.redisstore import RedisLiveStore
 from branch.redis_packing import (
     PackedConnection,
@@ -22,7 +28,10 @@ from branch.redis_packing import (
     PackedUnixConnection,
     pack,
     packed,
+    packing,
 )
+from tests.delivery.test_pubsub import Page
+from tests.live.test_sessions import PERSON
 from tests.servers.redis import RedisServer
 
 
@@ -79,16 +88,22 @@ def test_each_kind_of_connection_packs_with_hiredis(chosen: type, used: type) ->
     assert issubclass(used, chosen)
 
 
-async def test_the_live_store_sends_through_the_packer(
-    redis_server: RedisServer, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sent: list[tuple[Any, ...]] = []
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Every command packed through hiredis from now on."""
+    commands: list[tuple[Any, ...]] = []
 
     def counted(*args: Any) -> list[bytes]:
-        sent.append(args)
+        commands.append(args)
         return pack(*args)
 
     monkeypatch.setattr("branch.redis_packing.pack", counted)
+    return commands
+
+
+async def test_the_live_store_sends_through_the_packer(
+    redis_server: RedisServer, redis_prefix: str, sent: list[tuple[Any, ...]]
+) -> None:
     store = RedisLiveStore(redis_server.url, FloorRules(), redis_prefix)
     await store.open()
     try:
@@ -99,3 +114,72 @@ async def test_the_live_store_sends_through_the_packer(
     finally:
         await store.close()
     assert any(args[0] == "EVALSHA" for args in sent)
+
+
+@pytest.mark.parametrize(
+    ("url", "used"),
+    [
+        ("redis://127.0.0.1:1/0", PackedConnection),
+        ("rediss://127.0.0.1:1/0", PackedSSLConnection),
+        ("unix:///tmp/nowhere.sock", PackedUnixConnection),
+    ],
+)
+async def test_a_client_packs_with_hiredis_on_the_connection_its_url_chose(
+    url: str, used: type
+) -> None:
+    client = packing(Redis.from_url(url))
+    try:
+        assert client.connection_pool.connection_class is used
+    finally:
+        await client.aclose()
+
+
+async def test_the_delivery_sends_and_listens_through_the_packer(
+    redis_server: RedisServer, redis_prefix: str, sent: list[tuple[Any, ...]]
+) -> None:
+    async def nobody_lost(user_key: str) -> None:
+        raise AssertionError(f"{user_key} reported lost")
+
+    first, second = (
+        RedisDelivery(
+            redis_server.url,
+            node_timeout=10.0,
+            clock=lambda: 1000.0,
+            node_id=node_id,
+            keys=DeliveryKeys(redis_prefix),
+        )
+        for node_id in ("a", "b")
+    )
+    await first.open(nobody_lost)
+    await second.open(nobody_lost)
+    try:
+        for client in (first._redis, first._publisher, first._listener):
+            assert client is not None
+            assert client.connection_pool.connection_class is PackedConnection
+        page = Page()
+        await second.open_page("citizen:44.444.444-4", page)
+        # A page on the other node: found, published, read off the channel, delivered.
+        assert await first.send("citizen:44.444.444-4", {"type": "pong"}) is True
+        await page.wait(lambda: len(page.texts) == 1)
+        assert page.texts == ['{"type":"pong"}']
+        assert await first.end_page("citizen:44.444.444-4", 4440, "session ended") is True
+        await page.wait(lambda: page.closed is not None)
+    finally:
+        await first.close()
+        await second.close()
+    commands = {args[0] for args in sent}
+    assert {"SUBSCRIBE", "EVALSHA", "PUBLISH", "PING", "SADD"} <= commands
+
+
+async def test_the_session_store_sends_through_the_packer(
+    redis_server: RedisServer, redis_prefix: str, sent: list[tuple[Any, ...]]
+) -> None:
+    store = RedisSessionStore(redis_server.url, redis_prefix)
+    try:
+        assert store.redis.connection_pool.connection_class is PackedConnection
+        session = Session("s-packed", PERSON, Role.CITIZEN, 100.0, 1100.0)
+        await store.put_session(session)
+        assert await store.get_session("s-packed", 200.0) == session
+    finally:
+        await store.close()
+    assert {"EVALSHA", "MGET"} <= {args[0] for args in sent}

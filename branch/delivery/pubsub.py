@@ -54,6 +54,7 @@ from branch.delivery.keys import PAGES_TTL_SECONDS, PRESENCE_TIMEOUTS, DeliveryK
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
 from branch.live.epoch import current_epoch
+from branch.redis_packing import packing
 from branch.redis_retry import retrying_options
 from branch.schema import dump
 from branch.tasks import stop
@@ -128,26 +129,30 @@ class RedisDelivery:
         # is logged) rather than hold a page's handler or the heartbeat forever.
         wait = COMMAND_TIMEOUT
         # Presence, claims and lookups may run twice; the publisher below may not.
-        self._redis = Redis.from_url(
-            self.url,
-            decode_responses=True,
-            socket_timeout=wait,
-            socket_connect_timeout=wait,
-            **retrying_options(),
+        self._redis = packing(
+            Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=wait,
+                socket_connect_timeout=wait,
+                **retrying_options(),
+            )
         )
-        self._publisher = Redis.from_url(
-            self.url,
-            decode_responses=True,
-            single_connection_client=True,
-            socket_timeout=wait,
-            socket_connect_timeout=wait,
+        self._publisher = packing(
+            Redis.from_url(
+                self.url,
+                decode_responses=True,
+                single_connection_client=True,
+                socket_timeout=wait,
+                socket_connect_timeout=wait,
+            )
         )
         self._claim = self._redis.register_script(load_script("claim_page"))
         self._forward = self._publisher.register_script(load_script("forward"))
         self._release = self._redis.register_script(load_script("release_page"))
         self._rejoin = self._redis.register_script(load_script("rejoin_page"))
         # The channel's connection is idle between messages: no read timeout there.
-        self._listener = Redis.from_url(self.url, decode_responses=True)
+        self._listener = packing(Redis.from_url(self.url, decode_responses=True))
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.key.channel(self.node_id), self.key.changes)
         self._epoch = await current_epoch(self._redis, self.key.epoch)

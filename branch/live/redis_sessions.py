@@ -51,6 +51,7 @@ from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
 from branch.live.epoch import current_epoch
 from branch.live.keys import DEFAULT_PREFIX, Keys
+from branch.redis_packing import packing
 from branch.redis_retry import retrying_options
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class SessionKeys:
 class RedisSessionStore:
     def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         self.key = SessionKeys(prefix)
-        self.redis = Redis.from_url(url, decode_responses=True, **retrying_options())
+        self.redis = packing(Redis.from_url(url, decode_responses=True, **retrying_options()))
         self._put = self.redis.register_script(PUT_SCRIPT)
         # Session id -> its last record read, and how many open pages here stand on it.
         self._held: dict[str, Session] = {}
