@@ -411,6 +411,9 @@ class RedisDelivery:
                 self._values.clear()
                 await self.local.close_all(CLOSE_GOING_AWAY, "node rejoining the deployment")
             self._registered = True
+        # Every beat, not only after an error: a publisher left quiet past Redis's
+        # `timeout` (or a firewall's idle limit) is closed with no error seen anywhere,
+        # and would lose its next message (tests/delivery/test_pubsub.py).
         await self._refresh_publisher()
         await self.reap()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from branch.config import load_settings
 from branch.delivery.base import Changed
@@ -90,10 +91,13 @@ async def start_node(redis_server: RedisServer, keys: DeliveryKeys) -> AsyncIter
     nodes: list[RedisDelivery] = []
 
     async def start(
-        node_id: str, lost: Lost | None = None, changed: Changed | None = None
+        node_id: str,
+        lost: Lost | None = None,
+        changed: Changed | None = None,
+        server: RedisServer = redis_server,
     ) -> RedisDelivery:
         node = RedisDelivery(
-            redis_server.url,
+            server.url,
             node_timeout=TIMEOUT,
             clock=lambda: 1000.0,
             node_id=node_id,
@@ -483,6 +487,29 @@ async def test_a_page_kept_through_an_empty_restart_yields_to_a_newer_one(
     assert str(await redis.get(keys.page(ANA))).startswith("b ")
     assert await redis.hgetall(keys.pages("a")) == {}
     assert new.closed is None
+
+
+async def test_a_quiet_publisher_outlives_redis_closing_idle_connections(
+    start_redis: StartRedis, start_node: StartNode
+) -> None:
+    server = start_redis()
+    # A deployment's Redis may close connections idle for `timeout` seconds (a firewall
+    # may drop them too): nothing errs then, until the publisher's next message would.
+    admin = Redis.from_url(server.url)
+    try:
+        await admin.config_set("timeout", 1)
+        a, b = await start_node("a", server=server), await start_node("b", server=server)
+        page = Page()
+        await b.open_page(ANA, page)
+        for sent in (1, 2):
+            assert await a.send(ANA, {"type": "pong"}) is True
+            await page.wait(lambda: len(page.texts) == sent)  # noqa: B023  # awaited here
+            await asyncio.sleep(3.0)  # a sends nothing meanwhile; its heartbeat beats
+        # The idle limit was at work: the connection of this client, as quiet, is gone.
+        with pytest.raises(RedisConnectionError, match="Connection closed by server"):
+            await admin.ping()
+    finally:
+        await admin.aclose()
 
 
 async def test_a_node_that_leaves_cleanly_leaves_nothing_behind(
