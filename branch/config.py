@@ -449,6 +449,14 @@ class Settings:
         "a silent page is pinged this often, and closed when it leaves a ping unanswered "
         "for half as long",
     )
+    limits_ws_send_backlog_bytes: int = _setting(
+        1024 * 1024,
+        "bytes the node may hold for a page that does not read its socket; past it the page "
+        "is closed with 4408",
+    )
+    limits_ws_send_backlog_seconds: float = _setting(
+        15.0, "... and seconds a message may wait for such a page before it is closed"
+    )
     limits_reason_text: int = _setting(500, "longest free-text reason a citizen may add")
     limits_notes: int = _setting(4000, "longest wrap-up note")
     limits_survey_comment: int = _setting(1000, "longest satisfaction survey comment")
@@ -491,6 +499,8 @@ class Settings:
         for name in (
             "limits_ws_message_bytes",
             "limits_ws_heartbeat_seconds",
+            "limits_ws_send_backlog_bytes",
+            "limits_ws_send_backlog_seconds",
             "limits_reason_text",
             "limits_notes",
             "session_max_age",

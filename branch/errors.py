@@ -255,3 +255,4 @@ CLOSE_FORBIDDEN = 4403  # the role has no access to the live floor (auditor)
 CLOSE_REPLACED = 4409  # the same person opened the page again elsewhere
 CLOSE_SESSION_ENDED = 4440  # logged out (by themselves or a supervisor) or session expired
 CLOSE_RATE_LIMITED = 4429  # kept flooding after being told to slow down
+CLOSE_FELL_BEHIND = 4408  # did not read its socket: too much, or too old, waited for it; reconnect

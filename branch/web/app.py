@@ -37,10 +37,20 @@ from branch.web.auth import (
     current_session,
     setup_auth,
 )
-from branch.web.connection import beat
+from branch.web.connection import Outbox, beat
 from branch.web.guard import guarded
 from branch.web.headers import install_security_headers, install_static_caching
-from branch.web.keys import HUB, LIVE, METRICS, ORIGINS, PAGES, RECORDS, SERVICE, SETTINGS
+from branch.web.keys import (
+    HUB,
+    LIVE,
+    METRICS,
+    ORIGINS,
+    OUTBOX,
+    PAGES,
+    RECORDS,
+    SERVICE,
+    SETTINGS,
+)
 from branch.web.openapi import setup_openapi
 from branch.web.pages import STATIC_DIR, page, staff_page
 from branch.web.reports import setup_reports
@@ -266,6 +276,15 @@ def create_app(settings: Settings) -> web.Application:
         await sessions.close()
 
     app.on_cleanup.append(close_sessions)
+    app[OUTBOX] = Outbox(
+        sessions, settings.limits_ws_send_backlog_bytes, settings.limits_ws_send_backlog_seconds
+    )
+
+    async def close_outbox(app: web.Application) -> None:
+        # After `_close_pages`: what is left are pages too backed up to read their close.
+        await app[OUTBOX].close()
+
+    app.on_shutdown.append(close_outbox)
     if settings.oidc_dev_login:
         from branch.web.devlogin import setup_dev_login
 

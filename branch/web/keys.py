@@ -12,7 +12,7 @@ from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.service import BranchService
-from branch.web.connection import PageConnection
+from branch.web.connection import Outbox, PageConnection
 
 SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Delivery)
@@ -21,5 +21,6 @@ RECORDS = web.AppKey("records", RecordStore)
 SERVICE = web.AppKey("service", BranchService)
 METRICS = web.AppKey("metrics", Metrics)
 PAGES: web.AppKey[weakref.WeakSet[PageConnection]] = web.AppKey("pages")
+OUTBOX = web.AppKey("outbox", Outbox)
 # The origins the branch's own pages are served from (`Settings.origins`, worked out once).
 ORIGINS: web.AppKey[frozenset[str]] = web.AppKey("origins")

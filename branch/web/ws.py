@@ -35,7 +35,7 @@ from branch.service import LIVE_ROLES, BranchService
 from branch.web.auth import SESSIONS, current_session
 from branch.web.connection import BUSY, HEARD, PageConnection
 from branch.web.guard import INTERNAL
-from branch.web.keys import HUB, METRICS, ORIGINS, PAGES, SERVICE, SETTINGS
+from branch.web.keys import HUB, METRICS, ORIGINS, OUTBOX, PAGES, SERVICE, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         transport = request.transport
         if transport is None:  # gone during the handshake
             return socket
-        page = PageConnection(socket, transport, request.app[SESSIONS])
+        page = PageConnection(socket, transport, request.app[OUTBOX])
         # Not judged by the heartbeat while it is set up: its pong would wait unread.
         page.quiet = BUSY
         request.app[PAGES].add(page)
@@ -161,7 +161,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 # The page reconnects and its call's grace goes on; a crash here would drop it.
                 await _close_unwelcome(socket, user.role, error)
                 return socket
-            await socket.send_str(welcome)
+            # Through the page, as every message to it, so it stays in order behind a backlog.
+            await page.send_text(welcome)
             del welcome
             page.quiet = HEARD
             async for frame in socket:
@@ -176,19 +177,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                     # Dropped unread: a flood costs this page its messages, not the node its time.
                     refused += 1
                     if refused == 1 or refused % 50 == 0:
-                        await socket.send_str(error_reply(RateLimited(TOO_FAST), None))
+                        await page.send_text(error_reply(RateLimited(TOO_FAST), None))
                     if refused >= FLOOD_CLOSE_AFTER:
-                        await socket.close(code=CLOSE_RATE_LIMITED, message=b"too many messages")
+                        await page.close(CLOSE_RATE_LIMITED, "too many messages")
                     continue
                 refused = 0
                 if frame.type is WSMsgType.TEXT:
                     page.quiet = BUSY
                     await _handle_frame(
-                        service, user, socket, frame.data, settings.limits_ws_message_bytes
+                        service, user, page, frame.data, settings.limits_ws_message_bytes
                     )
                     page.quiet = HEARD
                 elif frame.type is WSMsgType.BINARY:
-                    await socket.send_str(
+                    await page.send_text(
                         error_reply(BadMessage("binary frames are not accepted"), None)
                     )
         finally:
@@ -222,7 +223,7 @@ async def _close_unwelcome(socket: web.WebSocketResponse, who: str, error: Excep
 
 
 async def _handle_frame(
-    service: BranchService, user: User, socket: web.WebSocketResponse, data: str, max_bytes: int
+    service: BranchService, user: User, page: PageConnection, data: str, max_bytes: int
 ) -> None:
     reply_to: str | None = None
     try:
@@ -230,11 +231,12 @@ async def _handle_frame(
         reply_to = message.type
         await service.handle(user, message)
     except MessageTooLarge as error:
-        await socket.close(code=CLOSE_TOO_LARGE, message=error.message.encode()[:120])
+        # A close reason may hold 123 bytes.
+        await page.close(CLOSE_TOO_LARGE, error.message.encode()[:120].decode(errors="ignore"))
     except BranchError as error:
-        await socket.send_str(error_reply(error, reply_to, service.metrics))
+        await page.send_text(error_reply(error, reply_to, service.metrics))
     except Exception:
         # A bug must cost one message, not the node or the person's connection.
         log.exception("message %s from a %s failed", reply_to, user.role)
         internal = InternalError("No pudimos procesar tu solicitud; inténtalo de nuevo")
-        await socket.send_str(error_reply(internal, reply_to, service.metrics))
+        await page.send_text(error_reply(internal, reply_to, service.metrics))
