@@ -37,7 +37,7 @@ from branch.web.auth import (
     current_session,
     setup_auth,
 )
-from branch.web.connection import Outbox, beat
+from branch.web.connection import beat
 from branch.web.guard import guarded
 from branch.web.headers import install_security_headers, install_static_caching
 from branch.web.keys import (
@@ -52,6 +52,7 @@ from branch.web.keys import (
     SETTINGS,
 )
 from branch.web.openapi import setup_openapi
+from branch.web.outbox import Outbox
 from branch.web.pages import STATIC_DIR, page, staff_page
 from branch.web.reports import setup_reports
 from branch.web.ws import close_pages_of, watch_sessions, websocket

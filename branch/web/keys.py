@@ -12,7 +12,8 @@ from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.records.base import RecordStore
 from branch.service import BranchService
-from branch.web.connection import Outbox, PageConnection
+from branch.web.connection import PageConnection
+from branch.web.outbox import Outbox
 
 SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Delivery)

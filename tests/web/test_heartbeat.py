@@ -1,15 +1,27 @@
-"""The node's own heartbeat: a silent page is pinged; one that leaves a ping unanswered is closed."""
+"""The node's own heartbeat: a silent page is pinged; one that leaves a ping unanswered is closed.
+
+A page is not judged while its handler works on a frame or while it is set up
+(its pong waits unread meanwhile), and a page whose socket backed up is not
+pinged: the ping would wait behind what it has not read.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 
 import aiohttp
 
 from branch.web.client import BranchClient
+from branch.web.connection import PINGED, QUIET
 from branch.web.keys import HUB, PAGES
-from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.servers.redis import RedisServer, StartRedis
+from tests.web.raw_page import OP_TEXT
+from tests.web.stalled_line import backed_up, line
 
 BEAT = 0.4  # heartbeat_seconds in these tests: a ping every 0.4 s, 0.2 s to answer it
 
@@ -94,3 +106,81 @@ async def test_the_node_answers_a_pages_ping(start_branch: StartBranch) -> None:
         assert pong.type is aiohttp.WSMsgType.PONG
         assert pong.data == b"are you there"
         await socket.close()
+
+
+@contextlib.contextmanager
+def frozen(redis: RedisServer) -> Iterator[None]:
+    """Redis stops answering (its process stopped), as a store that hangs does."""
+    assert redis.process is not None
+    redis.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        redis.process.send_signal(signal.SIGCONT)
+
+
+async def test_a_page_is_not_judged_while_its_handler_works_on_a_frame(
+    start_redis: StartRedis, start_branch: StartBranch, redis_prefix: str
+) -> None:
+    redis = start_redis()
+    node = await start_branch(
+        limits_ws_heartbeat_seconds=BEAT, stores_live=redis.url, stores_live_prefix=redis_prefix
+    )
+    async with BranchClient(node.url, ca_file=node.ca_path) as eva:
+        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+        await eva.connect()  # somebody serves the line, so joining is not refused
+        async with BranchClient(node.url, ca_file=node.ca_path) as ana:
+            await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
+            socket = await bare_page(ana, node.url)
+            with frozen(redis):
+                # Its handler waits for the store for four beats; the page's frames,
+                # pongs included, wait unread meanwhile, so it looks silent.
+                await socket.send_str(json.dumps({"type": "queue.join", "reason": "licencias"}))
+                await asyncio.sleep(4 * BEAT)
+            reply = await socket.receive(timeout=10)
+            assert reply.type is aiohttp.WSMsgType.TEXT, reply
+            assert json.loads(reply.data)["type"] == "queue.joined"
+            await socket.close()
+
+
+async def test_a_page_is_not_judged_while_it_is_set_up(
+    start_redis: StartRedis, start_branch: StartBranch, redis_prefix: str
+) -> None:
+    redis = start_redis()
+    node = await start_branch(
+        limits_ws_heartbeat_seconds=BEAT, stores_live=redis.url, stores_live_prefix=redis_prefix
+    )
+    async with BranchClient(node.url, ca_file=node.ca_path) as ana:
+        await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
+        with frozen(redis):
+            # Upgraded at once; the session, the page's record and its welcome wait for
+            # the store for four beats.
+            socket = await ana.http.ws_connect(f"{node.url}/ws", origin=node.url, autoping=False)
+            await asyncio.sleep(4 * BEAT)
+        while True:  # what the node pushed meanwhile may come first, the welcome then
+            frame = await socket.receive(timeout=10)
+            assert frame.type is aiohttp.WSMsgType.TEXT, frame
+            if json.loads(frame.data)["type"] == "welcome":
+                break
+        await socket.close()
+
+
+async def test_a_page_whose_socket_backed_up_is_not_pinged(start_branch: StartBranch) -> None:
+    async with line(start_branch) as waiting:
+        waiting.ana.stall()
+        await backed_up(waiting)
+        page = waiting.page_of_ana()
+        page.quiet = QUIET  # silent for a beat: the next one would ping it
+        # Not sent: behind what she has not read it would wait for her, and hold up
+        # the beat for every page after hers. She is taken for gone at the next beat.
+        assert await asyncio.wait_for(page.beat(), 5) is False
+        assert page.quiet == PINGED
+        waiting.ana.resume()
+        while True:
+            try:
+                frame = await waiting.ana.frame(timeout=3)
+            except TimeoutError:
+                break
+            assert frame.opcode == OP_TEXT, frame
+        assert await asyncio.wait_for(page.beat(), 5) is False
+        assert page.transport.is_closing()

@@ -1,0 +1,190 @@
+"""Sending to pages whose sockets backed up, without anyone waiting for them.
+
+The node sends to its pages one after another: a line's positions, a
+wallboard, a broadcast, and every cross-node message from one reader task.
+aiohttp's writer makes a send wait for the socket to drain once it has written
+256 KiB since it last looked and the transport holds more than its high-water
+mark (64 KiB), so one page that stops reading would hold up every send after
+it. A text therefore goes straight to the socket only while the transport
+holds nothing unsent and the text fits under that mark: then the write cannot
+pause the writer. Otherwise it joins the page's backlog, which a task of its
+own writes as the socket takes it.
+
+The backlog and its task exist only while the page is backed up, and live here
+rather than on the page, so a page that reads costs nothing more (the waiting
+room is measured per open socket). A page falls behind, and is closed with
+4408, when more than ``max_bytes`` wait for it at the node (its backlog and its
+transport's buffer), when a message waited ``max_seconds`` in its backlog, or
+when its socket took nothing for ``max_seconds`` while bytes waited for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING
+
+from branch.errors import CLOSE_FELL_BEHIND
+from branch.live.sessions import SessionStore
+from branch.tasks import stop
+
+if TYPE_CHECKING:
+    from branch.web.connection import PageConnection
+
+log = logging.getLogger(__name__)
+
+# Longest text written directly: at four bytes a character at most, it stays under the
+# transport's high-water mark, so writing it to an empty transport cannot pause the writer.
+DIRECT_CHARS = 16_000
+# What a backlog's writer lets the transport hold; the rest waits in the backlog, where
+# its age is known.
+WRITE_AHEAD = 64 * 1024
+# How often a writer looks again at a socket that took nothing: soon at first, since
+# most pages catch up within milliseconds, then a few times a second.
+FIRST_LOOK = 0.005
+LAST_LOOK = 0.25
+FELL_BEHIND = "fell behind"
+
+
+def unsent(transport: asyncio.Transport) -> int:
+    """Bytes written to ``transport`` that its socket has not taken yet."""
+    # None once it is closing: a closed TLS transport cannot even be asked, and a
+    # write to a closing one fails at once instead of waiting.
+    return 0 if transport.is_closing() else transport.get_write_buffer_size()
+
+
+class Backlog:
+    """What waits for one backed-up page, oldest first, and the task that writes it."""
+
+    __slots__ = ("closing", "limit", "size", "task", "texts")
+
+    def __init__(self) -> None:
+        self.texts: deque[tuple[float, str]] = deque()  # (when it was sent, text)
+        self.size = 0  # characters in ``texts``
+        self.closing: tuple[int, str] | None = None  # the close the page gets instead
+        self.limit: asyncio.Timeout | None = None  # interrupts the writer's wait
+        self.task: asyncio.Task[None] | None = None
+
+
+class Outbox:
+    """What the pages of a node share: the logins they stand on, and the backlogs."""
+
+    def __init__(self, sessions: SessionStore, max_bytes: int, max_seconds: float) -> None:
+        self.sessions = sessions
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.backlogs: dict[PageConnection, Backlog] = {}
+
+    def hold(self, page: PageConnection, text: str) -> None:
+        """Queue ``text`` for ``page`` behind what already waits for it."""
+        backlog = self._backlog(page)
+        if backlog.closing is not None:
+            return  # the page is being closed: what it is still sent is dropped
+        backlog.texts.append((asyncio.get_running_loop().time(), text))
+        backlog.size += len(text)
+        if backlog.size + unsent(page.transport) > self.max_bytes:
+            self._end(backlog, CLOSE_FELL_BEHIND, FELL_BEHIND)
+
+    def close_later(self, page: PageConnection, code: int, reason: str) -> bool:
+        """Leave the close of a backed-up page to its writer; False when it is not backed up."""
+        if page not in self.backlogs and not unsent(page.transport):
+            return False
+        backlog = self._backlog(page)
+        if backlog.closing is None:
+            self._end(backlog, code, reason)
+        return True
+
+    async def close(self) -> None:
+        """Stop every writer (the node is stopping): a backed-up page is cut off."""
+        for page, backlog in list(self.backlogs.items()):
+            if backlog.task is not None:
+                await stop(backlog.task)
+            page.transport.abort()
+        self.backlogs.clear()
+
+    def _backlog(self, page: PageConnection) -> Backlog:
+        backlog = self.backlogs.get(page)
+        if backlog is None:
+            backlog = self.backlogs[page] = Backlog()
+            backlog.task = asyncio.create_task(self._write(page, backlog), name="page backlog")
+        return backlog
+
+    def _end(self, backlog: Backlog, code: int, reason: str) -> None:
+        backlog.closing = (code, reason)
+        backlog.texts.clear()
+        backlog.size = 0
+        if backlog.limit is not None and not backlog.limit.expired():
+            # The writer stops waiting for the socket now, and closes it.
+            backlog.limit.reschedule(asyncio.get_running_loop().time())
+
+    async def _write(self, page: PageConnection, backlog: Backlog) -> None:
+        try:
+            if await self._drain(page, backlog):
+                return
+            code, reason = backlog.closing or (CLOSE_FELL_BEHIND, FELL_BEHIND)
+            self._end(backlog, code, reason)
+            if code == CLOSE_FELL_BEHIND:
+                log.info("a page fell behind (%d bytes unsent): closed", unsent(page.transport))
+            try:
+                # The close frame goes behind what the page has not read: it sees the code
+                # if it reads that far in time, a cut connection (1006) otherwise. A closed
+                # transport still waits for its socket to take all it holds, which a page
+                # that reads nothing never does.
+                sock = page.transport.get_extra_info("socket")  # not to be asked once closed
+                async with asyncio.timeout(self.max_seconds):
+                    await page.socket.close(code=code, message=reason.encode())
+                    look = FIRST_LOOK
+                    while sock is not None and sock.fileno() != -1:
+                        await asyncio.sleep(look)
+                        look = min(look * 2, LAST_LOOK)
+            except TimeoutError:
+                page.transport.abort()
+        except (ConnectionError, RuntimeError):
+            page.transport.abort()  # gone meanwhile: its handler lets it go
+        except Exception:
+            log.exception("writing to a backed-up page failed")
+            page.transport.abort()
+        finally:
+            if self.backlogs.get(page) is backlog:
+                del self.backlogs[page]
+
+    async def _drain(self, page: PageConnection, backlog: Backlog) -> bool:
+        """Write the backlog in order; True once all is taken, False when the page fell behind."""
+        loop = asyncio.get_running_loop()
+        look = FIRST_LOOK
+        held = unsent(page.transport)
+        moved = loop.time()  # when the socket last took something
+        try:
+            async with asyncio.timeout(None) as limit:
+                backlog.limit = limit
+                while backlog.closing is None:
+                    if page.socket.closed:
+                        return True  # closed by its handler: nothing is owed any more
+                    now, left = loop.time(), unsent(page.transport)
+                    if left < held:
+                        moved = now
+                    texts = backlog.texts
+                    if texts and left < WRITE_AHEAD:
+                        _sent_at, text = texts.popleft()
+                        backlog.size -= len(text)
+                        # The writer may still wait for the socket; that wait is bounded too.
+                        limit.reschedule(now + self.max_seconds)
+                        await page.socket.send_str(text)
+                        limit.reschedule(None)
+                        held, look = unsent(page.transport), FIRST_LOOK
+                        continue
+                    if not texts and not left:
+                        return True  # caught up: its sends go straight to the socket again
+                    held = left
+                    if now - moved > self.max_seconds or (
+                        texts and now - texts[0][0] > self.max_seconds
+                    ):
+                        return False
+                    await asyncio.sleep(look)
+                    look = min(look * 2, LAST_LOOK)
+        except TimeoutError:
+            pass
+        finally:
+            backlog.limit = None
+        return False

@@ -1,0 +1,130 @@
+"""A line of waiting citizens whose first, ana, stops reading her socket.
+
+Notices from a supervisor, 4,000 characters each, fill her socket: the kernel
+grows its buffers for it to megabytes first, then what is left waits at the node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from branch.auth.run import Run, compute_dv
+from branch.web.client import BranchClient
+from branch.web.connection import PageConnection
+from branch.web.keys import HUB
+from branch.web.outbox import unsent
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, RunningBranch, StartBranch
+from tests.web.raw_page import OP_CLOSE, OP_TEXT, RawPage, open_raw_page
+
+NOTICE_CHARS = 4000
+# Pings far apart: the node's heartbeat would otherwise take the silent page for gone.
+ROOMY = {
+    "limits_ws_heartbeat_seconds": 600.0,
+    "limits_notice": NOTICE_CHARS,
+    "limits_messages_per_second": 1000,
+    "limits_message_burst": 1000,
+    "limits_joins_per_hour": 100,
+}
+
+
+def citizen_run(index: int) -> str:
+    number = 15_000_000 + index
+    return Run(number, compute_dv(number)).format()
+
+
+def notice(index: int) -> str:
+    return f"{index:05d} " + "x" * (NOTICE_CHARS - 6)
+
+
+@dataclass
+class Line:
+    node: RunningBranch
+    ana: RawPage  # first in the line, and the one that stops reading
+    others: list[BranchClient]  # after her in the line, reading as browsers do
+    sara: BranchClient  # a supervisor, whose broadcasts go to everyone waiting
+    clients: contextlib.AsyncExitStack
+    sent: list[int] = field(default_factory=list)  # the notices broadcast, in order
+    later: int = 0  # citizens who joined after ``others``
+
+    def page_of_ana(self) -> PageConnection:
+        page = self.node.app[HUB].page(f"citizen:{CITIZEN_RUN}")
+        assert isinstance(page, PageConnection)
+        return page
+
+    async def citizen(self, index: int) -> BranchClient:
+        client = await self.clients.enter_async_context(
+            BranchClient(self.node.url, ca_file=self.node.ca_path)
+        )
+        await client.login(citizen_run(index), "Persona", f"Número {index}")
+        await client.connect()
+        await client.send("queue.join", reason="licencias")
+        await client.receive("queue.joined")
+        self.later += 1
+        return client
+
+    async def broadcast(self, first: int, count: int) -> None:
+        """Notices numbered from ``first``; returns once the node has sent each one to all."""
+        for index in range(first, first + count):
+            self.sent.append(index)
+            await self.sara.send("supervisor.broadcast", service="general", text=notice(index))
+        for _ in range(count):
+            done = await self.sara.receive("supervisor.done", timeout=10)
+            others = self.later  # ana among them until she is closed
+            assert done["recipients"] in (others, others + 1), done
+
+    async def others_got(self, first: int, count: int) -> None:
+        for other in self.others:
+            for index in range(first, first + count):
+                told = await other.receive("queue.notice", timeout=10)
+                assert told["text"] == notice(index)
+
+
+@contextlib.asynccontextmanager
+async def line(start_branch: StartBranch, **settings: Any) -> AsyncIterator[Line]:
+    node = await start_branch(**{**ROOMY, **settings})
+    async with contextlib.AsyncExitStack() as clients:
+        eva = await clients.enter_async_context(BranchClient(node.url, ca_file=node.ca_path))
+        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+        await eva.connect()  # somebody serves the line, so joining is not refused
+        ana_client = await clients.enter_async_context(BranchClient(node.url, ca_file=node.ca_path))
+        await ana_client.login(CITIZEN_RUN, "Ana", "Rojas")
+        ana = await open_raw_page(ana_client, node.ca_path)
+        clients.callback(ana.close)
+        ana.send("queue.join", reason="licencias")
+        while (await ana.message())["type"] != "queue.position":
+            pass
+        sara = await clients.enter_async_context(BranchClient(node.url, ca_file=node.ca_path))
+        await sara.login(SUPERVISOR_RUN, "Sara", "Vidal", "/supervisor")
+        await sara.connect()
+        found = Line(node, ana, [], sara, clients)
+        found.others = [await found.citizen(index) for index in range(2)]
+        yield found
+
+
+async def backed_up(line: Line) -> None:
+    """Broadcast until ana's socket took all it could: what is left waits at the node."""
+    first = 0
+    # Megabytes: the kernel grows its buffers for the socket first.
+    while not unsent(line.page_of_ana().transport):
+        await line.broadcast(first, 10)
+        first += 10
+        assert first < 2000, "ana's socket never backed up"
+    await line.others_got(0, first)
+
+
+async def read_all(page: RawPage) -> tuple[list[dict[str, Any]], int | None]:
+    """Everything the page is sent from now on, in order, and the close code if it is closed."""
+    page.resume()
+    messages: list[dict[str, Any]] = []
+    while True:
+        try:
+            frame = await page.frame(timeout=3)
+        except TimeoutError:
+            return messages, None
+        if frame.opcode == OP_CLOSE:
+            return messages, frame.close_code
+        if frame.opcode == OP_TEXT:
+            messages.append(frame.message())

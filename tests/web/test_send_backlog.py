@@ -1,0 +1,134 @@
+"""A page that stops reading its socket holds up nobody, and is closed once too far behind."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from branch.errors import CLOSE_FELL_BEHIND
+from branch.web.keys import HUB, OUTBOX
+from tests.conftest import CITIZEN_RUN, StartBranch
+from tests.web.raw_page import OP_TEXT, RawPage
+from tests.web.stalled_line import backed_up, line, read_all
+
+
+async def test_the_others_in_line_get_their_pushes_while_a_page_reads_nothing(
+    start_branch: StartBranch,
+) -> None:
+    async with line(start_branch, limits_ws_send_backlog_bytes=64 * 1024 * 1024) as waiting:
+        waiting.ana.stall()
+        # Far more than a socket takes unread and than aiohttp buffers before it makes a
+        # send wait for the socket: ana is first in line, and every send went to her first.
+        await backed_up(waiting)
+        await waiting.broadcast(1000, 150)
+        await waiting.others_got(1000, 150)
+        held = waiting.node.app[OUTBOX].backlogs[waiting.page_of_ana()]
+        assert held.size > 300_000
+        # A change to the line reaches everyone after ana at once.
+        loop = asyncio.get_running_loop()
+        for other in waiting.others:
+            while other.received():
+                await other.receive()
+        joined_at = loop.time()
+        await waiting.citizen(7)
+        for place, other in enumerate(waiting.others, start=2):
+            position = await other.receive("queue.position", timeout=5)
+            assert (position["position"], position["waiting"]) == (place, 4)
+        assert loop.time() - joined_at < 3
+
+
+async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
+    start_branch: StartBranch,
+) -> None:
+    bound = 256 * 1024
+    async with line(start_branch, limits_ws_send_backlog_bytes=bound) as waiting:
+        page = waiting.page_of_ana()
+        waiting.ana.stall()
+        await backed_up(waiting)
+        sent = 0
+        outbox = waiting.node.app[OUTBOX]
+        while page in outbox.backlogs and outbox.backlogs[page].closing is None:
+            await waiting.broadcast(500 + sent, 10)
+            sent += 10
+            assert sent < 200, "ana was never found too far behind"
+        await waiting.others_got(500, sent)  # the others lost nothing meanwhile
+        assert outbox.backlogs[page].closing == (CLOSE_FELL_BEHIND, "fell behind")
+        assert outbox.backlogs[page].size == 0  # what waited for her is let go at once
+
+        # When she reads again, she finds what her socket had taken, then the close.
+        messages, code = await read_all(waiting.ana)
+        assert code == CLOSE_FELL_BEHIND
+        numbers = [int(m["text"][:5]) for m in messages if m["type"] == "queue.notice"]
+        assert numbers == waiting.sent[: len(numbers)]  # the first ones, in order
+        assert len(numbers) < len(waiting.sent)  # and not the rest
+        waiting.ana.close()
+        for _ in range(100):  # the node lets her page go as it would a dropped one
+            if (
+                waiting.node.app[HUB].page(f"citizen:{CITIZEN_RUN}") is None
+                and page not in outbox.backlogs
+            ):
+                break
+            await asyncio.sleep(0.05)
+        assert waiting.node.app[HUB].page(f"citizen:{CITIZEN_RUN}") is None
+        assert page not in outbox.backlogs
+
+
+async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
+    start_branch: StartBranch,
+) -> None:
+    async with line(start_branch, limits_ws_send_backlog_seconds=1.0) as waiting:
+        page = waiting.page_of_ana()
+        waiting.ana.stall()
+        await backed_up(waiting)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outbox = waiting.node.app[OUTBOX]
+        while page in outbox.backlogs and outbox.backlogs[page].closing is None:
+            await asyncio.sleep(0.05)
+            assert loop.time() - started < 5, "a stalled page was never closed"
+        assert loop.time() - started > 0.5
+        _messages, code = await read_all(waiting.ana)
+        assert code == CLOSE_FELL_BEHIND
+
+
+async def test_a_page_that_reads_slowly_but_catches_up_keeps_every_message_in_order(
+    start_branch: StartBranch,
+) -> None:
+    async with line(start_branch) as waiting:
+        page = waiting.page_of_ana()
+        outbox = waiting.node.app[OUTBOX]
+        waiting.ana.stall()
+        await backed_up(waiting)
+        # She reads in short bursts, while more notices and a change to the line come.
+        reader = asyncio.create_task(slow_reader(waiting.ana))
+        await waiting.broadcast(2000, 60)
+        await waiting.citizen(8)
+        await waiting.broadcast(2060, 60)
+        messages = await reader
+        assert page not in outbox.backlogs  # caught up: nothing is kept for her any more
+        numbers = [int(m["text"][:5]) for m in messages if m["type"] == "queue.notice"]
+        assert numbers == waiting.sent  # every one, in order
+        # The count she was pushed when the line grew came after the notices before it.
+        grew = next(i for i, m in enumerate(messages) if m.get("waiting") == 4)
+        assert int(messages[grew - 1]["text"][:5]) == 2059
+        waiting.ana.send("ping")
+        while (reply := await waiting.ana.message())["type"] != "pong":
+            assert reply["type"] == "wallboard", reply
+        # and her page still works
+
+
+async def slow_reader(page: RawPage) -> list[dict[str, Any]]:
+    """Read for 20 ms every 100 ms, until nothing has come for a while."""
+    messages: list[dict[str, Any]] = []
+    quiet_since = asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - quiet_since < 3:
+        page.resume()
+        await asyncio.sleep(0.02)
+        page.stall()
+        while (frame := page._take()) is not None:
+            assert frame.opcode == OP_TEXT, frame
+            messages.append(frame.message())
+            quiet_since = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.08)
+    page.resume()
+    return messages
