@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from branch import errors
 from branch.schema import CLIENT_MESSAGES, SERVER_TYPES
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -104,3 +105,22 @@ def test_page_has_no_inline_code(page: Path) -> None:
 def test_page_loads_nothing_from_elsewhere(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     assert re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", text) == []
+
+
+def js_close_codes(source: str) -> tuple[dict[str, int], set[str]]:
+    """The `CLOSE` codes of signaling.js, and the names of those after which it stays closed."""
+    block = re.search(r"export\s+const\s+CLOSE\s*=\s*Object\.freeze\(\{(?P<body>[^}]*)\}", source)
+    final = re.search(r"const\s+FINAL_CLOSES\s*=\s*new\s+Set\(\[(?P<body>[^\]]*)\]", source)
+    assert block is not None and final is not None, "signaling.js has no CLOSE or FINAL_CLOSES"
+    codes = {name: int(code) for name, code in re.findall(r"(\w+):\s*(\d+)", block["body"])}
+    return codes, set(re.findall(r"CLOSE\.(\w+)", final["body"]))
+
+
+def test_the_close_codes_of_the_page_are_the_servers() -> None:
+    codes, final = js_close_codes((STATIC / "js" / "signaling.js").read_text())
+    for name, code in codes.items():
+        assert getattr(errors, f"CLOSE_{name}") == code, name
+    assert final <= codes.keys()
+    # Closed for falling behind, a page reconnects as after a dropped connection.
+    assert codes["FELL_BEHIND"] == errors.CLOSE_FELL_BEHIND
+    assert "FELL_BEHIND" not in final

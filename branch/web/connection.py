@@ -60,10 +60,17 @@ class PageConnection:
         """Send ``text`` after what was sent before; never waits for the socket to drain."""
         if self.socket.closed:
             return
-        if len(text) > DIRECT_CHARS or unsent(self.transport) or self in self.outbox.backlogs:
+        transport = self.transport
+        # The relay's every message passes here: `unsent` inlined. A closing transport
+        # cannot be asked for its buffer, and the write below fails at once for it.
+        if (
+            len(text) <= DIRECT_CHARS
+            and (transport.is_closing() or not transport.get_write_buffer_size())
+            and self not in self.outbox.backlogs
+        ):
+            await self.socket.send_str(text)
+        else:
             self.outbox.hold(self, text)
-            return
-        await self.socket.send_str(text)
 
     async def close(self, code: int, reason: str) -> None:
         try:

@@ -69,12 +69,14 @@ export const CLOSE = Object.freeze({
   TOO_LARGE: 1009,
   NOT_AUTHENTICATED: 4401,
   FORBIDDEN: 4403,
+  FELL_BEHIND: 4408,
   REPLACED: 4409,
   SESSION_ENDED: 4440,
 });
 
 // Reconnecting after these would only be refused again, or would steal the
-// session back from the newer window.
+// session back from the newer window. After any other close the page reconnects,
+// FELL_BEHIND too: a page that stopped reading (a frozen tab) gets the line anew.
 const FINAL_CLOSES = new Set([
   CLOSE.NOT_AUTHENTICATED,
   CLOSE.FORBIDDEN,
