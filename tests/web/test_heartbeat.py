@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
+import pytest
 
 from branch.web.client import BranchClient
 from branch.web.connection import PINGED, QUIET
 from branch.web.keys import HUB, PAGES
-from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, StartBranch
+from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, RunningBranch, StartBranch
 from tests.servers.redis import RedisServer, StartRedis
 from tests.web.raw_page import OP_TEXT
 from tests.web.stalled_line import backed_up, line
@@ -119,50 +120,53 @@ def frozen(redis: RedisServer) -> Iterator[None]:
         redis.process.send_signal(signal.SIGCONT)
 
 
-async def test_a_page_is_not_judged_while_its_handler_works_on_a_frame(
-    start_redis: StartRedis, start_branch: StartBranch, redis_prefix: str
-) -> None:
-    redis = start_redis()
-    node = await start_branch(
-        limits_ws_heartbeat_seconds=BEAT, stores_live=redis.url, stores_live_prefix=redis_prefix
-    )
-    async with BranchClient(node.url, ca_file=node.ca_path) as eva:
-        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
-        await eva.connect()  # somebody serves the line, so joining is not refused
-        async with BranchClient(node.url, ca_file=node.ca_path) as ana:
-            await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
-            socket = await bare_page(ana, node.url)
-            with frozen(redis):
-                # Its handler waits for the store for four beats; the page's frames,
-                # pongs included, wait unread meanwhile, so it looks silent.
-                await socket.send_str(json.dumps({"type": "queue.join", "reason": "licencias"}))
-                await asyncio.sleep(4 * BEAT)
-            reply = await socket.receive(timeout=10)
-            assert reply.type is aiohttp.WSMsgType.TEXT, reply
-            assert json.loads(reply.data)["type"] == "queue.joined"
-            await socket.close()
+OnRedis = tuple[RunningBranch, RedisServer, BranchClient]
 
 
-async def test_a_page_is_not_judged_while_it_is_set_up(
+@pytest.fixture
+async def on_redis(
     start_redis: StartRedis, start_branch: StartBranch, redis_prefix: str
-) -> None:
+) -> AsyncIterator[OnRedis]:
+    """A node whose live state and sessions are on a Redis of the test's own; ana logged in."""
     redis = start_redis()
     node = await start_branch(
         limits_ws_heartbeat_seconds=BEAT, stores_live=redis.url, stores_live_prefix=redis_prefix
     )
     async with BranchClient(node.url, ca_file=node.ca_path) as ana:
         await ana.login(CITIZEN_RUN, "Ana", "Rojas", "/citizen")
+        yield node, redis, ana
+
+
+async def test_a_page_is_not_judged_while_its_handler_works_on_a_frame(on_redis: OnRedis) -> None:
+    node, redis, ana = on_redis
+    async with BranchClient(node.url, ca_file=node.ca_path) as eva:
+        await eva.login(EXECUTIVE_RUN, "Eva", "Díaz", "/executive")
+        await eva.connect()  # somebody serves the line, so joining is not refused
+        socket = await bare_page(ana, node.url)
         with frozen(redis):
-            # Upgraded at once; the session, the page's record and its welcome wait for
-            # the store for four beats.
-            socket = await ana.http.ws_connect(f"{node.url}/ws", origin=node.url, autoping=False)
+            # Its handler waits for the store for four beats; the page's frames,
+            # pongs included, wait unread meanwhile, so it looks silent.
+            await socket.send_str(json.dumps({"type": "queue.join", "reason": "licencias"}))
             await asyncio.sleep(4 * BEAT)
-        while True:  # what the node pushed meanwhile may come first, the welcome then
-            frame = await socket.receive(timeout=10)
-            assert frame.type is aiohttp.WSMsgType.TEXT, frame
-            if json.loads(frame.data)["type"] == "welcome":
-                break
+        reply = await socket.receive(timeout=10)
+        assert reply.type is aiohttp.WSMsgType.TEXT, reply
+        assert json.loads(reply.data)["type"] == "queue.joined"
         await socket.close()
+
+
+async def test_a_page_is_not_judged_while_it_is_set_up(on_redis: OnRedis) -> None:
+    node, redis, ana = on_redis
+    with frozen(redis):
+        # Upgraded at once; the session, the page's record and its welcome wait for
+        # the store for four beats.
+        socket = await ana.http.ws_connect(f"{node.url}/ws", origin=node.url, autoping=False)
+        await asyncio.sleep(4 * BEAT)
+    while True:  # what the node pushed meanwhile may come first, the welcome then
+        frame = await socket.receive(timeout=10)
+        assert frame.type is aiohttp.WSMsgType.TEXT, frame
+        if json.loads(frame.data)["type"] == "welcome":
+            break
+    await socket.close()
 
 
 async def test_a_page_whose_socket_backed_up_is_not_pinged(start_branch: StartBranch) -> None:
