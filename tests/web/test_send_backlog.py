@@ -76,7 +76,11 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
 async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
     start_branch: StartBranch,
 ) -> None:
-    async with line(start_branch, limits_ws_send_backlog_seconds=1.0) as waiting:
+    # Bytes enough for anything this test sends: only the seconds can close her.
+    roomy = 64 * 1024 * 1024
+    async with line(
+        start_branch, limits_ws_send_backlog_seconds=1.0, limits_ws_send_backlog_bytes=roomy
+    ) as waiting:
         page = waiting.page_of_ana()
         waiting.ana.stall()
         await backed_up(waiting)
@@ -86,7 +90,6 @@ async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
         while page in outbox.backlogs and outbox.backlogs[page].closing is None:
             await asyncio.sleep(0.05)
             assert loop.time() - started < 5, "a stalled page was never closed"
-        assert loop.time() - started > 0.5
         _messages, code = await read_all(waiting.ana)
         assert code == CLOSE_FELL_BEHIND
 
@@ -94,7 +97,8 @@ async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
 async def test_a_page_that_reads_slowly_but_catches_up_keeps_every_message_in_order(
     start_branch: StartBranch,
 ) -> None:
-    async with line(start_branch) as waiting:
+    # Time enough to catch up on a loaded machine: she must not be closed for it.
+    async with line(start_branch, limits_ws_send_backlog_seconds=60.0) as waiting:
         page = waiting.page_of_ana()
         outbox = waiting.node.app[OUTBOX]
         waiting.ana.stall()
