@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from redis.commands.core import AsyncScript
 
-from branch.core.floor import Agent, Call, Floor, FloorRules, Waiting
+from branch.core.floor import Agent, AgentState, Call, Floor, FloorRules, Waiting
 from branch.errors import LiveBusy
 from branch.live import codec
 from branch.live.keys import Keys
@@ -88,6 +88,11 @@ class Snapshot:
             answered=dict(self.answered),
             last_offered=self.cursor,
         )
+
+
+def heads(agents: Mapping[str, Agent]) -> int:
+    """How many citizens of each line a read takes from its head (``lua/read.lua`` counts the same)."""
+    return 1 + sum(agent.state is not AgentState.IN_CALL for agent in agents.values())
 
 
 def order(entry: Waiting) -> tuple[float, str]:
@@ -235,8 +240,7 @@ class Changes:
     def remove_waiting(self, entry: Waiting) -> None:
         keys = self.keys
         self.add("zrem", keys.waiting(entry.service), entry.contact_id)
-        self.add("zrem", keys.present(entry.service), entry.contact_id)
-        self.add("zrem", keys.absent, entry.contact_id)
+        self._unplace(entry)
         self.add("hdel", keys.entries, entry.contact_id)
         self.add("hdel", keys.citizens, entry.citizen_id)
         self._tidy[entry.service] = None
@@ -252,9 +256,16 @@ class Changes:
     def change_waiting(self, old: Waiting, new: Waiting) -> None:
         self.add("hset", self.keys.entries, new.contact_id, codec.dump_waiting(new))
         if old.absent_since != new.absent_since:
-            self.add("zrem", self.keys.present(old.service), old.contact_id)
-            self.add("zrem", self.keys.absent, old.contact_id)
+            self._unplace(old)
             self._place(new)
+
+    def _unplace(self, entry: Waiting) -> None:
+        # An entry is in exactly one of the two sets (``_place``), as read: the commit
+        # lands only on the version read, so the other needs no ZREM.
+        if entry.absent_since is None:
+            self.add("zrem", self.keys.present(entry.service), entry.contact_id)
+        else:
+            self.add("zrem", self.keys.absent, entry.contact_id)
 
     def _place(self, entry: Waiting) -> None:
         if entry.absent_since is None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from branch.core.floor import Agent, AgentState, Waiting
 from branch.live import codec
 from branch.live.keys import Keys
 from branch.live.redisstore import READ_SCRIPT
-from branch.live.snapshot import Wants, load
+from branch.live.snapshot import Wants, load, read_request
 
 T0 = 1795525200.0
 
@@ -75,3 +77,36 @@ async def test_a_whole_line_longer_than_lua_can_unpack_at_once(
     snapshot = await load(read, keys, wants, set())
     assert len(snapshot.entries) == 9_000
     assert snapshot.entries[line[-1].contact_id] == line[-1]
+
+
+async def test_a_count_of_heads_given_reads_that_many_and_not_what_the_caller_holds(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    general = await put_line(client, keys, "general", 5)
+    free = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    await client.hset(keys.agents, free.agent_id, codec.dump_agent(free))
+    await client.hset(keys.calls, "k1", "not read")
+    await client.hset(keys.answered, "e1", "not read")
+    read = client.register_script(READ_SCRIPT)
+    script_keys, argv = read_request(keys, Wants(), {"general"})
+    reply = await read(keys=script_keys, args=["=3", *argv[1:]])
+    _version, epoch, agents, calls, answered, _cursor, missing, contacts, _texts = reply
+    # Three heads although Redis has one free executive (which would make two).
+    assert contacts == [entry.contact_id for entry in general[:3]]
+    assert (epoch, agents, calls, answered, missing) == ("e1", [], [], [], [])
+    reply = await read(keys=script_keys, args=["=0", *argv[1:]])
+    assert reply[7] == [], "no heads"
+
+
+async def test_a_count_of_heads_that_is_no_count_is_refused(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    read = client.register_script(READ_SCRIPT)
+    script_keys, argv = read_request(keys, Wants(), set())
+    for bad in ("=x", "=-1", "=1.5", "="):
+        with pytest.raises(ResponseError) as raised:
+            await read(keys=script_keys, args=[bad, *argv[1:]])
+        assert str(raised.value) == f"read: ARGV[1] is not a count of heads: {bad}"

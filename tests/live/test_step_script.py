@@ -27,12 +27,13 @@ def step_args(
     commit: tuple[list[str], list[str | float]],
     read: tuple[list[str], list[str | int]],
     held: tuple[str, ...] = (),
+    heads: int = 2,
 ) -> tuple[list[str], list[str | float]]:
     """step.lua's KEYS and ARGV: the two scripts' own, where one ends, the contacts held."""
     (commit_keys, commit_argv), (read_keys, read_argv) = commit, read
     return (
         [*commit_keys, *read_keys],
-        [len(commit_keys), len(commit_argv), len(held), *commit_argv, *read_argv, *held],
+        [len(commit_keys), len(commit_argv), len(held), heads, *commit_argv, *read_argv, *held],
     )
 
 
@@ -95,19 +96,55 @@ async def test_a_refused_commit_writes_nothing_and_reads_the_floor_that_refused_
     assert await client.exists(keys.commit("t1")) == 0
 
 
+async def test_after_the_last_commit_the_node_says_how_many_heads_and_redis_counts_none(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    line = [
+        Waiting(f"c{index}", f"z{index}", "Ana", "general", "r", "", "F", T0 + index)
+        for index in range(4)
+    ]
+    for entry in line:
+        await client.hset(keys.entries, entry.contact_id, codec.dump_waiting(entry))
+        await client.zadd(keys.present("general"), {entry.contact_id: entry.joined_at})
+    await client.sadd(keys.services, "general")
+    # Executives in Redis that would make the script's own count two, not three.
+    for name in ("e1", "e2"):
+        busy = Agent(name, "Eva", AgentState.IN_CALL, T0)
+        await client.hset(keys.agents, name, codec.dump_agent(busy))
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e3", "Ivo", AgentState.AVAILABLE, T0)
+    read = read_request(keys, Wants(), {"general"})
+    ks, args = step_args(commit_of(keys, 0, agent), read, held=("c0",), heads=3)
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 1)
+    assert reply == [[], ["c0", "c1", "c2"], [codec.dump_waiting(e) for e in line[1:3]]]
+    # Another commit followed: the floor is not the node's, so the script counts
+    # from what Redis holds (one executive not in a call: two heads).
+    await client.set(keys.version, 2)
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 0), "the repeated call answers as the first time"
+    snapshot = read_reply(reply, set())
+    assert snapshot is not None and sorted(snapshot.entries) == ["c0", "c1"]
+
+
 @pytest.mark.parametrize(
     ("split", "message"),
     [
-        (["x", 7, 0], "step: ARGV[1..3] do not split KEYS and ARGV: x, 7, 0"),
-        ([99, 7, 0], "step: ARGV[1..3] do not split KEYS and ARGV: 99, 7, 0"),
-        ([4, 2, 0], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 2, 0"),
-        ([4, 7, "y"], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, y"),
-        ([4, 7, -1], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, -1"),
-        ([4, 7, 99], "step: ARGV[1..3] do not split KEYS and ARGV: 4, 7, 99"),
+        (["x", 7, 0, 2], "step: ARGV[1..4] do not split KEYS and ARGV: x, 7, 0, 2"),
+        ([99, 7, 0, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 99, 7, 0, 2"),
+        ([4, 2, 0, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 2, 0, 2"),
+        ([4, 7, "y", 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, y, 2"),
+        ([4, 7, -1, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, -1, 2"),
+        ([4, 7, 99, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 99, 2"),
+        ([4, 7, 0, "z"], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, z"),
+        ([4, 7, 0, -1], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, -1"),
+        ([4, 7, 0, 1.5], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, 1.5"),
     ],
 )
 async def test_a_bad_split_is_refused_before_anything_runs(
-    client: Redis, redis_prefix: str, split: list[str | int], message: str
+    client: Redis, redis_prefix: str, split: list[str | float], message: str
 ) -> None:
     keys = Keys(redis_prefix)
     (commit_keys, commit_argv), (read_keys, read_argv) = (

@@ -13,7 +13,10 @@
 -- KEYS[11..10+p]        present:<service> of the p services named in ARGV
 -- KEYS[11+p..10+p+r]    waiting:<service> of the r line ranges named in ARGV
 -- ARGV, in sections:
---   heads            "1" to read the heads of the lines, "0" not to
+--   heads            "1" to read the heads of the lines, "0" not to; or "=<n>": n heads
+--                    of each line (0: none), and the executives, calls and answered
+--                    counts are not read (they come back empty): the caller holds
+--                    them, as step.lua's caller does after a commit that is the last one
 --   expired_before   absent citizens since at most this score, or "" for none
 --   n, then n citizen ids
 --   p, then p service codes (those of KEYS[11..10+p], in that order)
@@ -31,7 +34,15 @@ local function next_arg()
   return value
 end
 
-local heads = next_arg() == '1'
+local heads_arg = next_arg()
+local known  -- the count of heads, when the caller gives it
+if string.sub(heads_arg, 1, 1) == '=' then
+  known = tonumber(string.sub(heads_arg, 2))
+  if known == nil or known < 0 or known % 1 ~= 0 then
+    return redis.error_reply('read: ARGV[1] is not a count of heads: ' .. heads_arg)
+  end
+end
+local heads = heads_arg == '1' or (known ~= nil and known > 0)
 local expired_before = next_arg()
 local citizens = {''}  -- HMGET needs a field; no citizen id is empty
 for _ = 1, tonumber(next_arg()) do
@@ -43,7 +54,8 @@ for index = 1, service_count do
   present_key[next_arg()] = KEYS[10 + index]
 end
 
-local agents = redis.call('HGETALL', KEYS[3])
+-- What the caller holds is not read: counting the executives means decoding each one.
+local agents = known == nil and redis.call('HGETALL', KEYS[3]) or {}
 local wanted, order = {}, {}
 local function want(contact_id)
   if contact_id and contact_id ~= '' and not wanted[contact_id] then
@@ -77,10 +89,13 @@ end
 
 local missing = {}
 if heads then
-  local count = 1
-  for index = 2, #agents, 2 do
-    if cjson.decode(agents[index]).state ~= 'in_call' then
-      count = count + 1
+  local count = known
+  if count == nil then
+    count = 1
+    for index = 2, #agents, 2 do
+      if cjson.decode(agents[index]).state ~= 'in_call' then
+        count = count + 1
+      end
     end
   end
   for _, service in ipairs(redis.call('SMEMBERS', KEYS[7])) do
@@ -107,8 +122,8 @@ return {
   redis.call('GET', KEYS[1]) or '0',
   redis.call('GET', KEYS[2]) or '',
   agents,
-  redis.call('HGETALL', KEYS[4]),
-  redis.call('HGETALL', KEYS[5]),
+  known == nil and redis.call('HGETALL', KEYS[4]) or {},
+  known == nil and redis.call('HGETALL', KEYS[5]) or {},
   redis.call('GET', KEYS[6]) or '',
   missing,
   order,

@@ -9,8 +9,11 @@
 -- When the commit landed and is still the last one, the floor the node read
 -- plus its own changes is the floor here, so the executives, calls, counters
 -- and the entries it already holds are not sent back: only the contacts read
--- and the entries of those it does not hold. Whether that is so is decided here,
--- by the version, never by the node.
+-- and the entries of those it does not hold. Nor are the executives, calls and
+-- counters read: the node says how many heads of each line its floor wants
+-- (one more than its executives not in a call), which is then what read.lua
+-- would count. Whether that is so is decided here, by the version, never by
+-- the node.
 --
 -- Run with commit.lua and read.lua put before this text as the bodies of the
 -- functions `commit(KEYS, ARGV)` and `read(KEYS, ARGV)` (branch/live/redisstore.py).
@@ -18,10 +21,12 @@
 -- KEYS[1..c]             commit.lua's KEYS (version, epoch, commit:<token>, the keys changed)
 -- KEYS[c+1..]            read.lua's KEYS
 -- ARGV[1]                c: how many of KEYS are the commit's
--- ARGV[2]                a: how many of ARGV after these three are the commit's
+-- ARGV[2]                a: how many of ARGV after these four are the commit's
 -- ARGV[3]                k: how many contact ids end ARGV
--- ARGV[4..3+a]           commit.lua's ARGV
--- ARGV[4+a..#ARGV-k]     read.lua's ARGV
+-- ARGV[4]                h: the heads of each line the read wants when the commit is the
+--                        last one (read.lua's "=<h>"; ignored when it reads no heads)
+-- ARGV[5..4+a]           commit.lua's ARGV
+-- ARGV[5+a..#ARGV-k]     read.lua's ARGV
 -- ARGV[#ARGV-k+1..]      the contacts whose entries the node holds as its commit leaves them
 --
 -- Returns {the commit's reply (the new version, or -1 when refused), the read, whole},
@@ -31,25 +36,25 @@
 -- error (a malformed change list) is returned as the error, with nothing
 -- written and nothing read.
 
-local c, a, k = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if c == nil or a == nil or k == nil or c < 3 or c > #KEYS or a < 3 or k < 0 or 3 + a + k > #ARGV then
-  return redis.error_reply('step: ARGV[1..3] do not split KEYS and ARGV: '
-    .. tostring(ARGV[1]) .. ', ' .. tostring(ARGV[2]) .. ', ' .. tostring(ARGV[3]))
+local c, a, k, h = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if c == nil or a == nil or k == nil or h == nil or c < 3 or c > #KEYS or a < 3 or k < 0
+    or h < 0 or h % 1 ~= 0 or 4 + a + k > #ARGV then
+  return redis.error_reply('step: ARGV[1..4] do not split KEYS and ARGV: ' .. tostring(ARGV[1])
+    .. ', ' .. tostring(ARGV[2]) .. ', ' .. tostring(ARGV[3]) .. ', ' .. tostring(ARGV[4]))
 end
+-- Filled by index: this runs on every step, over some ninety arguments.
 local commit_keys, read_keys, commit_argv, read_argv, held = {}, {}, {}, {}, {}
-for index = 1, #KEYS do
-  if index <= c then
-    commit_keys[#commit_keys + 1] = KEYS[index]
-  else
-    read_keys[#read_keys + 1] = KEYS[index]
-  end
+for index = 1, c do
+  commit_keys[index] = KEYS[index]
 end
-for index = 4, #ARGV - k do
-  if index <= 3 + a then
-    commit_argv[#commit_argv + 1] = ARGV[index]
-  else
-    read_argv[#read_argv + 1] = ARGV[index]
-  end
+for index = c + 1, #KEYS do
+  read_keys[index - c] = KEYS[index]
+end
+for index = 5, 4 + a do
+  commit_argv[index - 4] = ARGV[index]
+end
+for index = 5 + a, #ARGV - k do
+  read_argv[index - 4 - a] = ARGV[index]
 end
 for index = #ARGV - k + 1, #ARGV do
   held[ARGV[index]] = true
@@ -58,9 +63,13 @@ local landed = commit(commit_keys, commit_argv)
 if type(landed) == 'table' and landed.err then
   return landed
 end
-local floor = read(read_keys, read_argv)
 if landed == -1 or tonumber(redis.call('GET', KEYS[1])) ~= landed then
-  return {landed, floor, 0}
+  return {landed, read(read_keys, read_argv), 0}
+end
+read_argv[1] = '=' .. (read_argv[1] == '0' and 0 or h)
+local floor = read(read_keys, read_argv)
+if floor.err then
+  return floor
 end
 local contacts, texts, fresh = floor[8], floor[9], {}
 for index = 1, #contacts do
