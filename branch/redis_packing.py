@@ -33,6 +33,11 @@ def pack(*args: Any) -> list[bytes]:
         args = (*args[0].encode().split(), *args[1:])
     elif b" " in args[0]:
         args = (*args[0].split(), *args[1:])
+    try:
+        return [hiredis.pack_command(args)]
+    except TypeError:
+        pass
+    # Only then look at each argument: a step's sixty would cost more than the packing.
     args = tuple(bytes(arg) if isinstance(arg, bytearray | memoryview) else arg for arg in args)
     try:
         return [hiredis.pack_command(args)]

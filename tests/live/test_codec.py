@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import json
+from dataclasses import fields
 
 import pytest
 
@@ -113,3 +115,16 @@ def test_bad_text_is_refused_naming_the_object(load: object, text: str, message:
     with pytest.raises(ValueError) as raised:
         load(text)  # type: ignore[operator]
     assert str(raised.value) == message
+
+
+def test_the_text_names_every_field_in_order_as_other_nodes_read_it() -> None:
+    agent = Agent("e1", "Eva", AgentState.NOT_READY, 1.5, skills=(("general",), ("otro", "x")))
+    written = json.loads(codec.dump_agent(agent))
+    assert list(written) == [field.name for field in fields(Agent)]
+    assert (written["state"], written["skills"]) == ("not_ready", [["general"], ["otro", "x"]])
+    call = Call(ENTRY, "e1", "Eva", 1795525300.25)
+    written = json.loads(codec.dump_call(call))
+    assert list(written) == [field.name for field in fields(Call)]
+    assert written["waiting"] == {
+        field.name: getattr(ENTRY, field.name) for field in fields(Waiting)
+    }
