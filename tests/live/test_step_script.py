@@ -129,6 +129,23 @@ async def test_after_the_last_commit_the_node_says_how_many_heads_and_redis_coun
     assert snapshot is not None and sorted(snapshot.entries) == ["c0", "c1"]
 
 
+async def test_a_repeated_call_reads_whole_even_when_no_commit_followed(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    ks, args = step_args(commit_of(keys, 0, agent), read_request(keys, Wants(), set()))
+    assert (await step(keys=ks, args=args))[2] == 1
+    # Its reply lost, the client sends it again: the token answers, and the script
+    # cannot tell whether another commit came between, so the floor comes whole.
+    landed, reply, last = await step(keys=ks, args=args)
+    assert (landed, last) == (1, 0)
+    snapshot = read_reply(reply, set())
+    assert snapshot is not None and (snapshot.version, dict(snapshot.agents)) == (1, {"e1": agent})
+
+
 @pytest.mark.parametrize(
     ("split", "message"),
     [

@@ -19,7 +19,9 @@
 -- one read (nothing written). A call repeated after its reply was lost (the
 -- client retries on a dropped connection) finds its token and returns the
 -- version its first run committed, writing nothing again. A malformed change
--- list is an error and writes nothing either.
+-- list is an error and writes nothing either. Called as a function (step.lua),
+-- a commit that wrote also returns a second value, true; Redis keeps only the
+-- first of a script's.
 
 local ARITY = {hset = 2, hdel = 1, zadd = 2, zrem = 1, sadd = 1, srem = 1, set = 1, del = 0, tidy = 2}
 
@@ -35,7 +37,8 @@ local read = tonumber(ARGV[1])
 if read == nil then
   return redis.error_reply('commit: ARGV[1] is not a version: ' .. tostring(ARGV[1]))
 end
-local done = redis.call('GET', KEYS[3])
+-- One call for the three: each call from a script costs about as much as a small write.
+local version_now, epoch_now, done = unpack(redis.call('MGET', KEYS[1], KEYS[2], KEYS[3]))
 if done then
   return tonumber(done)
 end
@@ -43,10 +46,10 @@ local ttl = tonumber(ARGV[3])
 if ttl == nil or ttl <= 0 or ttl % 1 ~= 0 then
   return redis.error_reply('commit: ARGV[3] is not a number of seconds: ' .. tostring(ARGV[3]))
 end
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= read then
+if tonumber(version_now or '0') ~= read then
   return -1
 end
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then
+if (epoch_now or '') ~= ARGV[2] then
   return -1
 end
 
@@ -97,4 +100,4 @@ while i <= #ARGV do
 end
 local version = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[3], version, 'EX', ttl)
-return version
+return version, true

@@ -14,9 +14,10 @@
 -- KEYS[11+p..10+p+r]    waiting:<service> of the r line ranges named in ARGV
 -- ARGV, in sections:
 --   heads            "1" to read the heads of the lines, "0" not to; or "=<n>": n heads
---                    of each line (0: none), and the executives, calls and answered
---                    counts are not read (they come back empty): the caller holds
---                    them, as step.lua's caller does after a commit that is the last one
+--                    of each line (0: none), and the version, epoch, executives, calls,
+--                    answered counts and cursor are not read (they come back empty):
+--                    the caller holds them, as step.lua's does after a commit that is
+--                    the last one
 --   expired_before   absent citizens since at most this score, or "" for none
 --   n, then n citizen ids
 --   p, then p service codes (those of KEYS[11..10+p], in that order)
@@ -44,9 +45,9 @@ if string.sub(heads_arg, 1, 1) == '=' then
 end
 local heads = heads_arg == '1' or (known ~= nil and known > 0)
 local expired_before = next_arg()
-local citizens = {''}  -- HMGET needs a field; no citizen id is empty
-for _ = 1, tonumber(next_arg()) do
-  citizens[#citizens + 1] = next_arg()
+local citizens = {}
+for index = 1, tonumber(next_arg()) do
+  citizens[index] = next_arg()
 end
 local present_key = {}
 local service_count = tonumber(next_arg())
@@ -63,8 +64,10 @@ local function want(contact_id)
     order[#order + 1] = contact_id
   end
 end
-for _, contact_id in ipairs(redis.call('HMGET', KEYS[8], unpack(citizens))) do
-  want(contact_id)
+if #citizens > 0 then
+  for _, contact_id in ipairs(redis.call('HMGET', KEYS[8], unpack(citizens))) do
+    want(contact_id)
+  end
 end
 if expired_before ~= '' then
   for _, contact_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[10], '-inf', expired_before)) do
@@ -118,13 +121,17 @@ for first = 1, #order, 1000 do
     entries[#entries + 1] = text
   end
 end
+if known ~= nil then
+  return {'', '', {}, {}, {}, '', missing, order, entries}
+end
+local version, epoch, cursor = unpack(redis.call('MGET', KEYS[1], KEYS[2], KEYS[6]))
 return {
-  redis.call('GET', KEYS[1]) or '0',
-  redis.call('GET', KEYS[2]) or '',
+  version or '0',
+  epoch or '',
   agents,
-  known == nil and redis.call('HGETALL', KEYS[4]) or {},
-  known == nil and redis.call('HGETALL', KEYS[5]) or {},
-  redis.call('GET', KEYS[6]) or '',
+  redis.call('HGETALL', KEYS[4]),
+  redis.call('HGETALL', KEYS[5]),
+  cursor or '',
   missing,
   order,
   entries,

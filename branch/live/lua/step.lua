@@ -30,7 +30,8 @@
 -- ARGV[#ARGV-k+1..]      the contacts whose entries the node holds as its commit leaves them
 --
 -- Returns {the commit's reply (the new version, or -1 when refused), the read, whole},
--- when the commit was refused or another commit followed it (a repeated call);
+-- when the commit was refused or the call is a repeat (its token found: another
+-- commit may have followed it);
 -- otherwise {the new version, {services not named (as read.lua), contact ids
 -- read, the entries of those not among the k, in that order}, 1}. A commit's
 -- error (a malformed change list) is returned as the error, with nothing
@@ -59,11 +60,13 @@ end
 for index = #ARGV - k + 1, #ARGV do
   held[ARGV[index]] = true
 end
-local landed = commit(commit_keys, commit_argv)
+local landed, wrote = commit(commit_keys, commit_argv)
 if type(landed) == 'table' and landed.err then
   return landed
 end
-if landed == -1 or tonumber(redis.call('GET', KEYS[1])) ~= landed then
+-- A commit that wrote is the last one: nothing runs between it and this read. A
+-- repeated call (its token found) may have been followed by others: read whole.
+if not wrote then
   return {landed, read(read_keys, read_argv), 0}
 end
 read_argv[1] = '=' .. (read_argv[1] == '0' and 0 or h)
