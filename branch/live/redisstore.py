@@ -38,6 +38,7 @@ from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 from branch.live.epoch import current_epoch
 from branch.live.keys import DEFAULT_PREFIX, Keys
+from branch.live.script_connection import ScriptConnection
 from branch.live.snapshot import (
     READ_ATTEMPTS,
     Snapshot,
@@ -104,12 +105,14 @@ class RedisLiveStore:
                 f"stores.live: cannot reach Redis at {without_password(self.url)}: {error}"
             ) from None
         self._redis = client
-        self._commit = client.register_script(STEP_SCRIPT)
+        # Every step is one call of this script, on a connection of its own.
+        self._commit = ScriptConnection(client, STEP_SCRIPT)
         self._read = client.register_script(READ_SCRIPT)
         await self.restarted()
 
     async def close(self) -> None:
         if self._redis is not None:
+            await self._commit.close()
             await self._redis.aclose()
             self._redis = None
 
