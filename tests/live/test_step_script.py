@@ -37,6 +37,20 @@ def step_args(
     )
 
 
+async def put_line(client: Redis, keys: Keys, count: int) -> list[Waiting]:
+    """``count`` present citizens in line for "general", in a floor of epoch "e1"."""
+    await client.set(keys.epoch, "e1")
+    line = [
+        Waiting(f"c{index}", f"z{index}", "Ana", "general", "r", "", "F", T0 + index)
+        for index in range(count)
+    ]
+    for entry in line:
+        await client.hset(keys.entries, entry.contact_id, codec.dump_waiting(entry))
+        await client.zadd(keys.present("general"), {entry.contact_id: entry.joined_at})
+    await client.sadd(keys.services, "general")
+    return line
+
+
 async def test_the_read_sees_what_the_commit_wrote(client: Redis, redis_prefix: str) -> None:
     keys = Keys(redis_prefix)
     await client.set(keys.epoch, "e1")
@@ -58,15 +72,7 @@ async def test_after_the_last_commit_only_the_entries_the_node_does_not_hold_com
     client: Redis, redis_prefix: str
 ) -> None:
     keys = Keys(redis_prefix)
-    await client.set(keys.epoch, "e1")
-    line = [
-        Waiting(f"c{index}", f"z{index}", "Ana", "general", "r", "", "F", T0 + index)
-        for index in range(3)
-    ]
-    for entry in line:
-        await client.hset(keys.entries, entry.contact_id, codec.dump_waiting(entry))
-        await client.zadd(keys.present("general"), {entry.contact_id: entry.joined_at})
-    await client.sadd(keys.services, "general")
+    line = await put_line(client, keys, 3)
     step = client.register_script(STEP_SCRIPT)
     agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
     ks, args = step_args(
@@ -100,15 +106,7 @@ async def test_after_the_last_commit_the_node_says_how_many_heads_and_redis_coun
     client: Redis, redis_prefix: str
 ) -> None:
     keys = Keys(redis_prefix)
-    await client.set(keys.epoch, "e1")
-    line = [
-        Waiting(f"c{index}", f"z{index}", "Ana", "general", "r", "", "F", T0 + index)
-        for index in range(4)
-    ]
-    for entry in line:
-        await client.hset(keys.entries, entry.contact_id, codec.dump_waiting(entry))
-        await client.zadd(keys.present("general"), {entry.contact_id: entry.joined_at})
-    await client.sadd(keys.services, "general")
+    line = await put_line(client, keys, 4)
     # Executives in Redis that would make the script's own count two, not three.
     for name in ("e1", "e2"):
         busy = Agent(name, "Eva", AgentState.IN_CALL, T0)
