@@ -369,14 +369,19 @@ class Contacts:
 
     async def partner(self, user: User, contact_id: str) -> str:
         """The other member of the caller's call, or NotInCall: signaling never goes elsewhere."""
-        return (await self.call_with_partner(user, contact_id))[1]
+        # Not through call_with_partner: on every relayed message, one coroutine less.
+        return _with_partner(user, await self.live.call(contact_id))[1]
 
     async def call_with_partner(self, user: User, contact_id: str) -> tuple[Call, str]:
-        call = await self.live.call(contact_id)
-        if call is not None and call.answered_at is not None:
-            if user.role == CITIZEN and call.citizen_id == user.person_id:
-                return call, executive_key(call.agent_id)
-            if user.role == EXECUTIVE and call.agent_id == user.person_id:
-                return call, citizen_key(call.citizen_id)
-        # Someone else's call is refused exactly like no call: nothing about it is told.
-        raise NotInCall("No estás en una atención con ese identificador")
+        return _with_partner(user, await self.live.call(contact_id))
+
+
+def _with_partner(user: User, call: Call | None) -> tuple[Call, str]:
+    """The answered call the user is in, with the page key of their partner; or NotInCall."""
+    if call is not None and call.answered_at is not None:
+        if user.role == CITIZEN and call.citizen_id == user.person_id:
+            return call, executive_key(call.agent_id)
+        if user.role == EXECUTIVE and call.agent_id == user.person_id:
+            return call, citizen_key(call.citizen_id)
+    # Someone else's call is refused exactly like no call: nothing about it is told.
+    raise NotInCall("No estás en una atención con ese identificador")

@@ -43,7 +43,7 @@ def _check_text(where: str, value: Any, *, limit: int, allow_empty: bool = True)
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionDescription:
     type: str
     sdp: str
@@ -63,7 +63,7 @@ class SessionDescription:
         return {"type": self.type, "sdp": self.sdp}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IceCandidate:
     candidate: str
     sdp_mid: str | None = None
@@ -114,17 +114,17 @@ class IceCandidate:
 # ---------------------------------------------------------------- client → server
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientMessage:
     type: ClassVar[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ping(ClientMessage):
     type: ClassVar[str] = "ping"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueJoin(ClientMessage):
     type: ClassVar[str] = "queue.join"
     reason: str = _wire("reason")
@@ -132,7 +132,7 @@ class QueueJoin(ClientMessage):
     service: str = _wire("service", default="")  # may be left out when there is one service
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueReady(ClientMessage):
     """The citizen's page is there with camera/microphone live, for the contact named."""
 
@@ -140,12 +140,12 @@ class QueueReady(ClientMessage):
     contact_id: str = _wire("contactId")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueLeave(ClientMessage):
     type: ClassVar[str] = "queue.leave"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueResume(ClientMessage):
     """The page presents its queue ticket because the server no longer has it in line."""
 
@@ -153,7 +153,7 @@ class QueueResume(ClientMessage):
     ticket: str = _wire("ticket")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallReclaim(ClientMessage):
     """The page presents its call ticket because the server lost the call it is in."""
 
@@ -161,18 +161,18 @@ class CallReclaim(ClientMessage):
     ticket: str = _wire("ticket")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentAvailable(ClientMessage):
     type: ClassVar[str] = "agent.available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentNotReady(ClientMessage):
     type: ClassVar[str] = "agent.not_ready"
     reason: str = _wire("reason", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentPauseAfter(ClientMessage):
     """The executive asks to be paused once the contact under way and its wrap-up end."""
 
@@ -181,20 +181,20 @@ class AgentPauseAfter(ClientMessage):
     reason: str = _wire("reason", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OfferDecline(ClientMessage):
     type: ClassVar[str] = "offer.decline"
     contact_id: str = _wire("contactId")
     reason: str = _wire("reason")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OfferAccept(ClientMessage):
     type: ClassVar[str] = "offer.accept"
     contact_id: str = _wire("contactId")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallHangup(ClientMessage):
     type: ClassVar[str] = "call.hangup"
     contact_id: str = _wire("contactId")
@@ -205,7 +205,7 @@ def _as_received() -> Any:
     return field(default="", compare=False, repr=False, metadata={"wire": None})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignalDescription(ClientMessage):
     type: ClassVar[str] = "signal.description"
     contact_id: str = _wire("contactId")
@@ -223,7 +223,7 @@ class SignalDescription(ClientMessage):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignalCandidate(ClientMessage):
     type: ClassVar[str] = "signal.candidate"
     contact_id: str = _wire("contactId")
@@ -238,7 +238,7 @@ class SignalCandidate(ClientMessage):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WrapupSubmit(ClientMessage):
     type: ClassVar[str] = "wrapup.submit"
     contact_id: str = _wire("contactId")
@@ -248,7 +248,7 @@ class WrapupSubmit(ClientMessage):
     then: str = _wire("then", default="available")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallTransfer(ClientMessage):
     type: ClassVar[str] = "call.transfer"
     contact_id: str = _wire("contactId")
@@ -256,14 +256,14 @@ class CallTransfer(ClientMessage):
     note: str = _wire("note", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatSend(ClientMessage):
     type: ClassVar[str] = "chat.send"
     contact_id: str = _wire("contactId")
     text: str = _wire("text")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SurveySubmit(ClientMessage):
     type: ClassVar[str] = "survey.submit"
     contact_id: str = _wire("contactId")
@@ -271,7 +271,7 @@ class SurveySubmit(ClientMessage):
     comment: str = _wire("comment", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallAudioOnly(ClientMessage):
     """The citizen turned video off to save data (or back on); the executive is told why."""
 
@@ -280,7 +280,7 @@ class CallAudioOnly(ClientMessage):
     audio_only: bool = _wire("audioOnly")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallCamera(ClientMessage):
     """Either side turned its camera off (or back on): the other says so, and judges no picture."""
 
@@ -289,7 +289,7 @@ class CallCamera(ClientMessage):
     camera_off: bool = _wire("cameraOff")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupervisorNotReady(ClientMessage):
     """A supervisor pauses an executive (by RUN), with an optional pause reason code."""
 
@@ -298,7 +298,7 @@ class SupervisorNotReady(ClientMessage):
     reason: str = _wire("reason", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupervisorPauseAfter(ClientMessage):
     """A supervisor asks for an executive in a contact to be paused once it is over."""
 
@@ -308,7 +308,7 @@ class SupervisorPauseAfter(ClientMessage):
     reason: str = _wire("reason", default="")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupervisorLogOut(ClientMessage):
     """A supervisor ends an executive's session and takes them off the floor."""
 
@@ -316,7 +316,7 @@ class SupervisorLogOut(ClientMessage):
     executive: str = _wire("executive")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupervisorBroadcast(ClientMessage):
     """A supervisor tells everyone waiting in a service something (e.g. delays)."""
 
@@ -325,7 +325,7 @@ class SupervisorBroadcast(ClientMessage):
     text: str = _wire("text")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SupervisorClearNotice(ClientMessage):
     """A supervisor takes back the service's current message before it runs out."""
 
@@ -407,7 +407,6 @@ def _fields_of(cls: type[ClientMessage]) -> tuple[_Field, ...]:
 _FIELDS = {kind: _fields_of(cls) for kind, cls in CLIENT_MESSAGES.items()}
 
 
-_DESCRIPTION_FIELDS = frozenset(("type", "sdp"))
 _CANDIDATE_FIELDS = frozenset(("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"))
 
 
@@ -419,7 +418,9 @@ def _as_relayed(
     The common case of a call's signaling, taken without the general field
     loop; anything else (an extra or missing field, an end-of-candidates
     marker spelled as an empty candidate, a bad value) goes the general way,
-    which rewrites it or names what is wrong.
+    which rewrites it or names what is wrong. A description's two fields are
+    counted rather than compared as a set of names: with the count right, a
+    missing name reads as a value the value objects refuse.
     """
     contact_id = document.get("contactId")
     if len(document) != 3 or type(contact_id) is not str or not 0 < len(contact_id) <= MAX_ID_CHARS:
@@ -427,19 +428,18 @@ def _as_relayed(
     try:
         if cls is SignalDescription:
             raw = document.get("description")
-            if type(raw) is not dict or raw.keys() != _DESCRIPTION_FIELDS:
+            if type(raw) is not dict or len(raw) != 2 or type(sdp := raw.get("sdp")) is not str:
                 return None
-            description = SessionDescription(raw["type"], raw["sdp"])
-            return SignalDescription(contact_id, description, as_received=text)
+            return SignalDescription(contact_id, SessionDescription(raw.get("type", ""), sdp), text)
         raw = document.get("candidate", False)
         if raw is None:
-            return SignalCandidate(contact_id, None, as_received=text)
+            return SignalCandidate(contact_id, None, text)
         if type(raw) is not dict or raw.keys() != _CANDIDATE_FIELDS or raw["candidate"] == "":
             return None
         candidate = IceCandidate(
             raw["candidate"], raw["sdpMid"], raw["sdpMLineIndex"], raw["usernameFragment"]
         )
-        return SignalCandidate(contact_id, candidate, as_received=text)
+        return SignalCandidate(contact_id, candidate, text)
     except BadMessage:
         return None
 

@@ -130,6 +130,18 @@ def test_a_frame_that_is_the_partners_message_is_passed_on_as_written(document: 
                 },
             },
         ),
+        (  # two fields, one of them not the description's: rewritten, sdp empty
+            {
+                "type": "signal.description",
+                "contactId": "c1",
+                "description": {"type": "answer", "spd": "v=0"},
+            },
+            {
+                "type": "signal.description",
+                "contactId": "c1",
+                "description": {"type": "answer", "sdp": ""},
+            },
+        ),
         (  # a description without sdp is an empty one
             {"type": "signal.description", "contactId": "c1", "description": {"type": "rollback"}},
             {
@@ -195,6 +207,15 @@ def test_any_other_frame_is_written_again_as_the_schema_has_it(
             },
             BadMessage,
             "description.sdp must be text",
+        ),
+        (  # two fields, as the partner's message has, but not its two
+            {
+                "type": "signal.description",
+                "contactId": "c",
+                "description": {"kind": "offer", "sdp": "v=0"},
+            },
+            BadMessage,
+            "description.type None is not one of offer, answer, pranswer, rollback",
         ),
         (
             {"type": "signal.candidate", "contactId": "c", "candidate": "x"},

@@ -17,37 +17,64 @@ class Rate:
             raise ValueError(f"a rate needs burst >= 1 and a positive refill: {self}")
 
 
+class Bucket:
+    """One bucket, full when made. An open page holds its own and asks it on every frame it reads,
+    so it is slotted and does its arithmetic inline."""
+
+    __slots__ = ("at", "burst", "per_second", "tokens")
+
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.burst = rate.burst
+        self.per_second = rate.per_second
+        self.tokens = rate.burst
+        self.at = now
+
+    def refilled(self, now: float) -> float:
+        """The tokens there are at ``now``."""
+        tokens = self.tokens + (now - self.at) * self.per_second
+        return tokens if tokens < self.burst else self.burst
+
+    def allow(self, now: float, cost: float = 1.0) -> bool:
+        tokens = self.tokens + (now - self.at) * self.per_second
+        if tokens > self.burst:
+            tokens = self.burst
+        self.at = now
+        if tokens >= cost:
+            self.tokens = tokens - cost
+            return True
+        self.tokens = tokens
+        return False
+
+    def retry_after(self, now: float, cost: float = 1.0) -> float:
+        """Seconds until ``cost`` tokens are there again."""
+        return max(0.0, (cost - self.refilled(now)) / self.per_second)
+
+
 @dataclass(slots=True)
 class Buckets:
-    """One bucket per key (an address, a person, a connection).
-
-    Slotted: every open page has one of its own.
-    """
+    """One bucket per key (an address, a person)."""
 
     rate: Rate
     max_keys: int = 100_000  # past this, full buckets are forgotten first
-    _tokens: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> (tokens, at)
+    _buckets: dict[str, Bucket] = field(default_factory=dict)
 
     def allow(self, key: str, now: float, cost: float = 1.0) -> bool:
-        tokens, at = self._tokens.get(key, (self.rate.burst, now))
-        tokens = min(self.rate.burst, tokens + (now - at) * self.rate.per_second)
-        allowed = tokens >= cost
-        self._tokens[key] = (tokens - cost if allowed else tokens, now)
-        if len(self._tokens) > self.max_keys:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(self.rate, now)
+        allowed = bucket.allow(now, cost)
+        if len(self._buckets) > self.max_keys:
             self._forget_full(now)
         return allowed
 
     def retry_after(self, key: str, now: float, cost: float = 1.0) -> float:
         """Seconds until ``cost`` tokens are there again."""
-        tokens, at = self._tokens.get(key, (self.rate.burst, now))
-        tokens = min(self.rate.burst, tokens + (now - at) * self.rate.per_second)
-        return max(0.0, (cost - tokens) / self.rate.per_second)
+        return self._buckets.get(key, Bucket(self.rate, now)).retry_after(now, cost)
 
     def _forget_full(self, now: float) -> None:
         # A bucket that has refilled completely holds no information.
-        burst, refill = self.rate.burst, self.rate.per_second
-        self._tokens = {
-            key: (tokens, at)
-            for key, (tokens, at) in self._tokens.items()
-            if tokens + (now - at) * refill < burst
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if bucket.refilled(now) < bucket.burst
         }
