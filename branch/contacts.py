@@ -369,14 +369,13 @@ class Contacts:
 
     async def partner(self, user: User, contact_id: str) -> str:
         """The other member of the caller's call, or NotInCall: signaling never goes elsewhere."""
-        # Not through call_with_partner: on every relayed message, one coroutine less.
-        return _with_partner(user, await self.live.call(contact_id))[1]
+        return with_partner(user, await self.live.call(contact_id))[1]
 
     async def call_with_partner(self, user: User, contact_id: str) -> tuple[Call, str]:
-        return _with_partner(user, await self.live.call(contact_id))
+        return with_partner(user, await self.live.call(contact_id))
 
 
-def _with_partner(user: User, call: Call | None) -> tuple[Call, str]:
+def with_partner(user: User, call: Call | None) -> tuple[Call, str]:
     """The answered call the user is in, with the page key of their partner; or NotInCall."""
     if call is not None and call.answered_at is not None:
         if user.role == CITIZEN and call.citizen_id == user.person_id:

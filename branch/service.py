@@ -20,7 +20,7 @@ from typing import Any
 
 from branch import schema
 from branch.config import Settings
-from branch.contacts import Contacts
+from branch.contacts import Contacts, with_partner
 from branch.core.floor import AgentState, Event
 from branch.delivery.base import Delivery
 from branch.errors import BadMessage, Forbidden, UnknownReason
@@ -302,8 +302,9 @@ class BranchService:
             raise Forbidden(f"{message.type} is not allowed for the {user.role} role")
         if isinstance(message, schema.RELAYED):
             # A call's descriptions and candidates: the busiest messages, checked
-            # against the call they name and passed on with nothing else to do.
-            partner = await self.contacts.partner(user, message.contact_id)
+            # against the call they name and passed on with nothing else to do
+            # (the check without Contacts.partner's coroutine around it).
+            partner = with_partner(user, await self.live.call(message.contact_id))[1]
             await self.hub.send_text(partner, message.partner_text())
             return
         now = self.clock()

@@ -30,7 +30,7 @@ from branch.errors import (
 from branch.logs import REQUEST_ID, new_request_id
 from branch.metrics import Metrics
 from branch.people import EXECUTIVE, User
-from branch.schema import dump, parse_client
+from branch.schema import ClientMessage, dump, parse_client
 from branch.service import LIVE_ROLES, BranchService
 from branch.web.auth import SESSIONS, current_session
 from branch.web.connection import BUSY, HEARD, PageConnection
@@ -190,7 +190,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 refused = 0
                 if kind is TEXT:
                     page.quiet = BUSY
-                    await _handle_frame(service, user, page, frame.data, max_bytes)
+                    # Handled here rather than in a coroutine of its own: this runs for
+                    # every message a page sends, a relayed description above all.
+                    message: ClientMessage | None = None
+                    try:
+                        message = parse_client(frame.data, max_bytes=max_bytes)
+                        await service.handle(user, message)
+                    except Exception as error:
+                        await _answer_failure(page, service, user, message, error)
                     page.quiet = HEARD
                 elif kind is BINARY:
                     await page.send_text(
@@ -226,21 +233,22 @@ async def _close_unwelcome(socket: web.WebSocketResponse, who: str, error: Excep
     await socket.close(code=code, message=reason.encode())
 
 
-async def _handle_frame(
-    service: BranchService, user: User, page: PageConnection, data: str, max_bytes: int
+async def _answer_failure(
+    page: PageConnection,
+    service: BranchService,
+    user: User,
+    message: ClientMessage | None,
+    error: Exception,
 ) -> None:
-    reply_to: str | None = None
-    try:
-        message = parse_client(data, max_bytes=max_bytes)
-        reply_to = message.type
-        await service.handle(user, message)
-    except MessageTooLarge as error:
+    """What the page is told when its frame was refused or failed (``message``: as parsed)."""
+    reply_to = None if message is None else message.type
+    if isinstance(error, MessageTooLarge):
         # A close reason may hold 123 bytes.
         await page.close(CLOSE_TOO_LARGE, error.message.encode()[:120].decode(errors="ignore"))
-    except BranchError as error:
+    elif isinstance(error, BranchError):
         await page.send_text(error_reply(error, reply_to, service.metrics))
-    except Exception:
+    else:
         # A bug must cost one message, not the node or the person's connection.
-        log.exception("message %s from a %s failed", reply_to, user.role)
+        log.error("message %s from a %s failed", reply_to, user.role, exc_info=error)
         internal = InternalError("No pudimos procesar tu solicitud; inténtalo de nuevo")
         await page.send_text(error_reply(internal, reply_to, service.metrics))
