@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 FLOOD_CLOSE_AFTER = 500
 TOO_FAST = "Estás enviando mensajes demasiado rápido; algunos no se procesaron."
 # Read once: on Python 3.11 naming an enum member costs ≈ 0.1 µs, and every frame
-# a page sends is compared with up to three of them.
+# a page sends is compared with several of them.
 TEXT, BINARY, PING, PONG = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.PING, WSMsgType.PONG
+CLOSE, CLOSING, CLOSED = WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED
 
 
 def user_of(session: Session) -> User:
@@ -170,9 +171,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             await page.send_text(welcome)
             del welcome
             page.quiet = HEARD
-            async for frame in socket:
-                page.quiet = HEARD
+            while True:
+                # Not `async for`: aiohttp's __anext__ adds a coroutine, and names
+                # three enum members, to every frame; it ends on the same three.
+                frame = await socket.receive()
                 kind = frame.type
+                if kind is CLOSE or kind is CLOSING or kind is CLOSED:
+                    break
+                page.quiet = HEARD
                 if kind is PONG:
                     continue
                 if kind is PING:
