@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from branch import schema
 from branch.errors import CLOSE_REPLACED, CLOSE_SESSION_ENDED, CLOSE_TOO_LARGE
-from branch.web.app import RECORDS
+from branch.people import User
+from branch.web.app import RECORDS, SERVICE
 from branch.web.client import BranchClient, ServerError
 from tests.conftest import (
     CITIZEN_RUN,
@@ -202,6 +205,36 @@ async def test_signaling_to_someone_elses_call_and_wrapup_of_someone_elses_conta
     assert (error["code"], error["message"]) == ("not_your_contact", "Esta atención no es tuya")
     record = (await node.app[RECORDS].recent(1))[0]
     assert record.outcome_code is None and record.end_reason == "completed"
+
+
+async def test_a_failing_message_costs_that_message_only(
+    node: RunningBranch,
+    person: Person,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = node.app[SERVICE]
+    handle = service.handle
+
+    async def failing_join(user: User, message: schema.ClientMessage) -> None:
+        if isinstance(message, schema.QueueJoin):
+            raise ZeroDivisionError("a bug")
+        await handle(user, message)
+
+    monkeypatch.setattr(service, "handle", failing_join)
+    ana = await person(CITIZEN_RUN)
+    with caplog.at_level(logging.ERROR, logger="branch.web.ws"):
+        error = await error_for(ana, '{"type": "queue.join", "reason": "otro"}')
+    assert error == {
+        "type": "error",
+        "code": "internal",
+        "message": "No pudimos procesar tu solicitud; inténtalo de nuevo",
+        "replyTo": "queue.join",
+    }
+    failed = [
+        r for r in caplog.records if r.getMessage() == "message queue.join from a citizen failed"
+    ]
+    assert failed and failed[0].exc_info is not None and failed[0].exc_info[0] is ZeroDivisionError
 
 
 async def test_oversized_message_closes_with_1009(person: Person) -> None:
