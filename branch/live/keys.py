@@ -4,34 +4,37 @@ The prefix lets several deployments or test runs share one server. The
 default carries a hash tag (``{branch}``) so every key lands in one Redis
 Cluster slot and a script may touch any of them.
 
-=====================  ======  ==========================================================
-key (after prefix)     type    content
-=====================  ======  ==========================================================
-``version``            string  integer bumped by every commit; a step commits only if it
-                               is unchanged since the step read the floor
-``services``           set     service codes that have somebody waiting
-``waiting:<service>``  zset    contact id -> join time: everybody in that line, present or
-                               absent (the member breaks ties, as the core's order does)
-``present:<service>``  zset    contact id -> join time: only those present, which is what
-                               pairing reads from the head of
-``absent``             zset    contact id -> absent since: waiting citizens whose page is
-                               gone, so the grace check reads only the expired ones
-``entries``            hash    contact id -> Waiting (JSON, see ``codec``)
-``citizens``           hash    citizen id -> contact id of their waiting entry
-``agents``             hash    executive id -> Agent (JSON)
-``calls``              hash    contact id -> Call (JSON): offers and calls under way
-``answered``           hash    executive id -> ``[local day, count]`` (JSON) for the
-                               fewest_contacts strategy
-``cursor``             string  the round_robin cursor: the last executive offered
-``handle:<service>``   list    recent handle times in seconds, newest first, capped
-``epoch``              string  a random id set by the first node to find it missing: when
-                               it changes, Redis lost everything (restarted empty); a
-                               commit is refused unless it is the one its step read
-``notice:<service>``   string  the supervisor's current message to those waiting in that
-                               service (Notice, JSON), expiring (TTL) when it runs out
-``commit:<token>``     string  the version one commit landed as, kept a minute (TTL) so a
-                               commit repeated after its reply was lost is not run twice
-=====================  ======  ==========================================================
+=====================  =======  ==========================================================
+key (after prefix)     type     content
+=====================  =======  ==========================================================
+``version``            string   integer bumped by every commit; a step commits only if it
+                                is unchanged since the step read the floor
+``services``           set      service codes that have somebody waiting
+``waiting:<service>``  zset     contact id -> join time: everybody in that line, present or
+                                absent (the member breaks ties, as the core's order does)
+``present:<service>``  zset     contact id -> join time: only those present, which is what
+                                pairing reads from the head of
+``absent``             zset     contact id -> absent since: waiting citizens whose page is
+                                gone, so the grace check reads only the expired ones
+``entries``            hash     contact id -> Waiting (JSON, see ``codec``)
+``citizens``           hash     citizen id -> contact id of their waiting entry
+``agents``             hash     executive id -> Agent (JSON)
+``calls``              hash     contact id -> Call (JSON): offers and calls under way
+``answered``           hash     executive id -> ``[local day, count]`` (JSON) for the
+                                fewest_contacts strategy
+``cursor``             string   the round_robin cursor: the last executive offered
+``handle:<service>``   list     recent handle times in seconds, newest first, capped
+``epoch``              string   a random id set by the first node to find it missing: when
+                                it changes, Redis lost everything (restarted empty); a
+                                commit is refused unless it is the one its step read
+``notice:<service>``   string   the supervisor's current message to those waiting in that
+                                service (Notice, JSON), expiring (TTL) when it runs out
+``commit:<token>``     string   the version one commit landed as, kept a minute (TTL) so a
+                                commit repeated after its reply was lost is not run twice
+``commits``            channel  every landed commit that is the last one, as the new
+                                version and its change list (``branch.live.follow``), when
+                                more than the committing node listen (pub/sub)
+=====================  =======  ==========================================================
 
 Apart from the commit tokens and the notices, none of these keys belongs to one connection: the floor outlives any node, and a
 citizen's place is kept across reconnections on purpose (the grace period is the
@@ -99,6 +102,10 @@ class Keys:
     @property
     def epoch(self) -> str:
         return f"{self.prefix}epoch"
+
+    @property
+    def commits(self) -> str:
+        return f"{self.prefix}commits"
 
     def commit(self, token: str) -> str:
         return f"{self.prefix}commit:{token}"

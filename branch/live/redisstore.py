@@ -16,11 +16,17 @@ fresh snapshot coming back with the refusal. A step is trusted on a kept
 snapshot only once its commit lands: one that changes nothing or is refused
 by the core (an error for the person) is run again on a fresh read, so an old
 snapshot can neither hide a change nor turn a request down.
+
+Another node's commit makes the kept snapshot old, unless this node follows
+it: each landed commit is announced to the other nodes (``feed``), which bring
+their kept snapshots up to it (``follow``), so a node steps in one round trip
+after another node's commit too, when the announcement came first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import uuid
@@ -37,6 +43,8 @@ from branch.errors import BranchError, LiveBusy, StoreUnreachable
 from branch.live import codec
 from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
 from branch.live.epoch import current_epoch
+from branch.live.feed import CommitFeed
+from branch.live.follow import follow, parse
 from branch.live.keys import DEFAULT_PREFIX, Keys
 from branch.live.script_connection import ScriptConnection
 from branch.live.snapshot import (
@@ -54,6 +62,8 @@ from branch.redis_packing import packed
 from branch.redis_retry import retrying_options
 
 COMMIT_ATTEMPTS = 50
+
+log = logging.getLogger(__name__)
 
 
 def _lua(name: str) -> str:
@@ -80,6 +90,8 @@ class RedisLiveStore:
         self._services: set[str] = set()  # lines seen so far, whose heads a read names
         # The floor as this node's last read or commit left it, and what that read held.
         self._kept: tuple[Snapshot, Wants] | None = None
+        self._feed = CommitFeed(url, self.keys.commits, self._told)
+        self.followed = 0  # other nodes' commits the kept snapshot was brought up to
 
     @property
     def redis(self) -> Redis:
@@ -108,9 +120,12 @@ class RedisLiveStore:
         # Every step is one call of this script, on a connection of its own.
         self._commit = ScriptConnection(client, STEP_SCRIPT)
         self._read = client.register_script(READ_SCRIPT)
+        # Before the first step: the script announces only when more than its node listen.
+        await self._feed.open()
         await self.restarted()
 
     async def close(self) -> None:
+        await self._feed.close()
         if self._redis is not None:
             await self._commit.close()
             await self._redis.aclose()
@@ -160,6 +175,7 @@ class RedisLiveStore:
                     len(commit_argv),
                     len(held),
                     heads(floor.agents),
+                    self.keys.commits,
                     *commit_argv,
                     *read_argv,
                     *held,
@@ -199,6 +215,22 @@ class RedisLiveStore:
         held = self._kept[0] if self._kept is not None else None
         if held is None or held.epoch != snapshot.epoch or held.version <= snapshot.version:
             self._kept = (snapshot, wants)
+
+    def _told(self, text: str) -> None:
+        """Another node's commit (or this one's): bring the kept snapshot up to it if it can."""
+        try:
+            told = parse(text)
+        except ValueError as error:
+            log.warning("%s", error)  # another version of the branch, or not the branch
+            return
+        self._services.update(told.services(self.keys))
+        if self._kept is None:
+            return
+        kept, wants = self._kept
+        after = follow(self.keys, kept, wants, told)
+        if after is not None:
+            self._kept = (after, Wants(citizens=wants.citizens, heads=wants.heads))
+            self.followed += 1
 
     def _citizen(self, citizen_id: str) -> Wants:
         return Wants(citizens=(citizen_id,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from branch.core.floor import FloorRules
 from branch.live.base import LiveStore
 from branch.live.factory import open_live_store
+from branch.live.follow import parse
 from branch.live.redisstore import RedisLiveStore
 from tests.servers.redis import RedisServer
 
@@ -60,3 +62,36 @@ async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
     redis = Redis.from_url(redis_server.url, decode_responses=True)
     yield redis
     await redis.aclose()
+
+
+def deaf(node: RedisLiveStore, monkeypatch: pytest.MonkeyPatch, *versions: int) -> None:
+    """The node misses the announcements of those commits, or of every one from now on."""
+    told = node._feed.told
+
+    def missed(text: str) -> None:
+        if versions and parse(text).version not in versions:
+            told(text)
+
+    monkeypatch.setattr(node._feed, "told", missed)
+
+
+def hearing(node: RedisLiveStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The versions of the announcements the node handles from now on, in order."""
+    heard: list[int] = []
+    told = node._feed.told
+
+    def noted(text: str) -> None:
+        told(text)
+        heard.append(parse(text).version)
+
+    monkeypatch.setattr(node._feed, "told", noted)
+    return heard
+
+
+async def heard_up_to(version: int, *heard: list[int]) -> None:
+    """Until each list of announcements reaches ``version`` (a commit reaches every node)."""
+    for _attempt in range(2000):
+        if all(version in versions or version == 0 for versions in heard):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"announcement of version {version} not heard: {heard}")

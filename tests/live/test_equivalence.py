@@ -21,6 +21,7 @@ from branch.live.base import LiveStore
 from branch.live.memory import MemoryLiveStore
 from branch.live.redisstore import RedisLiveStore
 from branch.live.snapshot import load
+from tests.live.conftest import heard_up_to, hearing
 from tests.servers.redis import RedisServer
 
 T0 = 1795525200.0
@@ -183,15 +184,21 @@ async def kept_is_the_floor(node: RedisLiveStore) -> bool:
     ],
 )
 async def test_redis_answers_as_memory_does(
-    redis_server: RedisServer, redis_prefix: str, seed: int, rules: FloorRules, long_line: int
+    redis_server: RedisServer,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    rules: FloorRules,
+    long_line: int,
 ) -> None:
     chance = random.Random(seed)
     memory = MemoryLiveStore(rules)
     nodes = [RedisLiveStore(redis_server.url, rules, redis_prefix) for _ in range(3)]
     for node in nodes:
         await node.open()
+    heard = [hearing(node, monkeypatch) for node in nodes]
     try:
-        now, longest, checked = T0, 0, 0
+        now, longest, checked, elsewhere = T0, 0, 0, 0
         for serial in range(400):
             now += chance.choice([0.0, 0.5, 1.0, 3.0, 9.0])
             step = random_step(chance, now, serial)
@@ -200,12 +207,22 @@ async def test_redis_answers_as_memory_does(
             got = await outcome(step, node)
             assert got == expected, f"step {serial} at {now - T0}"
             checked += await kept_is_the_floor(node)
+            # Every node brought its snapshot up to this step's commit if it could, and
+            # what it keeps then is what a read gives.
+            await heard_up_to(int(await node.redis.get(node.keys.version) or 0), *heard)
+            for other in nodes:
+                if other is not node:
+                    elsewhere += await kept_is_the_floor(other)
             longest = max([longest, *[len(await memory.waiting(s)) for s in SERVICES]])
             if serial % 25 == 0:
                 assert await snapshot(chance.choice(nodes)) == await snapshot(memory), serial
         assert await snapshot(nodes[0]) == await snapshot(memory)
         assert longest >= long_line, "the lines grew longer than the heads a step reads"
         assert checked >= 200, "most steps leave their node the floor as it is"
+        assert elsewhere >= 400, "most steps leave the other nodes the floor as it is too"
+        # Of some 150 commits, each told to two other nodes: a long line's heads past what
+        # a node knew, and the commits after it, are not followed.
+        assert sum(node.followed for node in nodes) >= 150, "most commits are followed"
     finally:
         for node in nodes:
             await node.close()

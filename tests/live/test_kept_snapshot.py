@@ -3,8 +3,9 @@ somebody did.
 
 Each RedisLiveStore is a node with its own connection. The kept snapshot is
 only a guess at the floor; these scenarios make it wrong on purpose (another
-node commits in between) and check the step still does what the floor as it
-is now says.
+node commits in between, and this node missed the announcement that would have
+brought its snapshot up to it: see test_follow) and check the step still does
+what the floor as it is now says.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from branch.core.floor import AgentChanged, AgentState, ContactEnded, Offered, Waiting
 from branch.live.redisstore import RedisLiveStore
 from branch.live.snapshot import load
-from tests.live.conftest import OpenNodes
+from tests.live.conftest import OpenNodes, deaf
 
 T0 = 1795525200.0
 Calls = dict[str, int]
@@ -69,6 +70,7 @@ async def test_an_offer_made_on_a_kept_snapshot_another_node_overtook_is_not_mad
     open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here, there = await open_nodes(2)
+    deaf(here, monkeypatch)
     await here.join(citizen("ana"), T0)
     assert offers(await there.agent_available("eve", "Eve", T0 + 1)) == [("ana", "eve")]
     calls = count_round_trips(here, monkeypatch)
@@ -95,6 +97,7 @@ async def test_a_request_refused_on_a_kept_snapshot_is_asked_of_the_floor_again(
     open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here, there = await open_nodes(2)
+    deaf(here, monkeypatch)
     await here.join(citizen("ana"), T0)
     await here.leave("ana", T0 + 1)
     await there.join(citizen("ana", T0 + 2), T0 + 2)  # back in line, through the other node
@@ -112,6 +115,7 @@ async def test_a_step_that_changes_nothing_on_a_kept_snapshot_is_checked_on_the_
     open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here, there = await open_nodes(2)
+    deaf(here, monkeypatch)
     await here.agent_not_ready("exe", "Eva", T0)
     await there.agent_available("exe", "Eva", T0 + 1)  # the console came back on the other node
     calls = count_round_trips(here, monkeypatch)
@@ -152,6 +156,7 @@ async def test_what_a_node_keeps_after_losing_a_race_and_landing_is_the_floor(
     open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here, there = await open_nodes(2)
+    deaf(here, monkeypatch)
     await here.join(citizen("ana"), T0)
     await here.join(citizen("bea", T0 + 1), T0 + 1)
     await there.agent_available("eve", "Eve", T0 + 2)  # ana offered to eve, there

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from branch.core.floor import Agent, AgentState, Waiting
@@ -15,10 +17,12 @@ from branch.live.snapshot import Wants, read_reply, read_request
 T0 = 1795525200.0
 
 
-def commit_of(keys: Keys, version: int, agent: Agent) -> tuple[list[str], list[str | float]]:
+def commit_of(
+    keys: Keys, version: int, agent: Agent, token: str = "t1"
+) -> tuple[list[str], list[str | float]]:
     """commit.lua's KEYS and ARGV for one executive written as of ``version``."""
     return (
-        [keys.version, keys.epoch, keys.commit("t1"), keys.agents],
+        [keys.version, keys.epoch, keys.commit(token), keys.agents],
         [version, "e1", 60, "hset", 4, agent.agent_id, codec.dump_agent(agent)],
     )
 
@@ -28,12 +32,22 @@ def step_args(
     read: tuple[list[str], list[str | int]],
     held: tuple[str, ...] = (),
     heads: int = 2,
+    channel: str = "",
 ) -> tuple[list[str], list[str | float]]:
     """step.lua's KEYS and ARGV: the two scripts' own, where one ends, the contacts held."""
     (commit_keys, commit_argv), (read_keys, read_argv) = commit, read
     return (
         [*commit_keys, *read_keys],
-        [len(commit_keys), len(commit_argv), len(held), heads, *commit_argv, *read_argv, *held],
+        [
+            len(commit_keys),
+            len(commit_argv),
+            len(held),
+            heads,
+            channel,
+            *commit_argv,
+            *read_argv,
+            *held,
+        ],
     )
 
 
@@ -168,7 +182,7 @@ async def test_a_bad_split_is_refused_before_anything_runs(
     )
     step = client.register_script(STEP_SCRIPT)
     with pytest.raises(ResponseError) as raised:
-        await step(keys=[*commit_keys, *read_keys], args=[*split, *commit_argv, *read_argv])
+        await step(keys=[*commit_keys, *read_keys], args=[*split, "", *commit_argv, *read_argv])
     assert str(raised.value) == message
     assert await client.exists(keys.agents, keys.version) == 0
 
@@ -188,3 +202,44 @@ async def test_a_malformed_commit_is_the_error_and_nothing_is_read(
         await step(keys=ks, args=args)
     assert str(raised.value) == "commit: change hset at ARGV[4] is cut short"
     assert await client.exists(keys.agents, keys.version) == 0
+
+
+async def told(pubsub: PubSub) -> list[object]:
+    """Every message the subscription got by now, decoded."""
+    found = []
+    while (message := await pubsub.get_message(timeout=0.2)) is not None:
+        if message["type"] == "message":  # not the subscription's confirmation
+            found.append(orjson.loads(message["data"]))
+    return found
+
+
+async def test_a_landed_commit_is_announced_when_another_node_listens(
+    client: Redis, redis_prefix: str
+) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    step = client.register_script(STEP_SCRIPT)
+    mine, theirs = client.pubsub(), client.pubsub()
+    await mine.subscribe(keys.commits)
+    first = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    commit = commit_of(keys, 0, first)
+    ks, args = step_args(commit, read_request(keys, Wants(), set()), channel=keys.commits)
+    assert (await step(keys=ks, args=args))[0] == 1
+    assert await told(mine) == [], "nobody but the committing node listens: nothing sent"
+    await theirs.subscribe(keys.commits)
+    second = Agent("e1", "Eva", AgentState.NOT_READY, T0 + 1)
+    commit = commit_of(keys, 1, second, "t2")
+    ks, args = step_args(commit, read_request(keys, Wants(), set()), channel=keys.commits)
+    assert (await step(keys=ks, args=args))[0] == 2
+    announced = [2, commit[0], [str(value) for value in commit[1]]]
+    assert await told(mine) == [announced]
+    assert await told(theirs) == [announced]
+    assert (await step(keys=ks, args=args))[0] == 2, "repeated: its token answers"
+    refused = commit_of(keys, 1, first, "t3")
+    ks, args = step_args(refused, read_request(keys, Wants(), set()), channel=keys.commits)
+    assert (await step(keys=ks, args=args))[0] == -1
+    ks, args = step_args(commit_of(keys, 2, first, "t4"), read_request(keys, Wants(), set()))
+    assert (await step(keys=ks, args=args))[0] == 3, "landed, no channel given"
+    assert await told(theirs) == [], "no repeated, refused or channel-less commit is told"
+    for pubsub in (mine, theirs):
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -15,31 +15,41 @@
 -- would count. Whether that is so is decided here, by the version, never by
 -- the node.
 --
+-- A commit that wrote is also published on the channel ARGV[5]
+-- (branch/live/follow.py), in the very order the commits landed, when anyone but
+-- the committing node listens there: the other nodes bring their kept snapshots
+-- up to it and so commit their next step in one round trip too. An
+-- announcement is only a guess for them, as any kept snapshot: the version
+-- check decides.
+--
 -- Run with commit.lua and read.lua put before this text as the bodies of the
 -- functions `commit(KEYS, ARGV)` and `read(KEYS, ARGV)` (branch/live/redisstore.py).
 --
 -- KEYS[1..c]             commit.lua's KEYS (version, epoch, commit:<token>, the keys changed)
 -- KEYS[c+1..]            read.lua's KEYS
 -- ARGV[1]                c: how many of KEYS are the commit's
--- ARGV[2]                a: how many of ARGV after these four are the commit's
+-- ARGV[2]                a: how many of ARGV after these five are the commit's
 -- ARGV[3]                k: how many contact ids end ARGV
 -- ARGV[4]                h: the heads of each line the read wants when the commit is the
 --                        last one (read.lua's "=<h>"; ignored when it reads no heads)
--- ARGV[5..4+a]           commit.lua's ARGV
--- ARGV[5+a..#ARGV-k]     read.lua's ARGV
+-- ARGV[5]                the channel to announce the commit on ("" for none)
+-- ARGV[6..5+a]           commit.lua's ARGV
+-- ARGV[6+a..#ARGV-k]     read.lua's ARGV
 -- ARGV[#ARGV-k+1..]      the contacts whose entries the node holds as its commit leaves them
 --
 -- Returns {the commit's reply (the new version, or -1 when refused), the read, whole},
 -- when the commit was refused or the call is a repeat (its token found: another
 -- commit may have followed it);
 -- otherwise {the new version, {services not named (as read.lua), contact ids
--- read, the entries of those not among the k, in that order}, 1}. A commit's
+-- read, the entries of those not among the k, in that order}, 1}; the
+-- announcement then is the JSON array [the new version, commit.lua's KEYS,
+-- commit.lua's ARGV]. A commit's
 -- error (a malformed change list) is returned as the error, with nothing
 -- written and nothing read.
 
 local c, a, k, h = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if c == nil or a == nil or k == nil or h == nil or c < 3 or c > #KEYS or a < 3 or k < 0
-    or h < 0 or h % 1 ~= 0 or 4 + a + k > #ARGV then
+    or h < 0 or h % 1 ~= 0 or 5 + a + k > #ARGV then
   return redis.error_reply('step: ARGV[1..4] do not split KEYS and ARGV: ' .. tostring(ARGV[1])
     .. ', ' .. tostring(ARGV[2]) .. ', ' .. tostring(ARGV[3]) .. ', ' .. tostring(ARGV[4]))
 end
@@ -51,11 +61,11 @@ end
 for index = c + 1, #KEYS do
   read_keys[index - c] = KEYS[index]
 end
-for index = 5, 4 + a do
-  commit_argv[index - 4] = ARGV[index]
+for index = 6, 5 + a do
+  commit_argv[index - 5] = ARGV[index]
 end
-for index = 5 + a, #ARGV - k do
-  read_argv[index - 4 - a] = ARGV[index]
+for index = 6 + a, #ARGV - k do
+  read_argv[index - 5 - a] = ARGV[index]
 end
 for index = #ARGV - k + 1, #ARGV do
   held[ARGV[index]] = true
@@ -68,6 +78,11 @@ end
 -- repeated call (its token found) may have been followed by others: read whole.
 if not wrote then
   return {landed, read(read_keys, read_argv), 0}
+end
+local channel = ARGV[5]
+-- The committing node listens too: alone, it would only be told its own commit.
+if channel ~= '' and redis.call('PUBSUB', 'NUMSUB', channel)[2] > 1 then
+  redis.call('PUBLISH', channel, cjson.encode({landed, commit_keys, commit_argv}))
 end
 read_argv[1] = '=' .. (read_argv[1] == '0' and 0 or h)
 local floor = read(read_keys, read_argv)
