@@ -46,6 +46,16 @@ async def fresh(node: RedisLiveStore) -> Snapshot:
     return await load(node._read, node.keys, node._kept[1], set(node._services))
 
 
+Pair = tuple[RedisLiveStore, RedisLiveStore, list[int]]
+
+
+@pytest.fixture
+async def pair(open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    """Two nodes, and the versions of the announcements the second one handles."""
+    here, there = await open_nodes(2)
+    return here, there, hearing(there, monkeypatch)
+
+
 class Told:
     """Every commit announced since it subscribed, as a listening node gets them."""
 
@@ -71,10 +81,9 @@ async def announcements(client: Redis, redis_prefix: str) -> AsyncIterator[Told]
 
 
 async def test_a_node_told_of_the_other_nodes_join_pairs_in_one_round_trip(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, there = await open_nodes(2)
-    heard = hearing(there, monkeypatch)
+    here, there, heard = pair
     await there.agent_not_ready("exe", "Eva", T0)
     await here.join(citizen("ana"), T0 + 1)
     await heard_up_to(await version(here), heard)
@@ -139,12 +148,11 @@ async def test_each_announcement_brings_the_snapshot_it_follows_to_the_floor(
 
 
 async def test_a_node_that_missed_an_announcement_steps_right_and_follows_again(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, there = await open_nodes(2)
+    here, there, heard = pair
     await there.agent_not_ready("exe", "Eva", T0)
     deaf(there, monkeypatch, await version(there) + 1)  # the feed was down just then
-    heard = hearing(there, monkeypatch)
     await here.join(citizen("ana"), T0 + 1)
     await here.join(citizen("bea", T0 + 2), T0 + 2)
     await heard_up_to(await version(here), heard)
@@ -159,10 +167,9 @@ async def test_a_node_that_missed_an_announcement_steps_right_and_follows_again(
 
 
 async def test_a_line_whose_heads_went_past_what_was_known_is_not_followed(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, there = await open_nodes(2)
-    heard = hearing(there, monkeypatch)
+    here, there, heard = pair
     for index in range(4):
         await here.join(citizen(f"p{index}", T0 + index), T0 + index)
     # One executive not in a call: the heads are two of the four.
@@ -180,10 +187,9 @@ async def test_a_line_whose_heads_went_past_what_was_known_is_not_followed(
 
 
 async def test_a_join_past_the_known_heads_and_a_return_before_them_are_followed(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+    pair: Pair,
 ) -> None:
-    here, there = await open_nodes(2)
-    heard = hearing(there, monkeypatch)
+    here, there, heard = pair
     for index in range(3):
         await here.join(citizen(f"p{index}", T0 + 10 + index), T0 + 10 + index)
     await here.citizen_away("p0", T0 + 14)
@@ -200,10 +206,9 @@ async def test_a_join_past_the_known_heads_and_a_return_before_them_are_followed
 
 
 async def test_a_node_follows_the_citizens_it_named(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    here, there = await open_nodes(2)
-    heard = hearing(there, monkeypatch)
+    here, there, heard = pair
     await there.join(citizen("ana", service="especial"), T0)
     await there.agent_not_ready("exe", "Eva", T0 + 1)  # keeps ana, named, and the heads
     await there.citizen_away("ana", T0 + 2)
@@ -222,10 +227,9 @@ async def test_a_node_follows_the_citizens_it_named(
 
 
 async def test_what_is_no_announcement_is_logged_and_the_next_one_is_followed(
-    open_nodes: OpenNodes, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    pair: Pair, caplog: pytest.LogCaptureFixture
 ) -> None:
-    here, there = await open_nodes(2)
-    heard = hearing(there, monkeypatch)
+    here, there, heard = pair
     await there.agent_not_ready("exe", "Eva", T0)
     await here.redis.publish(here.keys.commits, '["not", "a commit"]')
     await here.join(citizen("ana"), T0 + 1)
