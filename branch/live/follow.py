@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import bisect
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import orjson
 
@@ -54,11 +54,10 @@ ARITY = {
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     op: str
     key: str
-    operands: tuple[str, ...]
+    operands: list[str]
 
 
 @dataclass(frozen=True)
@@ -68,38 +67,49 @@ class Announcement:
     version: int  # the version it landed as
     read: int  # the version its step read: the floor the changes apply to
     epoch: str
-    changes: tuple[Change, ...]
+    keys: list[str]  # commit.lua's KEYS, which the changes name by index
+    argv: list[str]  # commit.lua's ARGV, the change list from its fourth on
 
     def services(self, keys: Keys) -> set[str]:
         """The lines the commit touched: a node names them in its next reads."""
         found = set()
-        for change in self.changes:
+        for key in self.keys:
             for family in (keys.present(""), keys.waiting("")):
-                if change.key.startswith(family):
-                    found.add(change.key.removeprefix(family))
+                if key.startswith(family):
+                    found.add(key.removeprefix(family))
         return found
+
+    def changes(self) -> Iterator[Change]:
+        """The changes in order; ValueError at one that is not one (the node was not told)."""
+        argv, at = self.argv, 3
+        while at < len(argv):
+            op, slot = argv[at], argv[at + 1] if at + 1 < len(argv) else ""
+            arity = ARITY.get(op, -1)
+            if arity < 0 or at + 2 + arity > len(argv) or not slot.isdigit():
+                raise ValueError(f"live store: announced change {op!r} at {at} is not one")
+            index = int(slot)
+            if not 1 <= index <= len(self.keys):
+                raise ValueError(f"live store: announced change {op!r} at {at} names no key")
+            yield Change(op, self.keys[index - 1], argv[at + 2 : at + 2 + arity])
+            at += 2 + arity
 
 
 def parse(text: str | bytes) -> Announcement:
-    """The announcement in ``text``; ValueError naming what is wrong when it is none."""
+    """The announcement in ``text``; ValueError naming what is wrong when it is none.
+
+    Only what tells whether a snapshot can follow it is read here: its changes
+    are read as they are applied (a node skips most announcements, its own).
+    """
     try:
         version, commit_keys, argv = orjson.loads(text)
-        read, epoch = int(argv[0]), str(argv[1])
-        changes = []
-        at = 3
-        while at < len(argv):
-            op, slot = argv[at], int(argv[at + 1])
-            arity = ARITY[op]
-            operands = tuple(str(value) for value in argv[at + 2 : at + 2 + arity])
-            if len(operands) != arity or not 1 <= slot <= len(commit_keys):
-                raise ValueError(f"change {op} at {at} is cut short or names no key")
-            changes.append(Change(op, str(commit_keys[slot - 1]), operands))
-            at += 2 + arity
+        read, epoch = int(argv[0]), argv[1]
         if not isinstance(version, int) or version != read + 1:
             raise ValueError(f"version {version!r} does not follow the one read, {read}")
-    except (ValueError, TypeError, KeyError, IndexError) as error:
+        if not all(isinstance(value, str) for value in (epoch, *commit_keys, *argv)):
+            raise ValueError("not every key and argument is a string")
+    except (ValueError, TypeError, IndexError) as error:
         raise ValueError(f"live store: not an announced commit: {text[:80]!r}: {error}") from None
-    return Announcement(version, read, epoch, tuple(changes))
+    return Announcement(version, read, epoch, commit_keys, argv)
 
 
 class Unfollowable(Exception):
@@ -132,19 +142,22 @@ def _follow(keys: Keys, kept: Snapshot, wants: Wants, told: Announcement) -> Sna
     cursor = kept.cursor
     lines = _known_lines(kept) if wants.heads else None
     present = keys.present("")
-    for change in told.changes:
+    # Each key's name made once, not once per change.
+    agents_key, calls_key, answered_key = keys.agents, keys.calls, keys.answered
+    entries_key, citizens_key, cursor_key = keys.entries, keys.citizens, keys.cursor
+    for change in told.changes():
         key = change.key
-        if key == keys.agents:
+        if key == agents_key:
             _note(agents, change, codec.load_agent)
-        elif key == keys.calls:
+        elif key == calls_key:
             _note(calls, change, codec.load_call)
-        elif key == keys.answered:
+        elif key == answered_key:
             _note(answered, change, codec.load_answered)
-        elif key == keys.entries:
+        elif key == entries_key:
             _note(written, change, codec.load_waiting)
-        elif key == keys.citizens:
+        elif key == citizens_key:
             _note(moved, change, str)
-        elif key == keys.cursor:
+        elif key == cursor_key:
             if change.op != "set":
                 raise Unfollowable(f"{change.op} on the cursor")
             cursor = change.operands[0]

@@ -220,14 +220,14 @@ class RedisLiveStore:
         """Another node's commit (or this one's): bring the kept snapshot up to it if it can."""
         try:
             told = parse(text)
+            self._services.update(told.services(self.keys))
+            if self._kept is None:
+                return
+            kept, wants = self._kept
+            after = follow(self.keys, kept, wants, told)
         except ValueError as error:
             log.warning("%s", error)  # another version of the branch, or not the branch
             return
-        self._services.update(told.services(self.keys))
-        if self._kept is None:
-            return
-        kept, wants = self._kept
-        after = follow(self.keys, kept, wants, told)
         if after is not None:
             self._kept = (after, Wants(citizens=wants.citizens, heads=wants.heads))
             self.followed += 1

@@ -240,11 +240,18 @@ async def test_what_is_no_announcement_is_logged_and_the_next_one_is_followed(
 
 def test_what_is_no_announcement_says_what_is_wrong() -> None:
     with pytest.raises(ValueError) as raised:
-        parse('[3, ["v", "e", "t", "a"], ["1", "e1", "60", "hset", "4", "x"]]')
-    assert str(raised.value) == (
-        "live store: not an announced commit: "
-        '\'[3, ["v", "e", "t", "a"], ["1", "e1", "60", "hset", "4", "x"]]\': '
-        "change hset at 3 is cut short or names no key"
-    )
-    with pytest.raises(ValueError, match="version 5 does not follow the one read, 1"):
         parse('[5, ["v", "e", "t"], ["1", "e1", "60"]]')
+    assert str(raised.value) == (
+        'live store: not an announced commit: \'[5, ["v", "e", "t"], ["1", "e1", "60"]]\': '
+        "version 5 does not follow the one read, 1"
+    )
+    with pytest.raises(ValueError, match="not every key and argument is a string"):
+        parse('[2, ["v", "e", "t"], ["1", "e1", 60]]')
+    told = parse('[2, ["v", "e", "t", "a"], ["1", "e1", "60", "hset", "4", "x"]]')
+    with pytest.raises(ValueError) as raised:
+        list(told.changes())
+    assert str(raised.value) == "live store: announced change 'hset' at 3 is not one"
+    told = parse('[2, ["v", "e", "t", "a"], ["1", "e1", "60", "hdel", "5", "x"]]')
+    with pytest.raises(ValueError) as raised:
+        list(told.changes())
+    assert str(raised.value) == "live store: announced change 'hdel' at 3 names no key"
