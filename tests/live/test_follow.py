@@ -9,6 +9,7 @@ order keeps its older snapshot, whose commit the version check refuses.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from functools import partial
@@ -17,13 +18,14 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from branch.core.floor import AgentState, Offered, Waiting
+from branch.core.floor import AgentState, FloorRules, Offered, Waiting
 from branch.live.follow import Announcement, follow, parse
 from branch.live.keys import Keys
 from branch.live.redisstore import RedisLiveStore
 from branch.live.snapshot import Snapshot, Wants, load
 from tests.live.conftest import OpenNodes, deaf, heard_up_to, hearing
 from tests.live.test_kept_snapshot import count_round_trips
+from tests.servers.redis import StartRedis
 
 T0 = 1795525200.0
 
@@ -255,3 +257,41 @@ def test_what_is_no_announcement_says_what_is_wrong() -> None:
     with pytest.raises(ValueError) as raised:
         list(told.changes())
     assert str(raised.value) == "live store: announced change 'hdel' at 3 names no key"
+
+
+async def test_after_redis_restarted_empty_a_snapshot_of_the_old_life_is_not_followed(
+    start_redis: StartRedis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis = start_redis()
+    here, there = (RedisLiveStore(redis.url, FloorRules(), redis_prefix) for _ in range(2))
+    for node in (here, there):
+        await node.open()
+    try:
+        heard = hearing(there, monkeypatch)
+        await there.agent_not_ready("exe", "Eva", T0)
+        await here.join(citizen("ana"), T0 + 1)
+        await heard_up_to(2, heard)
+        assert there._kept is not None and there._kept[0].version == 2
+        old_life = there._kept[0].epoch
+        redis.restart_empty()
+        for _attempt in range(400):  # both feeds connect again and subscribe again
+            listening = await here.redis.pubsub_numsub(here.keys.commits)
+            if listening == [(here.keys.commits, 2)]:
+                break
+            await asyncio.sleep(0.025)
+        assert listening == [(here.keys.commits, 2)]
+        await here.join(citizen("bea"), T0 + 2)  # the new life's first commit
+        await here.join(citizen("cid", T0 + 3), T0 + 3)
+        await here.leave("cid", T0 + 4)  # made on version 2, as the snapshot kept there
+        await heard_up_to(3, heard)
+        assert (there.followed, there._kept[0].epoch) == (1, old_life)
+        calls = count_round_trips(there, monkeypatch)
+        assert offers(await there.agent_available("exe", "Eva", T0 + 5)) == [("bea", "exe")]
+        assert calls == {"read": 0, "step": 2}, "refused for its epoch, the floor came back"
+        await here.join(citizen("dan", T0 + 6), T0 + 6)
+        await heard_up_to(5, heard)
+        assert there.followed == 2, "a snapshot of this life follows again"
+        assert there._kept[0] == await fresh(there)
+    finally:
+        for node in (here, there):
+            await node.close()
