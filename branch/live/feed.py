@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from branch.redis_packing import packing
 from branch.tasks import stop
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class CommitFeed:
 
     async def open(self) -> None:
         """Subscribed when this returns: every commit landing from then on is told."""
-        self._listener = Redis.from_url(self.url, decode_responses=True)
+        self._listener = packing(Redis.from_url(self.url, decode_responses=True))
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.channel)
         self._task = asyncio.create_task(self._read(self._pubsub), name="commits of other nodes")
