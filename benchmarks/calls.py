@@ -1,13 +1,11 @@
-"""Load clients for pairing, call setup and the draining waiting room."""
+"""Load clients for pairing and call setup."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
@@ -40,7 +38,7 @@ def quantiles(samples: list[float]) -> dict[str, float]:
 
 async def end_call(executive: Person, citizen: Person, contact: str) -> None:
     await asyncio.gather(
-        _hang_up(executive, contact, first_reason(citizen)), citizen.receive("call.ended")
+        hang_up(executive, contact, first_reason(citizen)), citizen.receive("call.ended")
     )
 
 
@@ -51,7 +49,7 @@ class Speaker(Protocol):
     async def receive(self, kind: str) -> dict[str, Any]: ...
 
 
-async def _hang_up(executive: Speaker, contact: str, reason: str) -> None:
+async def hang_up(executive: Speaker, contact: str, reason: str) -> None:
     """The executive hangs up and wraps up, then pauses (not_ready)."""
     await executive.send("call.hangup", contactId=contact)
     await executive.receive("call.ended")
@@ -240,7 +238,7 @@ async def _branch_once(citizen: BranchClient, executive: BranchClient) -> SetupT
     finally:
         for peer in peers:
             await peer.close()
-    await _hang_up(executive, contact, reason)
+    await hang_up(executive, contact, reason)
     await citizen.receive("call.ended")
     return timeline
 
@@ -269,118 +267,3 @@ async def _direct_once() -> SetupTimeline:
     await offerer.close()
     await answerer.close()
     return timeline
-
-
-@dataclass
-class Watcher:
-    """Keeps the positions a waiting page displays, and answers its readiness checks."""
-
-    person: Person
-    positions: list[tuple[float, int]] = field(default_factory=list)
-    # From its offer on a page shows "connecting", no longer a place in line.
-    offered_at: float = float("inf")
-    # Until the drain begins only the place shown last matters: ten thousand pages
-    # keeping every push of a long login phase grew the load client by millions of
-    # tuples, and its garbage collector's pauses timed its own logins out.
-    recording: bool = False
-    last_push: tuple[float, str] | None = None
-
-    def start_recording(self) -> int:
-        """The place the page shows now; from now on every push is kept."""
-        if self.last_push is not None:
-            at, text = self.last_push
-            self.positions = [(at, int(json.loads(text)["position"]))]
-        self.recording = True
-        return self.positions[-1][1] if self.positions else 0
-
-    async def run(self) -> None:
-        with contextlib.suppress(aiohttp.ClientError, ConnectionError):
-            async for frame in self.person.socket:
-                if frame.type is not aiohttp.WSMsgType.TEXT:
-                    continue
-                if not self.recording and '"queue.position"' in frame.data:
-                    # Read only if it is still the last one when the drain begins.
-                    self.last_push = (time.perf_counter(), frame.data)
-                    continue
-                message = json.loads(frame.data)
-                if message["type"] == "queue.position":
-                    self.positions.append((time.perf_counter(), int(message["position"])))
-                else:
-                    if message["type"] == "queue.offered":
-                        self.offered_at = min(self.offered_at, time.perf_counter())
-                    await self.person.answer_readiness(message)
-
-
-async def drain_room(
-    http: aiohttp.ClientSession, url: str, watchers: list[Watcher], command: dict[str, Any]
-) -> dict[str, Any]:
-    """Executives take ``rate`` citizens a second for ``seconds``; the staleness of positions."""
-    executives = [
-        await open_page(http, url, run, "/executive")
-        for run in executive_runs(command["executives"])
-    ]
-    await asyncio.sleep(command.get("settle", 2.0))
-    shown = {id(watcher): watcher.start_recording() for watcher in watchers}
-    takes: list[float] = []
-    interval = 1 / command["rate"]
-    deadline = time.perf_counter() + command["seconds"]
-    turn = asyncio.Semaphore(1)
-
-    async def serve(executive: Person) -> None:
-        while time.perf_counter() < deadline:
-            async with turn:
-                # One executive becomes available per interval: the pace of the takes.
-                await executive.send("agent.available")
-                await asyncio.sleep(interval)
-            try:
-                # Nobody left to take: the line is empty before the drain's end.
-                offer = await executive.receive(
-                    "offer", timeout=max(deadline - time.perf_counter(), 0) + 2
-                )
-            except TimeoutError:
-                return
-            contact = offer["contactId"]
-            await executive.send("offer.accept", contactId=contact)
-            await executive.receive("call.started")
-            takes.append(time.perf_counter())
-            await _hang_up(executive, contact, "otro")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(serve(executive) for executive in executives))
-    drained = time.perf_counter() - started
-    await asyncio.sleep(command.get("settle", 2.0))
-    end = time.perf_counter()
-    stale = _staleness(watchers, shown, sorted(takes), end)
-    for executive in executives:
-        await executive.socket.close()
-    return {
-        "taken": len(takes),
-        "rate": len(takes) / drained,
-        "staleness_p50": percentile(stale, 0.5) if stale else 0.0,
-        "staleness_p99": percentile(stale, 0.99) if stale else 0.0,
-        "pairs": len(stale),
-    }
-
-
-def _staleness(
-    watchers: list[Watcher], shown: dict[int, int], takes: list[float], end: float
-) -> list[float]:
-    """For every take k and every page still behind it: seconds until it showed its new place.
-
-    Takes are counted as the executives see ``call.started``; a page offered before
-    the takes ahead of it were counted stops showing a place at its offer.
-    """
-    stale = []
-    for watcher in watchers:
-        start = shown[id(watcher)]
-        cursor = 0
-        shown_at = watcher.positions
-        for k, taken_at in enumerate(takes, start=1):
-            target = start - k
-            if target < 1 or taken_at >= watcher.offered_at:
-                break
-            while cursor < len(shown_at) and shown_at[cursor][1] > target:
-                cursor += 1
-            seen = shown_at[cursor][0] if cursor < len(shown_at) else end
-            stale.append(max(0.0, min(seen, watcher.offered_at) - taken_at))
-    return stale

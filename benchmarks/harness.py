@@ -125,7 +125,10 @@ class Process:
 class LoadClient:
     """A load client process (``python -m benchmarks.load``) driven line by line."""
 
-    def __init__(self, name: str, arguments: Sequence[str], log: Path, timeout: float) -> None:
+    def __init__(
+        self, name: str, arguments: Sequence[str], log: Path, timeout: float, *, wait: bool = True
+    ) -> None:
+        """Started, and its ``ready`` read unless ``wait`` is false (then `wait_ready` reads it)."""
         self.name = name
         self.timeout = timeout
         self._log = log.open("ab")
@@ -139,11 +142,18 @@ class LoadClient:
             preexec_fn=_more_files,
         )
         self.log = log
+        self.ready: dict[str, Any] = {}
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> dict[str, Any]:
+        """Its ``ready`` line: several clients started at once set up at the same time."""
         try:
             self.ready = self._read()
         except BaseException:
             self.stop()
             raise
+        return self.ready
 
     def _read(self) -> dict[str, Any]:
         stdout = self.popen.stdout

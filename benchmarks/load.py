@@ -3,9 +3,9 @@
 Setup happens once (logins, pairing, connections), then the process prints
 ``{"ready": ...}`` and answers one JSON line per ``{"op": "round", ...}`` line
 on stdin until ``{"op": "quit"}``. Modes: ``relay`` (paired connections
-bouncing SDP-sized messages), ``waiting`` (a room of idle waiting
-connections), ``pairing`` and ``setup`` (see `benchmarks.calls`), ``crossnode``
-(see `benchmarks.nodes`).
+bouncing SDP-sized messages), ``citizens`` and ``takers`` (a share of the
+waiting room, its executives: see `benchmarks.waiting`), ``pairing`` and
+``setup`` (see `benchmarks.calls`), ``crossnode`` (see `benchmarks.nodes`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from benchmarks.calls import Watcher, drain_room
 from benchmarks.people import open_page, pair
 from benchmarks.servers import citizen_runs, executive_runs
 
-SETUP_TIMEOUT = 180.0  # seconds for one waiting citizen's welcome or join
 SDP_LINE = "a=candidate:1 1 udp 2122260223 192.0.2.10 54321 typ host generation 0\r\n"
 
 
@@ -169,47 +167,6 @@ async def relay(args: argparse.Namespace) -> None:
             task.cancel()
 
 
-async def waiting(args: argparse.Namespace) -> None:
-    """A room of idle connections: registered ids, or citizens logged in and in line."""
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
-    ) as http:
-        sockets: list[aiohttp.ClientWebSocketResponse] = []
-        # Read from the moment each page joins, as a browser does: an unread socket
-        # fills up and stalls the node's pushes to everyone else.
-        watchers: list[Watcher] = []
-        reading: list[asyncio.Task[None]] = []
-        semaphore = asyncio.Semaphore(args.parallel)
-
-        async def one(index: int) -> None:
-            async with semaphore:
-                if args.kind == "branch":
-                    # Generous: with thousands already waiting this one process also
-                    # reads every push to them, and falls behind before the node does.
-                    run = citizen_runs(1, index)[0]
-                    person = await open_page(http, args.url, run, timeout=SETUP_TIMEOUT)
-                    await person.send("queue.join", service="general", reason="otro")
-                    joined = await person.receive("queue.joined", timeout=SETUP_TIMEOUT)
-                    person.contact_id = str(joined["contactId"])
-                    watchers.append(Watcher(person))
-                    reading.append(asyncio.create_task(watchers[-1].run()))
-                    sockets.append(person.socket)
-                    return
-                own = f"w{index}"
-                query = f"?id={own}" if args.kind == "raw" else f"?key=peerjs&id={own}&token=t"
-                sockets.append(await http.ws_connect(args.url + query, heartbeat=None))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(index) for index in range(args.count)))
-        emit({"ready": True, "connected": len(sockets), "seconds": time.perf_counter() - started})
-        while (command := await next_command()) is not None:
-            emit(await drain_room(http, args.url, watchers, command))
-        for task in reading:
-            task.cancel()
-        for socket in sockets:
-            await socket.close()
-
-
 def emit(reply: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(reply) + "\n")
     sys.stdout.flush()
@@ -226,7 +183,17 @@ async def next_command() -> dict[str, Any] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
     parser.add_argument(
-        "mode", choices=("relay", "waiting", "pairing", "setup", "floor", "records", "crossnode")
+        "mode",
+        choices=(
+            "relay",
+            "citizens",
+            "takers",
+            "pairing",
+            "setup",
+            "floor",
+            "records",
+            "crossnode",
+        ),
     )
     parser.add_argument("--kind", choices=("branch", "raw", "peerjs", "direct"), required=True)
     parser.add_argument("--url", default="")
@@ -234,15 +201,17 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--first", type=int, default=0, help="citizens: index of the first")
     parser.add_argument("--parallel", type=int, default=20)
     parser.add_argument("--redis", default="")
     parser.add_argument("--records", default="")
     args = parser.parse_args()
-    from benchmarks import calls, floor, nodes
+    from benchmarks import calls, floor, nodes, waiting
 
     modes: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, None]]] = {
         "relay": relay,
-        "waiting": waiting,
+        "citizens": waiting.citizens,
+        "takers": waiting.takers,
         "pairing": calls.pairing,
         "setup": calls.setup,
         "floor": floor.redis_floor,

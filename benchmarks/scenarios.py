@@ -49,8 +49,9 @@ class Context:
     folder: Path
     sizes: Sizes
 
-    def client(self, name: str, *arguments: str) -> LoadClient:
-        return LoadClient(name, arguments, self.folder / f"load-{name}.log", self.sizes.timeout)
+    def client(self, name: str, *arguments: str, wait: bool = True) -> LoadClient:
+        log = self.folder / f"load-{name}.log"
+        return LoadClient(name, arguments, log, self.sizes.timeout, wait=wait)
 
 
 @contextmanager
