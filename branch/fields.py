@@ -9,11 +9,10 @@ the message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from branch.config import Settings
-from branch.core.estimate import estimate_wait
+from branch.core.estimate import average_handle_time, estimate_from_average
 from branch.core.floor import Agent, Call, Waiting
 from branch.errors import RecordsUnavailable
 from branch.live.base import LiveStore
@@ -37,10 +36,10 @@ def agent_state_fields(agent: Agent) -> dict[str, Any]:
 
 
 def position_fields(
-    entry: Waiting, position: int, waiting_count: int, staffed: int, handle_times: Sequence[float]
+    entry: Waiting, position: int, waiting_count: int, staffed: int, average: float | None
 ) -> dict[str, Any]:
-    """The fields of a `queue.position` for one person in a line."""
-    estimate = estimate_wait(position, handle_times, staffed)
+    """The fields of a `queue.position` for one person in a line (``average``: handle time)."""
+    estimate = estimate_from_average(position, average, staffed)
     return {
         "contactId": entry.contact_id,
         "folio": entry.folio,
@@ -129,8 +128,8 @@ class MessageFields:
 
     async def position(self, entry: Waiting, position: int, waiting_count: int) -> dict[str, Any]:
         staffed = await self.live.staffed(entry.service)
-        handle_times = await self.live.handle_times(entry.service)
-        return position_fields(entry, position, waiting_count, staffed, handle_times)
+        average = average_handle_time(await self.live.handle_times(entry.service))
+        return position_fields(entry, position, waiting_count, staffed, average)
 
     async def offer(self, call: Call, *, with_history: bool = False) -> dict[str, Any]:
         """An offer's fields; ``with_history`` adds the citizen's earlier contacts (else sent apart)."""

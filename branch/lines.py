@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from branch import schema
 from branch.config import Settings
+from branch.core.estimate import average_handle_time
 from branch.core.floor import Waiting
 from branch.delivery.base import Delivery
 from branch.fields import MessageFields, position_fields
@@ -49,9 +50,9 @@ class LineNews:
         waiting = await self.live.waiting(service)
         # Read once per line, not once per person: a long line is thousands of pages.
         staffed = await self.live.staffed(service) if waiting else 0
-        handle_times = await self.live.handle_times(service) if waiting else []
+        average = average_handle_time(await self.live.handle_times(service)) if waiting else None
         for place, entry in enumerate(waiting, start=1):
-            fields = position_fields(entry, place, len(waiting), staffed, handle_times)
+            fields = position_fields(entry, place, len(waiting), staffed, average)
             await self.hub.send(
                 citizen_key(entry.citizen_id), schema.message("queue.position", **fields)
             )

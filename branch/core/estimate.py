@@ -21,9 +21,13 @@ def estimate_wait(position: int, handle_times: Sequence[float], staffed: int) ->
     presented as a fact. With nobody staffed the estimate assumes one executive
     returns, the least wrong number to show.
     """
+    return estimate_from_average(position, average_handle_time(handle_times), staffed)
+
+
+def estimate_from_average(position: int, average: float | None, staffed: int) -> float | None:
+    """`estimate_wait` from the average already taken: a line's push takes it once for everyone."""
     if position < 1:
         raise ValueError(f"position {position} must be 1 or more")
-    average = average_handle_time(handle_times)
     if average is None:
         return None
     servers = max(staffed, 1)

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from branch.core.estimate import HISTORY, average_handle_time, estimate_wait
+from branch.core.estimate import (
+    HISTORY,
+    average_handle_time,
+    estimate_from_average,
+    estimate_wait,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +25,8 @@ def test_estimate(
     position: int, history: list[float], staffed: int, expected: float | None
 ) -> None:
     assert estimate_wait(position, history, staffed) == expected
+    # What a line's push gives each page from the one average it takes.
+    assert estimate_from_average(position, average_handle_time(history), staffed) == expected
 
 
 def test_only_recent_history_counts() -> None:
@@ -30,3 +37,5 @@ def test_only_recent_history_counts() -> None:
 def test_position_must_be_positive() -> None:
     with pytest.raises(ValueError, match="position 0 must be 1 or more"):
         estimate_wait(0, [1.0], 1)
+    with pytest.raises(ValueError, match="position 0 must be 1 or more"):
+        estimate_from_average(0, None, 1)
