@@ -25,9 +25,9 @@ def _settled_rss(server: Started, seconds: float = 1.0) -> int:
     return server.process.rss()
 
 
-def shares(count: int, per_worker: int = PAGES_PER_WORKER) -> list[tuple[int, int]]:
+def shares(count: int) -> list[tuple[int, int]]:
     """(first index, how many) of each worker's citizens: as even as the count allows."""
-    workers = max(1, -(-count // per_worker))
+    workers = max(1, -(-count // PAGES_PER_WORKER))
     return [
         (count * index // workers, count * (index + 1) // workers - count * index // workers)
         for index in range(workers)

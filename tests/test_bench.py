@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import room
 from benchmarks.__main__ import main
 from benchmarks.calls import SETUP_STEPS
 from benchmarks.harness import Row, alternate, median, percentile, table
+from benchmarks.room import PAGES_PER_WORKER, shares
 
 
 def test_smoke_run_writes_the_table_and_the_json(
@@ -108,3 +110,35 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 0.99) == 99.0
     assert percentile(values, 0.5) == 50.0
     assert percentile([7.0], 0.99) == 7.0
+
+
+def test_the_waiting_room_is_spread_over_workers() -> None:
+    assert shares(20) == [(0, 20)]
+    assert shares(PAGES_PER_WORKER) == [(0, PAGES_PER_WORKER)]
+    assert shares(10_000) == [(0, 2500), (2500, 2500), (5000, 2500), (7500, 2500)]
+    room = shares(3_001)
+    assert [size for _, size in room] == [1500, 1501]
+    assert [first for first, _ in room] == [0, 1500]
+
+
+def test_smoke_run_of_the_waiting_room_over_two_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ten pages a worker: the smoke size's twenty citizens in two processes, as a
+    # full room is spread, and their samples merged.
+    monkeypatch.setattr(room, "PAGES_PER_WORKER", 10)
+    output = tmp_path / "bench.json"
+    assert main(["--size", "smoke", "--only", "waiting", "--json", str(output)]) == 0
+    document = json.loads(output.read_text())
+    assert document["failures"] == {}
+    rows = {(row["metric"], row["baseline_name"]): row for row in document["rows"]}
+    stale = rows[("position_staleness_p99", "")]
+    assert stale["note"].endswith(", 2 citizen workers")
+    taken = int(stale["note"].split()[0])
+    assert taken >= 1
+    # Every take is a page-take for each of the twenty pages still behind it.
+    pairs = int(stale["note"].split(" over ")[1].split()[0].replace(",", ""))
+    assert 0 < pairs <= 20 * taken
+    assert stale["branch"] >= rows[("position_staleness_p50", "")]["branch"] >= 0
+    assert rows[("login_and_join_all", "raw connect")]["baseline"] > 0
+    assert rows[("rss_per_waiting", "raw")]["branch"] > 0
