@@ -30,7 +30,7 @@ from branch.web.guard import guarded
 
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
-# Expired codes and tokens are refused when used; sweeping them at every login
+# Expired codes are refused when used; sweeping them at every login
 # made a burst of logins cost time in proportion to the logins before it.
 SWEEP_EVERY_SECONDS = 60.0
 RUN_SHAPE = re.compile(r"^\s*(\d{1,3}(?:\.?\d{3})*)-?([\dkK])\s*$")
@@ -54,16 +54,17 @@ class DevClient:
 
 @dataclass
 class DevProvider:
-    """Keys, codes and tokens of the development provider, all in memory."""
+    """Keys and codes of the development provider, in memory (its tokens carry themselves)."""
 
     settings: Settings
     client: DevClient
     keys: list[tuple[str, rsa.RSAPrivateKey]] = field(default_factory=list)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Access token -> (the userinfo answer as JSON text, expiry): text, because a
-    # burst of logins keeps thousands of them for the token's ten minutes.
-    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     sub_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # Signs the access tokens, which carry their own userinfo and expiry: kept here,
+    # a burst of logins held thousands of them for the token's ten minutes, interleaved
+    # in memory with the pages those logins opened.
+    token_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     words: dict[str, str] = field(default_factory=dict)
     swept_at: float = 0.0
 
@@ -107,7 +108,26 @@ class DevProvider:
             return
         self.swept_at = now
         self.codes = {code: grant for code, grant in self.codes.items() if grant["expires"] > now}
-        self.tokens = {token: value for token, value in self.tokens.items() if value[1] > now}
+
+    def access_token(self, userinfo: dict[str, Any], expires: float) -> str:
+        """A bearer token that is its own record: the userinfo answer and expiry, signed."""
+        body = json.dumps({"userinfo": userinfo, "expires": expires}).encode()
+        payload = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+        return f"{payload}.{self._token_mac(payload)}"
+
+    def userinfo_of(self, access_token: str, now: float) -> str | None:
+        """The userinfo answer as JSON text, if the token is this provider's and not expired."""
+        payload, _, mac = access_token.partition(".")
+        if not payload or not hmac.compare_digest(mac.encode(), self._token_mac(payload).encode()):
+            return None
+        found = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if found["expires"] < now:
+            return None
+        return json.dumps(found["userinfo"])
+
+    def _token_mac(self, payload: str) -> str:
+        digest = hmac.new(self.token_secret, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 DEV_PROVIDER = web.AppKey("dev_provider", DevProvider)
@@ -274,13 +294,12 @@ async def token(request: web.Request) -> web.Response:
     if not hmac.compare_digest(challenge.encode(), str(grant["challenge"]).encode()):
         return _token_error("invalid_grant", "PKCE verification failed")
     sub = provider.subject(grant["number"])
-    access_token = secrets.token_urlsafe(32)
     userinfo = {
         "sub": sub,
         "RolUnico": {"numero": grant["number"], "DV": grant["dv"], "tipo": "RUN"},
         "name": {"nombres": grant["nombres"], "apellidos": grant["apellidos"]},
     }
-    provider.tokens[access_token] = (json.dumps(userinfo), now + TOKEN_SECONDS)
+    access_token = provider.access_token(userinfo, now + TOKEN_SECONDS)
     claims = {
         "iss": provider.issuer,
         "aud": provider.client.client_id,
@@ -302,10 +321,10 @@ async def token(request: web.Request) -> web.Response:
 async def userinfo(request: web.Request) -> web.Response:
     provider = request.app[DEV_PROVIDER]
     scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
-    found = provider.tokens.get(access_token) if scheme.lower() == "bearer" else None
-    if found is None or found[1] < time.time():
+    found = provider.userinfo_of(access_token, time.time()) if scheme.lower() == "bearer" else None
+    if found is None:
         return _token_error("invalid_token", "unknown or expired access token", 401)
-    return web.Response(text=found[0], content_type="application/json")
+    return web.Response(text=found, content_type="application/json")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

@@ -147,12 +147,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         sessions = request.app[SESSIONS]
         # While the page is open its login outlives a Redis restarted empty (docs/operations.md).
         sessions.hold(session)
+        # Not kept in this frame: the store replaces its record at every touch, and this
+        # copy would stay beside the current one for as long as the page is open.
+        del session
         try:
             try:
                 # Inside the try: a page half-registered when Redis fails is still forgotten.
                 await hub.open_page(user.key, page)
                 if user.role == EXECUTIVE and not await sessions.get_session(
-                    session.session_id, time.time()
+                    page.session_id, time.time()
                 ):
                     # A supervisor's log-out ended this login after it was read above,
                     # and may have looked for the person's page before it was registered:
@@ -210,7 +213,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                         error_reply(BadMessage("binary frames are not accepted"), None)
                     )
         finally:
-            sessions.release(session.session_id)
+            sessions.release(page.session_id)
             if await hub.close_page(user.key, page):
                 try:
                     await service.disconnected(user)

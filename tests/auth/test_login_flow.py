@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -184,6 +185,28 @@ async def test_token_endpoint_refuses_code_replay_and_a_wrong_verifier(
         400,
         {"error": "invalid_grant", "error_description": "PKCE verification failed"},
     )
+
+
+async def test_userinfo_answers_its_own_unexpired_tokens_only(
+    http: aiohttp.ClientSession, node: RunningBranch
+) -> None:
+    provider = node.app[DEV_PROVIDER]
+    userinfo = {"sub": "s1", "RolUnico": {"numero": 11111111, "DV": "1", "tipo": "RUN"}}
+    token = provider.access_token(userinfo, time.time() + 60)
+    payload, _, mac = token.partition(".")
+    other = provider.access_token({**userinfo, "sub": "s2"}, time.time() + 60)
+    refused = {"error": "invalid_token", "error_description": "unknown or expired access token"}
+
+    async def ask(bearer: str) -> tuple[int, dict[str, object]]:
+        headers = {"Authorization": f"Bearer {bearer}"}
+        async with http.get(f"{node.url}/dev-login/userinfo", headers=headers) as response:
+            return response.status, await response.json()
+
+    assert await ask(token) == (200, userinfo)
+    assert await ask(f"{other.partition('.')[0]}.{mac}") == (401, refused)
+    assert await ask(f"{payload}.{'A' * len(mac)}") == (401, refused)
+    assert await ask(payload) == (401, refused)
+    assert await ask(provider.access_token(userinfo, time.time() - 1)) == (401, refused)
 
 
 async def test_dev_login_refuses_a_foreign_redirect_uri(
