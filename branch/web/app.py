@@ -38,7 +38,7 @@ from branch.web.auth import (
     setup_auth,
 )
 from branch.web.connection import beat
-from branch.web.guard import guarded
+from branch.web.guard import guarded, redirect
 from branch.web.headers import install_security_headers, install_static_caching
 from branch.web.keys import (
     HUB,
@@ -72,7 +72,7 @@ async def landing(request: web.Request) -> web.StreamResponse:
 
 async def citizen_page(request: web.Request) -> web.StreamResponse:
     if await current_session(request) is None:
-        raise web.HTTPFound("/login?next=/citizen")
+        return redirect("/login?next=/citizen")
     return page("citizen.html")
 
 

@@ -32,7 +32,7 @@ from branch.live.sessions import SessionStore
 from branch.tls import client_context
 from branch.web.catalog import marked, spanish_words
 from branch.web.forwarded import Network, client_address
-from branch.web.guard import guarded
+from branch.web.guard import guarded, redirect
 from branch.web.oidc_client import OidcClient
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _failure_page(request.app[WORDS], error)
     attempt = new_login_attempt(request.query.get("next", "/"), time.time())
     await request.app[SESSIONS].put_login_attempt(attempt, LOGIN_ATTEMPT_SECONDS)
-    response = web.HTTPFound(
+    response = redirect(
         authorization_url(
             metadata, oidc.client_id, settings.redirect_uri, settings.oidc_scopes, attempt
         )
@@ -170,7 +170,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         httponly=True,
         samesite="Lax",
     )
-    raise response
+    return response
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -223,7 +223,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     target = attempt.next_path
     if target == "/":
         target = LANDING.get(role, "/executive")
-    response = web.HTTPFound(target)
+    response = redirect(target)
     _forget_login(request, response)
     response.set_cookie(
         COOKIE_NAME,
@@ -234,7 +234,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         httponly=True,
         samesite="Lax",
     )
-    raise response
+    return response
 
 
 def _forget_login(request: web.Request, response: web.StreamResponse) -> None:
@@ -270,9 +270,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     else:
         target = "/"
     # A top-level navigation: ClaveÚnica only ends its own session that way.
-    response = web.HTTPSeeOther(target)
+    response = redirect(target, 303)
     response.del_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Lax")
-    raise response
+    return response
 
 
 async def me(request: web.Request) -> web.StreamResponse:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from branch.config import Settings
 from branch.web.catalog import marked, spanish_words
-from branch.web.guard import guarded
+from branch.web.guard import guarded, redirect
 
 CODE_SECONDS = 300  # ClaveÚnica's codes last about five minutes
 TOKEN_SECONDS = 600
@@ -264,7 +264,7 @@ async def authorize_submit(request: web.Request) -> web.StreamResponse:
         "expires": now + CODE_SECONDS,
     }
     query = urlencode({"code": code, "state": str(form["state"]), "iss": provider.issuer})
-    raise web.HTTPFound(f"{provider.settings.redirect_uri}?{query}")
+    return redirect(f"{provider.settings.redirect_uri}?{query}")
 
 
 def _token_error(error: str, description: str, status: int = 400) -> web.Response:
@@ -330,7 +330,7 @@ async def userinfo(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.StreamResponse:
     base = request.app[DEV_PROVIDER].settings.base_url
     target = request.query.get("redirect") or request.query.get("post_logout_redirect_uri") or ""
-    raise web.HTTPFound(target if target.startswith(base + "/") else base + "/")
+    return redirect(target if target.startswith(base + "/") else base + "/")
 
 
 def setup_dev_login(app: web.Application, settings: Settings) -> DevProvider:

@@ -16,7 +16,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from branch.errors import BranchError
 from branch.logs import REQUEST_ID, new_request_id
@@ -27,6 +27,17 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INTERNAL = {"code": "internal", "message": "Error interno; inténtalo de nuevo"}
+
+
+def redirect(location: str, status: int = 302) -> web.Response:
+    """A redirect returned, not raised as aiohttp's ``HTTPFound``.
+
+    A raised response is caught by aiohttp into a local of the frame its traceback
+    holds: a reference cycle that keeps the request, its connection and its socket
+    until the cyclic collector runs. Three per login, while pages that stay open for
+    hours are allocated among them (docs/performance.md, "What a waiting citizen costs").
+    """
+    return web.Response(status=status, headers={hdrs.LOCATION: location})
 
 
 def guarded(handler: Handler) -> Handler:

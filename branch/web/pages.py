@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from branch.web.auth import current_session
+from branch.web.guard import redirect
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -27,7 +28,7 @@ async def staff_page(request: web.Request, name: str, roles: Collection[str]) ->
     """A page for some roles: to the login when logged out, restricted for other roles."""
     session = await current_session(request)
     if session is None:
-        raise web.HTTPFound(f"/login?next={request.path}")
+        return redirect(f"/login?next={request.path}")
     if session.role.value not in roles:
         return restricted()
     return page(name)
