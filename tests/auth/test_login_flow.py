@@ -6,6 +6,7 @@ The relying party's refusals are tested against a real provider in test_provider
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import re
 import time
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
+from aiohttp import web
 from yarl import URL
 
 from branch.auth.sessions import COOKIE_NAME
@@ -83,6 +85,27 @@ async def test_login_sets_a_host_cookie_and_a_role(
     assert "Domain" not in cookie
     async with http.get(f"{node.url}/api/me") as me:
         assert await me.json() == {"run": run, "name": "María González", "role": role}
+
+
+async def test_a_login_leaves_no_request_to_the_cyclic_collector(
+    http: aiohttp.ClientSession, node: RunningBranch
+) -> None:
+    # A request kept by a reference cycle waits, with its connection, for the collector,
+    # and meanwhile the pages opened by earlier logins are allocated among them.
+    gc.collect()
+    gc.disable()
+    try:
+        callback = await authorize(http, node)
+        async with http.get(callback) as landing:
+            assert landing.status == 200
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        kept = [type(thing).__name__ for thing in gc.garbage if isinstance(thing, web.Request)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert kept == []
 
 
 async def test_logout_ends_the_session_server_side(
