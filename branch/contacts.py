@@ -85,10 +85,14 @@ class Contacts:
                 f"{wording.minutes(wait)}."
             )
         queue = self._queue_to_join(message.service)
-        if queue.reason(message.reason) is None:
+        found = queue.reason(message.reason)
+        if found is None:
             raise UnknownReason(
                 f"reason {message.reason[:40]!r} is not in the catalog of {queue.code}"
             )
+        # The catalog's own text, not the copy parsed from this message: the entry keeps
+        # it for as long as the citizen waits, and thousands wait with the same few reasons.
+        reason = found.code
         text = message.text.strip()
         if len(text) > settings.limits_reason_text:
             raise BadMessage(
@@ -109,7 +113,7 @@ class Contacts:
             queue.code,
             user.person_id,
             user.name,
-            message.reason,
+            reason,
             text,
             now,
             estimated_wait=None if estimate is None else round(estimate),
@@ -122,12 +126,10 @@ class Contacts:
             now,
             folio=folio,
             service=queue.code,
-            reason=message.reason,
+            reason=reason,
             estimatedWait=None if estimate is None else round(estimate),
         )
-        entry = Waiting(
-            contact_id, user.person_id, user.name, queue.code, message.reason, text, folio, now
-        )
+        entry = Waiting(contact_id, user.person_id, user.name, queue.code, reason, text, folio, now)
         try:
             events = await self.live.join(entry, now)
         except AlreadyQueued:
