@@ -27,28 +27,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import uuid
 from collections.abc import Callable
-from importlib import resources
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from branch.config import without_password
-from branch.core.estimate import HISTORY
-from branch.core.floor import Agent, AgentState, Call, Event, Floor, FloorRules, Waiting
+from branch.core.floor import AgentState, Call, Event, Floor, FloorRules, Waiting
 from branch.errors import BranchError, LiveBusy, StoreUnreachable
-from branch.live import codec
-from branch.live.base import AgentStatus, CitizenStatus, Line, Notice, Skills
+from branch.live.base import Skills
 from branch.live.epoch import current_epoch
 from branch.live.feed import CommitFeed
 from branch.live.follow import follow, parse
 from branch.live.keys import DEFAULT_PREFIX, Keys
+from branch.live.redis_handle_times import HandleTimes
+from branch.live.redis_notices import Notices
+from branch.live.redis_queries import FloorQueries
 from branch.live.script_connection import ScriptConnection
+from branch.live.scripts import READ_SCRIPT, STEP_SCRIPT
 from branch.live.snapshot import (
-    READ_ATTEMPTS,
     Snapshot,
     Wants,
     changes,
@@ -66,20 +65,9 @@ COMMIT_ATTEMPTS = 50
 log = logging.getLogger(__name__)
 
 
-def _lua(name: str) -> str:
-    return resources.files("branch.live").joinpath(f"lua/{name}.lua").read_text("utf-8")
+class RedisLiveStore(FloorQueries, Notices, HandleTimes):
+    """Commands run as core steps here; read-only queries, notices, handle times are its parts."""
 
-
-COMMIT_SCRIPT = _lua("commit")
-READ_SCRIPT = _lua("read")
-# step.lua calls the other two as functions (see its header).
-STEP_SCRIPT = (
-    f"local function commit(KEYS, ARGV)\n{COMMIT_SCRIPT}\nend\n"
-    f"local function read(KEYS, ARGV)\n{READ_SCRIPT}\nend\n{_lua('step')}"
-)
-
-
-class RedisLiveStore:
     def __init__(self, url: str, rules: FloorRules, prefix: str = DEFAULT_PREFIX) -> None:
         self.url = url
         self.rules = rules
@@ -359,90 +347,7 @@ class RedisLiveStore:
             lambda f: f.restore_wrapup(agent_id, name, contact_id, ended_at, skills, now),
         )
 
-    # ------------------------------------------------------------ queries
-
-    async def waiting(self, service: str) -> list[Waiting]:
-        for _attempt in range(READ_ATTEMPTS):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.get(self.keys.version)
-                pipe.zrange(self.keys.waiting(service), 0, -1)
-                version, contact_ids = await pipe.execute()
-            if not contact_ids:
-                return []
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.get(self.keys.version)
-                pipe.hmget(self.keys.entries, contact_ids)
-                again, texts = await pipe.execute()
-            if again == version and None not in texts:
-                return [codec.load_waiting(text) for text in texts]
-        raise LiveBusy()
-
-    async def line(self, service: str) -> Line:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zcard(self.keys.waiting(service))
-            pipe.zrange(self.keys.waiting(service), 0, 0, withscores=True)
-            count, head = await pipe.execute()
-        return Line(count, head[0][1] if head else None)
-
-    async def citizen_status(self, citizen_id: str) -> CitizenStatus:
-        keys = self.keys
-        for _attempt in range(READ_ATTEMPTS):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.get(keys.version)
-                pipe.hget(keys.citizens, citizen_id)
-                pipe.hvals(keys.calls)
-                version, contact_id, calls = await pipe.execute()
-            call = next(
-                (c for c in map(codec.load_call, calls) if c.citizen_id == citizen_id), None
-            )
-            if contact_id is None:
-                return CitizenStatus(call=call)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.get(keys.version)
-                pipe.hget(keys.entries, contact_id)
-                again, text = await pipe.execute()
-            if again != version or text is None:
-                continue
-            entry = codec.load_waiting(text)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.get(keys.version)
-                pipe.zrank(keys.waiting(entry.service), contact_id)
-                pipe.zcard(keys.waiting(entry.service))
-                last, rank, count = await pipe.execute()
-            if last == version and rank is not None:
-                return CitizenStatus(entry, rank + 1, count, call)
-        raise LiveBusy()
-
-    async def call(self, contact_id: str) -> Call | None:
-        text = await self.redis.hget(self.keys.calls, contact_id)
-        return None if text is None else codec.load_call(text)
-
-    async def agent_status(self, agent_id: str) -> AgentStatus:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(self.keys.agents, agent_id)
-            pipe.hvals(self.keys.calls)
-            text, calls = await pipe.execute()
-        call = next((c for c in map(codec.load_call, calls) if c.agent_id == agent_id), None)
-        return AgentStatus(None if text is None else codec.load_agent(text), call)
-
-    async def staffed(self, service: str | None = None) -> int:
-        agents = {agent.agent_id: agent for agent in await self.agents()}
-        return Floor(self.rules, agents=agents).staffed(service)
-
-    async def agents(self) -> list[Agent]:
-        texts = await self.redis.hvals(self.keys.agents)
-        return sorted(map(codec.load_agent, texts), key=lambda agent: agent.agent_id)
-
-    async def calls(self) -> list[Call]:
-        texts = await self.redis.hvals(self.keys.calls)
-        return sorted(map(codec.load_call, texts), key=lambda call: call.contact_id)
-
-    async def engaged(self) -> set[str]:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hkeys(self.keys.citizens)
-            pipe.hvals(self.keys.calls)
-            in_line, calls = await pipe.execute()
-        return set(in_line) | {codec.load_call(text).citizen_id for text in calls}
+    # ------------------------------------------------------------ life of Redis
 
     async def restarted(self) -> bool:
         epoch = await current_epoch(self.redis, self.keys.epoch)
@@ -452,35 +357,3 @@ class RedisLiveStore:
 
     async def ping(self) -> None:
         await self.redis.ping()
-
-    async def set_notice(self, notice: Notice) -> None:
-        # The TTL only tidies up; whether a notice is current is decided by the caller's clock.
-        lifetime = max(1, math.ceil(notice.until - notice.at))
-        await self.redis.set(
-            self.keys.notice(notice.service), codec.dump_notice(notice), ex=lifetime
-        )
-
-    async def notice(self, service: str, now: float) -> Notice | None:
-        return _current_notice(await self.redis.get(self.keys.notice(service)), now)
-
-    async def clear_notice(self, service: str, now: float) -> Notice | None:
-        # One command, so a broadcast landing meanwhile is either removed whole or kept whole.
-        return _current_notice(await self.redis.getdel(self.keys.notice(service)), now)
-
-    async def add_handle_time(self, service: str, seconds: float) -> None:
-        key = self.keys.handle_times(service)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, seconds)
-            pipe.ltrim(key, 0, HISTORY - 1)
-            await pipe.execute()
-
-    async def handle_times(self, service: str) -> list[float]:
-        texts = await self.redis.lrange(self.keys.handle_times(service), 0, HISTORY - 1)
-        return [float(text) for text in reversed(texts)]
-
-
-def _current_notice(text: str | bytes | None, now: float) -> Notice | None:
-    if text is None:
-        return None
-    notice = codec.load_notice(text)
-    return notice if notice.current(now) else None

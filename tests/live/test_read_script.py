@@ -9,7 +9,7 @@ from redis.exceptions import ResponseError
 from branch.core.floor import Agent, AgentState, Waiting
 from branch.live import codec
 from branch.live.keys import Keys
-from branch.live.redisstore import READ_SCRIPT
+from branch.live.scripts import READ_SCRIPT
 from branch.live.snapshot import Wants, load, read_request
 
 T0 = 1795525200.0

@@ -11,7 +11,7 @@ from redis.exceptions import ResponseError
 from branch.core.floor import Agent, AgentState, Waiting
 from branch.live import codec
 from branch.live.keys import Keys
-from branch.live.redisstore import STEP_SCRIPT
+from branch.live.scripts import STEP_SCRIPT
 from branch.live.snapshot import Wants, read_reply, read_request
 
 T0 = 1795525200.0
