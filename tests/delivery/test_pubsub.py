@@ -15,7 +15,8 @@ from branch.config import load_settings
 from branch.delivery.base import Changed
 from branch.delivery.factory import open_delivery
 from branch.delivery.keys import PAGES_TTL_SECONDS, DeliveryKeys
-from branch.delivery.pubsub import RedisDelivery, load_script
+from branch.delivery.pubsub import RedisDelivery
+from branch.delivery.scripts import load_script
 from branch.errors import CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SESSION_ENDED
 from branch.hub import Hub
 from branch.tasks import stop
