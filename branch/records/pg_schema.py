@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from branch.errors import ConfigError
-from branch.records.sqlite import MIGRATIONS
+from branch.records.sqlite_schema import MIGRATIONS
 
 if TYPE_CHECKING:
     from branch.records.pg_writes import Connection

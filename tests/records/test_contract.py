@@ -14,7 +14,8 @@ from branch.errors import ConfigError, InvalidState, NotYourContact, UnknownCont
 from branch.records.base import EndReason, RecordStore
 from branch.records.factory import open_record_store
 from branch.records.postgres import PostgresRecordStore
-from branch.records.sqlite import MIGRATIONS, SqliteRecordStore
+from branch.records.sqlite import SqliteRecordStore
+from branch.records.sqlite_schema import MIGRATIONS
 from branch.records.text import format_contacts
 from tests.records.conftest import OpenStore, execute_sql
 
