@@ -31,13 +31,13 @@ from branch.audit import AuditEntry
 from branch.config import without_password
 from branch.core.floor import EndReason
 from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
-from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
+from branch.records.base import Purge
 from branch.records.group_commit import GroupCommit
 from branch.records.journal import JournaledWriter, Operation, OperationIds
 from branch.records.pg_batch import commit_batch
+from branch.records.pg_reads import PostgresReads
 from branch.records.pg_schema import migrate
 from branch.records.pg_writes import CHECKED, offline_folio
-from branch.records.rows import AUDIT_COLUMNS, COLUMNS, audit_entry_of, contact_record
 
 if TYPE_CHECKING:
     from branch.records.pg_writes import Connection
@@ -69,7 +69,7 @@ async def _session_unchanged(connection: asyncpg.Connection[asyncpg.Record]) -> 
     or cursor), and the default reset would cost every batch a round trip."""
 
 
-class PostgresRecordStore:
+class PostgresRecordStore(PostgresReads):
     def __init__(
         self,
         url: str,
@@ -364,78 +364,6 @@ class PostgresRecordStore:
         async with self._reading() as db:
             await db.fetchval("SELECT 1")
 
-    async def agent_states(self, agent_run: str, since: float) -> list[AgentStateRecord]:
-        async with self._reading() as db:
-            rows = await db.fetch(
-                "SELECT agent_run, agent_name, state, pause_reason, contact_id, at "
-                "FROM agent_states WHERE agent_run = $1 AND at >= $2 ORDER BY at, id",
-                agent_run,
-                since,
-            )
-        return [AgentStateRecord(*row.values()) for row in rows]
-
-    async def chat(self, contact_id: str) -> list[ChatRecord]:
-        async with self._reading() as db:
-            rows = await db.fetch(
-                "SELECT contact_id, at, sender, text FROM chat_messages "
-                "WHERE contact_id = $1 ORDER BY id",
-                contact_id,
-            )
-        return [ChatRecord(*row.values()) for row in rows]
-
-    async def audit_entries(
-        self, contact_id: str | None = None, *, after: int = 0, limit: int | None = None
-    ) -> list[AuditEntry]:
-        parameters: list[object] = [limit, after]  # LIMIT NULL: every entry
-        where = "WHERE seq > $2"
-        if contact_id is not None:
-            where, parameters = "WHERE seq > $2 AND contact_id = $3", [limit, after, contact_id]
-        async with self._reading() as db:
-            rows = await db.fetch(
-                f"SELECT {AUDIT_COLUMNS} FROM audit_log {where} ORDER BY seq LIMIT $1", *parameters
-            )
-        return [audit_entry_of(row.values()) for row in rows]
-
     async def purge(self, before: float, at: float, actor: str = "system") -> Purge:
         purged: Purge = await self._write(self._ids.new("purge", before=before, at=at, actor=actor))
         return purged
-
-    async def get(self, contact_id: str) -> ContactRecord | None:
-        async with self._reading() as db:
-            row = await db.fetchrow(
-                f"SELECT {COLUMNS} FROM contacts WHERE contact_id = $1", contact_id
-            )
-        return None if row is None else contact_record(row.values())
-
-    async def recent(
-        self, limit: int = 50, *, citizen_run: str | None = None
-    ) -> list[ContactRecord]:
-        where, parameters = (
-            ("", [limit])
-            if citizen_run is None
-            else ("WHERE citizen_run = $2", [limit, citizen_run])
-        )
-        async with self._reading() as db:
-            rows = await db.fetch(
-                f"SELECT {COLUMNS} FROM contacts {where} "
-                "ORDER BY joined_at DESC, folio DESC LIMIT $1",
-                *parameters,
-            )
-        return [contact_record(row.values()) for row in rows]
-
-    async def joined_between(
-        self, start: float, end: float, *, service: str | None = None, executive: str | None = None
-    ) -> list[ContactRecord]:
-        where = ["joined_at >= $1", "joined_at < $2"]
-        parameters: list[object] = [start, end]
-        for column, value in (("service", service), ("executive_run", executive)):
-            if value is not None:
-                parameters.append(value)
-                where.append(f"{column} = ${len(parameters)}")
-        async with self._reading() as db:
-            rows = await db.fetch(
-                f"SELECT {COLUMNS} FROM contacts WHERE {' AND '.join(where)} "
-                "ORDER BY joined_at, folio",
-                *parameters,
-            )
-        return [contact_record(row.values()) for row in rows]
