@@ -36,7 +36,7 @@ from branch.records.base import RecordStore, audit_event
 from branch.resume import CallDesk, TicketDesk
 from branch.status import ServiceBoard
 from branch.supervision import Supervision, known_pause_reason
-from branch.turn import turn_credentials, turn_user
+from branch.turn import ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class BranchService:
             person={"run": user.person_id, "name": user.name},
             serviceName=settings.service_name,
             language=settings.language,
-            iceServers=self._ice_servers(user, now),
+            iceServers=ice_servers(self.settings, user.key, now),
             iceTransportPolicy=settings.webrtc_ice_transport_policy,
             services=[await self.board.fields(queue, now) for queue in settings.queues],
             skills=[list(tier) for tier in settings.skills(user.person_id)]
@@ -228,24 +228,6 @@ class BranchService:
         elif user.role in (SUPERVISOR, ADMIN):
             self.supervision.push_soon()  # this page's first board; nothing changed
         return welcome
-
-    def _ice_servers(self, user: User, now: float) -> list[dict[str, Any]]:
-        """The configured STUN/TURN servers, plus TURN with this page's own short-lived credentials."""
-        settings = self.settings
-        servers = [server.to_wire() for server in settings.webrtc_ice_servers]
-        if settings.webrtc_turn_urls:
-            secret = settings.webrtc_turn_secret
-            username, credential = turn_credentials(
-                secret, turn_user(user.key, secret), now, settings.webrtc_turn_ttl
-            )
-            servers.append(
-                {
-                    "urls": list(settings.webrtc_turn_urls),
-                    "username": username,
-                    "credential": credential,
-                }
-            )
-        return servers
 
     async def busy_with_contact(self, user: User) -> bool:
         """In a call, or an executive still wrapping one up: their page must not be cut now."""
