@@ -241,9 +241,8 @@ class Floor:
         skills: tuple[tuple[str, ...], ...] | None = None,
     ) -> list[Event]:
         # From an offer it would leave the offer behind and make a second one.
-        agent = self._agent(agent_id, name, now, skills, AgentState.AVAILABLE, "answer it first")
         # Coming back by hand ends a streak of missed offers.
-        self.agents[agent_id] = replace(agent, missed=0)
+        self._agent(agent_id, name, now, skills, AgentState.AVAILABLE, "answer it first", missed=0)
         return self._move(agent_id, AgentState.AVAILABLE, now) + self._dispatch(now)
 
     def agent_not_ready(
@@ -283,8 +282,9 @@ class Floor:
         skills: tuple[tuple[str, ...], ...] | None,
         state: AgentState,
         offered_hint: str,
+        missed: int | None = None,
     ) -> Agent:
-        """The executive, created offline on first sight; ``skills`` None keeps the current ones.
+        """The executive, created offline on first sight; ``skills`` or ``missed`` None keeps the current.
 
         Refused before anything changes when the executive cannot go to ``state``.
         """
@@ -292,7 +292,11 @@ class Floor:
         if agent.state is AgentState.OFFERED:
             raise InvalidState(f'Cannot go from "offered" to "{state}": {offered_hint}')
         _guard(agent, state)
-        agent = replace(agent, name=name, skills=agent.skills if skills is None else skills)
+        skills = agent.skills if skills is None else skills
+        missed = agent.missed if missed is None else missed
+        # Most often nothing of it changes: no copy then (each step runs on the hot path).
+        if (agent.name, agent.skills, agent.missed) != (name, skills, missed):
+            agent = replace(agent, name=name, skills=skills, missed=missed)
         self.agents[agent_id] = agent
         return agent
 
@@ -639,11 +643,7 @@ class Floor:
         ):
             return []
         _guard(agent, state)
-        moved = replace(
-            agent, state=state, since=now, contact_id=contact_id, pause_reason=pause_reason
-        )
-        if state not in WITH_CONTACT:
-            moved = replace(moved, pause_after_call=False, pause_after_reason=None)
+        moved = agent.moved(state, now, contact_id, pause_reason)
         self.agents[agent_id] = moved
         if AgentState.OFFLINE in (agent.state, state) and agent.state is not state:
             return [AgentChanged(moved), StaffingChanged(moved)]

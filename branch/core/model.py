@@ -98,6 +98,26 @@ class Agent:
     def serves(self, service: str) -> bool:
         return not self.skills or any(service in tier for tier in self.skills)
 
+    def moved(
+        self, state: AgentState, since: float, contact_id: str | None, pause_reason: str | None
+    ) -> Agent:
+        """This executive in ``state`` since ``since``; outside a contact a pause asked for lapses."""
+        # One constructor call, not ``dataclasses.replace`` (twice): a pairing moves the
+        # executive twice in one step, and replace's field-by-field copy was most of it.
+        with_contact = state in WITH_CONTACT
+        return Agent(
+            agent_id=self.agent_id,
+            name=self.name,
+            state=state,
+            since=since,
+            contact_id=contact_id,
+            pause_reason=pause_reason,
+            missed=self.missed,
+            skills=self.skills,
+            pause_after_call=self.pause_after_call and with_contact,
+            pause_after_reason=self.pause_after_reason if with_contact else None,
+        )
+
 
 # States a pause after the call may be asked for in: a contact is under way.
 WITH_CONTACT = (AgentState.IN_CALL, AgentState.WRAP_UP)
