@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import uuid
 from collections.abc import Callable
 
@@ -145,7 +146,8 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
                     raise
                 snapshot = None  # refused on a kept snapshot: ask the floor as it is now
                 continue
-            diff = changes(self.keys, snapshot, floor, uuid.uuid4().hex)
+            # The commit's name needs only to be unique: random bytes, no UUID object per step.
+            diff = changes(self.keys, snapshot, floor, secrets.token_hex(16))
             if diff.empty:
                 if not kept:
                     return events

@@ -285,7 +285,7 @@ def changes(keys: Keys, snapshot: Snapshot, floor: Floor, token: str) -> Changes
         old = snapshot.entries.get(contact_id)
         if old is None:
             result.add_waiting(entry)
-        elif old != entry:
+        elif old is not entry and old != entry:
             result.change_waiting(old, entry)
     _hash(result, keys.agents, snapshot.agents, floor.agents, codec.dump_agent)
     _hash(result, keys.calls, snapshot.calls, floor.calls, codec.dump_call)
@@ -311,6 +311,8 @@ def _hash(
     for name in before:
         if name not in after:
             result.add("hdel", key, name)
+    # What a step did not touch is the very object it read: no field-by-field comparison.
     for name, value in after.items():
-        if before.get(name) != value:
+        old = before.get(name)
+        if old is not value and old != value:
             result.add("hset", key, name, dump(value))

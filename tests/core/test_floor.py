@@ -818,3 +818,17 @@ def test_a_wait_limit_must_be_positive(seconds: float) -> None:
 def test_the_place_a_contact_takes_in_a_line(joined_at: float, contact_id: str, place: int) -> None:
     line = [citizen("ana", 10.0), citizen("bea", 20.0), citizen("cam", 30.0)]
     assert place_in_line(line, joined_at, contact_id) == place
+
+
+def test_going_available_or_pausing_keeps_the_name_and_skills_it_is_given() -> None:
+    floor = Floor()
+    floor.agent_not_ready("x", "X", 1.0, skills=(("triage",),))
+    floor.agent_available("x", "Equis", 2.0)  # no skills given: the current ones stay
+    agent = floor.agents["x"]
+    assert (agent.name, agent.skills, agent.state) == (
+        "Equis",
+        (("triage",),),
+        AgentState.AVAILABLE,
+    )
+    floor.agent_not_ready("x", "Equis", 3.0, skills=())
+    assert floor.agents["x"].skills == ()
