@@ -49,7 +49,7 @@ FELL_BEHIND = "fell behind"
 
 def unsent(transport: asyncio.Transport) -> int:
     """Bytes written to ``transport`` that its socket has not taken yet."""
-    # None once it is closing: a closed TLS transport cannot even be asked, and a
+    # Nothing once it is closing: a closed TLS transport cannot even be asked, and a
     # write to a closing one fails at once instead of waiting.
     return 0 if transport.is_closing() else transport.get_write_buffer_size()
 
