@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-LUA_DIR = Path(__file__).with_name("lua")
+from branch.lua import lua_script
 
 
 def load_script(name: str) -> str:
-    return (LUA_DIR / f"{name}.lua").read_text()
+    return lua_script("branch.delivery", name)

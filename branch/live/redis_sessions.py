@@ -43,7 +43,6 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, replace
-from importlib import resources
 
 from redis.asyncio import Redis
 
@@ -51,12 +50,13 @@ from branch.auth.oidc import LoginAttempt
 from branch.auth.sessions import Session
 from branch.live.epoch import current_epoch
 from branch.live.keys import DEFAULT_PREFIX, Keys
+from branch.lua import lua_script
 from branch.redis_packing import packing
 from branch.redis_retry import retrying_options
 
 log = logging.getLogger(__name__)
 
-PUT_SCRIPT = resources.files("branch.live").joinpath("lua/put_session.lua").read_text("utf-8")
+PUT_SCRIPT = lua_script("branch.live", "put_session")
 
 
 @dataclass(frozen=True)

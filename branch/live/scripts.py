@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from branch.lua import lua_script
 
 
 def _lua(name: str) -> str:
-    return resources.files("branch.live").joinpath(f"lua/{name}.lua").read_text("utf-8")
+    return lua_script("branch.live", name)
 
 
 COMMIT_SCRIPT = _lua("commit")
