@@ -74,32 +74,16 @@ class RedisDelivery(Presence, ChangeAnnouncements):
         self._changed = changed
         # A command unanswered for that long is a Redis that is away: it fails (and
         # is logged) rather than hold a page's handler or the heartbeat forever.
-        wait = COMMAND_TIMEOUT
+        bounded = {"socket_timeout": COMMAND_TIMEOUT, "socket_connect_timeout": COMMAND_TIMEOUT}
         # Presence, claims and lookups may run twice; the publisher below may not.
-        self._redis = packing(
-            Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=wait,
-                socket_connect_timeout=wait,
-                **retrying_options(),
-            )
-        )
-        self._publisher = packing(
-            Redis.from_url(
-                self.url,
-                decode_responses=True,
-                single_connection_client=True,
-                socket_timeout=wait,
-                socket_connect_timeout=wait,
-            )
-        )
+        self._redis = self._client(**bounded, **retrying_options())
+        self._publisher = self._client(**bounded, single_connection_client=True)
         self._claim = self._redis.register_script(load_script("claim_page"))
         self._forward = self._publisher.register_script(load_script("forward"))
         self._release = self._redis.register_script(load_script("release_page"))
         self._rejoin = self._redis.register_script(load_script("rejoin_page"))
         # The channel's connection is idle between messages: no read timeout there.
-        self._listener = packing(Redis.from_url(self.url, decode_responses=True))
+        self._listener = self._client()
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(self.key.channel(self.node_id), self.key.changes)
         self._epoch = await current_epoch(self._redis, self.key.epoch)
@@ -109,6 +93,9 @@ class RedisDelivery(Presence, ChangeAnnouncements):
             asyncio.create_task(self._beat(), name=f"heartbeat of node {self.node_id}"),
         ]
         log.info("node %s joined the deployment", self.node_id)
+
+    def _client(self, **options: Any) -> Redis:
+        return packing(Redis.from_url(self.url, decode_responses=True, **options))
 
     async def close(self) -> None:
         if self._announcing is not None:
