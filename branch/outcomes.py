@@ -15,6 +15,7 @@ from branch import schema
 from branch.config import Settings
 from branch.core.floor import (
     AgentChanged,
+    Call,
     CallInterrupted,
     CallResumed,
     CallStarted,
@@ -94,12 +95,22 @@ class Outcomes:
         unrecorded: list[Event] = []  # told already, written next
         # The console is told the state a step left its executive in, once: becoming
         # available and being offered a citizen in one step is one `agent.state`
-        # (offered) ahead of the offer, not two frames. Every change is still recorded.
+        # (offered), not two frames. Every change is still recorded.
         final = {e.agent.agent_id: e for e in events if isinstance(e, AgentChanged)}
+        # An executive offered a citizen in this step is told that state right after
+        # the offer (see ``_tell``), not ahead of it.
+        offered = {e.call.agent_id for e in events if isinstance(e, Offered)}
         for event in events:
             if isinstance(event, TOLD_BEFORE_RECORDED):
-                if not isinstance(event, AgentChanged) or final[event.agent.agent_id] is event:
-                    await self._attempt(event, self._tell(event), errors)
+                match event:
+                    case AgentChanged(agent=agent):
+                        if final[agent.agent_id] is event and agent.agent_id not in offered:
+                            await self._attempt(event, self._tell_state(event), errors)
+                    case Offered(call=call):
+                        state = final.get(call.agent_id)
+                        await self._attempt(event, self._tell_offer(call, state), errors)
+                    case _:
+                        await self._attempt(event, self._tell(event), errors)
                 unrecorded.append(event)
                 continue
             if not isinstance(event, UNRECORDED):
@@ -129,30 +140,42 @@ class Outcomes:
             await self._attempt(event, self._record(event), errors)
         events.clear()
 
+    async def _tell_state(self, event: AgentChanged) -> None:
+        agent = event.agent
+        await self.hub.send(
+            executive_key(agent.agent_id),
+            schema.message("agent.state", **agent_state_fields(agent)),
+        )
+
+    async def _tell_offer(self, call: Call, state: AgentChanged | None) -> None:
+        """Both sides of an offer, then the executive's state (``state``, when it changed).
+
+        The two people paired wait for the offer alone, each frame ahead of it costing
+        them a send; the console shows the offer once the state says "offered", so the
+        state may follow it.
+        """
+        executive = executive_key(call.agent_id)
+        try:
+            await self.hub.send(
+                citizen_key(call.citizen_id),
+                schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
+            )
+            await self.hub.send(executive, schema.message("offer", **await self.fields.offer(call)))
+        finally:
+            # Told even when the offer could not be: the console must not show a stale state.
+            if state is not None:
+                await self._tell_state(state)
+        # The history follows: reading it is audited first (a durable write), which
+        # neither the offer nor the state need wait for.
+        history = await self.fields.history(call.waiting, call)
+        await self.hub.send(
+            executive,
+            schema.message("offer.history", contactId=call.contact_id, history=history),
+        )
+
     async def _tell(self, event: Event) -> None:
-        """The pages' part of an event in TOLD_BEFORE_RECORDED."""
+        """The pages' part of a CallStarted (the other TOLD_BEFORE_RECORDED events: above)."""
         match event:
-            case AgentChanged(agent=agent):
-                await self.hub.send(
-                    executive_key(agent.agent_id),
-                    schema.message("agent.state", **agent_state_fields(agent)),
-                )
-            case Offered(call=call):
-                await self.hub.send(
-                    citizen_key(call.citizen_id),
-                    schema.message("queue.offered", contactId=call.contact_id, readySeconds=0),
-                )
-                # The history follows the offer: reading it is audited first (a durable
-                # write), which the offer itself need not wait for.
-                executive = executive_key(call.agent_id)
-                await self.hub.send(
-                    executive, schema.message("offer", **await self.fields.offer(call))
-                )
-                history = await self.fields.history(call.waiting, call)
-                await self.hub.send(
-                    executive,
-                    schema.message("offer.history", contactId=call.contact_id, history=history),
-                )
             case CallStarted(call=call):
                 # Counted as it is told, so /metrics agrees with what the pages show
                 # rather than with how far the records have got.

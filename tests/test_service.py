@@ -189,7 +189,8 @@ async def test_available_and_offered_in_one_step_is_one_state_for_the_console_tw
     clock.advance(30)
     await service.handle(EXE, schema.AgentAvailable())
     told = [m["type"] for m in exe.sent if m["type"] in ("agent.state", "offer")]
-    assert told == ["agent.state", "offer"]
+    # The offer first: the two people paired wait for it, not for the state.
+    assert told == ["offer", "agent.state"]
     assert exe.last("agent.state")["state"] == "offered"
     assert ana.last("queue.offered")["contactId"] == exe.last("offer")["contactId"]
     states = await records.agent_states(EXE.person_id, clock.now - 60)
