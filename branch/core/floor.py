@@ -657,29 +657,24 @@ class Floor:
         that has one.
         """
         events: list[Event] = []
+        checking = self.rules.readiness > 0
         while True:
             free = [agent for agent in self.agents.values() if agent.state is AgentState.AVAILABLE]
-            pair = next(
-                (
-                    (agent, entry)
-                    for agent in sorted(free, key=self._turn_key(now))
-                    if (entry := self._next_for(agent)) is not None
-                ),
-                None,
-            )
-            if pair is None:
+            if len(free) > 1:
+                free.sort(key=self._turn_key(now))
+            for agent in free:
+                entry = self._next_for(agent)
+                if entry is not None:
+                    break
+            else:
                 return events
-            agent, entry = pair
             self.waiting.remove(entry)
-            checking = self.rules.readiness > 0
             call = Call(entry, agent.agent_id, agent.name, offered_at=now, ready=not checking)
             self.calls[entry.contact_id] = call
             self.last_offered = agent.agent_id
             events += self._move(agent.agent_id, AgentState.OFFERED, now, entry.contact_id)
-            events += [
-                ReadinessCheck(call) if checking else Offered(call),
-                QueueChanged(entry.service),
-            ]
+            events.append(ReadinessCheck(call) if checking else Offered(call))
+            events.append(QueueChanged(entry.service))
 
     def _turn_key(self, now: float) -> Callable[[Agent], tuple[Any, ...]]:
         match self.rules.routing:
@@ -698,10 +693,12 @@ class Floor:
 
     def _next_for(self, agent: Agent) -> Waiting | None:
         # Absent citizens keep their place but cannot answer an offer.
-        present = [entry for entry in self.waiting if entry.absent_since is None]
-        tiers = agent.skills or (None,)
-        for tier in tiers:
-            entry = next((e for e in present if tier is None or e.service in tier), None)
+        if not agent.skills:
+            return next((e for e in self.waiting if e.absent_since is None), None)
+        for tier in agent.skills:
+            entry = next(
+                (e for e in self.waiting if e.absent_since is None and e.service in tier), None
+            )
             if entry is not None:
                 return entry
         return None
