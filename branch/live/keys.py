@@ -45,23 +45,26 @@ belong to the cross-node delivery and are not listed here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 DEFAULT_PREFIX = "{branch}:"
 
 
 @dataclass(frozen=True)
 class Keys:
+    # The fixed names are made once per store, not formatted again on every step.
+
     prefix: str = DEFAULT_PREFIX
 
     def __post_init__(self) -> None:
         if not self.prefix:
             raise ValueError("the live store's key prefix must not be empty")
 
-    @property
+    @cached_property
     def version(self) -> str:
         return f"{self.prefix}version"
 
-    @property
+    @cached_property
     def services(self) -> str:
         return f"{self.prefix}services"
 
@@ -71,39 +74,39 @@ class Keys:
     def present(self, service: str) -> str:
         return f"{self.prefix}present:{service}"
 
-    @property
+    @cached_property
     def absent(self) -> str:
         return f"{self.prefix}absent"
 
-    @property
+    @cached_property
     def entries(self) -> str:
         return f"{self.prefix}entries"
 
-    @property
+    @cached_property
     def citizens(self) -> str:
         return f"{self.prefix}citizens"
 
-    @property
+    @cached_property
     def agents(self) -> str:
         return f"{self.prefix}agents"
 
-    @property
+    @cached_property
     def calls(self) -> str:
         return f"{self.prefix}calls"
 
-    @property
+    @cached_property
     def answered(self) -> str:
         return f"{self.prefix}answered"
 
-    @property
+    @cached_property
     def cursor(self) -> str:
         return f"{self.prefix}cursor"
 
-    @property
+    @cached_property
     def epoch(self) -> str:
         return f"{self.prefix}epoch"
 
-    @property
+    @cached_property
     def commits(self) -> str:
         return f"{self.prefix}commits"
 

@@ -174,7 +174,9 @@ def landed_reply(
 
     ``floor`` is the step's floor, which is then the floor in Redis: the script
     sent back only which contacts it read and the entries ``floor`` does not
-    hold. None when it must be read again, as for ``read_reply``.
+    hold. None when it must be read again, as for ``read_reply``. The snapshot
+    takes over the floor's executives, calls and counters, not copied: the step
+    is over, and nothing changes that floor again.
     """
     missing, contacts, texts = reply
     if missing:
@@ -195,9 +197,9 @@ def landed_reply(
         version=version,
         epoch=epoch,
         entries=entries,
-        agents=dict(floor.agents),
-        calls=dict(floor.calls),
-        answered=dict(floor.answered),
+        agents=floor.agents,
+        calls=floor.calls,
+        answered=floor.answered,
         cursor=floor.last_offered,
     )
 
@@ -212,7 +214,12 @@ def _decode(raw: dict[str, str], load_one: Callable[[str], V]) -> dict[str, V]:
 
 
 class Changes:
-    """The commit script's arguments: every key in KEYS, the changes in ARGV."""
+    """The commit script's arguments: every key in KEYS, the changes in ARGV.
+
+    Each change is written straight into ARGV, its key's slot given on first
+    use: a step runs this for every object it changed, on the path of the
+    people it pairs, so no helper call per change.
+    """
 
     def __init__(self, keys: Keys, snapshot: Snapshot, token: str) -> None:
         self.keys = keys
@@ -225,25 +232,37 @@ class Changes:
         return len(self.argv) == 3 and not self._tidy
 
     def add(self, op: str, key: str, *operands: str | float) -> None:
-        self.argv += [op, self._slot(key), *operands]
-
-    def _slot(self, key: str) -> int:
-        return self.slots.setdefault(key, len(self.slots) + 1)
+        slots = self.slots
+        self.argv += (op, slots.setdefault(key, len(slots) + 1), *operands)
 
     def finish(self) -> tuple[list[str], list[str | float]]:
+        keys, slots, argv = self.keys, self.slots, self.argv
+        services = slots.setdefault(keys.services, len(slots) + 1) if self._tidy else 0
         for service in self._tidy:
-            self.argv += ["tidy", self._slot(self.keys.services), service]
-            self.argv.append(self._slot(self.keys.waiting(service)))
+            line = slots.setdefault(keys.waiting(service), len(slots) + 1)
+            argv += ("tidy", services, service, line)
         self._tidy.clear()
-        return list(self.slots), self.argv
+        return list(slots), argv
 
     def remove_waiting(self, entry: Waiting) -> None:
-        keys = self.keys
-        self.add("zrem", keys.waiting(entry.service), entry.contact_id)
-        self._unplace(entry)
-        self.add("hdel", keys.entries, entry.contact_id)
-        self.add("hdel", keys.citizens, entry.citizen_id)
-        self._tidy[entry.service] = None
+        keys, slots = self.keys, self.slots
+        contact, service = entry.contact_id, entry.service
+        line = slots.setdefault(keys.waiting(service), len(slots) + 1)
+        if entry.absent_since is None:
+            place = slots.setdefault(keys.present(service), len(slots) + 1)
+        else:
+            place = slots.setdefault(keys.absent, len(slots) + 1)
+        # An entry is in exactly one of the two sets (``_place``), as read: the commit
+        # lands only on the version read, so the other needs no ZREM.
+        entries = slots.setdefault(keys.entries, len(slots) + 1)
+        citizens = slots.setdefault(keys.citizens, len(slots) + 1)
+        self.argv += (
+            "zrem", line, contact,
+            "zrem", place, contact,
+            "hdel", entries, contact,
+            "hdel", citizens, entry.citizen_id,
+        )  # fmt: skip
+        self._tidy[service] = None
 
     def add_waiting(self, entry: Waiting) -> None:
         keys = self.keys
@@ -260,8 +279,6 @@ class Changes:
             self._place(new)
 
     def _unplace(self, entry: Waiting) -> None:
-        # An entry is in exactly one of the two sets (``_place``), as read: the commit
-        # lands only on the version read, so the other needs no ZREM.
         if entry.absent_since is None:
             self.add("zrem", self.keys.present(entry.service), entry.contact_id)
         else:
@@ -273,46 +290,52 @@ class Changes:
         else:
             self.add("zadd", self.keys.absent, entry.absent_since, entry.contact_id)
 
+    def changed_hash(
+        self,
+        key: str,
+        before: Mapping[str, V],
+        after: Mapping[str, V],
+        dump: Callable[[V], str],
+    ) -> None:
+        """The fields of one hash that a step took out, put in or replaced."""
+        slot = 0
+        argv = self.argv
+        if not after.keys() >= before.keys():
+            slot = self.slots.setdefault(key, len(self.slots) + 1)
+            argv += (item for name in before if name not in after for item in ("hdel", slot, name))
+        # What a step did not touch is the very object it read: no field-by-field comparison.
+        for name, value in after.items():
+            old = before.get(name)
+            if old is not value and (old is None or old != value):
+                if not slot:
+                    slot = self.slots.setdefault(key, len(self.slots) + 1)
+                argv += ("hset", slot, name, dump(value))
+
 
 def changes(keys: Keys, snapshot: Snapshot, floor: Floor, token: str) -> Changes:
     """What the step changed, compared with what it read, as the commit named ``token``."""
     result = Changes(keys, snapshot, token)
-    after = {entry.contact_id: entry for entry in floor.waiting}
-    for contact_id, entry in snapshot.entries.items():
-        if contact_id not in after:
-            result.remove_waiting(entry)
-    for contact_id, entry in after.items():
-        old = snapshot.entries.get(contact_id)
-        if old is None:
-            result.add_waiting(entry)
-        elif old is not entry and old != entry:
-            result.change_waiting(old, entry)
-    _hash(result, keys.agents, snapshot.agents, floor.agents, codec.dump_agent)
-    _hash(result, keys.calls, snapshot.calls, floor.calls, codec.dump_call)
-    _hash(
-        result,
-        keys.answered,
-        snapshot.answered,
-        floor.answered,
-        lambda value: codec.dump_answered(*value),
-    )
+    before = snapshot.entries
+    waiting = floor.waiting
+    # Most steps leave the line as read, holding the very entries: no dict of it then.
+    if len(waiting) != len(before) or any(before.get(e.contact_id) is not e for e in waiting):
+        after = {entry.contact_id: entry for entry in waiting}
+        for contact_id, entry in before.items():
+            if contact_id not in after:
+                result.remove_waiting(entry)
+        for contact_id, entry in after.items():
+            old = before.get(contact_id)
+            if old is None:
+                result.add_waiting(entry)
+            elif old is not entry and old != entry:
+                result.change_waiting(old, entry)
+    result.changed_hash(keys.agents, snapshot.agents, floor.agents, codec.dump_agent)
+    result.changed_hash(keys.calls, snapshot.calls, floor.calls, codec.dump_call)
+    result.changed_hash(keys.answered, snapshot.answered, floor.answered, _dump_answered)
     if floor.last_offered != snapshot.cursor:
         result.add("set", keys.cursor, floor.last_offered)
     return result
 
 
-def _hash(
-    result: Changes,
-    key: str,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    dump: Callable[[Any], str],
-) -> None:
-    for name in before:
-        if name not in after:
-            result.add("hdel", key, name)
-    # What a step did not touch is the very object it read: no field-by-field comparison.
-    for name, value in after.items():
-        old = before.get(name)
-        if old is not value and old != value:
-            result.add("hset", key, name, dump(value))
+def _dump_answered(value: tuple[datetime.date, int]) -> str:
+    return codec.dump_answered(*value)
