@@ -33,6 +33,15 @@ def pack(*args: Any) -> list[bytes]:
         args = (*args[0].encode().split(), *args[1:])
     elif b" " in args[0]:
         args = (*args[0].split(), *args[1:])
+    return pack_arguments(args)
+
+
+def pack_arguments(args: tuple[Any, ...]) -> list[bytes]:
+    """``pack`` for a command whose name is already one argument of bytes, given as one tuple.
+
+    The live store's step script packs some ninety arguments per step: one
+    tuple made by the caller, not copied again on the way to the packer.
+    """
     try:
         return [hiredis.pack_command(args)]
     except TypeError:

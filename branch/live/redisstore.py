@@ -62,6 +62,9 @@ from branch.redis_packing import packed
 from branch.redis_retry import retrying_options
 
 COMMIT_ATTEMPTS = 50
+# What the executives' steps read, and what every step that names no citizen reads back:
+# the heads of the lines (one object, not one made per step).
+HEADS = Wants()
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
         self.conflicts = 0  # commits refused because another node committed first
         self._epoch: str | None = None
         self._services: set[str] = set()  # lines seen so far, whose heads a read names
+        # The read back of HEADS for that many lines seen (see ``_read_back``).
+        self._heads_read: tuple[int, list[str], list[str | int]] | None = None
         # The floor as this node's last read or commit left it, and what that read held.
         self._kept: tuple[Snapshot, Wants] | None = None
         self._feed = CommitFeed(url, self.keys.commits, self._told)
@@ -124,7 +129,7 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
         """Run one core step on the kept or a fresh snapshot until its commit is the next one."""
         # What the commit reads back: this step's citizens and the heads of the lines,
         # which most steps want (those that want more read first).
-        after = Wants(citizens=wants.citizens)
+        after = Wants(citizens=wants.citizens) if wants.citizens else HEADS
         snapshot = self._kept_for(wants)
         kept = snapshot is not None
         for attempt in range(COMMIT_ATTEMPTS):
@@ -154,14 +159,15 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
                 snapshot = None  # nothing to commit proves nothing about a kept snapshot
                 continue
             commit_keys, commit_argv = diff.finish()
+            held = [entry.contact_id for entry in floor.waiting]
             # A line this step opens is named already, so the read back holds its heads.
             self._services.update(entry.service for entry in floor.waiting)
-            read_keys, read_argv = read_request(self.keys, after, self._services)
-            held = [entry.contact_id for entry in floor.waiting]
+            read_keys, read_argv = self._read_back(after)
+            commit_keys += read_keys
             landed, reply, last = await self._commit(
-                keys=[*commit_keys, *read_keys],
+                keys=commit_keys,
                 args=[
-                    len(commit_keys),
+                    len(commit_keys) - len(read_keys),
                     len(commit_argv),
                     len(held),
                     heads(floor.agents),
@@ -192,6 +198,20 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
                 # node's earlier commit made old is no collision: the fresh floor is here.
                 await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
         raise LiveBusy()
+
+    def _read_back(self, after: Wants) -> tuple[list[str], list[str | int]]:
+        """The read of ``after`` that a commit brings back, as ``read_request`` gives it.
+
+        The executives' steps, pairing among them, all read back the heads alone:
+        that request is made again only when a line became known (lines are only
+        ever added to ``_services``).
+        """
+        if after is not HEADS:
+            return read_request(self.keys, after, self._services)
+        known = len(self._services)
+        if self._heads_read is None or self._heads_read[0] != known:
+            self._heads_read = (known, *read_request(self.keys, HEADS, self._services))
+        return self._heads_read[1], self._heads_read[2]
 
     def _kept_for(self, wants: Wants) -> Snapshot | None:
         if self._kept is None:
@@ -267,7 +287,7 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
     async def agent_available(
         self, agent_id: str, name: str, now: float, skills: Skills | None = None
     ) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.agent_available(agent_id, name, now, skills))
+        return await self._step(HEADS, lambda f: f.agent_available(agent_id, name, now, skills))
 
     async def agent_not_ready(
         self,
@@ -289,27 +309,27 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
         )
 
     async def decline(self, agent_id: str, contact_id: str, reason: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.decline(agent_id, contact_id, reason, now))
+        return await self._step(HEADS, lambda f: f.decline(agent_id, contact_id, reason, now))
 
     async def agent_gone(self, agent_id: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.agent_gone(agent_id, now))
+        return await self._step(HEADS, lambda f: f.agent_gone(agent_id, now))
 
     async def agent_away(self, agent_id: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.agent_away(agent_id, now))
+        return await self._step(HEADS, lambda f: f.agent_away(agent_id, now))
 
     async def agent_back(self, agent_id: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.agent_back(agent_id, now))
+        return await self._step(HEADS, lambda f: f.agent_back(agent_id, now))
 
     async def accept(self, agent_id: str, contact_id: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.accept(agent_id, contact_id, now))
+        return await self._step(HEADS, lambda f: f.accept(agent_id, contact_id, now))
 
     async def wrapup_done(
         self, agent_id: str, contact_id: str, then: AgentState, now: float
     ) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.wrapup_done(agent_id, contact_id, then, now))
+        return await self._step(HEADS, lambda f: f.wrapup_done(agent_id, contact_id, then, now))
 
     async def hangup(self, user_id: str, contact_id: str, now: float) -> list[Event]:
-        return await self._step(Wants(), lambda f: f.hangup(user_id, contact_id, now))
+        return await self._step(HEADS, lambda f: f.hangup(user_id, contact_id, now))
 
     async def transfer(
         self, agent_id: str, contact_id: str, to: Waiting, now: float
@@ -345,7 +365,7 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
         now: float,
     ) -> list[Event]:
         return await self._step(
-            Wants(),
+            HEADS,
             lambda f: f.restore_wrapup(agent_id, name, contact_id, ended_at, skills, now),
         )
 

@@ -26,13 +26,14 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
-from branch.redis_packing import pack
+from branch.redis_packing import pack, pack_arguments
 
 # Attempts after the first on a dropped connection or a timeout, and the pause
 # before each (doubling), as ``branch.redis_retry`` gives the client.
 RETRIES = 3
 FIRST_PAUSE = 0.02
 LONGEST_PAUSE = 0.5
+EVALSHA = b"EVALSHA"
 
 
 class ScriptConnection:
@@ -46,7 +47,7 @@ class ScriptConnection:
         self._turn = asyncio.Lock()
 
     async def __call__(self, *, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        command = pack("EVALSHA", self.sha, len(keys), *keys, *args)
+        command = pack_arguments((EVALSHA, self.sha, len(keys), *keys, *args))
         async with self._turn:
             pause = FIRST_PAUSE
             for attempt in range(RETRIES + 1):
