@@ -9,10 +9,11 @@ def _lua(name: str) -> str:
     return lua_script("branch.live", name)
 
 
-COMMIT_SCRIPT = _lua("commit")
-READ_SCRIPT = _lua("read")
+# commit.lua and read.lua are function bodies that find their part of KEYS and
+# ARGV by offset (see their headers): alone, each is called on the whole of both.
+_COMMIT = f"local function commit(KEYS, ARGV, last_key, at, last_arg)\n{_lua('commit')}\nend\n"
+_READ = f"local function read(KEYS, ARGV, base, at, given_heads)\n{_lua('read')}\nend\n"
+COMMIT_SCRIPT = f"{_COMMIT}return commit(KEYS, ARGV, #KEYS, 0, #ARGV)\n"
+READ_SCRIPT = f"{_READ}return read(KEYS, ARGV, 0, 0, nil)\n"
 # step.lua calls the other two as functions (see its header).
-STEP_SCRIPT = (
-    f"local function commit(KEYS, ARGV)\n{COMMIT_SCRIPT}\nend\n"
-    f"local function read(KEYS, ARGV)\n{READ_SCRIPT}\nend\n{_lua('step')}"
-)
+STEP_SCRIPT = f"{_COMMIT}{_READ}{_lua('step')}"

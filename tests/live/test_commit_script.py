@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from importlib import resources
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-SCRIPT = resources.files("branch.live").joinpath("lua/commit.lua").read_text("utf-8")
+from branch.live.scripts import COMMIT_SCRIPT as SCRIPT
 
 
 def keys(prefix: str) -> list[str]:
@@ -125,6 +124,11 @@ async def test_tidy_drops_a_service_only_when_its_line_is_empty(
             [*read(0), "hset", 4, "a", "1", "zadd", 4, "soon", "m"],
             "commit: zadd at ARGV[8] has no numeric score",
         ),
+        ([*read(0), "zadd", 9, "soon", "m"], "commit: change zadd at ARGV[4] names no key in KEYS"),
+        ([*read(0), "tidy", 4, "s", 5], "commit: change tidy at ARGV[4] names no key in KEYS"),
+        ([*read(0), "tidy", 4, "s", 2], "commit: change tidy at ARGV[4] names no key in KEYS"),
+        ([*read(0), "tidy", 4, "s", "x"], "commit: change tidy at ARGV[4] names no key in KEYS"),
+        ([*read(0), "tidy", 4.5, "s", 4], "commit: change tidy at ARGV[4] names no key in KEYS"),
     ],
 )
 async def test_a_malformed_change_list_writes_nothing(
@@ -146,8 +150,10 @@ def test_every_key_comes_from_keys() -> None:
     assert len(calls) == SCRIPT.count("redis.call(") == 13
     # MGET names several keys; every other call one.
     targets = {key for name, named in calls for key in named.split(", " if name == "MGET" else ";")}
-    assert targets == {"KEYS[1]", "KEYS[2]", "KEYS[3]", "key", "key_at(ARGV[i + 3])"}
-    assert "return KEYS[index]" in SCRIPT
+    assert targets == {"KEYS[1]", "KEYS[2]", "KEYS[3]", "key", "named[count]"}
+    # Both are looked up only past the three of every commit and within its own KEYS.
+    assert SCRIPT.count("named[count] = KEYS[") == 2
+    assert "slot < 4 or slot > last_key" in SCRIPT and "line < 4 or line > last_key" in SCRIPT
 
 
 async def test_touches_no_key_outside_keys(client: Redis, redis_prefix: str) -> None:

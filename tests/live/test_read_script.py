@@ -101,13 +101,20 @@ async def test_a_count_of_heads_given_reads_that_many_and_not_what_the_caller_ho
     assert reply[7] == [], "no heads"
 
 
-async def test_a_count_of_heads_that_is_no_count_is_refused(
-    client: Redis, redis_prefix: str
+@pytest.mark.parametrize(
+    ("position", "bad", "what"),
+    [
+        *((1, bad, "a count of heads") for bad in ("=x", "=-1", "=1.5", "=")),
+        *((3, bad, "a count of citizens") for bad in ("x", "-1", "1.5", "")),
+    ],
+)
+async def test_a_count_that_is_no_count_is_refused(
+    client: Redis, redis_prefix: str, position: int, bad: str, what: str
 ) -> None:
     keys = Keys(redis_prefix)
     read = client.register_script(READ_SCRIPT)
-    script_keys, argv = read_request(keys, Wants(), set())
-    for bad in ("=x", "=-1", "=1.5", "="):
-        with pytest.raises(ResponseError) as raised:
-            await read(keys=script_keys, args=[bad, *argv[1:]])
-        assert str(raised.value) == f"read: ARGV[1] is not a count of heads: {bad}"
+    script_keys, argv = read_request(keys, Wants(citizens=("z1",)), set())
+    argv[position - 1] = bad
+    with pytest.raises(ResponseError) as raised:
+        await read(keys=script_keys, args=argv)
+    assert str(raised.value) == f"read: ARGV[{position}] is not {what}: {bad}"

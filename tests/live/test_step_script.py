@@ -170,6 +170,9 @@ async def test_a_repeated_call_reads_whole_even_when_no_commit_followed(
         ([4, 7, 0, "z"], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, z"),
         ([4, 7, 0, -1], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, -1"),
         ([4, 7, 0, 1.5], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0, 1.5"),
+        ([4.5, 7, 0, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4.5, 7, 0, 2"),
+        ([4, 6.5, 0, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 6.5, 0, 2"),
+        ([4, 7, 0.5, 2], "step: ARGV[1..4] do not split KEYS and ARGV: 4, 7, 0.5, 2"),
     ],
 )
 async def test_a_bad_split_is_refused_before_anything_runs(
@@ -202,6 +205,34 @@ async def test_a_malformed_commit_is_the_error_and_nothing_is_read(
         await step(keys=ks, args=args)
     assert str(raised.value) == "commit: change hset at ARGV[4] is cut short"
     assert await client.exists(keys.agents, keys.version) == 0
+
+
+async def test_a_commit_cannot_name_the_reads_keys(client: Redis, redis_prefix: str) -> None:
+    keys = Keys(redis_prefix)
+    await client.set(keys.epoch, "e1")
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    commit_keys, commit_argv = commit_of(keys, 0, agent)
+    # KEYS[5] is there, but it is the read's first key (the version), not the commit's.
+    beyond = (commit_keys, [*commit_argv, "del", 5])
+    ks, args = step_args(beyond, read_request(keys, Wants(), set()))
+    with pytest.raises(ResponseError) as raised:
+        await step(keys=ks, args=args)
+    assert str(raised.value) == "commit: change del at ARGV[8] names no key in KEYS"
+    assert await client.exists(keys.agents, keys.version) == 0
+
+
+@pytest.mark.parametrize(("wants", "heads"), [(Wants(), 0), (Wants(heads=False), 2)])
+async def test_after_the_last_commit_no_heads_are_read_when_none_are_wanted(
+    client: Redis, redis_prefix: str, wants: Wants, heads: int
+) -> None:
+    keys = Keys(redis_prefix)
+    await put_line(client, keys, 3)
+    step = client.register_script(STEP_SCRIPT)
+    agent = Agent("e1", "Eva", AgentState.AVAILABLE, T0)
+    read = read_request(keys, wants, {"general"})
+    ks, args = step_args(commit_of(keys, 0, agent), read, heads=heads)
+    assert await step(keys=ks, args=args) == [1, [[], [], []], 1]
 
 
 async def told(pubsub: PubSub) -> list[object]:

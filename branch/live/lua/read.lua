@@ -5,6 +5,12 @@
 -- line of present citizens (one more than the executives not in a call, plus
 -- those a wait limit may end), or one whole line.
 --
+-- The body of `read(KEYS, ARGV, base, at, given_heads)` (branch/live/scripts.py): its
+-- KEYS[n] is KEYS[base + n] and its ARGV[n] is ARGV[at + n], so step.lua hands over
+-- its own arguments without copying them. `given_heads`, when not nil, stands for ARGV[1]'s
+-- "=<heads>", which is then not read; alone, the script is called with (0, 0, nil).
+-- Positions below are the read's own.
+--
 -- KEYS[1]  version: string       KEYS[6]   cursor: string
 -- KEYS[2]  epoch: string         KEYS[7]   services: set
 -- KEYS[3]  agents: hash          KEYS[8]   citizens: hash
@@ -28,7 +34,7 @@
 -- caller names them and reads again), contact ids read, their entries (false
 -- when missing)}.
 
-local arg = 1
+local arg = at + 1
 local function next_arg()
   local value = ARGV[arg]
   arg = arg + 1
@@ -36,27 +42,34 @@ local function next_arg()
 end
 
 local heads_arg = next_arg()
-local known  -- the count of heads, when the caller gives it
-if string.sub(heads_arg, 1, 1) == '=' then
+local known = given_heads  -- the count of heads, when the caller gives it
+if known == nil and string.sub(heads_arg, 1, 1) == '=' then
   known = tonumber(string.sub(heads_arg, 2))
   if known == nil or known < 0 or known % 1 ~= 0 then
     return redis.error_reply('read: ARGV[1] is not a count of heads: ' .. heads_arg)
   end
 end
-local heads = heads_arg == '1' or (known ~= nil and known > 0)
-local expired_before = next_arg()
-local citizens = {}
-for index = 1, tonumber(next_arg()) do
-  citizens[index] = next_arg()
+local heads
+if known == nil then
+  heads = heads_arg == '1'
+else
+  heads = known > 0
 end
+local expired_before = next_arg()
+local citizen_count = tonumber(next_arg())
+if citizen_count == nil or citizen_count < 0 or citizen_count % 1 ~= 0 then
+  return redis.error_reply('read: ARGV[3] is not a count of citizens: ' .. tostring(ARGV[at + 3]))
+end
+local first_citizen = arg  -- the citizens are read where they are in ARGV
+arg = arg + citizen_count
 local present_key = {}
 local service_count = tonumber(next_arg())
 for index = 1, service_count do
-  present_key[next_arg()] = KEYS[10 + index]
+  present_key[next_arg()] = KEYS[base + 10 + index]
 end
 
 -- What the caller holds is not read: counting the executives means decoding each one.
-local agents = known == nil and redis.call('HGETALL', KEYS[3]) or {}
+local agents = known == nil and redis.call('HGETALL', KEYS[base + 3]) or {}
 local wanted, order = {}, {}
 local function want(contact_id)
   if contact_id and contact_id ~= '' and not wanted[contact_id] then
@@ -64,20 +77,21 @@ local function want(contact_id)
     order[#order + 1] = contact_id
   end
 end
-if #citizens > 0 then
-  for _, contact_id in ipairs(redis.call('HMGET', KEYS[8], unpack(citizens))) do
+if citizen_count > 0 then
+  local named = redis.call('HMGET', KEYS[base + 8], unpack(ARGV, first_citizen, arg - 1))
+  for _, contact_id in ipairs(named) do
     want(contact_id)
   end
 end
 if expired_before ~= '' then
-  for _, contact_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[10], '-inf', expired_before)) do
+  for _, contact_id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[base + 10], '-inf', expired_before)) do
     want(contact_id)
   end
 end
 local ending = {}  -- service -> citizens a wait limit may end, read past by the heads
 for index = 1, tonumber(next_arg()) do
   local service, limit = next_arg(), next_arg()
-  local key = KEYS[10 + service_count + index]
+  local key = KEYS[base + 10 + service_count + index]
   local found
   if limit == 'all' then
     found = redis.call('ZRANGE', key, 0, -1)
@@ -101,7 +115,7 @@ if heads then
       end
     end
   end
-  for _, service in ipairs(redis.call('SMEMBERS', KEYS[7])) do
+  for _, service in ipairs(redis.call('SMEMBERS', KEYS[base + 7])) do
     local key = present_key[service]
     if key == nil then
       missing[#missing + 1] = service
@@ -113,24 +127,29 @@ if heads then
   end
 end
 
--- In slices: unpack() of a whole long line would pass more arguments than Lua allows.
 local entries = {}
-for first = 1, #order, 1000 do
-  local texts = redis.call('HMGET', KEYS[9], unpack(order, first, math.min(first + 999, #order)))
-  for _, text in ipairs(texts) do
-    entries[#entries + 1] = text
+if #order > 0 and #order <= 1000 then
+  entries = redis.call('HMGET', KEYS[base + 9], unpack(order))
+else
+  -- In slices: unpack() of a whole long line would pass more arguments than Lua allows.
+  for first = 1, #order, 1000 do
+    local texts = redis.call('HMGET', KEYS[base + 9], unpack(order, first, math.min(first + 999, #order)))
+    for _, text in ipairs(texts) do
+      entries[#entries + 1] = text
+    end
   end
 end
 if known ~= nil then
-  return {'', '', {}, {}, {}, '', missing, order, entries}
+  local none = {}
+  return {'', '', none, none, none, '', missing, order, entries}
 end
-local version, epoch, cursor = unpack(redis.call('MGET', KEYS[1], KEYS[2], KEYS[6]))
+local version, epoch, cursor = unpack(redis.call('MGET', KEYS[base + 1], KEYS[base + 2], KEYS[base + 6]))
 return {
   version or '0',
   epoch or '',
   agents,
-  redis.call('HGETALL', KEYS[4]),
-  redis.call('HGETALL', KEYS[5]),
+  redis.call('HGETALL', KEYS[base + 4]),
+  redis.call('HGETALL', KEYS[base + 5]),
   cursor or '',
   missing,
   order,

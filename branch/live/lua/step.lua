@@ -23,7 +23,8 @@
 -- check decides.
 --
 -- Run with commit.lua and read.lua put before this text as the bodies of the
--- functions `commit(KEYS, ARGV)` and `read(KEYS, ARGV)` (branch/live/redisstore.py).
+-- functions `commit` and `read` (branch/live/scripts.py), which take their
+-- parts of KEYS and ARGV where they are: nothing is copied on the way in.
 --
 -- KEYS[1..c]             commit.lua's KEYS (version, epoch, commit:<token>, the keys changed)
 -- KEYS[c+1..]            read.lua's KEYS
@@ -31,7 +32,8 @@
 -- ARGV[2]                a: how many of ARGV after these five are the commit's
 -- ARGV[3]                k: how many contact ids end ARGV
 -- ARGV[4]                h: the heads of each line the read wants when the commit is the
---                        last one (read.lua's "=<h>"; ignored when it reads no heads)
+--                        last one (read.lua's "=<h>", handed to it as a number; ignored
+--                        when it reads no heads)
 -- ARGV[5]                the channel to announce the commit on ("" for none)
 -- ARGV[6..5+a]           commit.lua's ARGV
 -- ARGV[6+a..#ARGV-k]     read.lua's ARGV
@@ -49,47 +51,46 @@
 
 local c, a, k, h = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if c == nil or a == nil or k == nil or h == nil or c < 3 or c > #KEYS or a < 3 or k < 0
-    or h < 0 or h % 1 ~= 0 or 5 + a + k > #ARGV then
+    or h < 0 or c % 1 ~= 0 or a % 1 ~= 0 or k % 1 ~= 0 or h % 1 ~= 0 or 5 + a + k > #ARGV then
   return redis.error_reply('step: ARGV[1..4] do not split KEYS and ARGV: ' .. tostring(ARGV[1])
     .. ', ' .. tostring(ARGV[2]) .. ', ' .. tostring(ARGV[3]) .. ', ' .. tostring(ARGV[4]))
 end
--- Filled by index: this runs on every step, over some ninety arguments.
-local commit_keys, read_keys, commit_argv, read_argv, held = {}, {}, {}, {}, {}
-for index = 1, c do
-  commit_keys[index] = KEYS[index]
-end
-for index = c + 1, #KEYS do
-  read_keys[index - c] = KEYS[index]
-end
-for index = 6, 5 + a do
-  commit_argv[index - 5] = ARGV[index]
-end
-for index = 6 + a, #ARGV - k do
-  read_argv[index - 5 - a] = ARGV[index]
-end
-for index = #ARGV - k + 1, #ARGV do
-  held[ARGV[index]] = true
-end
-local landed, wrote = commit(commit_keys, commit_argv)
+local landed, wrote = commit(KEYS, ARGV, c, 5, 5 + a)
 if type(landed) == 'table' and landed.err then
   return landed
 end
 -- A commit that wrote is the last one: nothing runs between it and this read. A
 -- repeated call (its token found) may have been followed by others: read whole.
 if not wrote then
-  return {landed, read(read_keys, read_argv), 0}
+  return {landed, read(KEYS, ARGV, c, 5 + a, nil), 0}
 end
 local channel = ARGV[5]
 -- The committing node listens too: alone, it would only be told its own commit.
 if channel ~= '' and redis.call('PUBSUB', 'NUMSUB', channel)[2] > 1 then
+  -- Copied only here, for the announcement: by index, as unpack() of a long list
+  -- would pass more values than Lua allows.
+  local commit_keys, commit_argv = {}, {}
+  for index = 1, c do
+    commit_keys[index] = KEYS[index]
+  end
+  for index = 1, a do
+    commit_argv[index] = ARGV[5 + index]
+  end
   redis.call('PUBLISH', channel, cjson.encode({landed, commit_keys, commit_argv}))
 end
-read_argv[1] = '=' .. (read_argv[1] == '0' and 0 or h)
-local floor = read(read_keys, read_argv)
+-- The read's heads are the node's count, unless it asked for none.
+local floor = read(KEYS, ARGV, c, 5 + a, ARGV[6 + a] == '0' and 0 or h)
 if floor.err then
   return floor
 end
-local contacts, texts, fresh = floor[8], floor[9], {}
+local contacts, texts = floor[8], floor[9]
+if k == 0 then
+  return {landed, {floor[7], contacts, texts}, 1}
+end
+local held, fresh = {}, {}
+for index = #ARGV - k + 1, #ARGV do
+  held[ARGV[index]] = true
+end
 for index = 1, #contacts do
   if not held[contacts[index]] then
     fresh[#fresh + 1] = texts[index]
