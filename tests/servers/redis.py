@@ -26,6 +26,8 @@ class RedisServer:
     folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # More redis-server arguments: a Unix socket, ACL users, a TLS port...
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -39,6 +41,7 @@ class RedisServer:
             )
         command = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.folder), "--protected-mode", "yes"]
+        command += self.options
         log = (self.folder / "redis.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -57,7 +60,8 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
                 conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                # A server that wants a login first answers too: it is up.
+                return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 
@@ -72,13 +76,21 @@ class RedisServer:
             self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """Stop the server at once, as a crash does: no reply to what it was doing."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
     def restart_empty(self) -> None:
         """Stop the server and start a new one, with nothing in it, on the same port."""
         self.stop()
         self.start()
 
 
-StartRedis = Callable[[], RedisServer]
+# ``start_redis(*options)``: more redis-server arguments, as RedisServer.options.
+StartRedis = Callable[..., RedisServer]
 
 
 @pytest.fixture(scope="session")
@@ -95,10 +107,10 @@ def start_redis(tmp_path: Path) -> Iterator[StartRedis]:
     """Factory: a server of the test's own, for tests that stop or restart it."""
     started: list[RedisServer] = []
 
-    def start() -> RedisServer:
+    def start(*options: str) -> RedisServer:
         folder = tmp_path / f"redis-{len(started)}"
         folder.mkdir()
-        server = RedisServer(folder)
+        server = RedisServer(folder, options=options)
         server.start()
         started.append(server)
         return server
