@@ -2,17 +2,18 @@
 
 Every step of the Redis live store is one call of its step script, and the
 call is what the people being paired wait for. redis-py's client wraps each
-command in the pool's lock, its retry helper, observability hooks and a task
-for the write's timeout: ≈ 45 µs of a call that Redis answers in ≈ 80 µs
-(timed on a loaded machine). Here the script's packed command is written to
-one connection of the client's own pool class and its reply read back, one
-call at a time: a node's overlapping steps all commit on the version they
-read, so one behind another loses nothing (the first to land refuses the
-others anyway). What the client would do stays: the same connection class
-(TCP, TLS or a Unix socket, with the URL's credentials and database), its
-socket timeout, a new connection and the call again on a dropped one or a
-timeout (the caller's command must be safe to repeat, as a token-checked
-commit is), and the script loaded again when Redis no longer has it.
+command in the pool's lock, its retry helper, observability hooks, a task for
+the write's timeout and a stream reader for the reply. Here the script's
+packed command goes out on a ``RedisLink`` (``branch/redis_link.py``: asyncio's
+transport, replies parsed by hiredis in ``data_received``), one call at a time:
+a node's overlapping steps all commit on the version they read, so one behind
+another loses nothing (the first to land refuses the others anyway). What the
+client would do stays, its settings taken from a connection of the client's
+own pool: the URL's transport (TCP, TLS or a Unix socket), credentials and
+database, the socket timeout on each call, a new connection and the call again
+on a dropped one or a timeout (the caller's command must be safe to repeat, as
+a token-checked commit is), the script loaded again when Redis no longer has
+it, and redis-py's exception classes for what goes wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
+from branch.redis_link import RedisLink
 from branch.redis_packing import pack, pack_arguments
 
 # Attempts after the first on a dropped connection or a timeout, and the pause
@@ -42,8 +44,10 @@ class ScriptConnection:
     def __init__(self, client: Redis, text: str) -> None:
         self.text = text
         self.sha = hashlib.sha1(text.encode()).hexdigest()
-        self._pool = client.connection_pool
-        self._connection: AbstractConnection | None = None
+        # Never connected itself: where and how to connect, as the client's URL said.
+        made: AbstractConnection = client.connection_pool.make_connection()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        self._settings = made
+        self._link: RedisLink | None = None
         self._turn = asyncio.Lock()
 
     async def __call__(self, *, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -54,7 +58,7 @@ class ScriptConnection:
                 try:
                     return await self._run(command)
                 except (ConnectionError, TimeoutError):
-                    # The connection closed itself on the error: the next attempt opens one.
+                    # The link closed itself on the error: the next attempt opens one.
                     if attempt == RETRIES:
                         raise
                 await asyncio.sleep(pause)
@@ -62,25 +66,17 @@ class ScriptConnection:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _run(self, command: list[bytes]) -> Any:
-        connection = self._connection
-        if connection is None:
-            made: AbstractConnection = self._pool.make_connection()  # type: ignore[no-untyped-call]  # untyped in redis-py
-            connection = self._connection = made
+        link = self._link
+        if link is None or link.closed:
+            link = self._link = await RedisLink.open(self._settings)
         try:
-            return await self._ask(connection, command)
+            return await link.ask(command)
         except NoScriptError:
             # Redis restarted or its scripts were flushed: load it, then the same call.
-            await self._ask(connection, pack("SCRIPT", "LOAD", self.text))
-            return await self._ask(connection, command)
-
-    @staticmethod
-    async def _ask(connection: AbstractConnection, command: list[bytes]) -> Any:
-        # Both connect when needed and close the connection on any failure, a cancelled
-        # call too, so no reply is ever left behind for the next call to read.
-        await connection.send_packed_command(command, check_health=False)
-        return await connection.read_response()
+            await link.ask(pack("SCRIPT", "LOAD", self.text))
+            return await link.ask(command)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.disconnect()
-            self._connection = None
+        if self._link is not None:
+            await self._link.aclose()
+            self._link = None
