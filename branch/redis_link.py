@@ -115,6 +115,11 @@ class RedisLink:
         self._transport = transport
         self._timeout = timeout
         self._loop = asyncio.get_running_loop()
+        # The call in flight and when it times out, watched by one timer that is
+        # rearmed only when it fires: a timer per call would cost more than the write.
+        self._asking: asyncio.Future[Any] | None = None
+        self._deadline = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     @classmethod
     async def open(cls, settings: AbstractConnection) -> RedisLink:
@@ -209,11 +214,18 @@ class RedisLink:
         return future
 
     async def ask(self, command: list[bytes]) -> Any:
-        """The reply to one packed command; any failure but an error reply closes the link."""
+        """The reply to one packed command; any failure but an error reply closes the link.
+
+        One call at a time: the next is asked once this one's reply is in.
+        """
+        if self._asking is not None:
+            raise RuntimeError(f"a call to {self._replies.where} is still waiting for its reply")
         future = self._send(command)
-        timer = None
         if self._timeout is not None:
-            timer = self._loop.call_later(self._timeout, self._timed_out, future)
+            self._deadline = self._loop.time() + self._timeout
+            if self._watchdog is None:
+                self._watchdog = self._loop.call_at(self._deadline, self._watch)
+        self._asking = future
         try:
             return await future
         except ResponseError:
@@ -223,12 +235,17 @@ class RedisLink:
             self.close()
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._asking = None
 
-    def _timed_out(self, future: asyncio.Future[Any]) -> None:
-        if not future.done():
+    def _watch(self) -> None:
+        self._watchdog = None
+        future = self._asking
+        if future is None or future.done():
+            return  # idle: the next call arms the timer again
+        if self._loop.time() >= self._deadline:
             future.set_exception(TimeoutError(f"Timeout reading from {self._replies.where}"))
+        else:  # a later call than the one that armed it
+            self._watchdog = self._loop.call_at(self._deadline, self._watch)
 
     @property
     def closed(self) -> bool:
@@ -236,6 +253,9 @@ class RedisLink:
 
     def close(self) -> None:
         """Close now; replies still on their way are never read."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._transport.close()
 
     async def aclose(self) -> None:

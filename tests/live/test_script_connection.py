@@ -65,8 +65,11 @@ async def test_answers_as_the_client_s_own_script_call(opened: Redis) -> None:
         await failing(keys=[], args=[])
     assert str(raised.value) == "step: no"
     assert await call(keys=["k"], args=["z"]) == ["k", "z", 1], "an error leaves it usable"
-    await call.close()
-    await failing.close()
+    # False is a whole reply in RESP3, not the parser's "more bytes wanted".
+    falsy = ScriptConnection(opened, "redis.setresp(3) return false")
+    assert await falsy(keys=[], args=[]) is False
+    for closing in (call, failing, falsy):
+        await closing.close()
 
 
 async def test_loads_the_script_again_when_redis_forgot_it(opened: Redis) -> None:
