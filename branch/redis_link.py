@@ -4,8 +4,8 @@ redis-py's asyncio connection reads through a stream reader and, when a socket
 timeout is set, writes each command inside ``asyncio.wait_for``: a task and a
 loop turn more per command. Here the bytes Redis sends go straight from the
 transport's ``data_received`` into a ``hiredis.Reader``, and each reply
-resolves the future of the call waiting for it: a command costs one write, one
-timer and one wake-up. It is made from a connection of a redis-py pool, never
+resolves the future of the call waiting for it: a command costs one write and
+one wake-up, its timeout watched by a timer that outlives it. It is made from a connection of a redis-py pool, never
 connected itself, so the URL is read once, by redis-py: the same transport
 (TCP, TLS or a Unix socket), credentials, database, protocol version, timeouts
 and reply decoding, and Redis's errors raised as redis-py's exception classes.

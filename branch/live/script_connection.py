@@ -5,7 +5,9 @@ call is what the people being paired wait for. redis-py's client wraps each
 command in the pool's lock, its retry helper, observability hooks, a task for
 the write's timeout and a stream reader for the reply. Here the script's
 packed command goes out on a ``RedisLink`` (``branch/redis_link.py``: asyncio's
-transport, replies parsed by hiredis in ``data_received``), one call at a time:
+transport, replies parsed by hiredis in ``data_received``; a small script's
+call 56-59 → 34-46 µs against a redis-py connection's send and read, side by
+side at load 3 on two cores), one call at a time:
 a node's overlapping steps all commit on the version they read, so one behind
 another loses nothing (the first to land refuses the others anyway). What the
 client would do stays, its settings taken from a connection of the client's
