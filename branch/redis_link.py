@@ -21,9 +21,6 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import hiredis
-
-# The public parsers' shared base: redis-py's one table from a Redis error code to its class.
-from redis._parsers import BaseParser
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
@@ -31,10 +28,47 @@ from redis.asyncio.connection import (
     UnixDomainSocketConnection,
 )
 from redis.credentials import UsernamePasswordCredentialProvider
-from redis.exceptions import ConnectionError, InvalidResponse, ResponseError, TimeoutError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    ConnectionError,
+    InvalidResponse,
+    NoPermissionError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+)
 from redis.utils import format_error_message
 
 from branch.redis_packing import pack
+
+# Redis's error codes a live-store call can meet, as redis-py's parsers class them (their
+# table lives in a private package, so it is not imported): others are ResponseError.
+ERROR_CLASSES: dict[str, type[Exception]] = {
+    "NOSCRIPT": NoScriptError,
+    "WRONGPASS": AuthenticationError,
+    "NOAUTH": AuthenticationError,
+    "NOPERM": NoPermissionError,
+    "LOADING": BusyLoadingError,
+    "READONLY": ReadOnlyError,
+    "OOM": OutOfMemoryError,
+}
+
+
+def redis_error(text: str) -> Exception:
+    """An error reply as the exception redis-py raises for it, its message without the code."""
+    code, _, rest = text.partition(" ")
+    error_class = ERROR_CLASSES.get(code)
+    if error_class is not None:
+        return error_class(rest)
+    if text == "ERR invalid password":
+        return AuthenticationError(rest)
+    if text == "ERR max number of clients reached":
+        return ConnectionError(rest)  # as redis-py: try again on a new connection
+    return ResponseError(text.removeprefix("ERR ") if code == "ERR" else text)
+
 
 # What ``Reader.gets`` answers while a reply is incomplete; False is a RESP3 reply.
 _INCOMPLETE = object()
@@ -131,7 +165,7 @@ class RedisLink:
             decoding["errors"] = settings.encoder.encoding_errors
         reader = hiredis.Reader(
             protocolError=InvalidResponse,
-            replyError=BaseParser.parse_error,
+            replyError=redis_error,
             notEnoughData=_INCOMPLETE,
             **decoding,
         )
