@@ -16,6 +16,8 @@ room is measured per open socket). A page falls behind, and is closed with
 4408, when more than ``max_bytes`` wait for it at the node (its backlog and its
 transport's buffer), when a message waited ``max_seconds`` in its backlog, or
 when its socket took nothing for ``max_seconds`` while bytes waited for it.
+A stopping node closes a backed-up page the same way, with 1001, and gives it
+``SHUTDOWN_GRACE_SECONDS`` to read its close.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ WRITE_AHEAD = 64 * 1024
 FIRST_LOOK = 0.005
 LAST_LOOK = 0.25
 FELL_BEHIND = "fell behind"
+# How long a stopping node gives backed-up pages to take their close (1001), all pages
+# together. The frame waits behind what the kernel has already taken and what the
+# transport holds (about WRITE_AHEAD; the rest of a backlog is dropped), which a page
+# reading on any usable link takes in well under a second. Waiting out ``max_seconds``
+# (15 s) for a page that reads nothing would hold up the stop, and a rolling restart,
+# for nothing.
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 def unsent(transport: asyncio.Transport) -> int:
@@ -96,7 +105,13 @@ class Outbox:
         return True
 
     async def close(self) -> None:
-        """Stop every writer (the node is stopping): a backed-up page is cut off."""
+        """The node is stopping, its pages' closes left to their writers: let those finish.
+
+        A page that has not taken its close within ``SHUTDOWN_GRACE_SECONDS`` is cut off.
+        """
+        writers = [backlog.task for backlog in self.backlogs.values() if backlog.task]
+        if writers:
+            await asyncio.wait(writers, timeout=SHUTDOWN_GRACE_SECONDS)
         for page, backlog in list(self.backlogs.items()):
             if backlog.task is not None:
                 await stop(backlog.task)

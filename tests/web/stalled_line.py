@@ -6,6 +6,7 @@ grows its buffers for it to megabytes first, then what is left waits at the node
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -115,14 +116,37 @@ async def backed_up(line: Line) -> None:
     await line.others_got(0, first)
 
 
+async def kernel_takes_nothing_more(line: Line) -> None:
+    """Wait until ana's socket took nothing for a while: the kernel's buffers are full."""
+    page = line.page_of_ana()
+    backlogs = page.outbox.backlogs
+    loop = asyncio.get_running_loop()
+
+    def waiting() -> tuple[int, int]:
+        # Her writer tops the transport up as the socket takes from it: both must stay.
+        backlog = backlogs.get(page)
+        return (0 if backlog is None else backlog.size), unsent(page.transport)
+
+    held, since = waiting(), loop.time()
+    while loop.time() - since < 0.5:
+        await asyncio.sleep(0.05)
+        if waiting() != held:
+            held, since = waiting(), loop.time()
+        assert loop.time() - since < 30, "ana's socket kept taking"
+    assert all(held), "ana's socket took everything"
+
+
 async def read_all(page: RawPage) -> tuple[list[dict[str, Any]], int | None]:
-    """Everything the page is sent from now on, in order, and the close code if it is closed."""
+    """Everything the page is sent from now on, in order, and the close code if it is closed.
+
+    No code when the connection was cut, or when nothing came for a while.
+    """
     page.resume()
     messages: list[dict[str, Any]] = []
     while True:
         try:
             frame = await page.frame(timeout=3)
-        except TimeoutError:
+        except (TimeoutError, ConnectionError):
             return messages, None
         if frame.opcode == OP_CLOSE:
             return messages, frame.close_code

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
-from branch.errors import CLOSE_FELL_BEHIND
+from branch.errors import CLOSE_FELL_BEHIND, CLOSE_GOING_AWAY
 from branch.web.keys import HUB, OUTBOX
+from branch.web.outbox import SHUTDOWN_GRACE_SECONDS
 from tests.conftest import CITIZEN_RUN, StartBranch
 from tests.web.raw_page import OP_TEXT, RawPage
-from tests.web.stalled_line import backed_up, line, read_all
+from tests.web.stalled_line import backed_up, kernel_takes_nothing_more, line, read_all
+
+KERNEL_BUFFER = 16 * 1024  # bytes
 
 
 async def test_the_others_in_line_get_their_pushes_while_a_page_reads_nothing(
@@ -136,3 +140,49 @@ async def slow_reader(page: RawPage) -> list[dict[str, Any]]:
         await asyncio.sleep(0.08)
     page.resume()
     return messages
+
+
+async def test_a_backed_up_page_that_reads_again_at_shutdown_is_sent_away_with_1001(
+    start_branch: StartBranch,
+) -> None:
+    roomy = 64 * 1024 * 1024
+    async with line(start_branch, limits_ws_send_backlog_bytes=roomy) as waiting:
+        transport = waiting.page_of_ana().transport
+        # A kernel buffer of a fixed, small size, so it is full when the node stops: one that
+        # grows on its own may still take her close frame before the node is done.
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
+        # Her transport is then over its mark whenever bytes wait in it, as it is most of
+        # the time at the default mark, so her close waits for her socket.
+        transport.set_write_buffer_limits(high=KERNEL_BUFFER)
+        waiting.ana.stall()
+        await backed_up(waiting)
+        await waiting.broadcast(3000, 50)  # and more waits for her at the node
+        assert waiting.page_of_ana() in waiting.node.app[OUTBOX].backlogs
+        await kernel_takes_nothing_more(waiting)  # her close frame can reach her only as she reads
+        stopping = asyncio.create_task(waiting.node.stop())
+        # Only once the node is well into closing its pages: it has to wait for her.
+        await asyncio.sleep(SHUTDOWN_GRACE_SECONDS / 4)
+        messages, code = await read_all(waiting.ana)
+        await stopping
+        # As every other page: what her socket had taken, then the close she can act on.
+        assert code == CLOSE_GOING_AWAY
+        assert messages, "she was sent nothing her socket had taken"
+
+
+async def test_a_page_that_reads_nothing_holds_up_the_shutdown_only_briefly(
+    start_branch: StartBranch,
+) -> None:
+    roomy = 64 * 1024 * 1024
+    async with line(start_branch, limits_ws_send_backlog_bytes=roomy) as waiting:
+        waiting.ana.stall()
+        await backed_up(waiting)
+        loop = asyncio.get_running_loop()
+        page = waiting.page_of_ana()
+        outbox = waiting.node.app[OUTBOX]
+        assert page in outbox.backlogs
+        started = loop.time()
+        await waiting.node.stop()
+        assert loop.time() - started < SHUTDOWN_GRACE_SECONDS + 2
+        assert page.transport.is_closing()
+        assert not outbox.backlogs
