@@ -104,12 +104,11 @@ class Hub:
         if connection is None:
             return False
         try:
-            await connection.send_text(text)
+            return await connection.send_text(text)
         except (ConnectionError, RuntimeError) as exc:
             # A page that vanished mid-send is cleaned up by its own handler.
             log.debug("dropping message to %s: %s", user_key, exc)
             return False
-        return True
 
     async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None:
         for key in user_keys:

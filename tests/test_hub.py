@@ -12,8 +12,9 @@ class Page:
         self.texts: list[str] = []
         self.closed: tuple[int, str] | None = None
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str) -> bool:
         self.texts.append(text)
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)

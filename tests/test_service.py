@@ -43,8 +43,9 @@ class Page:
         self.sent: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str) -> bool:
         self.sent.append(json.loads(text))
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)

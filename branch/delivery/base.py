@@ -23,7 +23,10 @@ class Connection(Protocol):
     # The login that opened the page: a logout closes only the pages it opened.
     session_id: str
 
-    async def send_text(self, text: str) -> None: ...
+    async def send_text(self, text: str) -> bool:
+        """Write or queue ``text`` for the page; False when it is closed or being closed."""
+        ...
+
     async def close(self, code: int, reason: str) -> None: ...
 
 

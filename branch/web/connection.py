@@ -56,10 +56,13 @@ class PageConnection:
         self.session_id = session_id
         self.quiet = HEARD
 
-    async def send_text(self, text: str) -> None:
-        """Send ``text`` after what was sent before; never waits for the socket to drain."""
+    async def send_text(self, text: str) -> bool:
+        """Send ``text`` after what was sent before; never waits for the socket to drain.
+
+        False when the page is closed or being closed, and ``text`` was dropped.
+        """
         if self.socket.closed:
-            return
+            return False
         transport = self.transport
         # The relay's every message passes here: `unsent` inlined. A closing transport
         # cannot be asked for its buffer, and the write below fails at once for it.
@@ -69,8 +72,8 @@ class PageConnection:
             and self not in self.outbox.backlogs
         ):
             await self.socket.send_str(text)
-        else:
-            self.outbox.hold(self, text)
+            return True
+        return self.outbox.hold(self, text)
 
     async def close(self, code: int, reason: str) -> None:
         try:

@@ -85,15 +85,21 @@ class Outbox:
         self.max_seconds = max_seconds
         self.backlogs: dict[PageConnection, Backlog] = {}
 
-    def hold(self, page: PageConnection, text: str) -> None:
-        """Queue ``text`` for ``page`` behind what already waits for it."""
+    def hold(self, page: PageConnection, text: str) -> bool:
+        """Queue ``text`` for ``page`` behind what already waits for it.
+
+        False when it is dropped instead: the page is being closed, or this text was
+        more than it may have waiting.
+        """
         backlog = self._backlog(page)
         if backlog.closing is not None:
-            return  # the page is being closed: what it is still sent is dropped
+            return False  # what a page being closed is still sent is dropped
         backlog.texts.append((asyncio.get_running_loop().time(), text))
         backlog.size += len(text)
         if backlog.size + unsent(page.transport) > self.max_bytes:
             self._end(backlog, CLOSE_FELL_BEHIND, FELL_BEHIND)
+            return False
+        return True
 
     def close_later(self, page: PageConnection, code: int, reason: str) -> bool:
         """Leave the close of a backed-up page to its writer; False when it is not backed up."""

@@ -40,9 +40,10 @@ class Page:
         self.closed: tuple[int, str] | None = None
         self.arrived = asyncio.Event()
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str) -> bool:
         self.texts.append(text)
         self.arrived.set()
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)

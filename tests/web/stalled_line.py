@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, RunningBr
 from tests.web.raw_page import OP_CLOSE, OP_TEXT, RawPage, open_raw_page
 
 NOTICE_CHARS = 4000
+KERNEL_BUFFER = 16 * 1024  # bytes
 # Pings far apart: the node's heartbeat would otherwise take the silent page for gone.
 ROOMY = {
     "limits_ws_heartbeat_seconds": 600.0,
@@ -114,6 +116,19 @@ async def backed_up(line: Line) -> None:
         first += 10
         assert first < 2000, "ana's socket never backed up"
     await line.others_got(0, first)
+
+
+def close_waits_for_her(line: Line) -> None:
+    """Make ana's close wait for her socket whenever bytes wait in her transport.
+
+    As it does most of the time at the transport's default mark, which the writer of a
+    backlog keeps it about; and the kernel's buffer stays small, as one that grows on its
+    own may still take her close frame while she reads nothing.
+    """
+    transport = line.page_of_ana().transport
+    sock = transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
+    transport.set_write_buffer_limits(high=KERNEL_BUFFER)
 
 
 async def kernel_takes_nothing_more(line: Line) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 from branch.errors import CLOSE_FELL_BEHIND, CLOSE_GOING_AWAY
@@ -11,9 +10,14 @@ from branch.web.keys import HUB, OUTBOX
 from branch.web.outbox import SHUTDOWN_GRACE_SECONDS
 from tests.conftest import CITIZEN_RUN, StartBranch
 from tests.web.raw_page import OP_TEXT, RawPage
-from tests.web.stalled_line import backed_up, kernel_takes_nothing_more, line, read_all
-
-KERNEL_BUFFER = 16 * 1024  # bytes
+from tests.web.stalled_line import (
+    backed_up,
+    close_waits_for_her,
+    kernel_takes_nothing_more,
+    line,
+    notice,
+    read_all,
+)
 
 
 async def test_the_others_in_line_get_their_pushes_while_a_page_reads_nothing(
@@ -47,6 +51,7 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
     bound = 256 * 1024
     async with line(start_branch, limits_ws_send_backlog_bytes=bound) as waiting:
         page = waiting.page_of_ana()
+        close_waits_for_her(waiting)
         waiting.ana.stall()
         await backed_up(waiting)
         sent = 0
@@ -58,6 +63,11 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
         await waiting.others_got(500, sent)  # the others lost nothing meanwhile
         assert outbox.backlogs[page].closing == (CLOSE_FELL_BEHIND, "fell behind")
         assert outbox.backlogs[page].size == 0  # what waited for her is let go at once
+        # Her page is still open, its close waiting for her socket; a broadcast now does
+        # not count her, as it was neither written nor queued for her.
+        assert waiting.node.app[HUB].page(f"citizen:{CITIZEN_RUN}") is page
+        await waiting.sara.send("supervisor.broadcast", service="general", text=notice(900))
+        assert (await waiting.sara.receive("supervisor.done"))["recipients"] == waiting.later
 
         # When she reads again, she finds what her socket had taken, then the close.
         messages, code = await read_all(waiting.ana)
@@ -147,14 +157,7 @@ async def test_a_backed_up_page_that_reads_again_at_shutdown_is_sent_away_with_1
 ) -> None:
     roomy = 64 * 1024 * 1024
     async with line(start_branch, limits_ws_send_backlog_bytes=roomy) as waiting:
-        transport = waiting.page_of_ana().transport
-        # A kernel buffer of a fixed, small size, so it is full when the node stops: one that
-        # grows on its own may still take her close frame before the node is done.
-        sock = transport.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
-        # Her transport is then over its mark whenever bytes wait in it, as it is most of
-        # the time at the default mark, so her close waits for her socket.
-        transport.set_write_buffer_limits(high=KERNEL_BUFFER)
+        close_waits_for_her(waiting)
         waiting.ana.stall()
         await backed_up(waiting)
         await waiting.broadcast(3000, 50)  # and more waits for her at the node
