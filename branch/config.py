@@ -451,8 +451,8 @@ class Settings:
     )
     limits_ws_send_backlog_bytes: int = _setting(
         1024 * 1024,
-        "bytes the node may hold for a page that does not read its socket; past it the page "
-        "is closed with 4408",
+        "bytes (UTF-8, as sent) the node may hold for a page that does not read its socket; "
+        "past it the page is closed with 4408",
     )
     limits_ws_send_backlog_seconds: float = _setting(
         15.0, "... and seconds a message may wait for such a page before it is closed"

@@ -27,6 +27,8 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
+from aiohttp import WSMsgType
+
 from branch.errors import CLOSE_FELL_BEHIND
 from branch.live.sessions import SessionStore
 from branch.tasks import stop
@@ -69,8 +71,11 @@ class Backlog:
     __slots__ = ("closing", "limit", "size", "task", "texts")
 
     def __init__(self) -> None:
-        self.texts: deque[tuple[float, str]] = deque()  # (when it was sent, text)
-        self.size = 0  # characters in ``texts``
+        # (when it was sent, the text in UTF-8): encoded once, here rather than by the
+        # socket as it writes it, so the bound counts bytes, which a text in Spanish has
+        # more of than characters.
+        self.texts: deque[tuple[float, bytes]] = deque()
+        self.size = 0  # bytes in ``texts``
         self.closing: tuple[int, str] | None = None  # the close the page gets instead
         self.limit: asyncio.Timeout | None = None  # interrupts the writer's wait
         self.task: asyncio.Task[None] | None = None
@@ -94,8 +99,9 @@ class Outbox:
         backlog = self._backlog(page)
         if backlog.closing is not None:
             return False  # what a page being closed is still sent is dropped
-        backlog.texts.append((asyncio.get_running_loop().time(), text))
-        backlog.size += len(text)
+        data = text.encode()
+        backlog.texts.append((asyncio.get_running_loop().time(), data))
+        backlog.size += len(data)
         if backlog.size + unsent(page.transport) > self.max_bytes:
             self._end(backlog, CLOSE_FELL_BEHIND, FELL_BEHIND)
             return False
@@ -187,11 +193,11 @@ class Outbox:
                         moved = now
                     texts = backlog.texts
                     if texts and left < WRITE_AHEAD:
-                        _sent_at, text = texts.popleft()
-                        backlog.size -= len(text)
+                        _sent_at, data = texts.popleft()
+                        backlog.size -= len(data)
                         # The writer may still wait for the socket; that wait is bounded too.
                         limit.reschedule(now + self.max_seconds)
-                        await page.socket.send_str(text)
+                        await page.socket.send_frame(data, WSMsgType.TEXT)
                         limit.reschedule(None)
                         held, look = unsent(page.transport), FIRST_LOOK
                         continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from branch.auth.run import Run, compute_dv
 from branch.web.client import BranchClient
 from branch.web.connection import PageConnection
 from branch.web.keys import HUB
-from branch.web.outbox import unsent
+from branch.web.outbox import Outbox, unsent
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, RunningBranch, StartBranch
 from tests.web.raw_page import OP_CLOSE, OP_TEXT, RawPage, open_raw_page
 
@@ -40,6 +40,11 @@ def citizen_run(index: int) -> str:
 
 def notice(index: int) -> str:
     return f"{index:05d} " + "x" * (NOTICE_CHARS - 6)
+
+
+def spanish_notice(index: int) -> str:
+    """As long as a notice in characters, a third longer in UTF-8."""
+    return f"{index:05d} " + ("¿Año? " * NOTICE_CHARS)[: NOTICE_CHARS - 6]
 
 
 @dataclass
@@ -68,11 +73,11 @@ class Line:
         self.later += 1
         return client
 
-    async def broadcast(self, first: int, count: int) -> None:
+    async def broadcast(self, first: int, count: int, write: Callable[[int], str] = notice) -> None:
         """Notices numbered from ``first``; returns once the node has sent each one to all."""
         for index in range(first, first + count):
             self.sent.append(index)
-            await self.sara.send("supervisor.broadcast", service="general", text=notice(index))
+            await self.sara.send("supervisor.broadcast", service="general", text=write(index))
         for _ in range(count):
             done = await self.sara.receive("supervisor.done", timeout=10)
             others = self.later  # ana among them until she is closed
@@ -116,6 +121,14 @@ async def backed_up(line: Line) -> None:
         first += 10
         assert first < 2000, "ana's socket never backed up"
     await line.others_got(0, first)
+
+
+async def stalled(line: Line) -> tuple[PageConnection, Outbox]:
+    """Ana stops reading, and the node sends until it holds some for her: her page, its outbox."""
+    line.ana.stall()
+    await backed_up(line)
+    page = line.page_of_ana()
+    return page, page.outbox
 
 
 def close_waits_for_her(line: Line) -> None:

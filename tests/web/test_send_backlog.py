@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from branch.errors import CLOSE_FELL_BEHIND, CLOSE_GOING_AWAY
 from branch.web.keys import HUB, OUTBOX
-from branch.web.outbox import SHUTDOWN_GRACE_SECONDS
+from branch.web.outbox import SHUTDOWN_GRACE_SECONDS, unsent
 from tests.conftest import CITIZEN_RUN, StartBranch
 from tests.web.raw_page import OP_TEXT, RawPage
 from tests.web.stalled_line import (
@@ -17,6 +18,8 @@ from tests.web.stalled_line import (
     line,
     notice,
     read_all,
+    spanish_notice,
+    stalled,
 )
 
 
@@ -50,12 +53,9 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
 ) -> None:
     bound = 256 * 1024
     async with line(start_branch, limits_ws_send_backlog_bytes=bound) as waiting:
-        page = waiting.page_of_ana()
         close_waits_for_her(waiting)
-        waiting.ana.stall()
-        await backed_up(waiting)
+        page, outbox = await stalled(waiting)
         sent = 0
-        outbox = waiting.node.app[OUTBOX]
         while page in outbox.backlogs and outbox.backlogs[page].closing is None:
             await waiting.broadcast(500 + sent, 10)
             sent += 10
@@ -85,6 +85,32 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
             await asyncio.sleep(0.05)
         assert waiting.node.app[HUB].page(f"citizen:{CITIZEN_RUN}") is None
         assert page not in outbox.backlogs
+
+
+async def test_the_bytes_bound_counts_the_bytes_of_texts_in_spanish(
+    start_branch: StartBranch,
+) -> None:
+    bound = 256 * 1024
+    async with line(start_branch, limits_ws_send_backlog_bytes=bound) as waiting:
+        page, outbox = await stalled(waiting)
+        sent = 0
+        while page in outbox.backlogs and outbox.backlogs[page].closing is None:
+            held = outbox.backlogs[page]
+            waits = sum(len(text.encode()) for text in texts_of(held.texts))
+            assert held.size == waits
+            assert waits + unsent(page.transport) <= bound
+            await waiting.broadcast(4000 + sent, 1, spanish_notice)
+            sent += 1
+            assert sent < 200, "ana was never found too far behind"
+        messages, code = await read_all(waiting.ana)
+        assert code == CLOSE_FELL_BEHIND
+        notices = [m["text"] for m in messages if m["type"] == "queue.notice"]
+        spanish = [text for text in notices if text.startswith("04")]
+        assert spanish == [spanish_notice(4000 + index) for index in range(len(spanish))]
+
+
+def texts_of(held: Iterable[tuple[float, str | bytes]]) -> list[str]:
+    return [text if isinstance(text, str) else text.decode() for _sent_at, text in held]
 
 
 async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
