@@ -75,6 +75,10 @@ class PageConnection:
             return True
         return self.outbox.hold(self, text)
 
+    async def send_welcome(self, text: str) -> bool:
+        """Send the welcome, then what the page was sent since ``hold_until_welcome``."""
+        return await self.outbox.welcome(self, text)
+
     async def close(self, code: int, reason: str) -> None:
         try:
             if code == CLOSE_SESSION_ENDED:

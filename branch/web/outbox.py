@@ -18,6 +18,11 @@ transport's buffer), when a message waited ``max_seconds`` in its backlog, or
 when its socket took nothing for ``max_seconds`` while bytes waited for it.
 A stopping node closes a backed-up page the same way, with 1001, and gives it
 ``SHUTDOWN_GRACE_SECONDS`` to read its close.
+
+A page being set up has a backlog too, without a writer: it is registered, so
+pushes reach it, before its welcome is made, and the welcome must come first
+(docs/protocol.md). What it is sent meanwhile waits behind the welcome, which
+sets it going; nothing is lost, and nobody else waits for it.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class Backlog:
         self.size = 0  # bytes in ``texts``
         self.closing: tuple[int, str] | None = None  # the close the page gets instead
         self.limit: asyncio.Timeout | None = None  # interrupts the writer's wait
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # None while the page awaits its welcome
 
 
 class Outbox:
@@ -102,10 +107,31 @@ class Outbox:
         data = text.encode()
         backlog.texts.append((asyncio.get_running_loop().time(), data))
         backlog.size += len(data)
-        if backlog.size + unsent(page.transport) > self.max_bytes:
-            self._end(backlog, CLOSE_FELL_BEHIND, FELL_BEHIND)
-            return False
-        return True
+        return self._within_bound(page, backlog)
+
+    def hold_until_welcome(self, page: PageConnection) -> None:
+        """Keep what ``page`` is sent from now on until its welcome is sent."""
+        self.backlogs[page] = Backlog()
+
+    async def welcome(self, page: PageConnection, text: str) -> bool:
+        """Send the welcome ``text`` first, then what was held for ``page`` meanwhile."""
+        backlog = self.backlogs.get(page)
+        if backlog is None or backlog.task is not None:
+            return await page.send_text(text)  # not held, or already being closed
+        if not backlog.texts:
+            del self.backlogs[page]  # the common case: nothing came meanwhile
+            return await page.send_text(text)
+        data = text.encode()
+        backlog.texts.appendleft((asyncio.get_running_loop().time(), data))
+        backlog.size += len(data)
+        self._start(page, backlog)
+        return self._within_bound(page, backlog)
+
+    def forget_unwelcomed(self, page: PageConnection) -> None:
+        """The page's handler ends: drop what was held for a welcome that never came."""
+        backlog = self.backlogs.get(page)
+        if backlog is not None and backlog.task is None:
+            del self.backlogs[page]
 
     def close_later(self, page: PageConnection, code: int, reason: str) -> bool:
         """Leave the close of a backed-up page to its writer; False when it is not backed up."""
@@ -113,7 +139,7 @@ class Outbox:
             return False
         backlog = self._backlog(page)
         if backlog.closing is None:
-            self._end(backlog, code, reason)
+            self._end(page, backlog, code, reason)
         return True
 
     async def close(self) -> None:
@@ -134,10 +160,22 @@ class Outbox:
         backlog = self.backlogs.get(page)
         if backlog is None:
             backlog = self.backlogs[page] = Backlog()
-            backlog.task = asyncio.create_task(self._write(page, backlog), name="page backlog")
+            self._start(page, backlog)
         return backlog
 
-    def _end(self, backlog: Backlog, code: int, reason: str) -> None:
+    def _start(self, page: PageConnection, backlog: Backlog) -> None:
+        backlog.task = asyncio.create_task(self._write(page, backlog), name="page backlog")
+
+    def _within_bound(self, page: PageConnection, backlog: Backlog) -> bool:
+        """False, the page closed and what waited for it dropped, when too much waits."""
+        if backlog.size + unsent(page.transport) > self.max_bytes:
+            self._end(page, backlog, CLOSE_FELL_BEHIND, FELL_BEHIND)
+            return False
+        return True
+
+    def _end(self, page: PageConnection, backlog: Backlog, code: int, reason: str) -> None:
+        if backlog.task is None:
+            self._start(page, backlog)  # closed before its welcome: the writer closes it
         backlog.closing = (code, reason)
         backlog.texts.clear()
         backlog.size = 0
@@ -150,7 +188,7 @@ class Outbox:
             if await self._drain(page, backlog):
                 return
             code, reason = backlog.closing or (CLOSE_FELL_BEHIND, FELL_BEHIND)
-            self._end(backlog, code, reason)
+            self._end(page, backlog, code, reason)
             if code == CLOSE_FELL_BEHIND:
                 log.info("a page fell behind (%d bytes unsent): closed", unsent(page.transport))
             try:

@@ -152,6 +152,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         del session
         try:
             try:
+                # Registered before its welcome is made, so it misses nothing that changes
+                # meanwhile; what it is sent waits behind the welcome, the first message.
+                page.outbox.hold_until_welcome(page)
                 # Inside the try: a page half-registered when Redis fails is still forgotten.
                 await hub.open_page(user.key, page)
                 if user.role == EXECUTIVE and not await sessions.get_session(
@@ -171,7 +174,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 await _close_unwelcome(socket, user.role, error)
                 return socket
             # Through the page, as every message to it, so it stays in order behind a backlog.
-            await page.send_text(welcome)
+            await page.send_welcome(welcome)
             del welcome
             page.quiet = HEARD
             while True:
@@ -213,6 +216,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                         error_reply(BadMessage("binary frames are not accepted"), None)
                     )
         finally:
+            page.outbox.forget_unwelcomed(page)
             sessions.release(page.session_id)
             if await hub.close_page(user.key, page):
                 try:

@@ -52,6 +52,7 @@ class RawPage(asyncio.Protocol):
         self.arrived = asyncio.Event()
         self.lost = False
         self.received = 0  # bytes, all told
+        self.welcome: dict[str, Any] = {}  # the first message
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -160,6 +161,6 @@ async def open_raw_page(client: BranchClient, ca_path: str | os.PathLike[str]) -
     head, _, rest = bytes(page.data).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
     page.data = bytearray(rest)
-    welcome = await page.message()
-    assert welcome["type"] == "welcome", welcome
+    page.welcome = await page.message()
+    assert page.welcome["type"] == "welcome", page.welcome
     return page
