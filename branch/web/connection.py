@@ -19,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
+from asyncio.trsock import TransportSocket
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -27,6 +30,9 @@ from branch.errors import CLOSE_SESSION_ENDED
 from branch.web.outbox import DIRECT_CHARS, Outbox, unsent
 
 log = logging.getLogger(__name__)
+
+# SO_LINGER on, for no time: closing the socket resets the connection.
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 
 # A page's `quiet`: what the beats have seen of it.
 HEARD = 0  # a frame came in since the last beat
@@ -41,7 +47,7 @@ class PageConnection:
     """Adapts an aiohttp websocket to the hub's connection protocol."""
 
     # No slot for a backlog: every open page would pay for it, and few ever have one.
-    __slots__ = ("__weakref__", "outbox", "quiet", "session_id", "socket", "transport")
+    __slots__ = ("__weakref__", "outbox", "quiet", "session_id", "socket", "tcp", "transport")
 
     def __init__(
         self,
@@ -52,6 +58,8 @@ class PageConnection:
     ) -> None:
         self.socket = socket
         self.transport = transport
+        # Asked now: a TLS transport closed twice cannot be asked any more (Python 3.11).
+        self.tcp: TransportSocket | None = transport.get_extra_info("socket")
         self.outbox = outbox
         self.session_id = session_id
         self.quiet = HEARD
@@ -110,8 +118,24 @@ class PageConnection:
                 await self.socket.ping()
             return True
         # Not even the pong for a whole beat: the peer is gone (1006, as a lost connection).
-        self.transport.abort()
+        self.cut_off()
         return False
+
+    def cut_off(self) -> None:
+        """Drop the page's TCP connection now, with whatever it has not read."""
+        self.transport.abort()
+        tcp = self.tcp
+        if tcp is None or tcp.fileno() == -1:
+            return
+        with contextlib.suppress(OSError):
+            # A reset: closed as usual, the socket would go on offering a page that reads
+            # nothing what the kernel holds for it (megabytes), for minutes.
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+            # A TLS transport closed twice (aiohttp closes it from the websocket and from
+            # the request handler) lets go of the TCP transport under it on Python 3.11,
+            # and its abort() then does nothing: the TCP transport finds its socket shut
+            # down and closes it itself. After an abort that worked, this changes nothing.
+            tcp.shutdown(socket.SHUT_RDWR)
 
 
 async def beat(pages: Iterable[PageConnection]) -> None:

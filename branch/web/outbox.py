@@ -153,7 +153,7 @@ class Outbox:
         for page, backlog in list(self.backlogs.items()):
             if backlog.task is not None:
                 await stop(backlog.task)
-            page.transport.abort()
+            page.cut_off()
         self.backlogs.clear()
 
     def _backlog(self, page: PageConnection) -> Backlog:
@@ -196,20 +196,19 @@ class Outbox:
                 # if it reads that far in time, a cut connection (1006) otherwise. A closed
                 # transport still waits for its socket to take all it holds, which a page
                 # that reads nothing never does.
-                sock = page.transport.get_extra_info("socket")  # not to be asked once closed
                 async with asyncio.timeout(self.max_seconds):
                     await page.socket.close(code=code, message=reason.encode())
                     look = FIRST_LOOK
-                    while sock is not None and sock.fileno() != -1:
+                    while page.tcp is not None and page.tcp.fileno() != -1:
                         await asyncio.sleep(look)
                         look = min(look * 2, LAST_LOOK)
             except TimeoutError:
-                page.transport.abort()
+                page.cut_off()
         except (ConnectionError, RuntimeError):
-            page.transport.abort()  # gone meanwhile: its handler lets it go
+            page.cut_off()  # gone meanwhile: its handler lets it go
         except Exception:
             log.exception("writing to a backed-up page failed")
-            page.transport.abort()
+            page.cut_off()
         finally:
             if self.backlogs.get(page) is backlog:
                 del self.backlogs[page]

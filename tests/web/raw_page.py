@@ -26,6 +26,7 @@ from branch.web.client import BranchClient
 
 RECEIVE_BUFFER = 4096  # bytes: the kernel's buffer, and what TLS may read ahead
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
+TCP_CLOSE = 7  # Linux's state of a connection that was reset (linux/tcp_states.h)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,13 @@ class RawPage(asyncio.Protocol):
         masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
         self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
 
+    def tcp_state(self) -> int:
+        """The kernel's state of this end of the connection, seen even while stalled."""
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        info: bytes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)
+        return info[0]
+
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
@@ -132,8 +140,20 @@ class RawPage(asyncio.Protocol):
 
 async def open_raw_page(client: BranchClient, ca_path: str | os.PathLike[str]) -> RawPage:
     """The websocket of ``client``'s logged-in person; returns once its welcome is read."""
+    cookies = client.http.cookie_jar.filter_cookies(URL(client.url))
+    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+    page = await open_websocket(
+        client.url + "/ws", Path(ca_path), {"Origin": client.origin, "Cookie": cookie}
+    )
+    page.welcome = await page.message()
+    assert page.welcome["type"] == "welcome", page.welcome
+    return page
+
+
+async def open_websocket(url: str, ca_path: Path | None, headers: dict[str, str]) -> RawPage:
+    """A websocket at ``url`` (https when ``ca_path`` is given); returns once it is open."""
     loop = asyncio.get_running_loop()
-    parts = urlsplit(client.url)
+    parts = urlsplit(url)
     assert parts.port is not None
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # Before connecting, so the window the node is offered is small from the start.
@@ -141,19 +161,22 @@ async def open_raw_page(client: BranchClient, ca_path: str | os.PathLike[str]) -
     sock.setblocking(False)
     await loop.sock_connect(sock, ("127.0.0.1", parts.port))
     transport, page = await loop.create_connection(
-        RawPage, sock=sock, ssl=client_context(Path(ca_path)), server_hostname=parts.hostname
+        RawPage,
+        sock=sock,
+        ssl=None if ca_path is None else client_context(ca_path),
+        server_hostname=None if ca_path is None else parts.hostname,
     )
-    # TLS would otherwise read up to 256 KiB ahead of a page that reads nothing (a method
-    # of the TLS transport only).
-    cast(Any, transport).set_read_buffer_limits(high=RECEIVE_BUFFER)
-    cookies = client.http.cookie_jar.filter_cookies(URL(client.url))
-    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
+    if ca_path is not None:
+        # TLS would otherwise read up to 256 KiB ahead of a page that reads nothing (a
+        # method of the TLS transport only).
+        cast(Any, transport).set_read_buffer_limits(high=RECEIVE_BUFFER)
     key = base64.b64encode(os.urandom(16)).decode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     transport.write(
         (
-            f"GET /ws HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\nOrigin: {client.origin}\r\nCookie: {cookie}\r\n\r\n"
+            f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
         ).encode()
     )
     while b"\r\n\r\n" not in page.data:
@@ -161,6 +184,4 @@ async def open_raw_page(client: BranchClient, ca_path: str | os.PathLike[str]) -
     head, _, rest = bytes(page.data).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
     page.data = bytearray(rest)
-    page.welcome = await page.message()
-    assert page.welcome["type"] == "welcome", page.welcome
     return page

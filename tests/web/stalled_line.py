@@ -16,7 +16,7 @@ from typing import Any
 from branch.auth.run import Run, compute_dv
 from branch.web.client import BranchClient
 from branch.web.connection import PageConnection
-from branch.web.keys import HUB
+from branch.web.keys import HUB, OUTBOX
 from branch.web.outbox import Outbox, unsent
 from tests.conftest import CITIZEN_RUN, EXECUTIVE_RUN, SUPERVISOR_RUN, RunningBranch, StartBranch
 from tests.web.raw_page import OP_CLOSE, OP_TEXT, RawPage, open_raw_page
@@ -162,6 +162,16 @@ async def kernel_takes_nothing_more(line: Line) -> None:
             held, since = waiting(), loop.time()
         assert loop.time() - since < 30, "ana's socket kept taking"
     assert all(held), "ana's socket took everything"
+
+
+async def found_behind(line: Line) -> None:
+    """Wait until the node finds ana too far behind and starts closing her page."""
+    page, outbox = line.page_of_ana(), line.node.app[OUTBOX]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while page in outbox.backlogs and outbox.backlogs[page].closing is None:
+        await asyncio.sleep(0.01)
+        assert loop.time() - started < 5, "a stalled page was never closed"
 
 
 async def read_all(page: RawPage) -> tuple[list[dict[str, Any]], int | None]:

@@ -10,10 +10,11 @@ from branch.errors import CLOSE_FELL_BEHIND, CLOSE_GOING_AWAY
 from branch.web.keys import HUB, OUTBOX
 from branch.web.outbox import SHUTDOWN_GRACE_SECONDS, unsent
 from tests.conftest import CITIZEN_RUN, StartBranch
-from tests.web.raw_page import OP_TEXT, RawPage
+from tests.web.raw_page import OP_TEXT, TCP_CLOSE, RawPage
 from tests.web.stalled_line import (
     backed_up,
     close_waits_for_her,
+    found_behind,
     kernel_takes_nothing_more,
     line,
     notice,
@@ -84,7 +85,7 @@ async def test_a_page_too_far_behind_is_closed_with_4408_and_sees_the_code(
                 break
             await asyncio.sleep(0.05)
         assert waiting.node.app[HUB].page(f"citizen:{CITIZEN_RUN}") is None
-        assert page not in outbox.backlogs
+        assert page not in waiting.node.app[OUTBOX].backlogs
 
 
 async def test_the_bytes_bound_counts_the_bytes_of_texts_in_spanish(
@@ -121,15 +122,9 @@ async def test_a_page_whose_socket_takes_nothing_for_the_seconds_is_closed(
     async with line(
         start_branch, limits_ws_send_backlog_seconds=1.0, limits_ws_send_backlog_bytes=roomy
     ) as waiting:
-        page = waiting.page_of_ana()
         waiting.ana.stall()
         await backed_up(waiting)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        outbox = waiting.node.app[OUTBOX]
-        while page in outbox.backlogs and outbox.backlogs[page].closing is None:
-            await asyncio.sleep(0.05)
-            assert loop.time() - started < 5, "a stalled page was never closed"
+        await found_behind(waiting)
         _messages, code = await read_all(waiting.ana)
         assert code == CLOSE_FELL_BEHIND
 
@@ -215,3 +210,35 @@ async def test_a_page_that_reads_nothing_holds_up_the_shutdown_only_briefly(
         assert loop.time() - started < SHUTDOWN_GRACE_SECONDS + 2
         assert page.transport.is_closing()
         assert not outbox.backlogs
+
+
+async def test_a_page_that_reads_nothing_even_its_close_is_cut_off_in_time(
+    start_branch: StartBranch,
+) -> None:
+    seconds = 1.0
+    roomy = 64 * 1024 * 1024
+    async with line(
+        start_branch, limits_ws_send_backlog_seconds=seconds, limits_ws_send_backlog_bytes=roomy
+    ) as waiting:
+        page = waiting.page_of_ana()
+        # The node's end of her TCP connection, under TLS (the node serves TLS itself).
+        assert page.transport.get_extra_info("sslcontext") is not None
+        node_end = page.transport.get_extra_info("socket")
+        server = waiting.node.runner.server
+        assert server is not None
+        waiting.ana.stall()
+        await backed_up(waiting)
+        await found_behind(waiting)
+        loop = asyncio.get_running_loop()
+        closed_at = loop.time()
+        # She reads nothing, not even the close frame: the node waits the seconds once
+        # more, then resets her connection, long before TLS would give up on its own
+        # shutdown (30 s), and her end sees the reset even while she reads nothing.
+        while (
+            node_end.fileno() != -1
+            or any(handler.transport is page.transport for handler in server.connections)
+            or waiting.ana.tcp_state() != TCP_CLOSE
+        ):
+            await asyncio.sleep(0.05)
+            assert loop.time() - closed_at < seconds + 2, "her connection was never cut off"
+        assert page not in waiting.node.app[OUTBOX].backlogs
