@@ -33,6 +33,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+# Loaded here, while the tests are collected, not by `from_dict` inside the fixture:
+# pytest rewrites schemathesis's modules as they are imported, and that lazy import,
+# made in the middle of the suite, once failed with Python 3.11's "AST constructor
+# recursion depth mismatch" (a check on a count ast.parse keeps for the whole process).
+from schemathesis.specs.openapi.schemas import OpenApiSchema as _OpenApiSchema  # noqa: F401
+
 from branch.auth.sessions import COOKIE_NAME
 from branch.tls import CertificatePaths
 from branch.web.client import BranchClient
