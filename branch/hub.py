@@ -10,7 +10,7 @@ table of this node inside the Redis one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from typing import Any
 
 from branch.delivery.base import Changed, Connection, LostPage
@@ -22,8 +22,9 @@ __all__ = ["Connection", "Hub"]
 log = logging.getLogger(__name__)
 
 
-def _role(user_key: str) -> str:
-    return user_key.partition(":")[0]
+def _role_and_person(user_key: str) -> tuple[str, str]:
+    role, _, person_id = user_key.partition(":")
+    return role, person_id
 
 
 class Hub:
@@ -32,7 +33,8 @@ class Hub:
         # The keys of each role's pages: the executives' and supervisors' pages are
         # looked up at every change of the floor, and scanning ten thousand waiting
         # citizens' keys for them took a fifth of a node's time while a line drained.
-        self._roles: dict[str, dict[str, None]] = {}
+        # Keyed by person id, so that the citizens not in line are one set difference.
+        self._roles: dict[str, dict[str, str]] = {}
 
     async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
         return None  # one node: a page is only ever lost with the node itself
@@ -68,14 +70,16 @@ class Hub:
         """Make ``connection`` the person's page; return the page it replaces."""
         previous = self._pages.get(user_key)
         self._pages[user_key] = connection
-        self._roles.setdefault(_role(user_key), {})[user_key] = None
+        role, person_id = _role_and_person(user_key)
+        self._roles.setdefault(role, {})[person_id] = user_key
         return previous if previous is not connection else None
 
     def detach(self, user_key: str, connection: Connection) -> bool:
         """Forget the page; True when it was still the person's current page."""
         if self._pages.get(user_key) is connection:
             del self._pages[user_key]
-            del self._roles[_role(user_key)][user_key]
+            role, person_id = _role_and_person(user_key)
+            del self._roles[role][person_id]
             return True
         return False
 
@@ -88,8 +92,11 @@ class Hub:
     def keys(self, prefix: str) -> list[str]:
         role, colon, rest = prefix.partition(":")
         if colon and not rest:  # a whole role's pages, as every caller asks
-            return list(self._roles.get(role, ()))
+            return list(self._roles.get(role, {}).values())
         return [key for key in self._pages if key.startswith(prefix)]
+
+    def people(self, role: str) -> Set[str]:
+        return self._roles.get(role, {}).keys()
 
     async def everywhere(self, prefix: str) -> list[str]:
         return self.keys(prefix)

@@ -224,7 +224,7 @@ class BranchService:
         if user.role == EXECUTIVE:
             await self.lines.send_summary([user.key])
         elif user.role == CITIZEN:
-            self.board.welcomed(user.key)
+            self.board.welcomed(user.person_id)
         elif user.role in (SUPERVISOR, ADMIN):
             self.supervision.push_soon()  # this page's first board; nothing changed
         return welcome

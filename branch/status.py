@@ -18,9 +18,7 @@ from branch.core.estimate import estimate_wait
 from branch.core.status import ServiceStatus, changed, service_status
 from branch.delivery.base import Delivery
 from branch.live.base import LiveStore
-from branch.people import citizen_key
-
-CITIZEN_PREFIX = citizen_key("")
+from branch.people import CITIZEN, citizen_key
 
 
 class ServiceBoard:
@@ -29,7 +27,8 @@ class ServiceBoard:
         self.live = live
         self.hub = hub
         self.sent: dict[str, ServiceStatus] = {}  # what the choosing pages were last told
-        self.told: set[str] = set()  # choosing pages that are up to date with ``sent``
+        # The person ids of the choosing pages that are up to date with ``sent``.
+        self.told: set[str] = set()
 
     async def status(self, queue: Queue, now: float) -> ServiceStatus:
         waiting = (await self.live.line(queue.code)).waiting
@@ -55,9 +54,9 @@ class ServiceBoard:
             "allowUnstaffed": queue.admission.allow_unstaffed,
         }
 
-    def welcomed(self, user_key: str) -> None:
-        """The page was just given every service's status: only changes from now on."""
-        self.told.add(user_key)
+    def welcomed(self, person_id: str) -> None:
+        """The citizen's page was just given every status: only changes from now on."""
+        self.told.add(person_id)
 
     async def push(self, now: float) -> None:
         """Tell the pages choosing a service what changed since they were last told."""
@@ -66,19 +65,21 @@ class ServiceBoard:
         news = changed(self.sent, statuses)
         self.sent = {status.code: status for status in statuses}
         # A page that just left the line (or was let go) has not heard for a while: all of it.
-        for pages, shown in ((choosing - self.told, statuses), (choosing & self.told, news)):
-            if pages and shown:
+        for people, shown in ((choosing - self.told, statuses), (choosing & self.told, news)):
+            if people and shown:
                 payload = schema.message(
                     "service.status", services=[status.to_wire() for status in shown]
                 )
-                await self.hub.send_many(sorted(pages), payload)
+                await self.hub.send_many(sorted(map(citizen_key, people)), payload)
         self.told = choosing
 
     async def _choosing(self) -> set[str]:
-        """This node's citizen pages whose person is neither waiting nor being served."""
-        in_line = await self.live.engaged()
-        return {
-            key
-            for key in self.hub.keys(CITIZEN_PREFIX)
-            if key.removeprefix(CITIZEN_PREFIX) not in in_line
-        }
+        """The person ids of this node's citizen pages neither waiting nor being served."""
+        pages = self.hub.people(CITIZEN)
+        if not pages:
+            return set()  # a node of executives only need not read who is engaged
+        engaged = await self.live.engaged()
+        # Ten thousand pages in a long line: one difference in C, not a loop over page keys.
+        choosing = set(pages)
+        choosing -= engaged
+        return choosing

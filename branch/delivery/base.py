@@ -10,7 +10,7 @@ one they have.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Set
 from typing import Any, Protocol
 
 # Called with a user key ("role:RUN") whose page was lost with a dead node.
@@ -73,6 +73,10 @@ class Delivery(Protocol):
 
     def keys(self, prefix: str) -> list[str]:
         """The people whose page is on this node."""
+        ...
+
+    def people(self, role: str) -> Set[str]:
+        """The person ids of the role's pages on this node: a live view, not to be kept."""
         ...
 
     async def everywhere(self, prefix: str) -> list[str]:

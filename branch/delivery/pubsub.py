@@ -42,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from typing import Any
 
 import orjson
@@ -123,6 +123,9 @@ class RedisDelivery(Presence, ChangeAnnouncements):
 
     def keys(self, prefix: str) -> list[str]:
         return self.local.keys(prefix)
+
+    def people(self, role: str) -> Set[str]:
+        return self.local.people(role)
 
     async def everywhere(self, prefix: str) -> list[str]:
         nodes = await self.redis.smembers(self.key.nodes)
