@@ -37,6 +37,7 @@ from branch.live.base import LiveStore
 from branch.people import CITIZEN, EXECUTIVE, User, citizen_key, executive_key
 from branch.records.base import RecordStore, audit_event
 from branch.resume import TicketDesk
+from branch.status import ServiceBoard
 from branch.supervision import Apply
 
 
@@ -49,6 +50,7 @@ class Contacts:
         hub: Delivery,
         apply: Apply,
         *,
+        board: ServiceBoard,
         tickets: TicketDesk,
         fields: MessageFields,
         lines: LineNews,
@@ -58,6 +60,7 @@ class Contacts:
         self.records = records
         self.hub = hub
         self.apply = apply
+        self.board = board
         self.tickets = tickets
         self.fields = fields
         self.lines = lines
@@ -130,6 +133,7 @@ class Contacts:
             estimatedWait=None if estimate is None else round(estimate),
         )
         entry = Waiting(contact_id, user.person_id, user.name, queue.code, reason, text, folio, now)
+        self.board.engaging(user.person_id)
         try:
             events = await self.live.join(entry, now)
         except AlreadyQueued:
@@ -146,6 +150,7 @@ class Contacts:
         )
         if entry is None:
             return  # still in line or offered: the welcome already told the page
+        self.board.engaging(user.person_id)
         events = await self.live.join(entry, now)
         await audit_event(
             self.records,
@@ -165,6 +170,8 @@ class Contacts:
         events = await self.fields.call_tickets.restore(
             token, user.person_id, side, skills, self.records, self.live, now
         )
+        if side == CITIZEN:
+            self.board.engaging(user.person_id)
         restored = next((e.agent for e in events if isinstance(e, AgentChanged)), None)
         if restored is not None and restored.contact_id:
             await audit_event(

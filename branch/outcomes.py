@@ -120,7 +120,7 @@ class Outcomes:
         for service in changed_services:
             await self.positions.changed(service)
         if changed_services:
-            await self.board.push(self.clock())
+            await self.board.push(self.clock(), events)
         if events:
             self.supervision.changed()
         if errors:

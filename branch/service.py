@@ -127,6 +127,7 @@ class BranchService:
             records,
             hub,
             self.outcomes.apply,
+            board=self.board,
             tickets=self.tickets,
             fields=self.fields,
             lines=self.lines,
@@ -224,7 +225,7 @@ class BranchService:
         if user.role == EXECUTIVE:
             await self.lines.send_summary([user.key])
         elif user.role == CITIZEN:
-            self.board.welcomed(user.person_id)
+            self.board.welcomed(user.person_id, choosing=not state["queue"] and not state["call"])
         elif user.role in (SUPERVISOR, ADMIN):
             self.supervision.push_soon()  # this page's first board; nothing changed
         return welcome

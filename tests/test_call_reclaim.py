@@ -81,8 +81,11 @@ async def test_redis_restarted_empty_mid_call_keeps_the_call_to_its_wrap_up(
         restored = await b.live.call(contact_id)
         assert restored is not None and restored.answered_at == answered_at
         assert restored.agent_absent_since == clock.now  # until the executive's page answers
-        # A citizen joining meanwhile is not offered to the executive in the call.
+        # A citizen joining meanwhile is not offered to the executive in the call;
+        # nor is ana, back in her call, told of the line that grew.
+        statuses = len(ana.of("service.status"))
         await a.handle(BEA, schema.QueueJoin(reason="otro"))
+        assert len(ana.of("service.status")) == statuses
         await b.handle(EXE, schema.CallReclaim(ticket=exe_ticket))
         assert exe.last("agent.state")["state"] == "in_call"
         resumed = (await b.live.call(contact_id) or pytest.fail("no call")).agent_absent_since

@@ -69,6 +69,7 @@ async def test_a_restarted_node_takes_the_citizen_back_at_the_first_join_time(
     await second.handle(ANA, schema.QueueResume(ticket=ana_ticket))
     assert page.last("queue.joined")["joinedAt"] == joined_at
     assert page.last("queue.position")["position"] == 1
+    assert page.of("service.status") == []  # back in line: her place, not the services
     assert [e.citizen_id for e in await second.live.waiting("general")] == [
         ANA.person_id,
         CAM.person_id,

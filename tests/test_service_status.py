@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from branch import schema
+from branch.config import load_settings
 from branch.errors import BadMessage, NotInCall
 from branch.hub import Hub
+from branch.live.redisstore import RedisLiveStore
 from branch.records.sqlite import SqliteRecordStore
 from branch.service import BranchService
+from tests.servers.redis import StartRedis
 from tests.test_service import ANA, BEA, EXE, EXE2, Clock, page_for
 from tests.test_services import CAM, TUESDAY_11, call_between, service_with, tuesday_clock
 from tests.test_services import CONFIG as SERVICES
@@ -71,7 +75,9 @@ async def test_after_a_transfer_the_new_lines_limit_counts_from_the_transfer(
     await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
     first = await call_between(service, ana, EXE)
     clock.advance(900)  # fifteen minutes in the call: past both limits since the first join
+    heard = len(pushed(ana))
     await service.handle(EXE, schema.CallTransfer(contact_id=first, service="especialista"))
+    assert len(pushed(ana)) == heard  # in line again: no services, though her call ended
     second = ana.last("queue.joined")
     assert (second["service"], second["joinedAt"]) == ("especialista", TUESDAY_11)
     clock.advance(299)
@@ -174,14 +180,107 @@ async def test_a_service_closing_by_the_clock_is_pushed(
 async def test_a_citizen_back_from_the_line_is_told_every_service_at_once(
     service: BranchService, hub: Hub
 ) -> None:
+    """At once: the push after the step reads the citizens it names, and she is one."""
     ana = await page_for(service, hub, ANA)
     await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
     await service.handle(ANA, schema.QueueLeave())
-    await service.tick()
-    assert [s["code"] for s in ana.last("service.status")["services"]] == [
-        "triage",
-        "especialista",
+    [everything] = ana.of("service.status")
+    assert [s["code"] for s in everything["services"]] == ["triage", "especialista"]
+    await service.tick()  # nothing changed since: nothing more
+    assert len(ana.of("service.status")) == 1
+    await page_for(service, hub, EXE2)  # choosing again: she hears the next change
+    assert [(s["code"], s["staffed"]) for s in ana.last("service.status")["services"]] == [
+        ("especialista", 1)
     ]
+
+
+async def test_a_page_reloaded_in_line_hears_no_service_news(
+    service: BranchService, hub: Hub
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    cam = await page_for(service, hub, CAM)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    hub.detach(ANA.key, ana)
+    await service.disconnected(ANA)
+    reloaded = await page_for(service, hub, ANA)
+    assert reloaded.last("welcome")["state"]["queue"]["service"] == "triage"
+    await page_for(service, hub, EXE2)  # especialista staffed: news for those choosing
+    assert pushed(cam)[-1]["staffed"] == 1
+    assert reloaded.of("service.status") == []
+
+
+async def test_a_citizen_offered_by_this_nodes_step_hears_no_more_service_news(
+    service: BranchService, hub: Hub
+) -> None:
+    ana = await page_for(service, hub, ANA)
+    cam = await page_for(service, hub, CAM)
+    await page_for(service, hub, EXE)
+    await service.handle(ANA, schema.QueueJoin(service="triage", reason="otro"))
+    heard = len(pushed(ana))
+    await service.handle(EXE, schema.AgentAvailable())  # offered to Eva: ana's line is empty
+    assert ana.last("queue.offered")
+    await page_for(service, hub, EXE2)
+    assert pushed(cam)[-1]["code"] == "especialista"
+    assert len(pushed(ana)) == heard
+
+
+class AddressingHub(Hub):
+    """This node's hub, noting whom each message was addressed to: with Redis delivery a
+    key whose page is not here is relayed to the node that has it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addressed: list[str] = []
+
+    async def send_many(self, user_keys: Iterable[str], payload: dict[str, Any]) -> None:
+        keys = list(user_keys)
+        self.addressed += keys
+        await super().send_many(keys, payload)
+
+
+async def test_a_page_gone_from_this_node_is_not_addressed_by_its_pushes(
+    tmp_path: Path, records: SqliteRecordStore, clock: Clock
+) -> None:
+    hub = AddressingHub()
+    service = service_with(CONFIG, tmp_path, records, hub, clock)
+    ana = await page_for(service, hub, ANA)
+    await page_for(service, hub, CAM)
+    hub.detach(ANA.key, ana)  # replaced by her page on another node, which tells her itself
+    await page_for(service, hub, EXE2)
+    assert (CAM.key in hub.addressed, ANA.key in hub.addressed) == (True, False)
+
+
+async def test_a_call_ended_on_another_node_is_caught_by_this_nodes_upkeep_tick(
+    records: SqliteRecordStore, start_redis: StartRedis
+) -> None:
+    """The push after a step here reads only the citizens it names; the tick reads every page."""
+    server = start_redis()
+    clock = tuesday_clock()
+    settings = load_settings({}, service_readiness_seconds=0)
+    stores = [RedisLiveStore(server.url, settings.floor_rules) for _ in range(2)]
+    for store in stores:
+        await store.open()
+    try:
+        a, b = (BranchService(settings, store, records, Hub(), clock) for store in stores)
+        ana = await page_for(a, a.hub, ANA)
+        bea = await page_for(a, a.hub, BEA)
+        exe = await page_for(b, b.hub, EXE)
+        await a.handle(ANA, schema.QueueJoin(reason="licencias"))
+        await b.handle(EXE, schema.AgentAvailable())
+        contact_id = str(exe.last("offer")["contactId"])
+        await b.handle(EXE, schema.OfferAccept(contact_id=contact_id))
+        statuses_before = len(ana.of("service.status"))
+        await b.handle(EXE, schema.CallHangup(contact_id=contact_id))  # on b: a hears nothing
+        await a.handle(BEA, schema.QueueJoin(reason="licencias"))  # a step here, not naming ana
+        await a.tick()
+        [everything] = ana.of("service.status")[statuses_before:]
+        assert [(s["code"], s["waiting"]) for s in everything["services"]] == [("general", 1)]
+        await a.tick()  # nothing changed since: nothing more
+        assert len(ana.of("service.status")) == statuses_before + 1
+        assert bea.of("service.status")[1:] == []  # in line since her join on a
+    finally:
+        for store in stores:
+            await store.close()
 
 
 # ---------------------------------------------------------------- audio only

@@ -23,6 +23,11 @@ class CitizenStatus:
     waiting_count: int = 0
     call: Call | None = None
 
+    @property
+    def engaged(self) -> bool:
+        """Waiting in a line, offered or in a call (as ``LiveStore.engaged`` counts)."""
+        return self.waiting is not None or self.call is not None
+
 
 @dataclass(frozen=True)
 class Line:
