@@ -245,24 +245,12 @@ class Changes:
         return list(slots), argv
 
     def remove_waiting(self, entry: Waiting) -> None:
-        keys, slots = self.keys, self.slots
-        contact, service = entry.contact_id, entry.service
-        line = slots.setdefault(keys.waiting(service), len(slots) + 1)
-        if entry.absent_since is None:
-            place = slots.setdefault(keys.present(service), len(slots) + 1)
-        else:
-            place = slots.setdefault(keys.absent, len(slots) + 1)
-        # An entry is in exactly one of the two sets (``_place``), as read: the commit
-        # lands only on the version read, so the other needs no ZREM.
-        entries = slots.setdefault(keys.entries, len(slots) + 1)
-        citizens = slots.setdefault(keys.citizens, len(slots) + 1)
-        self.argv += (
-            "zrem", line, contact,
-            "zrem", place, contact,
-            "hdel", entries, contact,
-            "hdel", citizens, entry.citizen_id,
-        )  # fmt: skip
-        self._tidy[service] = None
+        keys = self.keys
+        self.add("zrem", keys.waiting(entry.service), entry.contact_id)
+        self._unplace(entry)
+        self.add("hdel", keys.entries, entry.contact_id)
+        self.add("hdel", keys.citizens, entry.citizen_id)
+        self._tidy[entry.service] = None
 
     def add_waiting(self, entry: Waiting) -> None:
         keys = self.keys
@@ -279,6 +267,8 @@ class Changes:
             self._place(new)
 
     def _unplace(self, entry: Waiting) -> None:
+        # An entry is in exactly one of the two sets (``_place``), as read: the commit
+        # lands only on the version read, so the other needs no ZREM.
         if entry.absent_since is None:
             self.add("zrem", self.keys.present(entry.service), entry.contact_id)
         else:
