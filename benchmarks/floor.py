@@ -10,8 +10,9 @@ import uuid
 import redis.asyncio as aioredis
 
 from benchmarks.calls import _commands, _emit, quantiles
+from benchmarks.raw_records import RawRecords
 from branch.core.model import EndReason
-from branch.records.base import RecordStore
+from branch.records.base import Entry, RecordStore
 from branch.records.factory import open_record_store
 
 # Pop the oldest of a sorted set and note who took it in a hash: the shape of an offer.
@@ -64,28 +65,42 @@ async def records(args: argparse.Namespace) -> None:
     """Whole contacts (every step and its audit entry) written with durability on."""
     store = open_record_store(args.records)
     await store.open()
+    raw: dict[int, RawRecords] = {}  # by writers: the floor, opened when first asked for
     _emit({"ready": True})
     async for command in _commands():
         count, parallel = command["contacts"], command.get("parallel", 10)
-        started = time.perf_counter()
-        await asyncio.gather(*(_contacts(store, count // parallel) for _ in range(parallel)))
-        seconds = time.perf_counter() - started
+        if command.get("raw"):
+            if parallel not in raw:
+                raw[parallel] = RawRecords(args.records, parallel)
+                await raw[parallel].open()
+            seconds = await raw[parallel].round(count)
+        else:
+            started = time.perf_counter()
+            await asyncio.gather(*(_contacts(store, count // parallel) for _ in range(parallel)))
+            seconds = time.perf_counter() - started
         _emit({"contacts": count // parallel * parallel, "seconds": seconds})
+    for floor in raw.values():
+        await floor.close()
     await store.close()
 
 
 async def _contacts(records: RecordStore, count: int) -> None:
+    """As the branch writes them: five steps, each with its audit entry, each awaited."""
     executive, citizen = "20.000.000-3", "30.000.000-K"
     for _ in range(count):
         contact = uuid.uuid4().hex
         at = time.time()
-        await records.contact_joined(contact, "general", citizen, "Carga", "otro", "", at)
-        await records.audit("contact.joined", f"citizen:{citizen}", contact, f"j:{contact}", {}, at)
-        await records.contact_offered(contact, executive, "Ejecutivo", at + 1)
-        await records.audit("contact.offered", "system", contact, f"o:{contact}", {}, at + 1)
-        await records.contact_answered(contact, at + 2)
-        await records.audit("contact.answered", "system", contact, f"a:{contact}", {}, at + 2)
-        await records.contact_ended(contact, EndReason.COMPLETED, at + 60)
-        await records.audit("contact.ended", "system", contact, f"e:{contact}", {}, at + 60)
-        await records.contact_wrapped_up(contact, executive, "resuelto", "otro", "", at + 90)
-        await records.audit("contact.wrapped_up", "system", contact, f"w:{contact}", {}, at + 90)
+        joined = Entry("contact.joined", f"citizen:{citizen}", {"service": "general"})
+        await records.contact_joined(
+            contact, "general", citizen, "Carga", "otro", "", at, entry=joined
+        )
+        offered = Entry("contact.offered", "system", {"executive": executive})
+        await records.contact_offered(contact, executive, "Ejecutivo", at + 1, entry=offered)
+        answered = Entry("contact.answered", f"executive:{executive}")
+        await records.contact_answered(contact, at + 2, entry=answered)
+        ended = Entry("contact.ended", "system", {"reason": "completed", "by": "executive"})
+        await records.contact_ended(contact, EndReason.COMPLETED, at + 60, entry=ended)
+        wrapped = Entry("contact.wrapped_up", f"executive:{executive}", {"outcome": "resuelto"})
+        await records.contact_wrapped_up(
+            contact, executive, "resuelto", "otro", "", at + 90, entry=wrapped
+        )

@@ -35,7 +35,7 @@ from branch.fields import MessageFields
 from branch.lines import LineNews
 from branch.live.base import LiveStore
 from branch.people import CITIZEN, EXECUTIVE, User, citizen_key, executive_key
-from branch.records.base import RecordStore, audit_event
+from branch.records.base import Entry, RecordStore, audit_event
 from branch.resume import TicketDesk
 from branch.status import ServiceBoard
 from branch.supervision import Apply
@@ -120,17 +120,15 @@ class Contacts:
             text,
             now,
             estimated_wait=None if estimate is None else round(estimate),
-        )
-        await audit_event(
-            self.records,
-            "contact.joined",
-            user.key,
-            contact_id,
-            now,
-            folio=folio,
-            service=queue.code,
-            reason=reason,
-            estimatedWait=None if estimate is None else round(estimate),
+            entry=Entry(
+                "contact.joined",
+                user.key,
+                {
+                    "service": queue.code,
+                    "reason": reason,
+                    "estimatedWait": None if estimate is None else round(estimate),
+                },
+            ),
         )
         entry = Waiting(contact_id, user.person_id, user.name, queue.code, reason, text, folio, now)
         self.board.engaging(user.person_id)
@@ -313,16 +311,11 @@ class Contacts:
             message.reason,
             message.notes.strip(),
             now,
-        )
-        await audit_event(
-            self.records,
-            "contact.wrapped_up",
-            user.key,
-            message.contact_id,
-            now,
-            outcome=message.outcome,
-            reason=message.reason,
-            timedOut=False,
+            entry=Entry(
+                "contact.wrapped_up",
+                user.key,
+                {"outcome": message.outcome, "reason": message.reason, "timedOut": False},
+            ),
         )
         record = await self.records.get(message.contact_id)
         if record is not None and record.answered_at is not None:

@@ -39,7 +39,7 @@ from branch.live.base import LiveStore
 from branch.metrics import Metrics
 from branch.people import CITIZEN, EXECUTIVE, citizen_key, executive_key
 from branch.positions import PositionPusher
-from branch.records.base import RecordStore, audit_event
+from branch.records.base import Entry, RecordStore, audit_event
 from branch.status import ServiceBoard
 from branch.supervision import Supervision
 
@@ -208,15 +208,11 @@ class Outcomes:
                 )
             case Offered(call=call):
                 await self.records.contact_offered(
-                    call.contact_id, call.agent_id, call.agent_name, call.offered_at
-                )
-                await audit_event(
-                    self.records,
-                    "contact.offered",
-                    "system",
                     call.contact_id,
+                    call.agent_id,
+                    call.agent_name,
                     call.offered_at,
-                    executive=call.agent_id,
+                    entry=Entry("contact.offered", "system", {"executive": call.agent_id}),
                 )
             case CallStarted(call=call):
                 # The offer's own write may still be on its way (it follows the offer,
@@ -227,13 +223,10 @@ class Outcomes:
                     call.contact_id, call.agent_id, call.agent_name, call.offered_at
                 )
                 answered_at = call.answered_at or call.offered_at
-                await self.records.contact_answered(call.contact_id, answered_at)
-                await audit_event(
-                    self.records,
-                    "contact.answered",
-                    executive_key(call.agent_id),
+                await self.records.contact_answered(
                     call.contact_id,
                     answered_at,
+                    entry=Entry("contact.answered", executive_key(call.agent_id)),
                 )
 
     async def _apply_one(self, event: Event, changed_services: set[str]) -> None:
@@ -336,19 +329,18 @@ class Outcomes:
                 record.reason_code,
                 "",
                 event.at,
+                entry=Entry(
+                    "contact.wrapped_up",
+                    "system",
+                    {
+                        "outcome": self.settings.service_default_outcome,
+                        "reason": record.reason_code,
+                        "timedOut": True,
+                    },
+                ),
             )
         except InvalidState:
             return  # the executive's own wrap-up got there first
-        await audit_event(
-            self.records,
-            "contact.wrapped_up",
-            "system",
-            event.contact_id,
-            event.at,
-            outcome=self.settings.service_default_outcome,
-            reason=record.reason_code,
-            timedOut=True,
-        )
         if record.answered_at is not None:
             await self.live.add_handle_time(record.service, event.at - record.answered_at)
         await self.hub.send(
@@ -358,17 +350,13 @@ class Outcomes:
 
     async def _contact_ended(self, event: ContactEnded) -> None:
         contact_id = event.waiting.contact_id
-        await self.records.contact_ended(contact_id, event.reason, event.at)
-        self.metrics.contacts_ended.labels(event.waiting.service, event.reason.value).inc()
-        await audit_event(
-            self.records,
-            "contact.ended",
-            "system",
+        await self.records.contact_ended(
             contact_id,
+            event.reason,
             event.at,
-            reason=event.reason.value,
-            by=event.by,
+            entry=Entry("contact.ended", "system", {"reason": event.reason.value, "by": event.by}),
         )
+        self.metrics.contacts_ended.labels(event.waiting.service, event.reason.value).inc()
         if event.in_call:
             ended = schema.message(
                 "call.ended", contactId=contact_id, reason=event.reason.value, by=event.by

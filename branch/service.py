@@ -32,7 +32,7 @@ from branch.metrics import Metrics
 from branch.outcomes import Outcomes
 from branch.people import ADMIN, CITIZEN, EXECUTIVE, SUPERVISOR, User
 from branch.positions import PositionPusher
-from branch.records.base import RecordStore, audit_event
+from branch.records.base import Entry, RecordStore
 from branch.resume import CallDesk, TicketDesk
 from branch.status import ServiceBoard
 from branch.supervision import Supervision, known_pause_reason
@@ -368,15 +368,12 @@ class BranchService:
                         f"survey.submit: comment is longer than {self.settings.limits_survey_comment} characters"
                     )
                 await self.records.contact_surveyed(
-                    message.contact_id, user.person_id, message.score, comment, now
-                )
-                await audit_event(
-                    self.records,
-                    "contact.surveyed",
-                    user.key,
                     message.contact_id,
+                    user.person_id,
+                    message.score,
+                    comment,
                     now,
-                    score=message.score,
+                    entry=Entry("contact.surveyed", user.key, {"score": message.score}),
                 )
                 await self.hub.send(
                     user.key, schema.message("survey.saved", contactId=message.contact_id)

@@ -47,11 +47,23 @@ def test_smoke_run_writes_the_table_and_the_json(
         assert row["rounds"] == 1
     assert rows[("msgs_per_s", "peerjs")]["target"] == "≥ 1.0x PeerJS"
     # Each store at a busy node's concurrency (capped by the smoke size's 50) and at 10.
-    assert [row["scenario"] for row in document["rows"] if row["unit"] == "contacts/s"] == [
-        f"6 records, {store}, {writers} writers (5 steps + 5 audit entries each)"
+    # Beside each, its floor: the plain driver writing the same steps, measured in turn.
+    records = [row for row in document["rows"] if row["unit"] == "contacts/s"]
+    assert [row["scenario"] for row in records] == [
+        scenario
         for store in ("SQLite WAL, synchronous=FULL", "PostgreSQL")
         for writers in (50, 10)
+        for scenario in (
+            f"6 records, {store}, {writers} writers (5 steps, each with its audit entry)",
+            f"6 records floor, {store}, {writers} writers: the plain driver, "
+            "5 autocommitted statements each, no trail",
+        )
     ]
+    assert [(row["target"], row["met"] is None) for row in records[:2]] == [
+        ("≥ 1,000/s", False),
+        ("context", True),
+    ]
+    assert all(row["samples"] and min(next(iter(row["samples"].values()))) > 0 for row in records)
     printed = capsys.readouterr().out
     assert "| 1 relay (2 calls, 2 KB) | msgs_per_s (msg/s) |" in printed
     assert f"JSON written to {output}" in printed

@@ -726,7 +726,7 @@ async def test_an_offer_whose_record_fails_is_still_told_and_its_answer_names_th
     await service.handle(ANA, schema.QueueJoin(reason="otro"))
     contact_id = ana.last("queue.joined")["contactId"]
 
-    async def away(*_args: object) -> None:
+    async def away(*_args: object, **_entry: object) -> None:
         raise RecordsUnavailable("records away")
 
     written = records.contact_offered

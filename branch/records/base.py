@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from branch.audit import AuditEntry
 from branch.core.contact import ContactRecord
 from branch.core.floor import EndReason
 
-__all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "Purge", "RecordStore"]
+__all__ = ["AgentStateRecord", "ContactRecord", "EndReason", "Entry", "Purge", "RecordStore"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,42 @@ class Purge:
     entry: AuditEntry | None
 
 
+@dataclass(frozen=True)
+class Entry:
+    """The audit entry a contact's step writes with itself, in the step's transaction.
+
+    Both land or neither: a refused step (its error raised) leaves no entry, and
+    a step never lands without its entry, as two writes one after the other
+    could (a crash between them). The entry takes the step's contact and
+    moment; a join's entry is also told the folio the join was given.
+    """
+
+    kind: str
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_args(self) -> dict[str, Any]:
+        """JSON-ready, for a journaled write."""
+        return {"kind": self.kind, "actor": self.actor, "data": self.data}
+
+
+def event_id(kind: str, contact_id: str | None, actor: str, at: float) -> str:
+    """An event's id in the trail: a retried step or entry lands once."""
+    return f"{kind}:{contact_id or actor}:{at!r}"
+
+
+def audit_args(entry: Entry, contact_id: str, at: float, **more: Any) -> dict[str, Any]:
+    """The arguments of ``RecordStore.audit`` (and of ``new_entry``) for a step's entry."""
+    return {
+        "kind": entry.kind,
+        "actor": entry.actor,
+        "contact_id": contact_id,
+        "event_id": event_id(entry.kind, contact_id, entry.actor, at),
+        "data": entry.data | more if more else entry.data,
+        "at": at,
+    }
+
+
 class RecordStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -56,16 +92,27 @@ class RecordStore(Protocol):
         estimated_wait: float | None = None,
         transferred_from: str | None = None,
         transfer_note: str = "",
+        entry: Entry | None = None,
     ) -> str:
-        """Create the record; returns its folio."""
+        """Create the record; returns its folio (also told to ``entry``, as ``folio``)."""
         ...
 
     async def contact_offered(
-        self, contact_id: str, executive_run: str, executive_name: str, at: float
+        self,
+        contact_id: str,
+        executive_run: str,
+        executive_name: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None: ...
-    async def contact_answered(self, contact_id: str, at: float) -> None: ...
-    async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
-        """Record the end; the first end wins, later ones are ignored."""
+    async def contact_answered(
+        self, contact_id: str, at: float, *, entry: Entry | None = None
+    ) -> None: ...
+    async def contact_ended(
+        self, contact_id: str, end_reason: EndReason, at: float, *, entry: Entry | None = None
+    ) -> None:
+        """Record the end; the first end wins, later ones are ignored (their entry is not)."""
         ...
 
     async def contact_wrapped_up(
@@ -76,9 +123,18 @@ class RecordStore(Protocol):
         confirmed_reason_code: str,
         notes: str,
         at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None: ...
     async def contact_surveyed(
-        self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
+        self,
+        contact_id: str,
+        citizen_run: str,
+        score: int,
+        comment: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
         """The citizen's satisfaction survey (1-5 and a comment), once per contact."""
         ...
@@ -148,5 +204,4 @@ async def audit_event(
     records: RecordStore, kind: str, actor: str, contact_id: str | None, at: float, **data: Any
 ) -> None:
     """One entry of the audit trail; the id makes a retried event land once."""
-    event_id = f"{kind}:{contact_id or actor}:{at!r}"
-    await records.audit(kind, actor, contact_id, event_id, data, at)
+    await records.audit(kind, actor, contact_id, event_id(kind, contact_id, actor, at), data, at)

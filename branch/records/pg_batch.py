@@ -5,7 +5,9 @@ segments in which no contact is touched twice; inside a segment the writes
 of one kind (all the answers, all the ends…) are one statement over arrays,
 which PostgreSQL runs as one. The order of writes to one contact is kept
 (they fall in successive segments), so are the folio counter's order and the
-audit chain's (see pg_trail); writes to different contacts in one
+audit chain's (see pg_trail): once a segment's writes are applied, the
+entries its steps carry (of those not refused) and its audit writes are
+chained in the order they came. Writes to different contacts in one
 transaction commit together, so their order within it is not observable.
 Two nodes' batches locking the same contacts in another order may deadlock;
 PostgreSQL then refuses one of them, which is redone one write per
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from branch.audit import new_entry
 from branch.core.floor import EndReason
 from branch.errors import BranchError
+from branch.records.base import Entry, audit_args
 from branch.records.journal import Operation
 from branch.records.pg_trail import HEAD, LOCK_TRAIL, Trail
 from branch.records.pg_writes import JOIN_COLUMNS, TRAILED, WRITES, unknown
@@ -55,7 +58,7 @@ async def commit_batch(
     be redone ``checked``, one write at a time (see postgres.py).
     """
     # A batch with audit entries locks the trail in the same round trip as its BEGIN.
-    trailed = any(operation.name in TRAILED for operation in operations)
+    trailed = _trailed(operations)
     await db.execute(f"BEGIN; {LOCK_TRAIL}" if trailed else "BEGIN")
     try:
         trail = Trail(db, alone=len(operations) == 1, locked=trailed)
@@ -93,10 +96,11 @@ async def apply_batch(
     ``checked``, an operation already applied (flushed twice from a journal)
     is skipped (None), and the others' ids are recorded as applied. One
     refused for what it is gets its BranchError as its outcome and leaves no
-    trace, not even its id. Any other error is raised: the transaction must be
-    rolled back.
+    trace, not even its id, nor the entry it carries (a step's outcome is its
+    own, its entry chained after it). Any other error is raised: the
+    transaction must be rolled back.
     """
-    trailed = any(operation.name in TRAILED for operation in operations)
+    trailed = _trailed(operations)
     outcomes: list[Any] = [None] * len(operations)
     todo = list(enumerate(operations))
     if checked:
@@ -110,15 +114,25 @@ async def apply_batch(
         await trail.lock()  # the head, unless the ids' query read it under the lock
     for segment in _segments(todo):
         for kind, group in _by_kind(segment).items():
+            if kind == "audit":
+                continue  # chained below, with the steps' entries
             many = MANY.get(kind)
-            if kind == "audit" and not trail.alone:
-                results = [trail.add(new_entry(**operation.args)) for _, operation in group]
-            elif many is not None and len(group) > 1:
-                results = await many(db, [operation.args for _, operation in group])
+            if many is not None and len(group) > 1:
+                results = await many(db, [_step_args(operation) for _, operation in group])
             else:
                 results = [await _one(db, trail, operation) for _, operation in group]
             for (index, _), result in zip(group, results, strict=True):
                 outcomes[index] = result
+        for index, operation in segment:
+            chained = _chained(operation, outcomes[index])
+            if chained is None:
+                continue
+            if trail.alone:  # its event id looked up: one already there is None
+                entry = await trail.append(**chained)
+            else:  # one already there fails the insert, and the batch is redone alone
+                entry = trail.add(new_entry(**chained))
+            if operation.name == "audit":
+                outcomes[index] = entry
     await trail.flush()
     refused = [
         operation.op_id
@@ -128,6 +142,35 @@ async def apply_batch(
     if checked and refused:  # recorded by _fresh; unchecked, never recorded
         await db.execute("DELETE FROM applied_operations WHERE op_id = ANY($1::text[])", refused)
     return outcomes
+
+
+def _trailed(operations: Sequence[Operation]) -> bool:
+    """Whether the batch appends to the trail: an audit write, a purge or a step's entry."""
+    return any(
+        operation.name in TRAILED or operation.args.get("entry") is not None
+        for operation in operations
+    )
+
+
+def _step_args(operation: Operation) -> dict[str, Any]:
+    """A step's own arguments, without the entry it carries (chained apart, after it)."""
+    if "entry" not in operation.args:
+        return operation.args
+    return {name: value for name, value in operation.args.items() if name != "entry"}
+
+
+def _chained(operation: Operation, outcome: Any) -> dict[str, Any] | None:
+    """The entry an applied write chains (``audit_args``), if any: none for a refused step."""
+    if operation.name == "audit":
+        return operation.args
+    carried = operation.args.get("entry")
+    if carried is None or isinstance(outcome, BranchError):
+        return None
+    args = operation.args
+    if operation.name == "contact_joined":
+        # The folio the row got: the counter's, or the offline one of a journaled join.
+        return audit_args(Entry(**carried), args["contact_id"], args["joined_at"], folio=outcome)
+    return audit_args(Entry(**carried), args["contact_id"], args["at"])
 
 
 async def _fresh(db: Connection, op_ids: list[str], trail: Trail | None = None) -> set[str]:
@@ -149,7 +192,7 @@ async def _one(db: Connection, trail: Trail, operation: Operation) -> Any:
     try:
         if operation.name in TRAILED:
             return await TRAILED[operation.name](trail, **operation.args)
-        return await WRITES[operation.name](db, **operation.args)
+        return await WRITES[operation.name](db, **_step_args(operation))
     except BranchError as error:
         return error
 

@@ -6,7 +6,9 @@ journal lands once. Writes that arrive while a commit is under way are
 committed together in the next transaction (group commit): one commit and a
 few round trips serve many contacts at once. Should a batch fail in the
 database, its writes are tried again one transaction each, so only the write
-at fault fails.
+at fault fails. A contact's step may carry its audit entry: it travels in the
+step's write (into the journal too) and is chained in the step's transaction,
+so both land or neither.
 
 With a journal, a node whose database goes away keeps taking writes: they go
 to the journal (in order, durably) and a background task flushes them in that
@@ -31,7 +33,7 @@ from branch.audit import AuditEntry
 from branch.config import without_password
 from branch.core.floor import EndReason
 from branch.errors import BranchError, ConfigError, RecordsUnavailable, StoreUnreachable
-from branch.records.base import Purge
+from branch.records.base import Entry, Purge
 from branch.records.group_commit import GroupCommit
 from branch.records.journal import JournaledWriter, Operation, OperationIds
 from branch.records.pg_batch import commit_batch
@@ -67,6 +69,11 @@ async def _session_unchanged(connection: asyncpg.Connection[asyncpg.Record]) -> 
     """Nothing to reset on a connection given back to the pool (asyncpg still rolls back an
     open transaction): the store never changes its session (no SET, LISTEN, session lock
     or cursor), and the default reset would cost every batch a round trip."""
+
+
+def _carrying(entry: Entry | None) -> dict[str, Any]:
+    """A step's arguments for its audit entry: none without one (as a journal from before has)."""
+    return {} if entry is None else {"entry": entry.as_args()}
 
 
 class PostgresRecordStore(PostgresReads):
@@ -232,6 +239,7 @@ class PostgresRecordStore(PostgresReads):
         estimated_wait: float | None = None,
         transferred_from: str | None = None,
         transfer_note: str = "",
+        entry: Entry | None = None,
     ) -> str:
         operation = self._ids.new(
             "contact_joined",
@@ -246,6 +254,7 @@ class PostgresRecordStore(PostgresReads):
             transferred_from=transferred_from,
             transfer_note=transfer_note,
             folio=None,
+            **_carrying(entry),
         )
         offline = functools.partial(offline_folio, contact_id, joined_at)
         folio = await self._write(
@@ -254,7 +263,13 @@ class PostgresRecordStore(PostgresReads):
         return offline() if folio is None else str(folio)
 
     async def contact_offered(
-        self, contact_id: str, executive_run: str, executive_name: str, at: float
+        self,
+        contact_id: str,
+        executive_run: str,
+        executive_name: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
         await self._write(
             self._ids.new(
@@ -263,16 +278,29 @@ class PostgresRecordStore(PostgresReads):
                 executive_run=executive_run,
                 executive_name=executive_name,
                 at=at,
+                **_carrying(entry),
             )
         )
 
-    async def contact_answered(self, contact_id: str, at: float) -> None:
-        await self._write(self._ids.new("contact_answered", contact_id=contact_id, at=at))
+    async def contact_answered(
+        self, contact_id: str, at: float, *, entry: Entry | None = None
+    ) -> None:
+        await self._write(
+            self._ids.new("contact_answered", contact_id=contact_id, at=at, **_carrying(entry))
+        )
 
-    async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
+    async def contact_ended(
+        self, contact_id: str, end_reason: EndReason, at: float, *, entry: Entry | None = None
+    ) -> None:
         reason = EndReason(end_reason).value
         await self._write(
-            self._ids.new("contact_ended", contact_id=contact_id, end_reason=reason, at=at)
+            self._ids.new(
+                "contact_ended",
+                contact_id=contact_id,
+                end_reason=reason,
+                at=at,
+                **_carrying(entry),
+            )
         )
 
     async def contact_wrapped_up(
@@ -283,6 +311,8 @@ class PostgresRecordStore(PostgresReads):
         confirmed_reason_code: str,
         notes: str,
         at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
         await self._write(
             self._ids.new(
@@ -293,11 +323,19 @@ class PostgresRecordStore(PostgresReads):
                 confirmed_reason_code=confirmed_reason_code,
                 notes=notes,
                 at=at,
+                **_carrying(entry),
             )
         )
 
     async def contact_surveyed(
-        self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
+        self,
+        contact_id: str,
+        citizen_run: str,
+        score: int,
+        comment: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
         await self._write(
             self._ids.new(
@@ -307,6 +345,7 @@ class PostgresRecordStore(PostgresReads):
                 score=score,
                 comment=comment,
                 at=at,
+                **_carrying(entry),
             )
         )
 

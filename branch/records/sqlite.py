@@ -4,7 +4,8 @@ WAL with synchronous=FULL: every step is committed to disk before the call
 returns, so a node that dies mid-contact keeps every step written so far.
 Steps that arrive while a commit is under way are committed together in the
 next transaction (group commit), each in a savepoint of its own, so one
-``fsync`` and one hop to the database thread serve many contacts at once.
+``fsync`` and one hop to the database thread serve many contacts at once. A
+step's audit entry is appended in the step's savepoint: both or neither.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any, TypeVar
 from branch.audit import AuditEntry
 from branch.core.floor import EndReason
 from branch.records import sqlite_audit, sqlite_writes
-from branch.records.base import AgentStateRecord, ChatRecord, ContactRecord, Purge
+from branch.records.base import (
+    AgentStateRecord,
+    ChatRecord,
+    ContactRecord,
+    Entry,
+    Purge,
+    audit_args,
+)
 from branch.records.group_commit import GroupCommit
 from branch.records.rows import COLUMNS
 from branch.records.rows import contact_record as _record
@@ -57,6 +65,31 @@ class SqliteRecordStore:
         if self._thread is None:
             raise RuntimeError(f"record store {self.path} is not open")
         result: T = await self._commits.submit(lambda db: function(db, *arguments))
+        return result
+
+    async def _step(
+        self,
+        function: Callable[..., T],
+        entry: Entry | None,
+        contact_id: str,
+        at: float,
+        *arguments: Any,
+        gives_folio: bool = False,
+    ) -> T:
+        """A step of ``contact_id`` at ``at``, and its entry when it has one, in one savepoint.
+
+        ``gives_folio``: the step returns the folio, which its entry is told.
+        """
+        if entry is None:
+            return await self._write(function, contact_id, *arguments)
+
+        def step_and_entry(db: sqlite3.Connection) -> T:
+            outcome = function(db, contact_id, *arguments)
+            more = {"folio": outcome} if gives_folio else {}
+            sqlite_audit.append(db, **audit_args(entry, contact_id, at, **more))
+            return outcome
+
+        result: T = await self._commits.submit(step_and_entry)
         return result
 
     async def _commit(self, writes: list[Write]) -> Sequence[Any]:
@@ -108,10 +141,13 @@ class SqliteRecordStore:
         estimated_wait: float | None = None,
         transferred_from: str | None = None,
         transfer_note: str = "",
+        entry: Entry | None = None,
     ) -> str:
-        return await self._write(
+        return await self._step(
             sqlite_writes.contact_joined,
+            entry,
             contact_id,
+            joined_at,
             service,
             citizen_run,
             citizen_name,
@@ -121,20 +157,33 @@ class SqliteRecordStore:
             estimated_wait,
             transferred_from,
             transfer_note,
+            gives_folio=True,
         )
 
     async def contact_offered(
-        self, contact_id: str, executive_run: str, executive_name: str, at: float
+        self,
+        contact_id: str,
+        executive_run: str,
+        executive_name: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
-        await self._write(
-            sqlite_writes.contact_offered, contact_id, executive_run, executive_name, at
+        await self._step(
+            sqlite_writes.contact_offered, entry, contact_id, at, executive_run, executive_name, at
         )
 
-    async def contact_answered(self, contact_id: str, at: float) -> None:
-        await self._write(sqlite_writes.contact_answered, contact_id, at)
+    async def contact_answered(
+        self, contact_id: str, at: float, *, entry: Entry | None = None
+    ) -> None:
+        await self._step(sqlite_writes.contact_answered, entry, contact_id, at, at)
 
-    async def contact_ended(self, contact_id: str, end_reason: EndReason, at: float) -> None:
-        await self._write(sqlite_writes.contact_ended, contact_id, EndReason(end_reason), at)
+    async def contact_ended(
+        self, contact_id: str, end_reason: EndReason, at: float, *, entry: Entry | None = None
+    ) -> None:
+        await self._step(
+            sqlite_writes.contact_ended, entry, contact_id, at, EndReason(end_reason), at
+        )
 
     async def contact_wrapped_up(
         self,
@@ -144,10 +193,14 @@ class SqliteRecordStore:
         confirmed_reason_code: str,
         notes: str,
         at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
-        await self._write(
+        await self._step(
             sqlite_writes.contact_wrapped_up,
+            entry,
             contact_id,
+            at,
             executive_run,
             outcome_code,
             confirmed_reason_code,
@@ -156,10 +209,17 @@ class SqliteRecordStore:
         )
 
     async def contact_surveyed(
-        self, contact_id: str, citizen_run: str, score: int, comment: str, at: float
+        self,
+        contact_id: str,
+        citizen_run: str,
+        score: int,
+        comment: str,
+        at: float,
+        *,
+        entry: Entry | None = None,
     ) -> None:
-        await self._write(
-            sqlite_writes.contact_surveyed, contact_id, citizen_run, score, comment, at
+        await self._step(
+            sqlite_writes.contact_surveyed, entry, contact_id, at, citizen_run, score, comment, at
         )
 
     async def agent_state_changed(

@@ -20,7 +20,7 @@ from branch.config import load_settings
 from branch.errors import ConfigError, RecordsUnavailable, StoreUnreachable
 from branch.hub import Hub
 from branch.live.memory import MemoryLiveStore
-from branch.records.base import EndReason
+from branch.records.base import EndReason, Entry
 from branch.records.journal import OperationIds
 from branch.records.pg_writes import offline_folio
 from branch.records.postgres import UNAVAILABLE, PostgresRecordStore
@@ -380,3 +380,44 @@ async def test_two_nodes_flushing_their_journals_at_once_keep_one_chain(
     assert sorted(record.contact_id for record in contacts) == [f"c{n}" for n in range(6)]
     entries = await nodes[1].audit_entries()
     assert len(entries) == 12 and verify(entries) is None
+
+
+async def test_a_step_journaled_with_its_entry_is_flushed_with_it(
+    postgres_cluster: PostgresCluster, open_node: OpenNode
+) -> None:
+    node = await open_node()
+    await node.contact_joined("c0", "general", CITIZEN, "Ana", "otro", "", MORNING)
+    postgres_cluster.stop()
+    joined = Entry("contact.joined", f"citizen:{CITIZEN}", {"reason": "otro"})
+    folio = await node.contact_joined(
+        "c1", "general", CITIZEN, "Ana", "otro", "", MORNING + 1, entry=joined
+    )
+    await node.contact_offered(
+        "c1", EXECUTIVE, "Eva", MORNING + 2, entry=Entry("contact.offered", "system")
+    )
+    await node.audit("login", "system", None, "l1", {}, MORNING + 3)
+    await node.contact_ended(
+        "c1", EndReason.COMPLETED, MORNING + 4, entry=Entry("contact.ended", "system")
+    )
+    await node.contact_offered(
+        "ghost", EXECUTIVE, "Eva", MORNING + 5, entry=Entry("contact.offered", "system")
+    )
+    assert await node.journaled() == 5  # an entry rides in its step's write
+    postgres_cluster.start()
+    await flushed(node)
+    assert await node.rejected() == [
+        ("contact_offered", "UnknownContact: contact 'ghost' does not exist")
+    ]
+    entries = await node.audit_entries()
+    assert [(entry.kind, entry.contact_id) for entry in entries] == [
+        ("contact.joined", "c1"),
+        ("contact.offered", "c1"),
+        ("login", None),
+        ("contact.ended", "c1"),
+    ]
+    # The join's entry tells the folio the citizen was given and the row got: the offline one.
+    assert folio == offline_folio("c1", MORNING + 1)
+    assert entries[0].data == {"reason": "otro", "folio": folio}
+    assert verify(entries) is None
+    record = await node.get("c1")
+    assert record is not None and record.folio == folio and record.ended_at == MORNING + 4
