@@ -33,7 +33,7 @@ from branch.records.rows import folio_day
 if TYPE_CHECKING:
     from branch.records.pg_writes import Connection
 
-Many = Callable[["Connection", list[dict[str, Any]]], Awaitable[list[Any]]]
+Many = Callable[["Connection", list[dict[str, Any]], Trail], Awaitable[list[Any]]]
 # Every write but an audit entry records its id: a second flush from a journal is then
 # skipped. An entry needs none: its event id is unique in the trail, so a second flush
 # of it is already answered None, as a write applied before is.
@@ -110,15 +110,17 @@ async def apply_batch(
         for operation in operations:
             if operation.name != "audit" and operation.op_id not in fresh:
                 await _applied_before(db, operation)
-    if trailed:
-        await trail.lock()  # the head, unless the ids' query read it under the lock
+    if trailed and not trail.locked:
+        await trail.lock()  # before any other write (see Trail.lock)
+    # Locked with BEGIN, the head is read by the first array update, in its round trip
+    # (the trail holds still until the commit), or else just before it is needed.
     for segment in _segments(todo):
         for kind, group in _by_kind(segment).items():
             if kind == "audit":
                 continue  # chained below, with the steps' entries
             many = MANY.get(kind)
             if many is not None and len(group) > 1:
-                results = await many(db, [_step_args(operation) for _, operation in group])
+                results = await many(db, [_step_args(operation) for _, operation in group], trail)
             else:
                 results = [await _one(db, trail, operation) for _, operation in group]
             for (index, _), result in zip(group, results, strict=True):
@@ -130,6 +132,7 @@ async def apply_batch(
             if trail.alone:  # its event id looked up: one already there is None
                 entry = await trail.append(**chained)
             else:  # one already there fails the insert, and the batch is redone alone
+                await trail.lock()  # the head, unless a query read it already
                 entry = trail.add(new_entry(**chained))
             if operation.name == "audit":
                 outcomes[index] = entry
@@ -244,21 +247,33 @@ async def _applied_before(db: Connection, operation: Operation) -> None:
         )
 
 
-async def joined_many(db: Connection, joins: list[dict[str, Any]]) -> list[Any]:
-    """Joins numbered in order from each day's counter, moved once per day."""
+# Moves a day's folio counter by $2, returning its last number.
+COUNT = (
+    "INSERT INTO folio_days (day, last) VALUES ($1, $2) ON CONFLICT (day) "
+    "DO UPDATE SET last = folio_days.last + $2 RETURNING last"
+)
+COUNT_WITH_HEAD = (
+    f"WITH counted AS ({COUNT}) SELECT last, NULL::bigint AS seq, NULL::text AS hash "
+    f"FROM counted UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
+)
+
+
+async def joined_many(db: Connection, joins: list[dict[str, Any]], trail: Trail) -> list[Any]:
+    """Joins numbered in order from each day's counter, moved once per day.
+
+    The counter's move reads the trail's head too when the trail wants it.
+    """
     days: dict[str, list[int]] = {}
     for index, join in enumerate(joins):
         days.setdefault(folio_day(join["joined_at"]), []).append(index)
     folios: list[Any] = [None] * len(joins)
     for day, indexes in days.items():
-        last = int(
-            await db.fetchval(
-                "INSERT INTO folio_days (day, last) VALUES ($1, $2) ON CONFLICT (day) "
-                "DO UPDATE SET last = folio_days.last + $2 RETURNING last",
-                day,
-                len(indexes),
-            )
-        )
+        if trail.wants_head:
+            rows = await db.fetch(COUNT_WITH_HEAD, day, len(indexes))
+            trail.read_head(next((row for row in rows if row["last"] is None), None))
+            last = int(next(row["last"] for row in rows if row["last"] is not None))
+        else:
+            last = int(await db.fetchval(COUNT, day, len(indexes)))
         for number, index in enumerate(indexes, start=last - len(indexes) + 1):
             folios[index] = f"{day}-{number:06d}"
     columns = [[join[name] for join in joins] for name in JOIN_COLUMNS.split(", ")[:-1]]
@@ -275,15 +290,30 @@ async def joined_many(db: Connection, joins: list[dict[str, Any]]) -> list[Any]:
 
 def _updates(
     assignments: str, values: str, condition: str = ""
-) -> Callable[[Connection, list[str], list[list[Any]]], Awaitable[set[str]]]:
-    """One UPDATE over arrays, one row per contact; returns the contacts it changed."""
+) -> Callable[[Connection, list[str], list[list[Any]], Trail], Awaitable[set[str]]]:
+    """One UPDATE over arrays, one row per contact; returns the contacts it changed.
+
+    When the trail wants its head, the same statement reads it (one round trip
+    less): the trail's lock was taken before, so the statement sees its last entry.
+    """
     sql = (
         f"UPDATE contacts c SET {assignments} FROM unnest($1::text[], {values}) "
         f"WHERE c.contact_id = u.contact_id {condition} RETURNING c.contact_id"
     )
+    with_head = (
+        f"WITH changed AS ({sql}) "
+        "SELECT contact_id, NULL::bigint AS seq, NULL::text AS hash FROM changed "
+        f"UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
+    )
 
-    async def update(db: Connection, contacts: list[str], columns: list[list[Any]]) -> set[str]:
-        return {str(row["contact_id"]) for row in await db.fetch(sql, contacts, *columns)}
+    async def update(
+        db: Connection, contacts: list[str], columns: list[list[Any]], trail: Trail
+    ) -> set[str]:
+        if not trail.wants_head:
+            return {str(row["contact_id"]) for row in await db.fetch(sql, contacts, *columns)}
+        rows = await db.fetch(with_head, contacts, *columns)
+        trail.read_head(next((row for row in rows if row["contact_id"] is None), None))
+        return {str(row["contact_id"]) for row in rows if row["contact_id"] is not None}
 
     return update
 
@@ -325,31 +355,32 @@ WRAP_UP = _updates(
 )
 
 
-async def offered_many(db: Connection, offers: list[dict[str, Any]]) -> list[Any]:
+async def offered_many(db: Connection, offers: list[dict[str, Any]], trail: Trail) -> list[Any]:
     contacts = [offer["contact_id"] for offer in offers]
     columns = [
         [offer[name] for offer in offers] for name in ("at", "executive_run", "executive_name")
     ]
-    return await _unchanged(contacts, await OFFER(db, contacts, columns), _known(db))
+    return await _unchanged(contacts, await OFFER(db, contacts, columns, trail), _known(db))
 
 
-async def answered_many(db: Connection, answers: list[dict[str, Any]]) -> list[Any]:
+async def answered_many(db: Connection, answers: list[dict[str, Any]], trail: Trail) -> list[Any]:
     contacts = [answer["contact_id"] for answer in answers]
-    changed = await ANSWER(db, contacts, [[answer["at"] for answer in answers]])
+    changed = await ANSWER(db, contacts, [[answer["at"] for answer in answers]], trail)
     return await _unchanged(contacts, changed, _known(db))
 
 
-async def ended_many(db: Connection, ends: list[dict[str, Any]]) -> list[Any]:
+async def ended_many(db: Connection, ends: list[dict[str, Any]], trail: Trail) -> list[Any]:
     contacts = [end["contact_id"] for end in ends]
     reasons = [EndReason(end["end_reason"]).value for end in ends]
-    changed = await END(db, contacts, [[end["at"] for end in ends], reasons])
+    changed = await END(db, contacts, [[end["at"] for end in ends], reasons], trail)
     return await _unchanged(contacts, changed, _known(db))
 
 
-async def wrapped_up_many(db: Connection, wraps: list[dict[str, Any]]) -> list[Any]:
+async def wrapped_up_many(db: Connection, wraps: list[dict[str, Any]], trail: Trail) -> list[Any]:
     contacts = [wrap["contact_id"] for wrap in wraps]
     names = ("executive_run", "outcome_code", "confirmed_reason_code", "notes", "at")
-    changed = await WRAP_UP(db, contacts, [[wrap[name] for wrap in wraps] for name in names])
+    columns = [[wrap[name] for wrap in wraps] for name in names]
+    changed = await WRAP_UP(db, contacts, columns, trail)
     by_contact = {wrap["contact_id"]: wrap for wrap in wraps}
 
     async def why(contact: str) -> Any:

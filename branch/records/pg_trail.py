@@ -52,6 +52,11 @@ class Trail:
         return self._alone
 
     @property
+    def wants_head(self) -> bool:
+        """Locked, its head not read yet: the next query may read it in its round trip."""
+        return self._locked and not self._head_read
+
+    @property
     def locked(self) -> bool:
         """LOCK_TRAIL is held by this transaction (the head may be read with another query)."""
         return self._locked

@@ -177,3 +177,30 @@ async def test_a_new_store_on_the_same_database_finds_both(open_store: OpenStore
     record = await again.get("c1")
     [entry] = await again.audit_entries("c1")
     assert record is not None and record.folio == folio == entry.data["folio"]
+
+
+async def test_two_nodes_stepping_at_once_keep_one_chain(open_store: OpenStore) -> None:
+    """Batches of steps with entries from two stores on one database, interleaved."""
+    first, second = await open_store(), await open_store()
+    contacts = {
+        store: [f"{name}{index}" for index in range(15)]
+        for store, name in ((first, "a"), (second, "b"))
+    }
+
+    async def steps(store: RecordStore) -> None:
+        mine = contacts[store]
+        await asyncio.gather(*(joined(store, contact) for contact in mine))
+        for round_ in range(3):
+            at = MORNING + 60 + round_
+            await asyncio.gather(
+                *(
+                    store.contact_offered(contact, EVA, "Eva", at, entry=Entry("offer", "s"))
+                    for contact in mine
+                )
+            )
+
+    await asyncio.gather(steps(first), steps(second))
+    entries = await first.audit_entries()
+    assert verify(entries) is None
+    assert len(entries) == 2 * 15 * 4
+    assert {entry.contact_id for entry in entries} == set(contacts[first] + contacts[second])

@@ -152,18 +152,25 @@ async def test_steps_carrying_entries_lock_the_trail_first_and_chain_in_one_inse
     async with pool.acquire() as db:
         for batch in range(2):  # the first on a connection asks for the array types once
             numbers = range(batch * 20, batch * 20 + 20)
-            await commit_batch(db, [join(ids, n) for n in numbers])
-            queries = await sent(db, [carrying(offer(ids, n), OFFERED) for n in numbers])
+            joins = await sent(db, [carrying(join(ids, n), JOINED) for n in numbers])
+            offers = await sent(db, [carrying(offer(ids, n), OFFERED) for n in numbers])
         entries = await db.fetchval("SELECT count(*) FROM audit_log")
     # Locked with BEGIN, before any contact row: two nodes' batches cannot deadlock on it.
-    assert queries == [
+    # The trail's head comes back with the batch's first statement, read under that lock.
+    assert joins == [
         "BEGIN; LOCK TABLE",
-        "SELECT seq, hash",
-        "UPDATE contacts c",
+        "WITH counted AS",
+        "INSERT INTO contacts",
         "INSERT INTO audit_log",
         "INSERT INTO applied_operations",
     ]
-    assert entries == 40
+    assert offers == [
+        "BEGIN; LOCK TABLE",
+        "WITH changed AS",
+        "INSERT INTO audit_log",
+        "INSERT INTO applied_operations",
+    ]
+    assert entries == 80
 
 
 async def test_an_id_not_made_here_is_recorded_as_a_parameter(
