@@ -112,7 +112,8 @@ class RecordStore(Protocol):
     async def contact_ended(
         self, contact_id: str, end_reason: EndReason, at: float, *, entry: Entry | None = None
     ) -> None:
-        """Record the end; the first end wins, later ones are ignored (their entry is not)."""
+        """Record the end; the first end wins. A later one changes nothing, but its entry
+        is still written: the trail shows every attempt to end a contact."""
         ...
 
     async def contact_wrapped_up(
