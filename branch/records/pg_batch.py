@@ -26,7 +26,7 @@ from branch.core.floor import EndReason
 from branch.errors import BranchError
 from branch.records.base import Entry, audit_args
 from branch.records.journal import Operation
-from branch.records.pg_trail import HEAD, LOCK_TRAIL, Trail
+from branch.records.pg_trail import LOCK_TRAIL, Trail, with_head
 from branch.records.pg_writes import JOIN_COLUMNS, TRAILED, WRITES, unknown
 from branch.records.rows import folio_day
 
@@ -41,10 +41,7 @@ RECORD = "INSERT INTO applied_operations (op_id) SELECT unnest($1::text[])"
 FRESH = f"{RECORD} ON CONFLICT (op_id) DO NOTHING RETURNING op_id"
 # The ids OperationIds makes: safe to write into the COMMIT's query as literals.
 LITERAL_ID = re.compile(r"[0-9a-f]{1,64}")
-FRESH_AND_HEAD = (
-    f"WITH fresh AS ({FRESH}) SELECT op_id, NULL::bigint AS seq, NULL::text AS hash FROM fresh "
-    f"UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
-)
+FRESH_AND_HEAD = with_head(FRESH, "op_id")
 
 
 async def commit_batch(
@@ -183,9 +180,7 @@ async def _fresh(db: Connection, op_ids: list[str], trail: Trail | None = None) 
     lock, taken with BEGIN, already holds.
     """
     if trail is not None and trail.locked:
-        rows = await db.fetch(FRESH_AND_HEAD, op_ids)
-        trail.read_head(next((row for row in rows if row["op_id"] is None), None))
-        return {str(row["op_id"]) for row in rows if row["op_id"] is not None}
+        return set(trail.take_head(await db.fetch(FRESH_AND_HEAD, op_ids), "op_id"))
     if not op_ids:
         return set()
     return {str(row["op_id"]) for row in await db.fetch(FRESH, op_ids)}
@@ -252,10 +247,7 @@ COUNT = (
     "INSERT INTO folio_days (day, last) VALUES ($1, $2) ON CONFLICT (day) "
     "DO UPDATE SET last = folio_days.last + $2 RETURNING last"
 )
-COUNT_WITH_HEAD = (
-    f"WITH counted AS ({COUNT}) SELECT last, NULL::bigint AS seq, NULL::text AS hash "
-    f"FROM counted UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
-)
+COUNT_WITH_HEAD = with_head(COUNT, "last")
 
 
 async def joined_many(db: Connection, joins: list[dict[str, Any]], trail: Trail) -> list[Any]:
@@ -269,9 +261,7 @@ async def joined_many(db: Connection, joins: list[dict[str, Any]], trail: Trail)
     folios: list[Any] = [None] * len(joins)
     for day, indexes in days.items():
         if trail.wants_head:
-            rows = await db.fetch(COUNT_WITH_HEAD, day, len(indexes))
-            trail.read_head(next((row for row in rows if row["last"] is None), None))
-            last = int(next(row["last"] for row in rows if row["last"] is not None))
+            (last,) = trail.take_head(await db.fetch(COUNT_WITH_HEAD, day, len(indexes)), "last")
         else:
             last = int(await db.fetchval(COUNT, day, len(indexes)))
         for number, index in enumerate(indexes, start=last - len(indexes) + 1):
@@ -300,20 +290,14 @@ def _updates(
         f"UPDATE contacts c SET {assignments} FROM unnest($1::text[], {values}) "
         f"WHERE c.contact_id = u.contact_id {condition} RETURNING c.contact_id"
     )
-    with_head = (
-        f"WITH changed AS ({sql}) "
-        "SELECT contact_id, NULL::bigint AS seq, NULL::text AS hash FROM changed "
-        f"UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
-    )
+    sql_with_head = with_head(sql, "contact_id")
 
     async def update(
         db: Connection, contacts: list[str], columns: list[list[Any]], trail: Trail
     ) -> set[str]:
         if not trail.wants_head:
             return {str(row["contact_id"]) for row in await db.fetch(sql, contacts, *columns)}
-        rows = await db.fetch(with_head, contacts, *columns)
-        trail.read_head(next((row for row in rows if row["contact_id"] is None), None))
-        return {str(row["contact_id"]) for row in rows if row["contact_id"] is not None}
+        return set(trail.take_head(await db.fetch(sql_with_head, contacts, *columns), "contact_id"))
 
     return update
 

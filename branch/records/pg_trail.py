@@ -30,6 +30,19 @@ LOCK_TRAIL = "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"
 HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
 
+def with_head(sql: str, column: str) -> str:
+    """``sql``, whose rows have the one ``column``, followed by the trail's head.
+
+    The head's row has ``column`` NULL (``Trail.take_head`` tells it apart), so
+    a batch reads the head in a round trip it makes anyway; the trail's lock,
+    taken before, makes the head the one its entries chain after.
+    """
+    return (
+        f"WITH written AS ({sql}) SELECT {column}, NULL::bigint AS seq, NULL::text AS hash "
+        f"FROM written UNION ALL ({HEAD.replace('SELECT ', 'SELECT NULL, ', 1)})"
+    )
+
+
 class AlreadyInTrail(Exception):
     """A batch met an event already in the trail: it is redone one write at a time."""
 
@@ -73,6 +86,11 @@ class Trail:
             await self.db.execute(LOCK_TRAIL)
             self._locked = True
         self.read_head(await self.db.fetchrow(HEAD))
+
+    def take_head(self, rows: list[asyncpg.Record], column: str) -> list[Any]:
+        """The ``column`` of a ``with_head`` query's rows, its head read from the last."""
+        self.read_head(next((row for row in rows if row[column] is None), None))
+        return [row[column] for row in rows if row[column] is not None]
 
     def read_head(self, head: asyncpg.Record | None) -> None:
         """The trail's last entry (``seq``, ``hash``; None: empty), read under LOCK_TRAIL."""
