@@ -51,6 +51,7 @@ class ScriptConnection:
         self._settings = made
         self._link: RedisLink | None = None
         self._turn = asyncio.Lock()
+        self._closed = False
 
     async def __call__(self, *, keys: Sequence[str], args: Sequence[Any]) -> Any:
         command = pack_arguments((EVALSHA, self.sha, len(keys), *keys, *args))
@@ -61,7 +62,7 @@ class ScriptConnection:
                     return await self._run(command)
                 except (ConnectionError, TimeoutError):
                     # The link closed itself on the error: the next attempt opens one.
-                    if attempt == RETRIES:
+                    if attempt == RETRIES or self._closed:
                         raise
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, LONGEST_PAUSE)
@@ -70,7 +71,13 @@ class ScriptConnection:
     async def _run(self, command: list[bytes]) -> Any:
         link = self._link
         if link is None or link.closed:
-            link = self._link = await RedisLink.open(self._settings)
+            if self._closed:
+                raise ConnectionError("the script's connection is closed")
+            link = await RedisLink.open(self._settings)
+            if self._closed:  # closed while this one was opening: nobody would close it
+                await link.aclose()
+                raise ConnectionError("the script's connection is closed")
+            self._link = link
         try:
             return await link.ask(command)
         except NoScriptError:
@@ -79,6 +86,8 @@ class ScriptConnection:
             return await link.ask(command)
 
     async def close(self) -> None:
+        """Close the link; a call still under way or made later fails with ConnectionError."""
+        self._closed = True
         if self._link is not None:
             await self._link.aclose()
             self._link = None

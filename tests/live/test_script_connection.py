@@ -237,3 +237,18 @@ async def test_a_rediss_url_is_called_over_tls(start_redis: StartRedis, tmp_path
     assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
     await refused.close()
     await untrusting.aclose()
+
+
+async def test_a_call_opening_its_link_as_it_is_closed_leaves_no_connection(opened: Redis) -> None:
+    """Closed while a call connects: the link that call opens is closed, not left to leak."""
+    call = ScriptConnection(opened, ECHO)
+    before = len(await opened.client_list())
+    opening = asyncio.create_task(call(keys=["k"], args=["x"]))
+    await asyncio.sleep(0)  # under way: connecting
+    await call.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        await opening
+    with pytest.raises(ConnectionError, match="closed"):
+        await call(keys=["k"], args=["y"])  # and no later call opens one either
+    await asyncio.sleep(0.05)  # the server sees the close
+    assert len(await opened.client_list()) == before
