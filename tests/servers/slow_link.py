@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -70,6 +71,16 @@ def _run(*command: str) -> None:
             " (the slow-link test must run as root on a kernel with veth and sch_tbf)",
             pytrace=False,
         )
+
+
+def _wait_until_up(device: str) -> None:
+    """The pair carries traffic (both ends up) before any browser starts behind it."""
+    state = Path("/sys/class/net") / device / "operstate"
+    for _attempt in range(100):
+        if state.read_text().strip() == "up":
+            return
+        time.sleep(0.02)
+    pytest.fail(f"the slow link's {device} did not come up within 2 s", pytrace=False)
 
 
 def _addresses(pid: int) -> tuple[str, str]:
@@ -126,6 +137,13 @@ def open_slow_link(shaping: Shaping) -> Iterator[SlowLink]:
         _run(ip, "netns", "add", link.namespace)
         _run(ip, "link", "add", link.host_device, "type", "veth", "peer", "name", link.inner_device)
         _run(ip, "link", "set", link.inner_device, "netns", link.namespace)
+        # No IPv6 on the pair: its link-local address, ready only seconds after the link
+        # is up, would reach a browser already started as a network change, and
+        # Chromium fails the page it is loading with ERR_NETWORK_CHANGED.
+        for device, where in ((link.host_device, ()), (link.inner_device, link.namespace)):
+            switch = f"/proc/sys/net/ipv6/conf/{device}/disable_ipv6"
+            command = ("sh", "-c", f"[ ! -e {switch} ] || echo 1 > {switch}")
+            _run(*((ip, "netns", "exec", where) if where else ()), *command)
         _run(ip, "addr", "add", f"{link.host_address}/30", "dev", link.host_device)
         _run(ip, "link", "set", link.host_device, "up")
         inside = (ip, "-n", link.namespace)
@@ -136,6 +154,7 @@ def open_slow_link(shaping: Shaping) -> Iterator[SlowLink]:
             _run(tc, "qdisc", "add", "dev", link.host_device, *shaping.qdisc)
         if shaping.upload:
             _run(tc, "-n", link.namespace, "qdisc", "add", "dev", link.inner_device, *shaping.qdisc)
+        _wait_until_up(link.host_device)
         yield link
     finally:
         # Deleting the namespace deletes its end of the pair, and with it the host's end.
