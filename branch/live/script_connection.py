@@ -38,6 +38,7 @@ RETRIES = 3
 FIRST_PAUSE = 0.02
 LONGEST_PAUSE = 0.5
 EVALSHA = b"EVALSHA"
+CLOSED = "the script's connection is closed"
 
 
 class ScriptConnection:
@@ -72,11 +73,11 @@ class ScriptConnection:
         link = self._link
         if link is None or link.closed:
             if self._closed:
-                raise ConnectionError("the script's connection is closed")
+                raise ConnectionError(CLOSED)
             link = await RedisLink.open(self._settings)
             if self._closed:  # closed while this one was opening: nobody would close it
                 await link.aclose()
-                raise ConnectionError("the script's connection is closed")
+                raise ConnectionError(CLOSED)
             self._link = link
         try:
             return await link.ask(command)

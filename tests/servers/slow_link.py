@@ -140,10 +140,10 @@ def open_slow_link(shaping: Shaping) -> Iterator[SlowLink]:
         # No IPv6 on the pair: its link-local address, ready only seconds after the link
         # is up, would reach a browser already started as a network change, and
         # Chromium fails the page it is loading with ERR_NETWORK_CHANGED.
-        for device, where in ((link.host_device, ()), (link.inner_device, link.namespace)):
+        in_namespace = (ip, "netns", "exec", link.namespace)
+        for device, run_in in ((link.host_device, ()), (link.inner_device, in_namespace)):
             switch = f"/proc/sys/net/ipv6/conf/{device}/disable_ipv6"
-            command = ("sh", "-c", f"[ ! -e {switch} ] || echo 1 > {switch}")
-            _run(*((ip, "netns", "exec", where) if where else ()), *command)
+            _run(*run_in, "sh", "-c", f"[ ! -e {switch} ] || echo 1 > {switch}")
         _run(ip, "addr", "add", f"{link.host_address}/30", "dev", link.host_device)
         _run(ip, "link", "set", link.host_device, "up")
         inside = (ip, "-n", link.namespace)
