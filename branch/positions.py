@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from branch.tasks import stop
+from branch.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,14 @@ class PositionPusher:
         self._clock = clock
         self._started: dict[str, float] = {}  # when each line's last push began
         self._period: dict[str, float] = {}  # of each long line, from its length
-        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}  # scheduled, not yet begun
+        self._later_pushes = Background()  # scheduled or begun
         self._pushing: dict[str, asyncio.Lock] = {}  # held while a line is being pushed
 
     async def changed(self, service: str) -> None:
         """A line changed: push it now, or make sure a push follows soon."""
+        if self._later_pushes.closed:
+            return  # the node is stopping: nobody is there to see it
         if service in self._pending:
             return  # the push already scheduled reads the line as it is by then
         wait = 0.0
@@ -64,7 +67,7 @@ class PositionPusher:
         if wait > 0 or self._lock(service).locked():
             # One push of a line at a time: when pushing a long line takes longer than
             # its period, overlapping pushes would pile up and take the whole node.
-            self._pending[service] = asyncio.create_task(self._later(service, max(wait, 0.0)))
+            self._pending[service] = self._later_pushes.start(self._later(service, max(wait, 0.0)))
             return
         async with self._lock(service):
             await self._run(service)
@@ -96,8 +99,6 @@ class PositionPusher:
                 log.exception("pushing the positions of %s failed", service)
 
     async def close(self) -> None:
-        """Cancel the pushes still scheduled (the node is stopping)."""
-        pending = list(self._pending.values())
+        """Cancel the pushes scheduled or under way; later changes push nothing (the node stops)."""
+        await self._later_pushes.close()
         self._pending.clear()
-        for task in pending:
-            await stop(task)

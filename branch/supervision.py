@@ -35,7 +35,7 @@ from branch.live.base import LiveStore, Notice
 from branch.live.sessions import SessionStore
 from branch.people import citizen_key, executive_key
 from branch.records.base import RecordStore
-from branch.tasks import stop
+from branch.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ class Supervision:
         self.apply = apply
         self.targets = settings.wallboard_targets
         self._interval = settings.supervision_push_interval_ms / 1000
-        self._pending: asyncio.Task[None] | None = None
+        self._pending: asyncio.Task[None] | None = None  # scheduled, not yet begun
+        self._pushes = Background()  # scheduled or begun
         self._pushed_at = float("-inf")  # monotonic: pushes are paced in real time
 
     # ------------------------------------------------------------ the wallboard
@@ -109,10 +110,10 @@ class Supervision:
 
     def push_soon(self) -> None:
         """Push a fresh wallboard soon, at most once per interval (another node's change too)."""
-        if self._pending is not None or not self._watching():
+        if self._pending is not None or self._pushes.closed or not self._watching():
             return
         delay = max(0.0, self._pushed_at + self._interval - time.monotonic())
-        self._pending = asyncio.get_running_loop().create_task(self._push_later(delay))
+        self._pending = self._pushes.start(self._push_later(delay))
 
     async def _push_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -140,9 +141,9 @@ class Supervision:
             await self.push()
 
     async def close(self) -> None:
-        if self._pending is not None:
-            await stop(self._pending)
-            self._pending = None
+        """Stop the push scheduled or under way; none is scheduled after this."""
+        await self._pushes.close()
+        self._pending = None
 
     # ------------------------------------------------------------ actions
 

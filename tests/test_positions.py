@@ -63,9 +63,9 @@ async def test_a_very_long_line_is_pushed_in_proportion_to_its_length() -> None:
     await pusher.changed("general")
     assert line.pushes == ["general"]
     now[0] = 102.0
-    await pusher.close()
-    await pusher.changed("general")
+    await asyncio.sleep(0.2)  # the push scheduled at 101.9 for 102.0
     assert line.pushes == ["general", "general"]
+    await pusher.close()
 
 
 async def test_a_push_slower_than_the_period_is_not_overlapped() -> None:
@@ -110,10 +110,10 @@ async def test_a_slow_push_waits_three_times_its_length() -> None:
     now[0] = 102.9
     await pusher.changed("general")  # 2.9 s after the start of a 1 s push: later
     assert pushes == [100.0]
-    await pusher.close()
     now[0] = 103.0
-    await pusher.changed("general")
+    await asyncio.sleep(0.2)  # the push scheduled at 102.9 for 103.0
     assert pushes == [100.0, 103.0]
+    await pusher.close()
 
 
 async def test_a_line_that_got_short_is_pushed_at_once_again() -> None:
@@ -136,3 +136,34 @@ async def test_close_cancels_the_scheduled_push() -> None:
     await pusher.close()
     await asyncio.sleep(0)
     assert line.pushes == ["general"]
+
+
+async def test_close_stops_a_push_under_way_and_later_changes_push_nothing() -> None:
+    pushing = asyncio.Event()
+    stopped: list[str] = []
+    pushes: list[str] = []
+
+    async def slow_push(service: str) -> int:
+        pushes.append(service)
+        pushing.set()
+        try:
+            await asyncio.Event().wait()  # pushing until stopped
+        except asyncio.CancelledError:
+            stopped.append(service)
+            raise
+        return 1000
+
+    now = [100.0]
+    pusher = PositionPusher(slow_push, coalesce_above=200, every=0.01, clock=lambda: now[0])
+    first = asyncio.create_task(pusher.changed("general"))  # the caller's own push
+    await pushing.wait()
+    pushing.clear()
+    await pusher.changed("general")  # behind it: a push of its own, later
+    first.cancel()  # its caller gone (the page closed)
+    await asyncio.wait_for(pushing.wait(), 1)  # the later push is under way
+    await pusher.close()
+    assert stopped == ["general", "general"]
+    now[0] = 200.0
+    await pusher.changed("general")
+    await asyncio.sleep(0.05)
+    assert pushes == ["general", "general"]

@@ -662,3 +662,27 @@ def test_the_targets_come_from_config_and_a_bad_one_stops_the_start() -> None:
     with pytest.raises(ConfigError) as zero:
         load_settings({"BRANCH_SUPERVISION_REFRESH_SECONDS": "0"})
     assert str(zero.value) == "supervision.refresh_seconds: must be positive"
+
+
+async def test_close_stops_a_wallboard_push_under_way_and_schedules_none_after(
+    service: BranchService, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await page_for(service, hub, SUP)
+    pushing = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def slow_push() -> None:
+        pushing.set()
+        try:
+            await asyncio.Event().wait()  # reading the floor and the records until stopped
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    monkeypatch.setattr(service.supervision, "push", slow_push)
+    service.supervision.changed()
+    await asyncio.wait_for(pushing.wait(), 1)
+    await service.supervision.close()
+    assert stopped == [True]
+    service.supervision.changed()
+    assert service.supervision._pending is None

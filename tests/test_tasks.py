@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 
 import pytest
 from redis.asyncio import Redis
 
-from branch.tasks import stop
+from branch.tasks import Background, stop
 from tests.servers.redis import RedisServer
 
 
@@ -73,3 +74,38 @@ async def test_the_callers_own_cancellation_stays_its_own() -> None:
     assert not task.done()
     released.set()
     await task
+
+
+async def test_background_stops_its_tasks_waiting_or_working_and_forgets_the_ended() -> None:
+    background = Background()
+    working = asyncio.Event()
+    cancelled: list[str] = []
+
+    async def job(name: str, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+            working.set()
+            await asyncio.Event().wait()  # at work until stopped
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
+
+    done = background.start(asyncio.sleep(0))
+    at_work = background.start(job("at work", 0))
+    waiting = background.start(job("waiting", 30))
+    await working.wait()
+    await done
+    assert background._tasks == {at_work, waiting}
+    await background.close()
+    assert sorted(cancelled) == ["at work", "waiting"]
+    assert at_work.cancelled() and waiting.cancelled() and not background._tasks
+
+
+async def test_background_starts_nothing_once_closed() -> None:
+    background = Background()
+    await background.close()
+    work = asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="started after its part of the node closed"):
+        background.start(work)
+    # Closed, not left to warn that it was never awaited.
+    assert inspect.getcoroutinestate(work) == inspect.CORO_CLOSED

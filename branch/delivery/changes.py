@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 class ChangeAnnouncements(DeliveryNode):
     def announce_change(self) -> None:
-        if self._announcing is not None or self._redis is None:
+        if self._announcing is not None or self._redis is None or self._announcements.closed:
             return  # the announcement under way goes after this change too
         delay = max(0.0, self._announced_at + self.change_interval - time.monotonic())
-        self._announcing = asyncio.get_running_loop().create_task(self._announce(delay))
+        self._announcing = self._announcements.start(self._announce(delay))
 
     async def _announce(self, delay: float) -> None:
         await asyncio.sleep(delay)

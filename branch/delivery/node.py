@@ -15,6 +15,7 @@ from redis.commands.core import AsyncScript
 from branch.delivery.base import Changed, LostPage
 from branch.delivery.keys import DeliveryKeys
 from branch.hub import Hub
+from branch.tasks import Background
 
 
 def new_node_id() -> str:
@@ -53,7 +54,8 @@ class DeliveryNode:
         self._values: dict[str, str] = {}
         self._lost: LostPage | None = None
         self._changed: Changed | None = None
-        self._announcing: asyncio.Task[None] | None = None
+        self._announcing: asyncio.Task[None] | None = None  # scheduled, not yet begun
+        self._announcements = Background()  # scheduled or begun
         self._announced_at = float("-inf")  # monotonic
         self._redis: Redis | None = None
         self._publisher: Redis | None = None

@@ -57,7 +57,7 @@ from branch.live.epoch import current_epoch
 from branch.redis_packing import packing
 from branch.redis_retry import retrying_options
 from branch.schema import dump
-from branch.tasks import stop
+from branch.tasks import Background, stop
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class RedisDelivery(Presence, ChangeAnnouncements):
     async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
         self._lost = lost
         self._changed = changed
+        self._announcements = Background()  # a node opened again after closing announces again
         # A command unanswered for that long is a Redis that is away: it fails (and
         # is logged) rather than hold a page's handler or the heartbeat forever.
         bounded = {"socket_timeout": COMMAND_TIMEOUT, "socket_connect_timeout": COMMAND_TIMEOUT}
@@ -98,9 +99,8 @@ class RedisDelivery(Presence, ChangeAnnouncements):
         return packing(Redis.from_url(self.url, decode_responses=True, **options))
 
     async def close(self) -> None:
-        if self._announcing is not None:
-            await stop(self._announcing)
-            self._announcing = None
+        await self._announcements.close()
+        self._announcing = None
         for task in self._tasks:
             await stop(task)
         self._tasks = []
@@ -146,6 +146,10 @@ class RedisDelivery(Presence, ChangeAnnouncements):
     async def send_text(self, user_key: str, text: str) -> bool:
         if self.local.page(user_key) is not None:
             return await self.local.send_text(user_key, text)
+        if self._publisher is None:
+            # Closed (the node is stopping): the client would open a connection of its
+            # own again for this message, and nobody would close it.
+            return False
         # Finding the page's node and publishing there are one script on the publisher's
         # connection: one round trip per message, and the order of the sends kept.
         envelope = orjson.dumps({"to": user_key, "text": text})

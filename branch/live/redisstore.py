@@ -127,6 +127,9 @@ class RedisLiveStore(FloorQueries, Notices, HandleTimes):
 
     async def _step(self, wants: Wants, run: Callable[[Floor], list[Event]]) -> list[Event]:
         """Run one core step on the kept or a fresh snapshot until its commit is the next one."""
+        if self._redis is None:
+            # Closed: the read script's client would quietly connect again, and stay open.
+            raise RuntimeError("the Redis live store is not open")
         # What the commit reads back: this step's citizens and the heads of the lines,
         # which most steps want (those that want more read first).
         after = Wants(citizens=wants.citizens) if wants.citizens else HEADS

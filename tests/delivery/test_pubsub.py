@@ -617,3 +617,18 @@ def test_the_factory_picks_redis_delivery_with_redis_live_state(redis_server: Re
         0.75,
     )
     assert isinstance(open_delivery(load_settings({})), Hub)
+
+
+async def test_a_closed_node_sends_nothing_to_other_nodes_and_connects_no_more(
+    redis: Redis, start_node: StartNode
+) -> None:
+    a, b = await start_node("a"), await start_node("b")
+    page = Page()
+    await b.open_page(ANA, page)
+    await a.close()
+    connected = len(await redis.client_list())
+    # A push that outlived its node's close (the node is stopping) is dropped.
+    assert await a.send(ANA, {"type": "queue.position", "position": 1}) is False
+    assert len(await redis.client_list()) == connected
+    await asyncio.sleep(0.05)
+    assert page.texts == []

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
+from redis.asyncio import Redis
 
 from branch.core.floor import AgentChanged, AgentState, ContactEnded, Offered, Waiting
 from branch.live.redisstore import RedisLiveStore
@@ -180,3 +181,17 @@ async def test_what_a_node_keeps_after_losing_a_race_and_landing_is_the_floor(
         ("ana", "eve"),
         ("bea", "exe"),
     }
+
+
+async def test_a_closed_node_steps_no_more_and_connects_no_more(
+    open_nodes: OpenNodes, client: Redis
+) -> None:
+    (node,) = await open_nodes(1)
+    await node.join(citizen("ana"), T0)
+    await node.close()
+    connected = len(await client.client_list())
+    with pytest.raises(RuntimeError, match="the Redis live store is not open"):
+        await node.join(citizen("bea"), T0 + 1)  # a step its kept snapshot does not cover
+    with pytest.raises(RuntimeError, match="the Redis live store is not open"):
+        await node.agent_available("eva", "Eva", T0 + 2)  # one it covers
+    assert len(await client.client_list()) == connected
