@@ -67,7 +67,8 @@ class PositionPusher:
         if wait > 0 or self._lock(service).locked():
             # One push of a line at a time: when pushing a long line takes longer than
             # its period, overlapping pushes would pile up and take the whole node.
-            self._pending[service] = self._later_pushes.start(self._later(service, max(wait, 0.0)))
+            later = self._later(service, max(wait, 0.0))
+            self._pending[service] = self._later_pushes.start(later, f"positions of {service}")
             return
         async with self._lock(service):
             await self._run(service)

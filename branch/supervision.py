@@ -113,7 +113,7 @@ class Supervision:
         if self._pending is not None or self._pushes.closed or not self._watching():
             return
         delay = max(0.0, self._pushed_at + self._interval - time.monotonic())
-        self._pending = self._pushes.start(self._push_later(delay))
+        self._pending = self._pushes.start(self._push_later(delay), "wallboard push")
 
     async def _push_later(self, delay: float) -> None:
         await asyncio.sleep(delay)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A cancellation is lost only in that one narrow moment: the next one lands.
 RETRY_SECONDS = 0.1
@@ -50,7 +52,7 @@ class Background:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
 
-    def start(self, work: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+    def start(self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
         if self.closed:
             work.close()  # never awaited: no "was never awaited" warning for it
             raise RuntimeError("started after its part of the node closed")

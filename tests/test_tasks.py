@@ -90,9 +90,9 @@ async def test_background_stops_its_tasks_waiting_or_working_and_forgets_the_end
             cancelled.append(name)
             raise
 
-    done = background.start(asyncio.sleep(0))
-    at_work = background.start(job("at work", 0))
-    waiting = background.start(job("waiting", 30))
+    done = background.start(asyncio.sleep(0), "done")
+    at_work = background.start(job("at work", 0), "at work")
+    waiting = background.start(job("waiting", 30), "waiting")
     await working.wait()
     await done
     assert background._tasks == {at_work, waiting}
@@ -106,6 +106,6 @@ async def test_background_starts_nothing_once_closed() -> None:
     await background.close()
     work = asyncio.sleep(0)
     with pytest.raises(RuntimeError, match="started after its part of the node closed"):
-        background.start(work)
+        background.start(work, "late")
     # Closed, not left to warn that it was never awaited.
     assert inspect.getcoroutinestate(work) == inspect.CORO_CLOSED

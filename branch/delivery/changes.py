@@ -18,7 +18,7 @@ class ChangeAnnouncements(DeliveryNode):
         if self._announcing is not None or self._redis is None or self._announcements.closed:
             return  # the announcement under way goes after this change too
         delay = max(0.0, self._announced_at + self.change_interval - time.monotonic())
-        self._announcing = self._announcements.start(self._announce(delay))
+        self._announcing = self._announcements.start(self._announce(delay), "change announcement")
 
     async def _announce(self, delay: float) -> None:
         await asyncio.sleep(delay)
