@@ -151,6 +151,21 @@ def pairing(ctx: Context) -> list[Row]:
                 "ms",
                 [("ws+redis RTT", "≤ 2x", 2.0)],
             )
+    # A Redis pairing does what the memory one does plus the round trip of the commit
+    # that takes the citizen, before anyone is told: no Redis store can go under this.
+    floor = results["ws+redis RTT"]
+    least = [
+        memory + ping
+        for memory, ping in zip(results["branch"]["p50"], floor["ping_p50"], strict=True)
+    ]
+    rows += compare(
+        "3 pairing, the least a Redis store can take: the memory pairing plus one Redis PING",
+        {"least": {"p50": least}, "ws+redis RTT": floor},
+        "p50",
+        "ms",
+        [("ws+redis RTT", "context", None)],
+        branch="least",
+    )
     return rows
 
 

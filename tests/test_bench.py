@@ -69,9 +69,10 @@ def test_smoke_run_writes_the_table_and_the_json(
     assert f"JSON written to {output}" in printed
 
 
-def test_smoke_run_of_call_setup_steps_and_cross_node(tmp_path: Path) -> None:
+def test_smoke_run_of_pairing_call_setup_steps_and_cross_node(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
-    assert main(["--size", "smoke", "--only", "setup,crossnode", "--json", str(output)]) == 0
+    only = "pairing,setup,crossnode"
+    assert main(["--size", "smoke", "--only", only, "--json", str(output)]) == 0
     document = json.loads(output.read_text())
     assert document["failures"] == {}
     rows = {(row["scenario"], row["metric"]): row for row in document["rows"]}
@@ -91,6 +92,26 @@ def test_smoke_run_of_call_setup_steps_and_cross_node(tmp_path: Path) -> None:
         assert added["target"] == "≤ +1 ms"
         assert added["met"] == (added["branch"] <= 1.0)
         assert rows[(scenario, "p99")]["branch"] >= p50["branch"]
+    memory = rows[("3 pairing, memory live store, no readiness check", "p50")]
+    assert memory["target"] == "≤ 2x" and memory["baseline_name"] == "ws+redis RTT"
+    # The least a Redis store could take, round by round: its memory pairing plus the
+    # floor's own PING, a part of that floor.
+    least = rows[
+        (
+            "3 pairing, the least a Redis store can take: the memory pairing plus one Redis PING",
+            "p50",
+        )
+    ]
+    assert (least["target"], least["met"]) == ("context", None)
+    assert least["baseline"] == memory["baseline"]
+    pings = [
+        least_round - memory_round
+        for least_round, memory_round in zip(
+            least["samples"]["least"], memory["samples"]["branch"], strict=True
+        )
+    ]
+    floors = memory["samples"]["ws+redis RTT"]
+    assert all(0 < ping < floor for ping, floor in zip(pings, floors, strict=True))
 
 
 def test_rounds_alternate_and_flip_order() -> None:
