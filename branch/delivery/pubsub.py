@@ -57,7 +57,7 @@ from branch.live.epoch import current_epoch
 from branch.redis_packing import packing
 from branch.redis_retry import retrying_options
 from branch.schema import dump
-from branch.tasks import Background, stop
+from branch.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class RedisDelivery(Presence, ChangeAnnouncements):
     async def open(self, lost: LostPage, changed: Changed | None = None) -> None:
         self._lost = lost
         self._changed = changed
-        self._announcements = Background()  # a node opened again after closing announces again
         # A command unanswered for that long is a Redis that is away: it fails (and
         # is logged) rather than hold a page's handler or the heartbeat forever.
         bounded = {"socket_timeout": COMMAND_TIMEOUT, "socket_connect_timeout": COMMAND_TIMEOUT}
